@@ -1,0 +1,112 @@
+/*===-- seqc-c/Seqc.h - seqc C API -------------------------------*- C -*-===*\
+|*                                                                            *|
+|* Part of seqc. The C interface to the compiler and runtime: compile MLIR    *|
+|* text (with `seq` ops) for a target, or load an ahead-of-time compiled      *|
+|* `.so`, then look up and invoke its functions on strided buffers.           *|
+|*                                                                            *|
+|* Every call returns a seqc_status; on SEQC_ERROR, seqc_last_error() holds   *|
+|* the message (per thread) until the next failing call on that thread.       *|
+|* Nothing here aborts the process.                                           *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef SEQC_C_SEQC_H
+#define SEQC_C_SEQC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SEQC_CAPI_EXPORTED __declspec(dllexport)
+#else
+#define SEQC_CAPI_EXPORTED __attribute__((visibility("default")))
+#endif
+
+typedef enum seqc_status {
+  SEQC_OK = 0,
+  SEQC_ERROR = 1,
+} seqc_status;
+
+/// Element types of buffers (and of function arguments).
+typedef enum seqc_dtype {
+  SEQC_F32 = 0,
+  SEQC_F64 = 1,
+  SEQC_F16 = 2,
+  SEQC_BF16 = 3,
+  SEQC_I32 = 4,
+  SEQC_I64 = 5,
+  SEQC_I8 = 6,
+  SEQC_I1 = 7,
+} seqc_dtype;
+
+/// A strided view of memory: element (i0, ..., in) lives at
+/// data + sum(ik * strides[k]) elements. Strides are in elements, may be any
+/// non-negative value (non-contiguous and offset views are fine).
+typedef struct seqc_buffer {
+  void *data;
+  seqc_dtype dtype;
+  int64_t rank;
+  const int64_t *shape;
+  const int64_t *strides;
+} seqc_buffer;
+
+/// A compiled module: its functions, ready to invoke.
+typedef struct seqc_module_impl *seqc_module;
+
+/// The last error message on this thread ("" if none).
+SEQC_CAPI_EXPORTED const char *seqc_last_error(void);
+
+/// Size in bytes of one element of `dtype` (0 for an unknown value).
+SEQC_CAPI_EXPORTED size_t seqc_dtype_size(seqc_dtype dtype);
+
+/// Compiles MLIR `source` (`length` bytes) into a module. `options` is a
+/// space-separated list of `key=value` (`target=cpu`; later `chip=...`),
+/// may be NULL. Compiled modules are cached by source, target and options.
+SEQC_CAPI_EXPORTED seqc_status seqc_compile(const char *source, size_t length,
+                                            const char *options,
+                                            seqc_module *out);
+
+/// Loads a module compiled ahead of time (`seqc model.mlir -o model.so`).
+SEQC_CAPI_EXPORTED seqc_status seqc_load(const char *path, seqc_module *out);
+
+/// Releases a module (NULL is ignored).
+SEQC_CAPI_EXPORTED void seqc_module_destroy(seqc_module module);
+
+/// The module's public functions.
+SEQC_CAPI_EXPORTED int64_t seqc_num_functions(seqc_module module);
+SEQC_CAPI_EXPORTED const char *seqc_function_name(seqc_module module,
+                                                  int64_t index);
+
+/// A function's inputs and results (results are written by seqc_invoke into
+/// caller-provided buffers).
+SEQC_CAPI_EXPORTED seqc_status seqc_function_arity(seqc_module module,
+                                                   const char *name,
+                                                   int64_t *num_inputs,
+                                                   int64_t *num_results);
+
+/// Argument `index` of a function: inputs first, then results. `shape`
+/// points into the module (valid while it lives); -1 marks a dynamic size.
+SEQC_CAPI_EXPORTED seqc_status seqc_function_arg(seqc_module module,
+                                                 const char *name,
+                                                 int64_t index,
+                                                 seqc_dtype *dtype,
+                                                 int64_t *rank,
+                                                 const int64_t **shape);
+
+/// Runs function `name` on `args`: its inputs, then one buffer per result
+/// (written in place). Shapes and dtypes are checked against the signature;
+/// a mismatch is an error naming the argument.
+SEQC_CAPI_EXPORTED seqc_status seqc_invoke(seqc_module module,
+                                           const char *name,
+                                           const seqc_buffer *args,
+                                           int64_t num_args);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEQC_C_SEQC_H */

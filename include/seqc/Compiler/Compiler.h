@@ -1,0 +1,95 @@
+//===- Compiler.h - compile sessions: text -> runnable module ---*- C++ -*-===//
+//
+// Part of seqc. Parses a module (with `seq` ops), records the signatures of
+// its public functions, runs the target's pipeline and JIT-compiles the
+// result; then invokes functions on caller-provided strided buffers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SEQC_COMPILER_COMPILER_H
+#define SEQC_COMPILER_COMPILER_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+} // namespace mlir
+
+namespace mlir::seqc {
+
+/// Element types at the interface; the values match `seqc_dtype`.
+enum class DType : int { F32 = 0, F64, F16, BF16, I32, I64, I8, I1 };
+
+/// Size in bytes of one element (I1 is stored as one byte).
+size_t dtypeSize(DType dtype);
+llvm::StringRef dtypeName(DType dtype);
+
+/// A tensor argument or result of a compiled function: dtype and static
+/// shape.
+struct TensorSpec {
+  DType dtype;
+  llvm::SmallVector<int64_t> shape;
+};
+
+struct FunctionSignature {
+  std::string name;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> results;
+};
+
+/// What to compile for.
+struct CompileOptions {
+  std::string target = "cpu";
+  int64_t attentionTileQ = 64;
+  int64_t attentionTileKV = 64;
+
+  /// Parses `key=value` words separated by spaces (`target=cpu`); unknown
+  /// keys and bad values are errors.
+  static llvm::Expected<CompileOptions> parse(llvm::StringRef text);
+  /// A canonical spelling, part of the compile-cache key.
+  std::string str() const;
+};
+
+/// A strided view passed to invoke(): element (i0..in) lives at
+/// data + Σ ik·strides[k] elements.
+struct BufferRef {
+  void *data;
+  DType dtype;
+  llvm::ArrayRef<int64_t> shape;
+  llvm::ArrayRef<int64_t> strides;
+};
+
+/// A compiled, runnable module. Thread-safe: invoke() may run concurrently.
+class CompiledModule {
+public:
+  /// Compiles `source`; identical (source, options) pairs share one module.
+  static llvm::Expected<std::shared_ptr<CompiledModule>>
+  compile(llvm::StringRef source, const CompileOptions &options);
+
+  ~CompiledModule();
+
+  const std::vector<FunctionSignature> &functions() const { return signatures; }
+  const FunctionSignature *lookup(llvm::StringRef name) const;
+
+  /// Runs `name` on its inputs followed by one buffer per result. Every
+  /// argument is checked against the signature first.
+  llvm::Error invoke(llvm::StringRef name,
+                     llvm::ArrayRef<BufferRef> args) const;
+
+private:
+  CompiledModule() = default;
+
+  std::vector<FunctionSignature> signatures;
+  std::unique_ptr<ExecutionEngine> engine;
+};
+
+} // namespace mlir::seqc
+
+#endif // SEQC_COMPILER_COMPILER_H

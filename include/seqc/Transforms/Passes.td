@@ -1,0 +1,51 @@
+//===- Passes.td - seqc project-wide passes ----------------*- tablegen -*-===//
+//
+// Part of seqc.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SEQC_TRANSFORMS_PASSES
+#define SEQC_TRANSFORMS_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def SeqcCheckContract : Pass<"seqc-check-contract", "ModuleOp"> {
+  let summary = "Fail loudly if IR left for a backend has ops it cannot take";
+  let description = [{
+    The last pass of every seqc pipeline stage. With `stage=linalg` (after
+    `convert-seq-to-linalg`) no `seq` op may survive; with `stage=llvm` (the
+    end of a CPU pipeline) only the `llvm` dialect and builtin module ops may
+    remain. Each offending op gets an error at its location, and the pass
+    fails, so a pipeline never hands a backend IR it would mistranslate.
+
+    ```mlir
+    // seqc-opt --seqc-check-contract=stage=linalg
+    %o = seq.rms_norm %x, %w : ...   // error: 'seq.rms_norm' op survived lowering ...
+    ```
+  }];
+  let options = [
+    Option<"stage", "stage", "std::string", "\"linalg\"",
+           "Which contract: `linalg` (no seq ops) or `llvm` (only llvm ops)">,
+  ];
+}
+
+def SeqcCopiesToLinalg : Pass<"seqc-copies-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy so that copies become loops";
+  let description = [{
+    `finalize-memref-to-llvm` lowers a `memref.copy` between buffers of
+    non-identity layout into a call to the `memrefCopy` runtime function, a
+    dependency neither the JIT nor an ahead-of-time `.so` should have.
+    Bufferization and out-parameters produce exactly such copies (every
+    public argument has a fully dynamic layout), so they are turned into
+    `linalg.copy`, which later passes lower to loops like any other linalg op.
+
+    ```mlir
+    memref.copy %a, %b : memref<4xf32, strided<[?], offset: ?>> to memref<4xf32>
+    // becomes
+    linalg.copy ins(%a : memref<4xf32, strided<[?], offset: ?>>) outs(%b : memref<4xf32>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+#endif // SEQC_TRANSFORMS_PASSES

@@ -1,0 +1,145 @@
+//===- Seqc.cpp - seqc C API ----------------------------------------------===//
+//
+// Part of seqc. A thin layer over CompiledModule: C handles, status codes and
+// a per-thread error string. No C++ exception or LLVM error crosses it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "seqc-c/Seqc.h"
+
+#include "seqc/Compiler/Compiler.h"
+
+#include <string>
+
+using namespace mlir::seqc;
+
+struct seqc_module_impl {
+  std::shared_ptr<CompiledModule> module;
+};
+
+static thread_local std::string lastError;
+
+static seqc_status fail(const std::string &message) {
+  lastError = message;
+  return SEQC_ERROR;
+}
+
+static seqc_status fail(llvm::Error error) {
+  return fail(llvm::toString(std::move(error)));
+}
+
+const char *seqc_last_error(void) { return lastError.c_str(); }
+
+size_t seqc_dtype_size(seqc_dtype dtype) {
+  if (dtype < SEQC_F32 || dtype > SEQC_I1)
+    return 0;
+  return dtypeSize(static_cast<DType>(dtype));
+}
+
+seqc_status seqc_compile(const char *source, size_t length,
+                         const char *options, seqc_module *out) {
+  if (!source || !out)
+    return fail("seqc_compile: source and out must not be NULL");
+  *out = nullptr;
+  auto parsed = CompileOptions::parse(options ? options : "");
+  if (!parsed)
+    return fail(parsed.takeError());
+  auto compiled =
+      CompiledModule::compile(llvm::StringRef(source, length), *parsed);
+  if (!compiled)
+    return fail(compiled.takeError());
+  *out = new seqc_module_impl{std::move(*compiled)};
+  return SEQC_OK;
+}
+
+seqc_status seqc_load(const char *path, seqc_module *out) {
+  if (out)
+    *out = nullptr;
+  return fail(std::string("seqc_load: cannot load '") + (path ? path : "") +
+              "': ahead-of-time modules are not supported by this build yet");
+}
+
+void seqc_module_destroy(seqc_module module) { delete module; }
+
+int64_t seqc_num_functions(seqc_module module) {
+  return module ? module->module->functions().size() : 0;
+}
+
+const char *seqc_function_name(seqc_module module, int64_t index) {
+  if (!module || index < 0 ||
+      index >= static_cast<int64_t>(module->module->functions().size()))
+    return nullptr;
+  return module->module->functions()[index].name.c_str();
+}
+
+static const FunctionSignature *signature(seqc_module module, const char *name,
+                                          const char *caller) {
+  if (!module || !name) {
+    fail(std::string(caller) + ": module and name must not be NULL");
+    return nullptr;
+  }
+  const FunctionSignature *sig = module->module->lookup(name);
+  if (!sig)
+    fail(std::string(caller) + ": no function named @" + name);
+  return sig;
+}
+
+seqc_status seqc_function_arity(seqc_module module, const char *name,
+                                int64_t *num_inputs, int64_t *num_results) {
+  const FunctionSignature *sig = signature(module, name, "seqc_function_arity");
+  if (!sig)
+    return SEQC_ERROR;
+  if (num_inputs)
+    *num_inputs = sig->inputs.size();
+  if (num_results)
+    *num_results = sig->results.size();
+  return SEQC_OK;
+}
+
+seqc_status seqc_function_arg(seqc_module module, const char *name,
+                              int64_t index, seqc_dtype *dtype, int64_t *rank,
+                              const int64_t **shape) {
+  const FunctionSignature *sig = signature(module, name, "seqc_function_arg");
+  if (!sig)
+    return SEQC_ERROR;
+  int64_t numInputs = sig->inputs.size();
+  int64_t total = numInputs + sig->results.size();
+  if (index < 0 || index >= total)
+    return fail("seqc_function_arg: @" + std::string(name) + " has " +
+                std::to_string(total) + " arguments, index " +
+                std::to_string(index) + " is out of range");
+  const TensorSpec &spec =
+      index < numInputs ? sig->inputs[index] : sig->results[index - numInputs];
+  if (dtype)
+    *dtype = static_cast<seqc_dtype>(spec.dtype);
+  if (rank)
+    *rank = spec.shape.size();
+  if (shape)
+    *shape = spec.shape.data();
+  return SEQC_OK;
+}
+
+seqc_status seqc_invoke(seqc_module module, const char *name,
+                        const seqc_buffer *args, int64_t num_args) {
+  if (!signature(module, name, "seqc_invoke"))
+    return SEQC_ERROR;
+  if (num_args < 0 || (num_args > 0 && !args))
+    return fail("seqc_invoke: args must not be NULL");
+  std::vector<BufferRef> buffers;
+  for (int64_t i = 0; i < num_args; ++i) {
+    const seqc_buffer &arg = args[i];
+    if (arg.dtype < SEQC_F32 || arg.dtype > SEQC_I1)
+      return fail("seqc_invoke: @" + std::string(name) + ": argument #" +
+                  std::to_string(i) + " has an unknown dtype code " +
+                  std::to_string(arg.dtype));
+    if (arg.rank < 0 || (arg.rank > 0 && (!arg.shape || !arg.strides)))
+      return fail("seqc_invoke: @" + std::string(name) + ": argument #" +
+                  std::to_string(i) + " needs a shape and strides");
+    buffers.push_back({arg.data, static_cast<DType>(arg.dtype),
+                       llvm::ArrayRef<int64_t>(arg.shape, arg.rank),
+                       llvm::ArrayRef<int64_t>(arg.strides, arg.rank)});
+  }
+  if (llvm::Error error = module->module->invoke(name, buffers))
+    return fail(std::move(error));
+  return SEQC_OK;
+}

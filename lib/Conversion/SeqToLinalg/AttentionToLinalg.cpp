@@ -1,0 +1,330 @@
+//===- AttentionToLinalg.cpp - seq.attention -> online softmax ------------===//
+//
+// Part of seqc. FlashAttention-2's online softmax on tensors. For each
+// (batch, query head, query tile) — an scf.forall, so the tiles run in
+// parallel — a loop over key tiles carries, per query row,
+//
+//   m   running max of the visible scores
+//   l   running Σ exp(s - m)
+//   acc running Σ exp(s - m)·v
+//
+// and a key tile with scores S updates them by
+//
+//   m' = max(m, rowmax S),  α = exp(m - m'),  P = exp(S - m')
+//   l' = α·l + rowsum P,    acc' = α·acc + P·V
+//
+// which is exact: every term is rescaled to the final max. At the end
+// out = acc / l and lse = m + log l. A row that saw no visible key keeps
+// m = -inf, l = 0 and yields out = 0, lse = -inf (the guards below keep
+// -inf - -inf from producing NaN).
+//
+// Masks are index predicates. Query i sits at key position
+// p = i + L - Sq (L = kv_lengths[b] or Skv); the key-tile loop runs only over
+// [lo, hi), the keys any row of the query tile can see under `causal`,
+// `window` and `L`, so fully masked tiles are never visited; inside a tile
+// each score is masked by the same predicate per element.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+
+#include "seq/IR/SeqOps.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::seqc;
+using namespace mlir::seqc::seq;
+
+namespace {
+using utils::IteratorType;
+
+RankedTensorType tensorType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+/// A [rows, cols] slice of the 4-d tensor `t` at (i0, i1, row0, 0).
+Value slice2d(ImplicitLocOpBuilder &b, Value t, Value i0, Value i1, Value row0,
+              OpFoldResult rows) {
+  RankedTensorType type = tensorType(t);
+  int64_t cols = type.getDimSize(3);
+  SmallVector<OpFoldResult> offsets = {i0, i1, row0, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1), rows,
+                                     b.getIndexAttr(cols)};
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  std::optional<int64_t> staticRows = getConstantIntValue(rows);
+  auto resultType = RankedTensorType::get(
+      {staticRows ? *staticRows : ShapedType::kDynamic, cols},
+      type.getElementType());
+  return tensor::ExtractSliceOp::create(b, resultType, t, offsets, sizes,
+                                        strides);
+}
+
+struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
+  AttentionToLinalg(MLIRContext *ctx, int64_t tileQ, int64_t tileKV)
+      : OpRewritePattern(ctx), tileQ(tileQ), tileKV(tileKV) {}
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(requireStaticShapes(op, rewriter)))
+      return failure();
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    MLIRContext *ctx = op.getContext();
+    Type f32 = f32Type(ctx);
+    RankedTensorType qType = tensorType(op.getQuery());
+    RankedTensorType kType = tensorType(op.getKey());
+    RankedTensorType vType = tensorType(op.getValue());
+    Type elt = qType.getElementType();
+    int64_t batch = qType.getDimSize(0), heads = qType.getDimSize(1),
+            seqQ = qType.getDimSize(2), seqKV = kType.getDimSize(2),
+            valueDim = vType.getDimSize(3);
+    int64_t group = op.getGroupSize();
+    int64_t tq = std::max<int64_t>(1, std::min(tileQ, seqQ));
+    int64_t tk = std::max<int64_t>(1, std::min(tileKV, seqKV));
+    int64_t numQTiles = (seqQ + tq - 1) / tq;
+    bool causal = op.getCausal();
+    int64_t left = op.getWindow()[0], right = op.getWindow()[1];
+    double scale = op.getEffectiveScale();
+    std::optional<double> softcap;
+    if (std::optional<APFloat> cap = op.getSoftcap())
+      softcap = cap->convertToDouble();
+    Value qSeg = op.getQSegmentIds(), kvSeg = op.getKvSegmentIds();
+    bool withLse = bool(op.getLse());
+    const double negInf = -std::numeric_limits<double>::infinity();
+
+    SmallVector<Value> sharedOuts = {
+        emptyTensor(b, {batch, heads, seqQ, valueDim}, elt)};
+    if (withLse)
+      sharedOuts.push_back(emptyTensor(b, {batch, heads, seqQ}, f32));
+    auto forall = scf::ForallOp::create(
+        b, getAsIndexOpFoldResult(ctx, {batch, heads, numQTiles}), sharedOuts,
+        std::nullopt);
+    b.setInsertionPointToStart(forall.getBody());
+    SmallVector<Value> ivs = forall.getInductionVars();
+    Value bIdx = ivs[0], hIdx = ivs[1];
+
+    // The query tile: rows [q0, q0 + rows).
+    AffineExpr d0 = b.getAffineDimExpr(0);
+    Value q0 = affine::AffineApplyOp::create(b, d0 * tq, ivs[2]);
+    OpFoldResult rows = affine::makeComposedFoldedAffineMin(
+        b, b.getLoc(),
+        AffineMap::get(1, 0, {b.getAffineConstantExpr(tq), seqQ - d0}, ctx),
+        {OpFoldResult(q0)});
+    Value rowsVal = getValueOrCreateConstantIndexOp(b, b.getLoc(), rows);
+    Value kvHead = hIdx;
+    if (group > 1)
+      kvHead = arith::DivUIOp::create(
+          b, hIdx, arith::ConstantIndexOp::create(b, group));
+    Value qTile = slice2d(b, op.getQuery(), bIdx, hIdx, q0, rows);
+
+    // L and the offset of query positions, p = i + L - Sq.
+    auto cst = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+    Value length = cst(seqKV);
+    if (Value lengths = op.getKvLengths()) {
+      Value raw = tensor::ExtractOp::create(b, lengths, ValueRange{bIdx});
+      Value idx = arith::IndexCastOp::create(b, b.getIndexType(), raw);
+      // Lengths outside [0, Skv] are clamped: keys past Skv do not exist.
+      length = arith::MinSIOp::create(
+          b, arith::MaxSIOp::create(b, idx, cst(0)), cst(seqKV));
+    }
+    Value offset = arith::SubIOp::create(b, length, cst(seqQ));
+    Value pFirst = arith::AddIOp::create(b, q0, offset);
+    Value pLast = arith::SubIOp::create(
+        b, arith::AddIOp::create(b, pFirst, rowsVal), cst(1));
+
+    // Keys any row of the tile may see: [lo, hi).
+    Value hi = length, lo = cst(0);
+    if (causal)
+      hi = arith::MinSIOp::create(b, hi,
+                                  arith::AddIOp::create(b, pLast, cst(1)));
+    if (right >= 0)
+      hi = arith::MinSIOp::create(
+          b, hi, arith::AddIOp::create(b, pLast, cst(right + 1)));
+    if (left >= 0)
+      lo = arith::MaxSIOp::create(b, lo,
+                                  arith::SubIOp::create(b, pFirst, cst(left)));
+
+    AffineMap id2 = identityMap(ctx, 2);
+    AffineMap row2 = projectionMap(ctx, 2, {0});
+    Value mInit = filledTensor(b, {rows}, f32, negInf);
+    Value lInit = filledTensor(b, {rows}, f32, 0.0);
+    Value accInit =
+        filledTensor(b, {rows, b.getIndexAttr(valueDim)}, f32, 0.0);
+
+    auto keyLoop = scf::ForOp::create(
+        b, lo, hi, cst(tk), ValueRange{mInit, lInit, accInit},
+        [&](OpBuilder &nested, Location loc, Value j0, ValueRange carried) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          Value m = carried[0], l = carried[1], acc = carried[2];
+          Value remaining = arith::SubIOp::create(nb, hi, j0);
+          Value cols = arith::MinSIOp::create(
+              nb, remaining, arith::ConstantIndexOp::create(nb, tk));
+          Value kTile = slice2d(nb, op.getKey(), bIdx, kvHead, j0, cols);
+          Value vTile = slice2d(nb, op.getValue(), bIdx, kvHead, j0, cols);
+          SmallVector<OpFoldResult> scoreSizes = {rows, cols};
+
+          // S = Q·Kᵀ in f32.
+          Value scores = buildGeneric(
+              nb, {qTile, kTile}, filledTensor(nb, scoreSizes, f32, 0.0),
+              {projectionMap(ctx, 3, {0, 2}), projectionMap(ctx, 3, {1, 2}),
+               projectionMap(ctx, 3, {0, 1})},
+              {IteratorType::parallel, IteratorType::parallel,
+               IteratorType::reduction},
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                ScalarMath mm(bb);
+                return {mm.add(args[2], mm.mul(mm.f32(args[0]), mm.f32(args[1])))};
+              })[0];
+
+          // Scale, softcap and mask: s = visible ? cap(scale·s) : -inf.
+          Value masked = buildElementwise(
+              nb, scores, id2, emptyTensor(nb, scoreSizes, f32),
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                ScalarMath mm(bb);
+                Value s = mm.mul(args[0], mm.constant(scale));
+                if (softcap)
+                  s = mm.mul(mm.constant(*softcap),
+                             mm.tanh(mm.div(s, mm.constant(*softcap))));
+                Value i = arith::AddIOp::create(bb, q0, mm.index(0));
+                Value j = arith::AddIOp::create(bb, j0, mm.index(1));
+                Value p = arith::AddIOp::create(bb, i, offset);
+                Value visible = arith::ConstantIntOp::create(bb, 1, 1);
+                auto both = [&](arith::CmpIPredicate pred, Value x, Value y) {
+                  visible = arith::AndIOp::create(
+                      bb, visible, arith::CmpIOp::create(bb, pred, x, y));
+                };
+                if (causal)
+                  both(arith::CmpIPredicate::sle, j, p);
+                if (left >= 0)
+                  both(arith::CmpIPredicate::sge, j,
+                       arith::SubIOp::create(bb, p, mm.indexConstant(left)));
+                if (right >= 0)
+                  both(arith::CmpIPredicate::sle, j,
+                       arith::AddIOp::create(bb, p, mm.indexConstant(right)));
+                if (qSeg) {
+                  Value si = tensor::ExtractOp::create(bb, qSeg, ValueRange{bIdx, i});
+                  Value sj = tensor::ExtractOp::create(bb, kvSeg, ValueRange{bIdx, j});
+                  both(arith::CmpIPredicate::eq, si, sj);
+                }
+                return {mm.select(visible, s, mm.constant(negInf))};
+              })[0];
+
+          // m' = max(m, rowmax S)
+          Value mNew = buildGeneric(
+              nb, masked, m, {id2, row2},
+              {IteratorType::parallel, IteratorType::reduction},
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                return {ScalarMath(bb).max(args[1], args[0])};
+              })[0];
+          Value negInfVal = ScalarMath(nb).constant(negInf);
+          // P = exp(S - m'), 0 where s = -inf.
+          Value probs = buildElementwise(
+              nb, {masked, mNew}, {id2, row2},
+              emptyTensor(nb, scoreSizes, f32),
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                ScalarMath mm(bb);
+                Value isMasked =
+                    mm.cmp(arith::CmpFPredicate::OEQ, args[0], negInfVal);
+                return {mm.select(isMasked, mm.constant(0.0),
+                                  mm.exp(mm.sub(args[0], args[1])))};
+              })[0];
+          // α = exp(m - m'), 0 while no key was visible (acc and l are 0).
+          Value alpha = buildElementwise(
+              nb, {m, mNew}, {identityMap(ctx, 1), identityMap(ctx, 1)},
+              emptyTensor(nb, {rows}, f32),
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                ScalarMath mm(bb);
+                Value none = mm.cmp(arith::CmpFPredicate::OEQ, args[0], negInfVal);
+                return {mm.select(none, mm.constant(0.0),
+                                  mm.exp(mm.sub(args[0], args[1])))};
+              })[0];
+          // l' = α·l + rowsum P
+          Value lScaled = buildElementwise(
+              nb, {l, alpha}, {identityMap(ctx, 1), identityMap(ctx, 1)},
+              emptyTensor(nb, {rows}, f32),
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                return {ScalarMath(bb).mul(args[0], args[1])};
+              })[0];
+          Value lNew = buildGeneric(
+              nb, probs, lScaled, {id2, row2},
+              {IteratorType::parallel, IteratorType::reduction},
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                return {ScalarMath(bb).add(args[1], args[0])};
+              })[0];
+          // acc' = α·acc + P·V
+          Value accScaled = buildElementwise(
+              nb, {acc, alpha}, {id2, row2},
+              emptyTensor(nb, {rows, nb.getIndexAttr(valueDim)}, f32),
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                return {ScalarMath(bb).mul(args[0], args[1])};
+              })[0];
+          Value accNew = buildGeneric(
+              nb, {probs, vTile}, accScaled,
+              {projectionMap(ctx, 3, {0, 2}), projectionMap(ctx, 3, {2, 1}),
+               projectionMap(ctx, 3, {0, 1})},
+              {IteratorType::parallel, IteratorType::parallel,
+               IteratorType::reduction},
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                ScalarMath mm(bb);
+                return {mm.add(args[2], mm.mul(args[0], mm.f32(args[1])))};
+              })[0];
+          scf::YieldOp::create(nb, ValueRange{mNew, lNew, accNew});
+        });
+    Value m = keyLoop.getResult(0), l = keyLoop.getResult(1),
+          acc = keyLoop.getResult(2);
+
+    // out = acc / l (0 for rows without visible keys), lse = m + log l.
+    Value outTile = buildElementwise(
+        b, {acc, l}, {id2, row2},
+        emptyTensor(b, {rows, b.getIndexAttr(valueDim)}, elt),
+        [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+          ScalarMath mm(bb);
+          Value any = mm.cmp(arith::CmpFPredicate::OGT, args[1], mm.constant(0.0));
+          Value v = mm.select(any, mm.div(args[0], args[1]), mm.constant(0.0));
+          return {mm.to(v, elt)};
+        })[0];
+    Value lseTile;
+    if (withLse)
+      lseTile = buildElementwise(
+          b, {m, l}, {identityMap(ctx, 1), identityMap(ctx, 1)},
+          emptyTensor(b, {rows}, f32),
+          [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+            ScalarMath mm(bb);
+            Value any =
+                mm.cmp(arith::CmpFPredicate::OGT, args[1], mm.constant(0.0));
+            return {mm.select(any, mm.add(args[0], mm.log(args[1])),
+                              mm.constant(negInf))};
+          })[0];
+
+    // Publish the tile.
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    ValueRange outArgs = forall.getRegionIterArgs();
+    OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
+    tensor::ParallelInsertSliceOp::create(
+        b, outTile, outArgs[0],
+        SmallVector<OpFoldResult>{bIdx, hIdx, q0, zero},
+        SmallVector<OpFoldResult>{one, one, rows, b.getIndexAttr(valueDim)},
+        SmallVector<OpFoldResult>(4, one));
+    if (withLse)
+      tensor::ParallelInsertSliceOp::create(
+          b, lseTile, outArgs[1], SmallVector<OpFoldResult>{bIdx, hIdx, q0},
+          SmallVector<OpFoldResult>{one, one, rows},
+          SmallVector<OpFoldResult>(3, one));
+    rewriter.replaceOp(op, forall.getResults());
+    return success();
+  }
+
+  int64_t tileQ, tileKV;
+};
+} // namespace
+
+void mlir::seqc::populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
+                                                   int64_t tileQ,
+                                                   int64_t tileKV) {
+  patterns.add<AttentionToLinalg>(patterns.getContext(), tileQ, tileKV);
+}

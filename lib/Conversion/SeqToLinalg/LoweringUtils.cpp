@@ -1,0 +1,233 @@
+//===- LoweringUtils.cpp - shared pieces of the seq lowerings -------------===//
+//
+// Part of seqc.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+namespace mlir::seqc {
+
+Type f32Type(MLIRContext *ctx) { return Float32Type::get(ctx); }
+
+//===----------------------------------------------------------------------===//
+// ScalarMath
+//===----------------------------------------------------------------------===//
+
+Value ScalarMath::f32(Value v) {
+  Type f32 = f32Type(b.getContext());
+  Type type = v.getType();
+  if (type == f32)
+    return v;
+  if (isa<IntegerType>(type))
+    return arith::SIToFPOp::create(b, f32, v);
+  if (cast<FloatType>(type).getWidth() < 32)
+    return arith::ExtFOp::create(b, f32, v);
+  return arith::TruncFOp::create(b, f32, v);
+}
+
+Value ScalarMath::to(Value v, Type type) {
+  if (v.getType() == type)
+    return v;
+  if (cast<FloatType>(type).getWidth() < cast<FloatType>(v.getType()).getWidth())
+    return arith::TruncFOp::create(b, type, v);
+  return arith::ExtFOp::create(b, type, v);
+}
+
+Value ScalarMath::constant(double v) {
+  return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+}
+Value ScalarMath::add(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
+Value ScalarMath::sub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
+Value ScalarMath::mul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
+Value ScalarMath::div(Value x, Value y) { return arith::DivFOp::create(b, x, y); }
+Value ScalarMath::max(Value x, Value y) {
+  return arith::MaximumFOp::create(b, x, y);
+}
+Value ScalarMath::exp(Value x) { return math::ExpOp::create(b, x); }
+Value ScalarMath::log(Value x) { return math::LogOp::create(b, x); }
+Value ScalarMath::tanh(Value x) { return math::TanhOp::create(b, x); }
+Value ScalarMath::rsqrt(Value x) { return math::RsqrtOp::create(b, x); }
+
+Value ScalarMath::silu(Value x) {
+  return div(x, add(constant(1.0), exp(sub(constant(0.0), x))));
+}
+
+Value ScalarMath::softplus(Value x) {
+  // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|.
+  Value absX = math::AbsFOp::create(b, x);
+  Value tail = math::Log1pOp::create(b, exp(sub(constant(0.0), absX)));
+  return add(max(x, constant(0.0)), tail);
+}
+
+Value ScalarMath::select(Value cond, Value x, Value y) {
+  return arith::SelectOp::create(b, cond, x, y);
+}
+Value ScalarMath::cmp(arith::CmpFPredicate pred, Value x, Value y) {
+  return arith::CmpFOp::create(b, pred, x, y);
+}
+Value ScalarMath::index(int64_t dim) { return linalg::IndexOp::create(b, dim); }
+Value ScalarMath::indexConstant(int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+Value ScalarMath::indexToF32(Value v) {
+  Value i64 = arith::IndexCastOp::create(b, b.getI64Type(), v);
+  return arith::SIToFPOp::create(b, f32Type(b.getContext()), i64);
+}
+
+//===----------------------------------------------------------------------===//
+// Tensors and generics
+//===----------------------------------------------------------------------===//
+
+static TypedAttr scalarAttr(Builder &b, Type type, double value) {
+  if (auto floatType = dyn_cast<FloatType>(type))
+    return b.getFloatAttr(floatType, value);
+  return b.getIntegerAttr(type, static_cast<int64_t>(value));
+}
+
+Value filledTensor(ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> sizes,
+                   Type elementType, double value) {
+  Value empty = tensor::EmptyOp::create(b, sizes, elementType);
+  Value scalar =
+      arith::ConstantOp::create(b, scalarAttr(b, elementType, value));
+  return linalg::FillOp::create(b, scalar, empty).getResult(0);
+}
+
+Value filledTensor(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                   Type elementType, double value) {
+  return filledTensor(b, getAsIndexOpFoldResult(b.getContext(), shape),
+                      elementType, value);
+}
+
+Value emptyTensor(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                  Type elementType) {
+  return tensor::EmptyOp::create(b, shape, elementType);
+}
+
+Value emptyTensor(ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> sizes,
+                  Type elementType) {
+  return tensor::EmptyOp::create(b, sizes, elementType);
+}
+
+SmallVector<Value> buildGeneric(ImplicitLocOpBuilder &b, ValueRange ins,
+                                ValueRange outs, ArrayRef<AffineMap> maps,
+                                ArrayRef<utils::IteratorType> iterators,
+                                GenericBody body) {
+  auto op = linalg::GenericOp::create(
+      b, TypeRange(outs), ins, outs, maps, iterators,
+      [&](OpBuilder &nested, Location loc, ValueRange args) {
+        ImplicitLocOpBuilder nb(loc, nested);
+        linalg::YieldOp::create(nb, body(nb, args));
+      });
+  return SmallVector<Value>(op->getResults());
+}
+
+AffineMap identityMap(MLIRContext *ctx, int64_t rank) {
+  return AffineMap::getMultiDimIdentityMap(rank, ctx);
+}
+
+AffineMap projectionMap(MLIRContext *ctx, int64_t rank,
+                        ArrayRef<int64_t> dims) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d : dims)
+    exprs.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+SmallVector<Value> buildElementwise(ImplicitLocOpBuilder &b, ValueRange ins,
+                                    ArrayRef<AffineMap> inMaps,
+                                    ValueRange outs, GenericBody body) {
+  int64_t rank = cast<RankedTensorType>(outs[0].getType()).getRank();
+  SmallVector<AffineMap> maps(inMaps);
+  maps.append(outs.size(), identityMap(b.getContext(), rank));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return buildGeneric(b, ins, outs, maps, iterators, body);
+}
+
+//===----------------------------------------------------------------------===//
+// Time loops
+//===----------------------------------------------------------------------===//
+
+/// Offsets, sizes and strides of the unit slice at `t` along `dim`.
+static void stepSlice(ImplicitLocOpBuilder &b, RankedTensorType type,
+                      int64_t dim, Value t, SmallVector<OpFoldResult> &offsets,
+                      SmallVector<OpFoldResult> &sizes,
+                      SmallVector<OpFoldResult> &strides) {
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    offsets.push_back(i == dim ? OpFoldResult(t) : b.getIndexAttr(0));
+    sizes.push_back(b.getIndexAttr(i == dim ? 1 : type.getDimSize(i)));
+    strides.push_back(b.getIndexAttr(1));
+  }
+}
+
+static RankedTensorType withoutDim(RankedTensorType type, int64_t dim) {
+  SmallVector<int64_t> shape(type.getShape());
+  shape.erase(shape.begin() + dim);
+  return RankedTensorType::get(shape, type.getElementType());
+}
+
+Value extractStep(ImplicitLocOpBuilder &b, Value tensor, int64_t dim,
+                  Value t) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  stepSlice(b, type, dim, t, offsets, sizes, strides);
+  return tensor::ExtractSliceOp::create(b, withoutDim(type, dim), tensor,
+                                        offsets, sizes, strides);
+}
+
+Value insertStep(ImplicitLocOpBuilder &b, Value step, Value dest, int64_t dim,
+                 Value t) {
+  auto type = cast<RankedTensorType>(dest.getType());
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  stepSlice(b, type, dim, t, offsets, sizes, strides);
+  return tensor::InsertSliceOp::create(b, step, dest, offsets, sizes, strides);
+}
+
+Value timeIndex(ImplicitLocOpBuilder &b, int64_t step, int64_t length,
+                bool reverse) {
+  return arith::ConstantIndexOp::create(b,
+                                        reverse ? length - 1 - step : step);
+}
+
+SmallVector<Value> buildTimeLoop(ImplicitLocOpBuilder &b, int64_t begin,
+                                 int64_t end, int64_t length, bool reverse,
+                                 ValueRange init, TimeStepBody body) {
+  if (begin >= end)
+    return SmallVector<Value>(init);
+  Value lb = arith::ConstantIndexOp::create(b, begin);
+  Value ub = arith::ConstantIndexOp::create(b, end);
+  Value one = arith::ConstantIndexOp::create(b, 1);
+  auto loop = scf::ForOp::create(
+      b, lb, ub, one, init,
+      [&](OpBuilder &nested, Location loc, Value step, ValueRange carried) {
+        ImplicitLocOpBuilder nb(loc, nested);
+        Value t = step;
+        if (reverse) {
+          Value last = arith::ConstantIndexOp::create(nb, length - 1);
+          t = arith::SubIOp::create(nb, last, step);
+        }
+        scf::YieldOp::create(nb, body(nb, t, carried));
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+LogicalResult requireStaticShapes(Operation *op, PatternRewriter &rewriter) {
+  auto isStatic = [](Type type) {
+    auto shaped = dyn_cast<ShapedType>(type);
+    return !shaped || shaped.hasStaticShape();
+  };
+  if (llvm::all_of(op->getOperandTypes(), isStatic) &&
+      llvm::all_of(op->getResultTypes(), isStatic))
+    return success();
+  return rewriter.notifyMatchFailure(op, "dynamic shapes are not supported");
+}
+
+} // namespace mlir::seqc

@@ -1,0 +1,82 @@
+//===- CPUPipeline.cpp - seqc-cpu-pipeline --------------------------------===//
+//
+// Part of seqc.
+//
+//===----------------------------------------------------------------------===//
+
+#include "seqc/Pipelines/Pipelines.h"
+
+#include "seqc/Conversion/Passes.h"
+#include "seqc/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
+                                  const CPUPipelineOptions &options) {
+  // seq's canonical forms first: a linear scan becomes linear_recurrence,
+  // trivial scans fold away before anything is lowered.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createConvertSeqToLinalg(
+      {options.attentionTileQ, options.attentionTileKV}));
+  pm.addPass(createSeqcCheckContract({"linalg"}));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Bufferize. Public functions take fully dynamic layouts, so callers pass
+  // strided, offset and non-contiguous views without copies; results become
+  // caller-provided out-parameters.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::FullyDynamicLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.modifyPublicFunctions = true;
+  outParams.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  bufferization::buildBufferDeallocationPipeline(pm);
+
+  // Loops. (Parallel tiles run in order for now.) Copies become loops too,
+  // not calls into a runtime library.
+  pm.addPass(createSeqcCopiesToLinalg());
+  pm.addPass(createForallToForLoopPass());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // To LLVM: strided metadata into plain arithmetic, math into LLVM
+  // intrinsics or libm calls (tanh, log1p), then each dialect's conversion.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(arith::createArithExpandOpsPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSeqcCheckContract({"llvm"}));
+}
+
+void mlir::seqc::registerPipelines() {
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "seqc-cpu-pipeline",
+      "Lower seq and upstream tensor ops to the LLVM dialect for the host CPU",
+      buildCPUPipeline);
+}

@@ -1,0 +1,103 @@
+"""pytest set-up for the seqc Python tests.
+
+- Imports the package from <repo>/python (unless SEQC_PYTHONPATH names
+  another folder).
+- Sets SEQC_POISON_OUTPUTS=1: outputs start as NaN / sentinels, so an
+  element the compiled code forgets to write fails the comparison.
+- Tests marked ``needs_library`` FAIL when the C library is missing, unless
+  SEQC_ALLOW_MISSING_LIBRARY=1, which turns them into skips (CI must not skip
+  silently).
+- Tests marked ``cuda`` are skipped unless an NVIDIA GPU answers.
+"""
+
+import ctypes
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+_pkg_dir = os.environ.get("SEQC_PYTHONPATH") or os.path.join(REPO, "python")
+if os.path.isdir(_pkg_dir) and _pkg_dir not in sys.path:
+    sys.path.insert(0, _pkg_dir)
+
+os.environ["SEQC_POISON_OUTPUTS"] = "1"
+
+import seqc  # noqa: E402
+from seqc import _capi  # noqa: E402
+
+_library = None
+
+
+def library_status():
+    """(available, message)."""
+    global _library
+    if _library is None:
+        try:
+            _capi.lib()
+            _library = (True, _capi.library_path())
+        except seqc.SeqcError as e:
+            _library = (False, str(e))
+    return _library
+
+
+def allow_missing_library():
+    return os.environ.get("SEQC_ALLOW_MISSING_LIBRARY", "") == "1"
+
+
+_gpu = None
+
+
+def gpu_available():
+    global _gpu
+    if _gpu is None:
+        _gpu = False
+        if "torch" in sys.modules or _importable("torch"):
+            try:
+                import torch
+                _gpu = bool(torch.cuda.is_available())
+            except Exception:
+                _gpu = False
+        if not _gpu:
+            try:
+                cuda = ctypes.CDLL("libcuda.so.1")
+                count = ctypes.c_int(0)
+                _gpu = (cuda.cuInit(0) == 0 and
+                        cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and
+                        count.value > 0)
+            except OSError:
+                _gpu = False
+    return _gpu
+
+
+def _importable(name):
+    import importlib.util
+    return importlib.util.find_spec(name) is not None
+
+
+def pytest_report_header(config):
+    ok, message = library_status()
+    return "seqc library: %s" % (message if ok else "MISSING (%s)" % message)
+
+
+def pytest_collection_modifyitems(config, items):
+    ok, message = library_status()
+    for item in items:
+        if item.get_closest_marker("cuda") is not None and not gpu_available():
+            item.add_marker(pytest.mark.skip(reason="no NVIDIA GPU answers"))
+        if (item.get_closest_marker("needs_library") is not None and not ok
+                and allow_missing_library()):
+            item.add_marker(pytest.mark.skip(
+                reason="seqc library missing (SEQC_ALLOW_MISSING_LIBRARY=1): "
+                       + message))
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("needs_library") is None:
+        return
+    ok, message = library_status()
+    if not ok:
+        pytest.fail("the seqc C library is required: %s (set "
+                    "SEQC_ALLOW_MISSING_LIBRARY=1 to skip these tests)"
+                    % message, pytrace=False)

@@ -76,6 +76,14 @@ def _importable(name):
     return importlib.util.find_spec(name) is not None
 
 
+def pytest_configure(config):
+    # also declared in pytest.ini; repeated here for runs that use another ini
+    config.addinivalue_line(
+        "markers", "cuda: runs on an NVIDIA GPU; skipped unless one answers")
+    config.addinivalue_line(
+        "markers", "needs_library: needs the seqc C library")
+
+
 def pytest_report_header(config):
     ok, message = library_status()
     return "seqc library: %s" % (message if ok else "MISSING (%s)" % message)

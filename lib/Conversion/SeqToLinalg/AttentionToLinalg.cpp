@@ -214,41 +214,48 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
                 return {mm.select(visible, s, mm.constant(negInf))};
               })[0];
 
-          // m' = max(m, rowmax S)
-          Value mNew = buildGeneric(
-              nb, masked, m, {id2, row2},
+          // Every carried value is updated in place (each generic's output
+          // is the carried tensor), so bufferization keeps one buffer per
+          // value across key tiles. Old m is only read before m is updated.
+          Value tileMax = buildGeneric(
+              nb, masked, filledTensor(nb, {rows}, f32, negInf), {id2, row2},
               {IteratorType::parallel, IteratorType::reduction},
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
                 return {ScalarMath(bb).max(args[1], args[0])};
               })[0];
           Value negInfVal = ScalarMath(nb).constant(negInf);
-          // P = exp(S - m'), 0 where s = -inf.
-          Value probs = buildElementwise(
-              nb, {masked, mNew}, {id2, row2},
-              emptyTensor(nb, scoreSizes, f32),
-              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                ScalarMath mm(bb);
-                Value isMasked =
-                    mm.cmp(arith::CmpFPredicate::OEQ, args[0], negInfVal);
-                return {mm.select(isMasked, mm.constant(0.0),
-                                  mm.exp(mm.sub(args[0], args[1])))};
-              })[0];
+          AffineMap id1 = identityMap(ctx, 1);
           // α = exp(m - m'), 0 while no key was visible (acc and l are 0).
           Value alpha = buildElementwise(
-              nb, {m, mNew}, {identityMap(ctx, 1), identityMap(ctx, 1)},
-              emptyTensor(nb, {rows}, f32),
+              nb, {m, tileMax}, {id1, id1}, emptyTensor(nb, {rows}, f32),
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
                 ScalarMath mm(bb);
                 Value none = mm.cmp(arith::CmpFPredicate::OEQ, args[0], negInfVal);
+                Value mNext = mm.max(args[0], args[1]);
                 return {mm.select(none, mm.constant(0.0),
-                                  mm.exp(mm.sub(args[0], args[1])))};
+                                  mm.exp(mm.sub(args[0], mNext)))};
+              })[0];
+          // m' = max(m, rowmax S)
+          Value mNew = buildElementwise(
+              nb, tileMax, id1, m,
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                return {ScalarMath(bb).max(args[1], args[0])};
+              })[0];
+          // P = exp(S - m'), 0 where s = -inf (in place over S).
+          Value probs = buildElementwise(
+              nb, mNew, row2, masked,
+              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                ScalarMath mm(bb);
+                Value isMasked =
+                    mm.cmp(arith::CmpFPredicate::OEQ, args[1], negInfVal);
+                return {mm.select(isMasked, mm.constant(0.0),
+                                  mm.exp(mm.sub(args[1], args[0])))};
               })[0];
           // l' = α·l + rowsum P
           Value lScaled = buildElementwise(
-              nb, {l, alpha}, {identityMap(ctx, 1), identityMap(ctx, 1)},
-              emptyTensor(nb, {rows}, f32),
+              nb, alpha, id1, l,
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                return {ScalarMath(bb).mul(args[0], args[1])};
+                return {ScalarMath(bb).mul(args[1], args[0])};
               })[0];
           Value lNew = buildGeneric(
               nb, probs, lScaled, {id2, row2},
@@ -258,10 +265,9 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
               })[0];
           // acc' = α·acc + P·V
           Value accScaled = buildElementwise(
-              nb, {acc, alpha}, {id2, row2},
-              emptyTensor(nb, {rows, nb.getIndexAttr(valueDim)}, f32),
+              nb, alpha, row2, acc,
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                return {ScalarMath(bb).mul(args[0], args[1])};
+                return {ScalarMath(bb).mul(args[1], args[0])};
               })[0];
           Value accNew = buildGeneric(
               nb, {probs, vTile}, accScaled,

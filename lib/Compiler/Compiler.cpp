@@ -191,8 +191,12 @@ static void initializeNativeTarget() {
 
 llvm::Expected<std::shared_ptr<CompiledModule>>
 CompiledModule::compile(llvm::StringRef source, const CompileOptions &options) {
+  // Compiled modules live until the process ends and are never destroyed
+  // at exit: an ExecutionEngine torn down from static destructors runs after
+  // LLVM's own statics are gone.
   static std::mutex cacheMutex;
-  static std::map<std::string, std::shared_ptr<CompiledModule>> cache;
+  static auto &cache =
+      *new std::map<std::string, std::shared_ptr<CompiledModule>>();
   std::string key = options.str() + '\n' + source.str();
   {
     std::lock_guard<std::mutex> lock(cacheMutex);

@@ -37,6 +37,8 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   // Bufferize. Public functions take fully dynamic layouts, so callers pass
   // strided, offset and non-contiguous views without copies; results become
   // caller-provided out-parameters.
+  // Callers' input buffers are never written.
+  pm.addPass(createSeqcReadonlyArguments());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =

@@ -109,3 +109,9 @@ def pytest_runtest_setup(item):
         pytest.fail("the seqc C library is required: %s (set "
                     "SEQC_ALLOW_MISSING_LIBRARY=1 to skip these tests)"
                     % message, pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    n = seqc.ops.cache_size()
+    if n:
+        terminalreporter.write_line("seqc: %d functional-op modules compiled" % n)

@@ -2,7 +2,6 @@
 argument conversion, strided buffers, several functions per module."""
 
 import os
-import shutil
 import subprocess
 
 import numpy as np

@@ -448,7 +448,10 @@ def test_rope(dims, pos_shape, idtype, theta, interleaved, dtype, layout):
     x = randn(r, dims, dtype)
     if layout == "bshd":
         x = np.ascontiguousarray(x.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)
-    pos = r.integers(0, 4096, (T,) if pos_shape == "T" else (Bt, T)).astype(idtype)
+    # f32 angles pos * inv_freq carry a rounding error ~ pos * 2^-24: keep
+    # f32 positions small enough for 1e-5; f16 storage covers long contexts
+    top = 4096 if dtype == F16 else 64
+    pos = r.integers(0, top, (T,) if pos_shape == "T" else (Bt, T)).astype(idtype)
     y = seqc.rope(x, pos, theta=theta, interleaved=interleaved)
     assert y.dtype == np.dtype(dtype)
     assert_close(y, ref.rope(f64(x), pos, theta, interleaved), dtype)

@@ -43,8 +43,8 @@ def assert_close(out, ref, dtype, name="output", tol=None):
         name, ref[inf_mismatch][:5], np.argwhere(inf_mismatch)[:5].tolist(),
         o[inf_mismatch][:5])
     tol = TOL[np.dtype(dtype)] if tol is None else tol
-    diff = np.where(finite, o - ref, 0.0)
     r = np.where(finite, ref, 0.0)
+    diff = np.where(finite, o, 0.0) - r
     norm = np.linalg.norm(r)
     err = np.linalg.norm(diff) / norm if norm > 0 else (
         np.abs(diff).max() if diff.size else 0.0)

@@ -48,4 +48,22 @@ def SeqcCopiesToLinalg : Pass<"seqc-copies-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SeqcReadonlyArguments : Pass<"seqc-readonly-arguments", "ModuleOp"> {
+  let summary = "Mark the tensor arguments of public functions read-only for bufferization";
+  let description = [{
+    Callers own the buffers they pass in: a compiled function must never
+    write its inputs. One-Shot Bufferize may otherwise update an argument in
+    place (a recurrence whose state starts from `h0`, say). This pass sets
+    `bufferization.writable = false` on every tensor argument of every public
+    function, so that such updates work on a copy.
+
+    ```mlir
+    func.func @f(%h0: tensor<4xf32>) -> ...
+    // becomes
+    func.func @f(%h0: tensor<4xf32> {bufferization.writable = false}) -> ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
 #endif // SEQC_TRANSFORMS_PASSES

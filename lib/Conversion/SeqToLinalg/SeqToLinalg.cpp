@@ -44,6 +44,24 @@ struct ConvertSeqToLinalg
           << "convert-seq-to-linalg: attention tile sizes must be positive";
       return signalPassFailure();
     }
+    // Name the one thing the patterns cannot handle, rather than leave a
+    // generic "failed to legalize".
+    WalkResult dynamic = getOperation()->walk([](Operation *op) {
+      if (!isa<seq::SeqDialect>(op->getDialect()))
+        return WalkResult::advance();
+      auto isStatic = [](Type type) {
+        auto shaped = dyn_cast<ShapedType>(type);
+        return !shaped || shaped.hasStaticShape();
+      };
+      if (llvm::all_of(op->getOperandTypes(), isStatic) &&
+          llvm::all_of(op->getResultTypes(), isStatic))
+        return WalkResult::advance();
+      op->emitOpError()
+          << "has dynamic shapes; convert-seq-to-linalg needs static sizes";
+      return WalkResult::interrupt();
+    });
+    if (dynamic.wasInterrupted())
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateSeqToLinalgPatterns(patterns,
                                 AttentionTiling{attentionTileQ, attentionTileKV});

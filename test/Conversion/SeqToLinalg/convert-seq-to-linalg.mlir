@@ -1,0 +1,112 @@
+// RUN: seqc-opt %s --convert-seq-to-linalg=attention-tile-q=16 --split-input-file | FileCheck %s
+
+// Attention: a parallel loop over (batch, query head, query tile); GQA reads
+// key/value head h / 2 without copies; the key loop runs over [lo, hi) only
+// (causal: keys up to the tile's last query position; window: from the
+// first position minus `left`); scores are masked per element by index
+// predicates; no Sq×Skv tensor exists.
+// CHECK-LABEL: func.func @attention_gqa_causal_window
+// CHECK-NOT: seq.attention
+// CHECK: scf.forall (%[[B:.*]], %[[H:.*]], %[[QT:.*]]) in (1, 4, 3) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<1x4x40x8xf32>)
+// CHECK: %[[KVH:.*]] = arith.divui %[[H]], %c2
+// CHECK: tensor.extract_slice %arg0[%[[B]], %[[H]], %{{.*}}, 0] [1, 1, %{{.*}}, 16] [1, 1, 1, 1] : tensor<1x4x40x16xf32> to tensor<?x16xf32>
+// CHECK: %[[HI:.*]] = arith.minsi
+// CHECK: %[[LO:.*]] = arith.maxsi
+// CHECK: scf.for %[[J0:.*]] = %[[LO]] to %[[HI]] step %{{.*}} iter_args
+// CHECK: tensor.extract_slice %arg1[%[[B]], %[[KVH]], %[[J0]], 0]
+// CHECK: tensor.extract_slice %arg2[%[[B]], %[[KVH]], %[[J0]], 0]
+// CHECK: arith.cmpi sle
+// CHECK: arith.cmpi sge
+// CHECK: arith.select %{{.*}}, %{{.*}}, %cst
+// CHECK: math.exp
+// CHECK: scf.yield
+// CHECK: scf.forall.in_parallel
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.*}} into %[[OUT]]
+func.func @attention_gqa_causal_window(%q: tensor<1x4x40x16xf32>, %k: tensor<1x2x24x16xf32>, %v: tensor<1x2x24x8xf32>) -> tensor<1x4x40x8xf32> {
+  %o = seq.attention %q, %k, %v {causal, window = array<i64: 8, -1>} : tensor<1x4x40x16xf32>, tensor<1x2x24x16xf32>, tensor<1x2x24x8xf32> -> tensor<1x4x40x8xf32>
+  return %o : tensor<1x4x40x8xf32>
+}
+
+// -----
+
+// kv_lengths clamp L to [0, Skv]; segment ids are read per score; lse is a
+// second shared output.
+// CHECK-LABEL: func.func @attention_lengths_segments_lse
+// CHECK: scf.forall {{.*}} shared_outs(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<2x1x5x4xbf16>, tensor<2x1x5xf32>)
+// CHECK: tensor.extract %arg2[%{{.*}}] : tensor<2xi32>
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK: tensor.extract %arg3[{{.*}}] : tensor<2x5xi32>
+// CHECK: tensor.extract %arg4[{{.*}}] : tensor<2x7xi32>
+// CHECK: arith.cmpi eq
+// CHECK: math.log
+func.func @attention_lengths_segments_lse(%q: tensor<2x1x5x4xbf16>, %k: tensor<2x1x7x4xbf16>, %len: tensor<2xi32>,
+                                          %qs: tensor<2x5xi32>, %ks: tensor<2x7xi32>) -> (tensor<2x1x5x4xbf16>, tensor<2x1x5xf32>) {
+  %o, %lse = seq.attention %q, %k, %k kv_lengths(%len : tensor<2xi32>) q_segment_ids(%qs : tensor<2x5xi32>) kv_segment_ids(%ks : tensor<2x7xi32>)
+      : tensor<2x1x5x4xbf16>, tensor<2x1x7x4xbf16>, tensor<2x1x7x4xbf16> -> tensor<2x1x5x4xbf16>, tensor<2x1x5xf32>
+  return %o, %lse : tensor<2x1x5x4xbf16>, tensor<2x1x5xf32>
+}
+
+// -----
+
+// A reverse linear recurrence without h0: the first step (t = 7) is h = b,
+// then a time loop over steps 1..8 updates an f32 state in place.
+// CHECK-LABEL: func.func @linear_recurrence_reverse
+// CHECK: %[[C7:.*]] = arith.constant 7 : index
+// CHECK: %[[B0:.*]] = tensor.extract_slice %arg1[0, %[[C7]]] [4, 1] [1, 1] : tensor<4x8xf32> to tensor<4xf32>
+// CHECK: scf.for %[[S:.*]] = %c1 to %c8 step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %[[H:.*]] = %{{.*}})
+// CHECK: %[[T:.*]] = arith.subi %c7{{.*}}, %[[S]]
+// CHECK: linalg.generic {{.*}} outs(%[[H]] : tensor<4xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, %[[T]]] [4, 1] [1, 1]
+func.func @linear_recurrence_reverse(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>) {
+  %h, %last = seq.linear_recurrence %a, %b {dim = 1 : i64, reverse} : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>, tensor<4xf32>
+  return %h, %last : tensor<4x8xf32>, tensor<4xf32>
+}
+
+// -----
+
+// An exclusive scan with initial carries: the combiner is inlined into an
+// elementwise generic over the carry; the output at t is the carry before
+// step t.
+// CHECK-LABEL: func.func @scan_exclusive
+// CHECK: scf.for {{.*}} iter_args(%[[O:.*]] = %{{.*}}, %[[C:.*]] = %arg1)
+// CHECK: %[[X:.*]] = tensor.extract_slice %arg0
+// CHECK: %[[N:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<3xi32>) outs(%[[C]] : tensor<3xi32>)
+// CHECK: arith.muli
+// CHECK: tensor.insert_slice %[[C]] into %[[O]]
+// CHECK: scf.yield %{{.*}}, %[[N]]
+func.func @scan_exclusive(%x: tensor<5x3xi32>, %i: tensor<3xi32>) -> (tensor<5x3xi32>, tensor<3xi32>) {
+  %y, %c = seq.scan ins(%x : tensor<5x3xi32>) init(%i : tensor<3xi32>) {dim = 0 : i64, exclusive} -> tensor<5x3xi32>, tensor<3xi32> {
+  ^bb0(%l: i32, %r: i32):
+    %p = arith.muli %l, %r : i32
+    seq.yield %p : i32
+  }
+  return %y, %c : tensor<5x3xi32>, tensor<3xi32>
+}
+
+// -----
+
+// Selective scan: the [B, D, N] state is carried in f32 and updated in place;
+// B and C are read through channel / group maps; no [B, D, L, N] tensor.
+// CHECK-LABEL: func.func @selective_scan
+// CHECK: scf.for {{.*}} -> (tensor<1x4x6xf32>, tensor<1x4x3xf32>)
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #[[GROUP:.*]], #{{.*}}, #{{.*}}]
+// CHECK: math.exp
+// CHECK-NOT: tensor<1x4x6x3xf32>
+func.func @selective_scan(%u: tensor<1x4x6xf32>, %A: tensor<4x3xf32>, %B: tensor<1x2x3x6xf32>) -> tensor<1x4x6xf32> {
+  %y = seq.selective_scan %u, %u, %A, %B, %B {delta_softplus} : tensor<1x4x6xf32>, tensor<1x4x6xf32>, tensor<4x3xf32>, tensor<1x2x3x6xf32>, tensor<1x2x3x6xf32> -> tensor<1x4x6xf32>
+  return %y : tensor<1x4x6xf32>
+}
+
+// -----
+
+// Causal conv1d: causality is the front padding of W - 1 zeros.
+// CHECK-LABEL: func.func @causal_conv1d
+// CHECK: tensor.pad %arg0 low[0, 0, 3] high[0, 0, 0]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+func.func @causal_conv1d(%x: tensor<2x4x9xf32>, %w: tensor<4x4xf32>) -> tensor<2x4x9xf32> {
+  %y = seq.causal_conv1d %x, %w {silu} : tensor<2x4x9xf32>, tensor<4x4xf32> -> tensor<2x4x9xf32>
+  return %y : tensor<2x4x9xf32>
+}

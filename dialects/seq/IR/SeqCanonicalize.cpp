@@ -32,22 +32,9 @@ using namespace mlir::seqc::seq;
 static Value collapseUnitDim(PatternRewriter &rewriter, Location loc,
                              Value source, int64_t dim) {
   auto type = cast<RankedTensorType>(source.getType());
-  SmallVector<ReassociationIndices> groups;
-  for (int64_t i = 0; i < type.getRank(); ++i) {
-    if (i == dim)
-      continue;
-    groups.push_back({i});
-  }
-  // The unit dim joins a neighbouring group; rank-1 sources collapse to
-  // rank 0 with no groups at all.
-  if (!groups.empty()) {
-    if (dim == 0)
-      groups.front().insert(groups.front().begin(), 0);
-    else
-      groups[dim - 1].push_back(dim);
-  }
-  return tensor::CollapseShapeOp::create(rewriter, loc, dropDim(type, dim),
-                                         source, groups);
+  return tensor::CollapseShapeOp::create(
+      rewriter, loc, dropDim(type, dim), source,
+      dropDimReassociation(type.getRank(), dim));
 }
 
 /// An empty tensor of `source`'s sizes without `dim` (for results that have

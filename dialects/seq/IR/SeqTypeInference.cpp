@@ -39,6 +39,21 @@ RankedTensorType insertDim(RankedTensorType t, int64_t dim, int64_t size) {
   return RankedTensorType::get(shape, t.getElementType());
 }
 
+SmallVector<SmallVector<int64_t, 2>> dropDimReassociation(int64_t rank,
+                                                          int64_t dim) {
+  SmallVector<SmallVector<int64_t, 2>> groups;
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != dim)
+      groups.push_back({i});
+  if (!groups.empty()) {
+    if (dim == 0)
+      groups.front().insert(groups.front().begin(), 0);
+    else
+      groups[dim - 1].push_back(dim);
+  }
+  return groups;
+}
+
 RankedTensorType inferAttentionOutputType(RankedTensorType query,
                                           RankedTensorType value) {
   ArrayRef<int64_t> q = query.getShape(), v = value.getShape();

@@ -25,6 +25,13 @@ RankedTensorType dropDim(RankedTensorType t, int64_t dim);
 /// outputs).
 RankedTensorType insertDim(RankedTensorType t, int64_t dim, int64_t size);
 
+/// The reassociation that collapses unit dimension `dim` of a rank-`rank`
+/// shape into a neighbouring group (no groups at all for rank 1): the one
+/// way seqc drops a time step's dimension without ambiguity about which unit
+/// dimension goes.
+SmallVector<SmallVector<int64_t, 2>> dropDimReassociation(int64_t rank,
+                                                          int64_t dim);
+
 /// seq.attention output: [B, Hq, Sq, Dv] in the query's element type.
 RankedTensorType inferAttentionOutputType(RankedTensorType query,
                                           RankedTensorType value);

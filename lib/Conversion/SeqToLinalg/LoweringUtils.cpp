@@ -6,6 +6,8 @@
 
 #include "LoweringUtils.h"
 
+#include "seq/IR/SeqTypeInference.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -168,19 +170,19 @@ static void stepSlice(ImplicitLocOpBuilder &b, RankedTensorType type,
   }
 }
 
-static RankedTensorType withoutDim(RankedTensorType type, int64_t dim) {
-  SmallVector<int64_t> shape(type.getShape());
-  shape.erase(shape.begin() + dim);
-  return RankedTensorType::get(shape, type.getElementType());
-}
-
+// Steps are unit slices collapsed with an explicit reassociation, never
+// rank-reducing slices: with several unit dimensions (batch 1, say) a
+// rank-reducing slice does not say which one it drops.
 Value extractStep(ImplicitLocOpBuilder &b, Value tensor, int64_t dim,
                   Value t) {
   auto type = cast<RankedTensorType>(tensor.getType());
   SmallVector<OpFoldResult> offsets, sizes, strides;
   stepSlice(b, type, dim, t, offsets, sizes, strides);
-  return tensor::ExtractSliceOp::create(b, withoutDim(type, dim), tensor,
-                                        offsets, sizes, strides);
+  Value slice =
+      tensor::ExtractSliceOp::create(b, tensor, offsets, sizes, strides);
+  return tensor::CollapseShapeOp::create(
+      b, seq::dropDim(cast<RankedTensorType>(slice.getType()), dim), slice,
+      seq::dropDimReassociation(type.getRank(), dim));
 }
 
 Value insertStep(ImplicitLocOpBuilder &b, Value step, Value dest, int64_t dim,
@@ -188,7 +190,12 @@ Value insertStep(ImplicitLocOpBuilder &b, Value step, Value dest, int64_t dim,
   auto type = cast<RankedTensorType>(dest.getType());
   SmallVector<OpFoldResult> offsets, sizes, strides;
   stepSlice(b, type, dim, t, offsets, sizes, strides);
-  return tensor::InsertSliceOp::create(b, step, dest, offsets, sizes, strides);
+  SmallVector<int64_t> unitShape(type.getShape());
+  unitShape[dim] = 1;
+  Value unit = tensor::ExpandShapeOp::create(
+      b, RankedTensorType::get(unitShape, type.getElementType()), step,
+      seq::dropDimReassociation(type.getRank(), dim));
+  return tensor::InsertSliceOp::create(b, unit, dest, offsets, sizes, strides);
 }
 
 Value timeIndex(ImplicitLocOpBuilder &b, int64_t step, int64_t length,

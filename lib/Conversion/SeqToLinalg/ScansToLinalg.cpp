@@ -126,11 +126,16 @@ struct ScanToLinalg : OpRewritePattern<ScanOp> {
           ValueRange curCarries = carried.drop_front(n);
           SmallVector<Value> steps = llvm::map_to_vector(
               inputs, [&](Value x) { return extractStep(nb, x, dim, t); });
+          // An exclusive scan stores the carry before the step updates it
+          // (in place), an inclusive one after.
+          SmallVector<Value> result(curOuts);
+          if (exclusive)
+            for (size_t i = 0; i < n; ++i)
+              result[i] = insertStep(nb, curCarries[i], result[i], dim, t);
           SmallVector<Value> next = combine(nb, curCarries, steps);
-          SmallVector<Value> result;
-          for (size_t i = 0; i < n; ++i)
-            result.push_back(insertStep(
-                nb, exclusive ? curCarries[i] : next[i], curOuts[i], dim, t));
+          if (!exclusive)
+            for (size_t i = 0; i < n; ++i)
+              result[i] = insertStep(nb, next[i], result[i], dim, t);
           result.append(next);
           return result;
         });

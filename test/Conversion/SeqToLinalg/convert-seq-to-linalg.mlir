@@ -53,12 +53,14 @@ func.func @attention_lengths_segments_lse(%q: tensor<2x1x5x4xbf16>, %k: tensor<2
 // then a time loop over steps 1..8 updates an f32 state in place.
 // CHECK-LABEL: func.func @linear_recurrence_reverse
 // CHECK: %[[C7:.*]] = arith.constant 7 : index
-// CHECK: %[[B0:.*]] = tensor.extract_slice %arg1[0, %[[C7]]] [4, 1] [1, 1] : tensor<4x8xf32> to tensor<4xf32>
+// CHECK: %[[B0:.*]] = tensor.extract_slice %arg1[0, %[[C7]]] [4, 1] [1, 1] : tensor<4x8xf32> to tensor<4x1xf32>
+// CHECK: tensor.collapse_shape %[[B0]] {{\[}}[0, 1]] : tensor<4x1xf32> into tensor<4xf32>
 // CHECK: scf.for %[[S:.*]] = %c1 to %c8 step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %[[H:.*]] = %{{.*}})
 // CHECK: %[[T:.*]] = arith.subi %c7{{.*}}, %[[S]]
 // CHECK: linalg.generic {{.*}} outs(%[[H]] : tensor<4xf32>)
 // CHECK: arith.mulf
 // CHECK: arith.addf
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1]] output_shape [4, 1]
 // CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, %[[T]]] [4, 1] [1, 1]
 func.func @linear_recurrence_reverse(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>) {
   %h, %last = seq.linear_recurrence %a, %b {dim = 1 : i64, reverse} : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>, tensor<4xf32>
@@ -72,11 +74,12 @@ func.func @linear_recurrence_reverse(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -
 // step t.
 // CHECK-LABEL: func.func @scan_exclusive
 // CHECK: scf.for {{.*}} iter_args(%[[O:.*]] = %{{.*}}, %[[C:.*]] = %arg1)
-// CHECK: %[[X:.*]] = tensor.extract_slice %arg0
+// CHECK: %[[X:.*]] = tensor.collapse_shape
+// CHECK: %[[OLD:.*]] = tensor.expand_shape %[[C]]
+// CHECK: %[[O2:.*]] = tensor.insert_slice %[[OLD]] into %[[O]]
 // CHECK: %[[N:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<3xi32>) outs(%[[C]] : tensor<3xi32>)
 // CHECK: arith.muli
-// CHECK: tensor.insert_slice %[[C]] into %[[O]]
-// CHECK: scf.yield %{{.*}}, %[[N]]
+// CHECK: scf.yield %[[O2]], %[[N]]
 func.func @scan_exclusive(%x: tensor<5x3xi32>, %i: tensor<3xi32>) -> (tensor<5x3xi32>, tensor<3xi32>) {
   %y, %c = seq.scan ins(%x : tensor<5x3xi32>) init(%i : tensor<3xi32>) {dim = 0 : i64, exclusive} -> tensor<5x3xi32>, tensor<3xi32> {
   ^bb0(%l: i32, %r: i32):

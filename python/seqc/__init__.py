@@ -1,0 +1,25 @@
+"""seqc: compile and run sequence-model ops (`seq` dialect) from Python.
+
+Pure Python over the seqc C API (ctypes) and NumPy; torch CPU tensors and
+other DLPack producers are accepted wherever arrays are.
+
+    import seqc
+    out = seqc.attention(q, k, v, causal=True)            # functional ops
+    mod = seqc.compile(open("model.mlir").read())         # any MLIR with seq ops
+    y = mod.main(x, w)                                    # or mod["main"](x, w)
+    mod = seqc.load("model.so")                           # ahead-of-time modules
+"""
+
+from ._capi import SeqcError
+from ._core import Function, Module, compile, load
+from .ops import (attention, causal_conv1d, gated_linear_attention,
+                  linear_recurrence, rms_norm, rope, scan, selective_scan)
+from . import ops
+
+__all__ = [
+    "compile", "load", "Module", "Function", "SeqcError", "ops",
+    "attention", "linear_recurrence", "selective_scan",
+    "gated_linear_attention", "causal_conv1d", "rms_norm", "rope", "scan",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,464 @@
+"""Modules and functions over the C API: compile, load, invoke."""
+
+import ctypes
+import os
+import re
+
+import numpy as np
+
+from . import _capi
+
+__all__ = ["compile", "load", "Module", "Function", "TARGETS"]
+
+TARGETS = ("auto", "cpu", "cuda")
+
+# numpy dtype <-> seqc_dtype
+_NP_TO_SEQC = {
+    np.dtype(np.float32): _capi.SEQC_F32,
+    np.dtype(np.float64): _capi.SEQC_F64,
+    np.dtype(np.float16): _capi.SEQC_F16,
+    np.dtype(np.int32): _capi.SEQC_I32,
+    np.dtype(np.int64): _capi.SEQC_I64,
+    np.dtype(np.int8): _capi.SEQC_I8,
+    np.dtype(np.bool_): _capi.SEQC_I1,
+}
+_SEQC_TO_NP = {code: dt for dt, code in _NP_TO_SEQC.items()}
+
+_BF16_MESSAGE = ("bfloat16 is not supported from Python yet (NumPy has no "
+                 "bfloat16; it will come through DLPack); cast to float32 or "
+                 "float16")
+
+
+def _dtype_name(code):
+    if code in _SEQC_TO_NP:
+        return "%s (%s)" % (_SEQC_TO_NP[code].name, _capi.DTYPE_NAMES[code])
+    return _capi.DTYPE_NAMES.get(code, "seqc_dtype %d" % code)
+
+
+def seqc_dtype(dtype):
+    """The seqc_dtype code of a NumPy dtype; TypeError if unsupported."""
+    dtype = np.dtype(dtype)
+    if dtype.name == "bfloat16":
+        raise TypeError(_BF16_MESSAGE)
+    if dtype.byteorder not in "=|":
+        dtype = dtype.newbyteorder("=")
+    code = _NP_TO_SEQC.get(dtype)
+    if code is None:
+        raise TypeError("dtype %s is not supported by seqc (supported: %s)"
+                        % (dtype, ", ".join(d.name for d in _NP_TO_SEQC)))
+    return code
+
+
+def numpy_dtype(code):
+    """The NumPy dtype of a seqc_dtype code; TypeError if it has none."""
+    if code == _capi.SEQC_BF16:
+        raise TypeError(_BF16_MESSAGE)
+    try:
+        return _SEQC_TO_NP[code]
+    except KeyError:
+        raise TypeError("unknown seqc_dtype %d" % code) from None
+
+
+# ---------------------------------------------------------------------------
+# Array conversion (NumPy, torch, any DLPack producer)
+# ---------------------------------------------------------------------------
+
+def _is_torch(x):
+    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "__dlpack__")
+
+
+def to_numpy(x, what="argument"):
+    """(ndarray, is_torch) for an ndarray, a torch tensor or a DLPack object.
+
+    Anything else (lists, scalars) is returned as given with is_torch False;
+    callers convert those with the expected dtype.
+    """
+    if isinstance(x, np.ndarray):
+        return x, False
+    if _is_torch(x):
+        import torch  # only when the input is a torch tensor
+        if x.dtype == torch.bfloat16:
+            raise TypeError("%s: %s" % (what, _BF16_MESSAGE))
+        if x.device.type != "cpu":
+            raise ValueError("%s is a torch tensor on %s; only CPU tensors "
+                             "are supported by the cpu target"
+                             % (what, x.device))
+        if x.requires_grad:
+            x = x.detach()
+        if getattr(x, "is_conj", lambda: False)():
+            x = x.resolve_conj()
+        return np.from_dlpack(x), True
+    if hasattr(x, "__dlpack__"):
+        if hasattr(x, "__dlpack_device__"):
+            device_type = x.__dlpack_device__()[0]
+            if int(device_type) != 1:  # kDLCPU
+                raise ValueError("%s lives on DLPack device %r; only CPU "
+                                 "memory is supported by the cpu target"
+                                 % (what, x.__dlpack_device__()))
+        try:
+            return np.from_dlpack(x), False
+        except (TypeError, BufferError, RuntimeError) as e:
+            raise TypeError("%s: cannot import through DLPack: %s"
+                            % (what, e)) from None
+    return x, False
+
+
+def from_numpy_like(arrays, as_torch):
+    if not as_torch:
+        return arrays
+    import torch
+    convert = getattr(torch, "from_dlpack", None) or torch.from_numpy
+    return [convert(a) for a in arrays]
+
+
+def _native(arr):
+    if arr.dtype.byteorder not in "=|":
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+def _strided(arr):
+    """arr, or a contiguous copy when its layout cannot be expressed in
+    non-negative element strides (or its data is misaligned)."""
+    item = arr.itemsize
+    if not arr.flags.aligned or any(s < 0 or s % item for s in arr.strides):
+        return np.ascontiguousarray(arr)
+    return arr
+
+
+class _Buffers:
+    """seqc_buffer structs for a list of arrays (keeping their memory alive)."""
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+        self.keep = []
+        self.structs = (_capi.SeqcBuffer * max(len(arrays), 1))()
+        for i, arr in enumerate(arrays):
+            rank = arr.ndim
+            shape = (ctypes.c_int64 * max(rank, 1))(*arr.shape)
+            strides = (ctypes.c_int64 * max(rank, 1))(
+                *[s // arr.itemsize for s in arr.strides])
+            self.keep.append((shape, strides))
+            buf = self.structs[i]
+            buf.data = arr.ctypes.data
+            buf.dtype = _NP_TO_SEQC[arr.dtype]
+            buf.rank = rank
+            buf.shape = ctypes.cast(shape, ctypes.POINTER(ctypes.c_int64))
+            buf.strides = ctypes.cast(strides, ctypes.POINTER(ctypes.c_int64))
+
+
+def _poison(arr):
+    if arr.dtype.kind == "f":
+        arr.fill(np.nan)
+    elif arr.dtype.kind == "b":
+        arr.fill(True)
+    else:
+        arr.fill(np.iinfo(arr.dtype).min + 7)
+
+
+def _shape_text(shape):
+    if len(shape) == 1:
+        return "(%s,)" % ("?" if shape[0] < 0 else shape[0])
+    return "(%s)" % ", ".join("?" if s < 0 else str(s) for s in shape)
+
+
+# ---------------------------------------------------------------------------
+# Argument names from MLIR text (best effort; for error messages only)
+# ---------------------------------------------------------------------------
+
+_FUNC_RE = re.compile(
+    r'func\.func\s+(?:(?:public|private|nested)\s+)?@("(?:[^"\\]|\\.)*"|[\w$.-]+)\s*\(')
+_ARG_RE = re.compile(r'^\s*%([\w$.-]+)\s*:')
+_OPEN, _CLOSE = "(<[{", ")>]}"
+
+
+def _split_top_level(text):
+    """The text up to the parenthesis closing an argument list, split at
+    top-level commas."""
+    depth, parts, start = 0, [], 0
+    for i, ch in enumerate(text):
+        if ch == ">" and i > 0 and text[i - 1] == "-":
+            continue  # '->' of a function type, not a bracket
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            if depth == 0:
+                parts.append(text[start:i])
+                return parts
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return None
+
+
+def argument_names(source):
+    """{function name: [argument names]} parsed from MLIR text."""
+    names = {}
+    for m in _FUNC_RE.finditer(source):
+        fname = m.group(1)
+        if fname.startswith('"'):
+            fname = fname[1:-1]
+        parts = _split_top_level(source[m.end():])
+        if parts is None:
+            continue
+        args = []
+        for p in parts:
+            am = _ARG_RE.match(p)
+            if not p.strip():
+                continue
+            args.append(am.group(1) if am else None)
+        names.setdefault(fname, args)
+    return names
+
+
+# ---------------------------------------------------------------------------
+# Functions and modules
+# ---------------------------------------------------------------------------
+
+class Function:
+    """A public function of a compiled module, callable on arrays.
+
+    Inputs may be NumPy arrays, torch CPU tensors or any DLPack producer
+    (lists and scalars are converted to the expected dtype). Results are
+    freshly allocated and returned as one array or a tuple (torch tensors
+    when any input was a torch tensor).
+    """
+
+    def __init__(self, module, name, arg_names=None):
+        self._module = module
+        self.name = name
+        self._cname = name.encode()
+        lib = _capi.lib()
+        handle = module._handle
+        n_in, n_out = ctypes.c_int64(), ctypes.c_int64()
+        _capi.check(lib.seqc_function_arity(handle, self._cname,
+                                            ctypes.byref(n_in),
+                                            ctypes.byref(n_out)),
+                    "@%s" % name)
+        sig = []
+        for i in range(n_in.value + n_out.value):
+            dtype, rank = ctypes.c_int(), ctypes.c_int64()
+            shape = ctypes.POINTER(ctypes.c_int64)()
+            _capi.check(lib.seqc_function_arg(handle, self._cname, i,
+                                              ctypes.byref(dtype),
+                                              ctypes.byref(rank),
+                                              ctypes.byref(shape)),
+                        "@%s argument %d" % (name, i + 1))
+            dims = tuple(shape[d] for d in range(rank.value))
+            sig.append((dtype.value, dims))
+        self.inputs = sig[:n_in.value]     # [(seqc_dtype, shape with -1)]
+        self.results = sig[n_in.value:]
+        if arg_names is not None and len(arg_names) != len(self.inputs):
+            arg_names = None
+        self.arg_names = arg_names
+
+    def __repr__(self):
+        def fmt(entry):
+            code, shape = entry
+            return "%s%s" % (_capi.DTYPE_NAMES.get(code, "?"),
+                             list("?" if s < 0 else s for s in shape))
+        return "<seqc.Function @%s(%s) -> (%s)>" % (
+            self.name, ", ".join(fmt(e) for e in self.inputs),
+            ", ".join(fmt(e) for e in self.results))
+
+    def _argname(self, i):
+        name = self.arg_names[i] if self.arg_names else None
+        if name:
+            return "argument %d ('%s') of @%s" % (i + 1, name, self.name)
+        return "argument #%d of @%s" % (i + 1, self.name)
+
+    def _input(self, i, x):
+        code, shape = self.inputs[i]
+        what = self._argname(i)
+        arr, was_torch = to_numpy(x, what)
+        if not isinstance(arr, np.ndarray):
+            arr = np.asarray(arr, dtype=numpy_dtype(code))
+        if arr.dtype.name == "bfloat16":
+            raise TypeError("%s: %s" % (what, _BF16_MESSAGE))
+        arr = _native(arr)
+        if _NP_TO_SEQC.get(arr.dtype) != code:
+            raise TypeError("%s: expected dtype %s, got %s"
+                            % (what, _dtype_name(code), arr.dtype))
+        if arr.ndim != len(shape):
+            raise ValueError("%s: expected rank %d with shape %s, got rank %d "
+                             "with shape %s" % (what, len(shape),
+                                                _shape_text(shape), arr.ndim,
+                                                _shape_text(arr.shape)))
+        if any(e >= 0 and e != a for e, a in zip(shape, arr.shape)):
+            raise ValueError("%s: expected shape %s, got %s"
+                             % (what, _shape_text(shape),
+                                _shape_text(arr.shape)))
+        return _strided(arr), was_torch
+
+    def __call__(self, *args):
+        if len(args) != len(self.inputs):
+            raise TypeError("@%s takes %d argument%s, got %d"
+                            % (self.name, len(self.inputs),
+                               "" if len(self.inputs) == 1 else "s",
+                               len(args)))
+        inputs, as_torch = [], False
+        for i, x in enumerate(args):
+            arr, was_torch = self._input(i, x)
+            inputs.append(arr)
+            as_torch = as_torch or was_torch
+        poison = os.environ.get("SEQC_POISON_OUTPUTS", "") not in ("", "0")
+        outputs = []
+        for j, (code, shape) in enumerate(self.results):
+            if any(s < 0 for s in shape):
+                raise ValueError("result %d of @%s has a dynamic shape %s; "
+                                 "results must have static shapes to be "
+                                 "called from Python"
+                                 % (j + 1, self.name, _shape_text(shape)))
+            out = np.empty(shape, dtype=numpy_dtype(code))
+            if poison:
+                _poison(out)
+            outputs.append(out)
+        buffers = _Buffers(inputs + outputs)
+        lib = _capi.lib()
+        _capi.check(lib.seqc_invoke(self._module._handle, self._cname,
+                                    buffers.structs,
+                                    len(inputs) + len(outputs)),
+                    "@%s" % self.name)
+        del buffers
+        outputs = from_numpy_like(outputs, as_torch)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+class Module:
+    """A compiled seqc module. Each public function is an attribute
+    (``module.main``) and an item (``module["main"]``)."""
+
+    def __init__(self, handle, source=None, origin=None):
+        self._handle = handle
+        self._functions = {}
+        self.origin = origin
+        self._names = argument_names(source) if source else {}
+        lib = _capi.lib()
+        count = lib.seqc_num_functions(handle)
+        names = []
+        for i in range(count):
+            raw = lib.seqc_function_name(handle, i)
+            names.append(raw.decode() if raw is not None else "")
+        self._function_names = names
+
+    @property
+    def functions(self):
+        """Names of the public functions."""
+        return list(self._function_names)
+
+    def __getitem__(self, name):
+        fn = self._functions.get(name)
+        if fn is None:
+            if name not in self._function_names:
+                raise KeyError("module has no public function @%s (it has: %s)"
+                               % (name, ", ".join("@" + n for n in
+                                                   self._function_names)
+                                  or "none"))
+            fn = Function(self, name, self._names.get(name))
+            self._functions[name] = fn
+        return fn
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError as e:
+            raise AttributeError(e.args[0]) from None
+
+    def __contains__(self, name):
+        return name in self._function_names
+
+    def __iter__(self):
+        return iter(self.functions)
+
+    def __len__(self):
+        return len(self._function_names)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) |
+                      {n for n in self._function_names if n.isidentifier()})
+
+    def __repr__(self):
+        return "<seqc.Module%s: %s>" % (
+            " from %s" % self.origin if self.origin else "",
+            ", ".join("@" + n for n in self._function_names))
+
+    def close(self):
+        """Releases the module now (it is also released when collected)."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            _capi.lib().seqc_module_destroy(handle)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _read_source(text_or_path):
+    if isinstance(text_or_path, bytes):
+        return text_or_path.decode("utf-8"), None
+    if isinstance(text_or_path, os.PathLike):
+        path = os.fspath(text_or_path)
+        with open(path, "r", encoding="utf-8") as f:
+            return f.read(), path
+    if not isinstance(text_or_path, str):
+        raise TypeError("seqc.compile expects MLIR text or a path, got %s"
+                        % type(text_or_path).__name__)
+    s = text_or_path
+    if "\n" not in s and len(s) < 4096:
+        if os.path.isfile(s):
+            with open(s, "r", encoding="utf-8") as f:
+                return f.read(), s
+        if s.strip().endswith(".mlir") and not any(c in s for c in "{}%"):
+            raise FileNotFoundError("no such MLIR file: %s" % s)
+    return s, None
+
+
+def _options(target, options):
+    if target not in TARGETS:
+        raise ValueError("target must be one of %s, got %r"
+                         % (", ".join(TARGETS), target))
+    if target == "auto":
+        target = "cpu"  # a later issue picks cuda when a GPU answers
+    parts = ["target=%s" % target]
+    if options:
+        if isinstance(options, dict):
+            parts += ["%s=%s" % kv for kv in options.items()]
+        else:
+            parts.append(str(options))
+    return " ".join(parts)
+
+
+def compile(text_or_path, target="auto", options=None):
+    """Compiles MLIR text (or the MLIR file at a path) into a Module.
+
+    ``target``: "auto" (the CPU for now), "cpu" or "cuda". ``options``: extra
+    ``key=value`` compile options (a string or a dict), appended to
+    ``target=...``. Raises SeqcError with the compiler's located diagnostics.
+    """
+    source, path = _read_source(text_or_path)
+    opts = _options(target, options)
+    lib = _capi.lib()
+    data = source.encode("utf-8")
+    handle = ctypes.c_void_p()
+    _capi.check(lib.seqc_compile(data, len(data), opts.encode(),
+                                 ctypes.byref(handle)),
+                "seqc.compile failed")
+    return Module(handle, source=source, origin=path)
+
+
+def load(path):
+    """Loads a module compiled ahead of time (``seqc model.mlir -o model.so``)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError("no such seqc module: %s" % path)
+    lib = _capi.lib()
+    handle = ctypes.c_void_p()
+    _capi.check(lib.seqc_load(os.path.abspath(path).encode(),
+                              ctypes.byref(handle)),
+                "seqc.load failed")
+    return Module(handle, origin=path)

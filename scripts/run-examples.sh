@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The main job. Until the CPU compiler lands, it parses, verifies and
-# canonicalizes every example model with seqc-opt and prints each one's
-# op census; any malformed example fails the run.
+# The main job. Builds seqc, prints each example model's seq-op census
+# (seqc-opt parses, verifies and canonicalizes it), then compiles every
+# example for the CPU through the Python package, runs it on random inputs
+# and checks it against a float64 NumPy reference of the whole block
+# (examples/run_examples.py), printing one table row per example. Any
+# example that fails to verify, compile or match its reference fails the run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/build.sh" seqc-opt
+"$root/scripts/build.sh" seqc_c seqc-opt
 build="${SEQC_BUILD_DIR:-$root/build}"
 opt="$build/bin/seqc-opt"
 
@@ -21,4 +24,10 @@ for f in "$root"/examples/*.mlir; do
     status=1
   fi
 done
+echo
+
+# Compile for the CPU, run, and compare with the NumPy references.
+PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" \
+SEQC_LIBRARY="$build/lib/libseqc_c.so" \
+  /usr/bin/python3 "$root/examples/run_examples.py" || status=1
 exit $status

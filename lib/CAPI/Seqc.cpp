@@ -53,10 +53,14 @@ seqc_status seqc_compile(const char *source, size_t length,
 }
 
 seqc_status seqc_load(const char *path, seqc_module *out) {
-  if (out)
-    *out = nullptr;
-  return fail(std::string("seqc_load: cannot load '") + (path ? path : "") +
-              "': ahead-of-time modules are not supported by this build yet");
+  if (!path || !out)
+    return fail("seqc_load: path and out must not be NULL");
+  *out = nullptr;
+  auto loaded = CompiledModule::load(path);
+  if (!loaded)
+    return fail(loaded.takeError());
+  *out = new seqc_module_impl{std::move(*loaded)};
+  return SEQC_OK;
 }
 
 void seqc_module_destroy(seqc_module module) { delete module; }

@@ -31,8 +31,19 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Target/TargetMachine.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include <dlfcn.h>
 #include <map>
 #include <mutex>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::seqc;
@@ -189,6 +200,195 @@ static void initializeNativeTarget() {
   });
 }
 
+/// The host's target machine (position-independent code for libraries).
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+hostMachine(bool pic) {
+  initializeNativeTarget();
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  if (pic)
+    builder->setRelocationModel(llvm::Reloc::PIC_);
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  return builder->createTargetMachine();
+}
+
+//===----------------------------------------------------------------------===//
+// Signature tables
+//===----------------------------------------------------------------------===//
+
+static std::string specString(const TensorSpec &spec) {
+  return (dtypeName(spec.dtype) + "[" +
+          llvm::join(llvm::map_range(spec.shape,
+                                     [](int64_t d) { return std::to_string(d); }),
+                     ",") +
+          "]")
+      .str();
+}
+
+std::string mlir::seqc::encodeSignatures(ArrayRef<FunctionSignature> sigs) {
+  std::string text;
+  for (const FunctionSignature &sig : sigs) {
+    auto join = [](const std::vector<TensorSpec> &specs) {
+      return llvm::join(llvm::map_range(specs, specString), ";");
+    };
+    text += sig.name + ":" + join(sig.inputs) + "->" + join(sig.results) + "\n";
+  }
+  return text;
+}
+
+static llvm::Expected<TensorSpec> decodeSpec(StringRef text) {
+  auto [name, rest] = text.split('[');
+  TensorSpec spec{DType::F32, {}};
+  bool known = false;
+  for (int code = 0; code <= static_cast<int>(DType::I1); ++code)
+    if (dtypeName(static_cast<DType>(code)) == name) {
+      spec.dtype = static_cast<DType>(code);
+      known = true;
+    }
+  if (!known || !rest.consume_back("]"))
+    return makeError("malformed signature entry '" + text + "'");
+  llvm::SmallVector<StringRef> dims;
+  rest.split(dims, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef dim : dims) {
+    int64_t size;
+    if (dim.getAsInteger(10, size) || size < 0)
+      return makeError("malformed size in signature entry '" + text + "'");
+    spec.shape.push_back(size);
+  }
+  return spec;
+}
+
+llvm::Expected<std::vector<FunctionSignature>>
+mlir::seqc::decodeSignatures(StringRef text) {
+  std::vector<FunctionSignature> sigs;
+  llvm::SmallVector<StringRef> lines;
+  text.split(lines, '\n', -1, /*KeepEmpty=*/false);
+  for (StringRef line : lines) {
+    auto [name, types] = line.split(':');
+    auto [ins, outs] = types.split("->");
+    if (name.empty() || !types.contains("->"))
+      return makeError("malformed signature line '" + line + "'");
+    FunctionSignature sig;
+    sig.name = name.str();
+    for (auto [list, specs] : {std::pair{ins, &sig.inputs}, {outs, &sig.results}}) {
+      llvm::SmallVector<StringRef> entries;
+      list.split(entries, ';', -1, /*KeepEmpty=*/false);
+      for (StringRef entry : entries) {
+        auto spec = decodeSpec(entry);
+        if (!spec)
+          return spec.takeError();
+        specs->push_back(std::move(*spec));
+      }
+    }
+    sigs.push_back(std::move(sig));
+  }
+  return sigs;
+}
+
+//===----------------------------------------------------------------------===//
+// Sessions: source -> LLVM dialect
+//===----------------------------------------------------------------------===//
+
+namespace {
+DialectRegistry compilerRegistry() {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  return registry;
+}
+
+/// One compilation: its own context, the source buffer, and every
+/// diagnostic (with location and source line) collected as text.
+struct Session {
+  Session(StringRef source, StringRef name)
+      : context(compilerRegistry(), MLIRContext::Threading::DISABLED),
+        logStream(log) {
+    sourceMgr.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
+    handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr,
+                                                           &context, logStream);
+  }
+
+  llvm::Error error(StringRef fallback) {
+    return makeError(log.empty() ? fallback : StringRef(log));
+  }
+
+  /// Parses, records the public signatures, runs the CPU pipeline and adds
+  /// the packed entry points and the signature table.
+  FailureOr<OwningOpRef<ModuleOp>>
+  lower(const CompileOptions &options, std::vector<FunctionSignature> &sigs);
+
+  MLIRContext context;
+  llvm::SourceMgr sourceMgr;
+  std::string log;
+  llvm::raw_string_ostream logStream;
+  std::unique_ptr<SourceMgrDiagnosticHandler> handler;
+};
+} // namespace
+
+/// For each public function, `void _seqc_packed_<name>(void **descriptors)`
+/// calling `_mlir_ciface_<name>` with descriptors[i] as argument i: one
+/// calling convention for any arity, in the JIT and in shared libraries.
+static LogicalResult addPackedEntryPoints(ModuleOp module,
+                                          ArrayRef<FunctionSignature> sigs) {
+  MLIRContext *ctx = module.getContext();
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Location loc = module.getLoc();
+  for (const FunctionSignature &sig : sigs) {
+    auto target = module.lookupSymbol<LLVM::LLVMFuncOp>("_mlir_ciface_" + sig.name);
+    if (!target)
+      return module.emitError() << "no C entry point for @" << sig.name;
+    // The user's own names stay inside the library: `@step` must not be
+    // interposed by libc's step(), nor clash with another module's `@main`.
+    if (auto body = module.lookupSymbol<LLVM::LLVMFuncOp>(sig.name))
+      body.setLinkage(LLVM::Linkage::Internal);
+    auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr});
+    auto packed = LLVM::LLVMFuncOp::create(b, loc, "_seqc_packed_" + sig.name, type);
+    OpBuilder::InsertionGuard guard(b);
+    Block *entry = packed.addEntryBlock(b);
+    b.setInsertionPointToStart(entry);
+    SmallVector<Value> args;
+    for (int32_t i = 0, e = target.getNumArguments(); i < e; ++i) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, entry->getArgument(0),
+                                       ArrayRef<LLVM::GEPArg>{i});
+      args.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
+    }
+    LLVM::CallOp::create(b, loc, target, args);
+    LLVM::ReturnOp::create(b, loc, ValueRange{});
+  }
+  std::string table = encodeSignatures(sigs);
+  table.push_back('\0');
+  auto tableType =
+      LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), table.size());
+  LLVM::GlobalOp::create(b, loc, tableType, /*isConstant=*/true,
+                         LLVM::Linkage::External, "_seqc_signatures",
+                         b.getStringAttr(table));
+  return success();
+}
+
+FailureOr<OwningOpRef<ModuleOp>>
+Session::lower(const CompileOptions &options,
+               std::vector<FunctionSignature> &sigs) {
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module || failed(collectSignatures(*module, sigs)))
+    return failure();
+  PassManager pm(&context);
+  CPUPipelineOptions pipelineOptions;
+  pipelineOptions.attentionTileQ = options.attentionTileQ;
+  pipelineOptions.attentionTileKV = options.attentionTileKV;
+  buildCPUPipeline(pm, pipelineOptions);
+  if (failed(pm.run(*module)) || failed(addPackedEntryPoints(*module, sigs)))
+    return failure();
+  return module;
+}
+
+//===----------------------------------------------------------------------===//
+// JIT
+//===----------------------------------------------------------------------===//
+
 llvm::Expected<std::shared_ptr<CompiledModule>>
 CompiledModule::compile(llvm::StringRef source, const CompileOptions &options) {
   // Compiled modules live until the process ends and are never destroyed
@@ -205,40 +405,14 @@ CompiledModule::compile(llvm::StringRef source, const CompileOptions &options) {
       return it->second;
   }
 
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
-  MLIRContext context(registry, MLIRContext::Threading::DISABLED);
-
-  // Every diagnostic, with its location and source line, goes to `log`.
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(source, "<input>"), llvm::SMLoc());
-  std::string log;
-  llvm::raw_string_ostream logStream(log);
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context, logStream);
-
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return makeError(log);
+  Session session(source, "<input>");
   auto compiled = std::shared_ptr<CompiledModule>(new CompiledModule());
-  if (failed(collectSignatures(*module, compiled->signatures)))
-    return makeError(log);
+  FailureOr<OwningOpRef<ModuleOp>> module =
+      session.lower(options, compiled->signatures);
+  if (failed(module))
+    return session.error("compilation failed");
 
-  PassManager pm(&context);
-  CPUPipelineOptions pipelineOptions;
-  pipelineOptions.attentionTileQ = options.attentionTileQ;
-  pipelineOptions.attentionTileKV = options.attentionTileKV;
-  buildCPUPipeline(pm, pipelineOptions);
-  if (failed(pm.run(*module)))
-    return makeError(log.empty() ? "the CPU pipeline failed" : log);
-
-  initializeNativeTarget();
-  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!machineBuilder)
-    return machineBuilder.takeError();
-  auto machine = machineBuilder->createTargetMachine();
+  auto machine = hostMachine(/*pic=*/false);
   if (!machine)
     return machine.takeError();
   // The engine keeps a reference to the transformer while it is created.
@@ -248,18 +422,220 @@ CompiledModule::compile(llvm::StringRef source, const CompileOptions &options) {
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   auto engine =
-      ExecutionEngine::create(*module, engineOptions, std::move(*machine));
+      ExecutionEngine::create(**module, engineOptions, std::move(*machine));
   if (!engine)
     return engine.takeError();
   compiled->engine = std::move(*engine);
   compiled->engine->initialize();
+  for (const FunctionSignature &sig : compiled->signatures) {
+    auto entry = compiled->engine->lookup("_seqc_packed_" + sig.name);
+    if (!entry)
+      return entry.takeError();
+    compiled->entries.push_back(reinterpret_cast<PackedEntry>(*entry));
+  }
 
   std::lock_guard<std::mutex> lock(cacheMutex);
   auto [it, inserted] = cache.emplace(std::move(key), compiled);
   return it->second;
 }
 
-CompiledModule::~CompiledModule() = default;
+//===----------------------------------------------------------------------===//
+// Ahead of time
+//===----------------------------------------------------------------------===//
+
+static StringRef cType(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return "float";
+  case DType::F64:
+    return "double";
+  case DType::F16:
+  case DType::BF16:
+    return "uint16_t";
+  case DType::I32:
+    return "int32_t";
+  case DType::I64:
+    return "int64_t";
+  case DType::I8:
+  case DType::I1:
+    return "int8_t";
+  }
+  return "void";
+}
+
+/// A C header declaring the entry points and their memref descriptors.
+static std::string headerText(ArrayRef<FunctionSignature> sigs,
+                              StringRef libraryName) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "/* Generated by seqc: the entry points of " << libraryName
+     << ".\n * Each tensor is passed as a pointer to a memref descriptor;\n"
+     << " * results are written into caller-provided descriptors that follow\n"
+     << " * the inputs. Strides are in elements; any layout is accepted. */\n"
+     << "#ifndef SEQC_GENERATED_H\n#define SEQC_GENERATED_H\n\n"
+     << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  std::set<std::string> declared;
+  auto descriptor = [&](const TensorSpec &spec) {
+    std::string name = ("seqc_memref_" + std::to_string(spec.shape.size()) +
+                        "d_" + dtypeName(spec.dtype))
+                           .str();
+    if (declared.insert(name).second) {
+      os << "typedef struct {\n  " << cType(spec.dtype) << " *allocated;\n  "
+         << cType(spec.dtype) << " *aligned;\n  int64_t offset;\n";
+      if (!spec.shape.empty())
+        os << "  int64_t sizes[" << spec.shape.size() << "];\n  int64_t strides["
+           << spec.shape.size() << "];\n";
+      os << "} " << name << ";\n\n";
+    }
+    return name;
+  };
+  for (const FunctionSignature &sig : sigs) {
+    for (const TensorSpec &spec : sig.inputs)
+      descriptor(spec);
+    for (const TensorSpec &spec : sig.results)
+      descriptor(spec);
+  }
+  for (const FunctionSignature &sig : sigs) {
+    os << "/* " << sig.name << ": "
+       << llvm::join(llvm::map_range(sig.inputs, specString), ", ") << " -> "
+       << llvm::join(llvm::map_range(sig.results, specString), ", ") << " */\n"
+       << "void _mlir_ciface_" << sig.name << "(";
+    llvm::SmallVector<std::string> params;
+    for (auto [i, spec] : llvm::enumerate(sig.inputs))
+      params.push_back(descriptor(spec) + " *input" + std::to_string(i));
+    for (auto [i, spec] : llvm::enumerate(sig.results))
+      params.push_back(descriptor(spec) + " *result" + std::to_string(i));
+    os << llvm::join(params, ", ") << ");\n\n";
+  }
+  os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* SEQC_GENERATED_H */\n";
+  return text;
+}
+
+static llvm::Error writeFile(StringRef path, StringRef contents) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return makeError("cannot write '" + path + "': " + ec.message());
+  os << contents;
+  return llvm::Error::success();
+}
+
+/// Links `object` into the shared library `output` with the system's C
+/// compiler driver (libc and libm are the only dependencies).
+static llvm::Error linkSharedLibrary(StringRef object, StringRef output) {
+  std::string driver;
+  for (StringRef name : {"cc", "clang-22", "clang", "gcc"})
+    if (auto found = llvm::sys::findProgramByName(name)) {
+      driver = *found;
+      break;
+    }
+  if (driver.empty())
+    return makeError("cannot link '" + output +
+                     "': no C compiler driver (cc, clang, gcc) on PATH");
+  std::string errorMessage;
+  // -Bsymbolic: calls inside the library bind to its own definitions.
+  llvm::SmallVector<StringRef> argv = {driver,  "-shared", "-Wl,-Bsymbolic",
+                                       "-o",    output,    object,
+                                       "-lm"};
+  int status = llvm::sys::ExecuteAndWait(driver, argv, std::nullopt, {}, 0, 0,
+                                         &errorMessage);
+  if (status != 0)
+    return makeError("linking '" + output + "' with " + driver +
+                     " failed (status " + llvm::Twine(status) + ")" +
+                     (errorMessage.empty() ? "" : ": " + errorMessage));
+  return llvm::Error::success();
+}
+
+llvm::Error mlir::seqc::compileToFile(StringRef source, StringRef sourceName,
+                                      const CompileOptions &options,
+                                      EmitKind emit, StringRef outputPath,
+                                      StringRef headerPath) {
+  Session session(source, sourceName);
+  std::vector<FunctionSignature> sigs;
+  FailureOr<OwningOpRef<ModuleOp>> module = session.lower(options, sigs);
+  if (failed(module))
+    return session.error("compilation failed");
+  if (emit == EmitKind::MLIR) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    (*module)->print(os);
+    return writeFile(outputPath, text);
+  }
+
+  auto machine = hostMachine(/*pic=*/true);
+  if (!machine)
+    return machine.takeError();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(**module, llvmContext, sourceName);
+  if (!llvmModule)
+    return session.error("translation to LLVM IR failed");
+  llvmModule->setDataLayout((*machine)->createDataLayout());
+  llvmModule->setTargetTriple((*machine)->getTargetTriple());
+  if (llvm::Error error = makeOptimizingTransformer(
+          /*optLevel=*/3, /*sizeLevel=*/0, machine->get())(llvmModule.get()))
+    return error;
+  if (emit == EmitKind::LLVMIR) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    llvmModule->print(os, nullptr);
+    return writeFile(outputPath, text);
+  }
+
+  llvm::SmallVector<char> object;
+  llvm::raw_svector_ostream objectStream(object);
+  llvm::legacy::PassManager codegen;
+  if ((*machine)->addPassesToEmitFile(codegen, objectStream, nullptr,
+                                      llvm::CodeGenFileType::ObjectFile))
+    return makeError("the host target cannot emit object files");
+  codegen.run(*llvmModule);
+  StringRef objectBytes(object.data(), object.size());
+  if (emit == EmitKind::Object)
+    return writeFile(outputPath, objectBytes);
+
+  llvm::SmallString<128> objectPath;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("seqc", "o", objectPath))
+    return makeError("cannot create a temporary object file: " + ec.message());
+  llvm::FileRemover removeObject(objectPath);
+  if (llvm::Error error = writeFile(objectPath, objectBytes))
+    return error;
+  if (llvm::Error error = linkSharedLibrary(objectPath, outputPath))
+    return error;
+  if (!headerPath.empty())
+    return writeFile(headerPath,
+                     headerText(sigs, llvm::sys::path::filename(outputPath)));
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::shared_ptr<CompiledModule>>
+CompiledModule::load(StringRef path) {
+  void *handle = dlopen(path.str().c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    return makeError("cannot load '" + path + "': " + dlerror());
+  auto module = std::shared_ptr<CompiledModule>(new CompiledModule());
+  module->library = handle;
+  auto *table = static_cast<const char *>(dlsym(handle, "_seqc_signatures"));
+  if (!table)
+    return makeError("'" + path +
+                     "' is not a seqc module (it has no _seqc_signatures)");
+  auto sigs = decodeSignatures(table);
+  if (!sigs)
+    return sigs.takeError();
+  module->signatures = std::move(*sigs);
+  for (const FunctionSignature &sig : module->signatures) {
+    void *entry = dlsym(handle, ("_seqc_packed_" + sig.name).c_str());
+    if (!entry)
+      return makeError("'" + path + "' has no entry point for @" + sig.name);
+    module->entries.push_back(reinterpret_cast<PackedEntry>(entry));
+  }
+  return module;
+}
+
+CompiledModule::~CompiledModule() {
+  if (library)
+    dlclose(library);
+}
 
 const FunctionSignature *CompiledModule::lookup(llvm::StringRef name) const {
   for (const FunctionSignature &sig : signatures)
@@ -329,10 +705,8 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
     desc.append(arg.strides.begin(), arg.strides.end());
   }
   std::vector<void *> descriptorPointers(args.size());
-  std::vector<void *> packed(args.size());
-  for (size_t i = 0; i < args.size(); ++i) {
+  for (size_t i = 0; i < args.size(); ++i)
     descriptorPointers[i] = descriptors[i].data();
-    packed[i] = &descriptorPointers[i];
-  }
-  return engine->invokePacked(("_mlir_ciface_" + name).str(), packed);
+  entries[sig - signatures.data()](descriptorPointers.data());
+  return llvm::Error::success();
 }

@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from . import _capi
+from ._capi import SeqcError
 
 __all__ = ["compile", "load", "Module", "Function", "TARGETS"]
 
@@ -229,26 +230,8 @@ class Function:
         self._module = module
         self.name = name
         self._cname = name.encode()
-        lib = _capi.lib()
-        handle = module._handle
-        n_in, n_out = ctypes.c_int64(), ctypes.c_int64()
-        _capi.check(lib.seqc_function_arity(handle, self._cname,
-                                            ctypes.byref(n_in),
-                                            ctypes.byref(n_out)),
-                    "@%s" % name)
-        sig = []
-        for i in range(n_in.value + n_out.value):
-            dtype, rank = ctypes.c_int(), ctypes.c_int64()
-            shape = ctypes.POINTER(ctypes.c_int64)()
-            _capi.check(lib.seqc_function_arg(handle, self._cname, i,
-                                              ctypes.byref(dtype),
-                                              ctypes.byref(rank),
-                                              ctypes.byref(shape)),
-                        "@%s argument %d" % (name, i + 1))
-            dims = tuple(shape[d] for d in range(rank.value))
-            sig.append((dtype.value, dims))
-        self.inputs = sig[:n_in.value]     # [(seqc_dtype, shape with -1)]
-        self.results = sig[n_in.value:]
+        # [(seqc_dtype, shape with -1 for dynamic sizes)]
+        self.inputs, self.results = module._backend.signature(name)
         if arg_names is not None and len(arg_names) != len(self.inputs):
             arg_names = None
         self.arg_names = arg_names
@@ -314,13 +297,7 @@ class Function:
             if poison:
                 _poison(out)
             outputs.append(out)
-        buffers = _Buffers(inputs + outputs)
-        lib = _capi.lib()
-        _capi.check(lib.seqc_invoke(self._module._handle, self._cname,
-                                    buffers.structs,
-                                    len(inputs) + len(outputs)),
-                    "@%s" % self.name)
-        del buffers
+        self._module._backend.invoke(self.name, inputs + outputs)
         outputs = from_numpy_like(outputs, as_torch)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
@@ -329,18 +306,12 @@ class Module:
     """A compiled seqc module. Each public function is an attribute
     (``module.main``) and an item (``module["main"]``)."""
 
-    def __init__(self, handle, source=None, origin=None):
-        self._handle = handle
+    def __init__(self, backend, source=None, origin=None):
+        self._backend = backend
         self._functions = {}
         self.origin = origin
         self._names = argument_names(source) if source else {}
-        lib = _capi.lib()
-        count = lib.seqc_num_functions(handle)
-        names = []
-        for i in range(count):
-            raw = lib.seqc_function_name(handle, i)
-            names.append(raw.decode() if raw is not None else "")
-        self._function_names = names
+        self._function_names = backend.function_names()
 
     @property
     def functions(self):
@@ -387,15 +358,129 @@ class Module:
 
     def close(self):
         """Releases the module now (it is also released when collected)."""
-        handle, self._handle = getattr(self, "_handle", None), None
-        if handle:
-            _capi.lib().seqc_module_destroy(handle)
+        backend, self._backend = getattr(self, "_backend", None), None
+        if backend is not None:
+            backend.close()
 
     def __del__(self):
         try:
             self.close()
         except Exception:
             pass
+
+
+class _CAPIBackend:
+    """A module held by the C API (compiled by seqc_compile or seqc_load)."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def function_names(self):
+        lib = _capi.lib()
+        names = []
+        for i in range(lib.seqc_num_functions(self._handle)):
+            raw = lib.seqc_function_name(self._handle, i)
+            names.append(raw.decode() if raw is not None else "")
+        return names
+
+    def signature(self, name):
+        lib = _capi.lib()
+        cname = name.encode()
+        n_in, n_out = ctypes.c_int64(), ctypes.c_int64()
+        _capi.check(lib.seqc_function_arity(self._handle, cname,
+                                            ctypes.byref(n_in),
+                                            ctypes.byref(n_out)),
+                    "@%s" % name)
+        sig = []
+        for i in range(n_in.value + n_out.value):
+            dtype, rank = ctypes.c_int(), ctypes.c_int64()
+            shape = ctypes.POINTER(ctypes.c_int64)()
+            _capi.check(lib.seqc_function_arg(self._handle, cname, i,
+                                              ctypes.byref(dtype),
+                                              ctypes.byref(rank),
+                                              ctypes.byref(shape)),
+                        "@%s argument %d" % (name, i + 1))
+            sig.append((dtype.value, tuple(shape[d] for d in range(rank.value))))
+        return sig[:n_in.value], sig[n_in.value:]
+
+    def invoke(self, name, arrays):
+        buffers = _Buffers(arrays)
+        _capi.check(_capi.lib().seqc_invoke(self._handle, name.encode(),
+                                            buffers.structs, len(arrays)),
+                    "@%s" % name)
+
+    def close(self):
+        handle, self._handle = self._handle, None
+        if handle:
+            _capi.lib().seqc_module_destroy(handle)
+
+
+_DTYPE_CODES = {name: code for code, name in _capi.DTYPE_NAMES.items()}
+
+
+class _LibraryBackend:
+    """A shared library written by ``seqc model.mlir -o model.so``, called
+    through ctypes alone: neither LLVM nor the seqc C library is loaded.
+
+    The library holds ``_seqc_signatures`` (one ``name:f32[2,3];...->...``
+    line per function) and ``_seqc_packed_<name>(void **descriptors)``, which
+    takes a pointer to each argument's memref descriptor
+    ``{allocated, aligned, offset, sizes[r], strides[r]}``.
+    """
+
+    def __init__(self, path):
+        try:
+            self._lib = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
+        except OSError as e:
+            raise SeqcError("cannot load '%s': %s" % (path, e)) from None
+        try:
+            table = ctypes.c_char.in_dll(self._lib, "_seqc_signatures")
+        except ValueError:
+            raise SeqcError("'%s' is not a seqc module (it has no "
+                            "_seqc_signatures)" % path) from None
+        self._signatures = {}
+        text = ctypes.string_at(ctypes.addressof(table)).decode()
+        for line in filter(None, text.split("\n")):
+            name, _, types = line.partition(":")
+            ins, _, outs = types.partition("->")
+            self._signatures[name] = ([self._spec(t) for t in ins.split(";") if t],
+                                      [self._spec(t) for t in outs.split(";") if t])
+        self._entries = {}
+        for name in self._signatures:
+            entry = getattr(self._lib, "_seqc_packed_" + name, None)
+            if entry is None:
+                raise SeqcError("'%s' has no entry point for @%s" % (path, name))
+            entry.argtypes = [ctypes.c_void_p]
+            entry.restype = None
+            self._entries[name] = entry
+
+    @staticmethod
+    def _spec(text):
+        dtype, _, dims = text.partition("[")
+        shape = tuple(int(d) for d in dims.rstrip("]").split(",") if d)
+        return _DTYPE_CODES[dtype], shape
+
+    def function_names(self):
+        return list(self._signatures)
+
+    def signature(self, name):
+        return self._signatures[name]
+
+    def invoke(self, name, arrays):
+        # Function.__call__ has checked every input against the signature
+        # and allocated the outputs; here only the descriptors are built.
+        descriptors = []
+        for arr in arrays:
+            ptr = arr.ctypes.data
+            fields = [ptr, ptr, 0] + list(arr.shape) + [
+                s // arr.itemsize for s in arr.strides]
+            descriptors.append((ctypes.c_int64 * len(fields))(*fields))
+        pointers = (ctypes.c_void_p * max(len(arrays), 1))(
+            *[ctypes.addressof(d) for d in descriptors])
+        self._entries[name](pointers)
+
+    def close(self):
+        self._lib = None
 
 
 def _read_source(text_or_path):
@@ -448,17 +533,16 @@ def compile(text_or_path, target="auto", options=None):
     _capi.check(lib.seqc_compile(data, len(data), opts.encode(),
                                  ctypes.byref(handle)),
                 "seqc.compile failed")
-    return Module(handle, source=source, origin=path)
+    return Module(_CAPIBackend(handle), source=source, origin=path)
 
 
 def load(path):
-    """Loads a module compiled ahead of time (``seqc model.mlir -o model.so``)."""
+    """Loads a module compiled ahead of time (``seqc model.mlir -o model.so``).
+
+    The library is called through ctypes directly: loading and running it
+    needs neither LLVM nor the seqc C library.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError("no such seqc module: %s" % path)
-    lib = _capi.lib()
-    handle = ctypes.c_void_p()
-    _capi.check(lib.seqc_load(os.path.abspath(path).encode(),
-                              ctypes.byref(handle)),
-                "seqc.load failed")
-    return Module(handle, origin=path)
+    return Module(_LibraryBackend(os.path.abspath(path)), origin=path)

@@ -66,12 +66,34 @@ struct BufferRef {
   llvm::ArrayRef<int64_t> strides;
 };
 
+/// The form `compileToFile` writes.
+enum class EmitKind { SharedLibrary, Object, LLVMIR, MLIR };
+
+/// Compiles `source` ahead of time into `outputPath`: a shared library
+/// (host code, no dependency beyond libc and libm) with, when `headerPath`
+/// is not empty, a C header declaring its entry points; or the object file,
+/// LLVM IR or final MLIR. `sourceName` names the buffer in diagnostics.
+llvm::Error compileToFile(llvm::StringRef source, llvm::StringRef sourceName,
+                          const CompileOptions &options, EmitKind emit,
+                          llvm::StringRef outputPath,
+                          llvm::StringRef headerPath);
+
+/// The signature table of a module, one function per line, as stored in an
+/// ahead-of-time library (`name:f32[2,3];i32[3]->f32[2,3]`).
+std::string encodeSignatures(llvm::ArrayRef<FunctionSignature> signatures);
+llvm::Expected<std::vector<FunctionSignature>>
+decodeSignatures(llvm::StringRef text);
+
 /// A compiled, runnable module. Thread-safe: invoke() may run concurrently.
 class CompiledModule {
 public:
   /// Compiles `source`; identical (source, options) pairs share one module.
   static llvm::Expected<std::shared_ptr<CompiledModule>>
   compile(llvm::StringRef source, const CompileOptions &options);
+
+  /// Loads a shared library written by compileToFile.
+  static llvm::Expected<std::shared_ptr<CompiledModule>>
+  load(llvm::StringRef path);
 
   ~CompiledModule();
 
@@ -86,8 +108,14 @@ public:
 private:
   CompiledModule() = default;
 
+  /// `void entry(void **descriptors)` per signature: descriptors[i] points
+  /// to argument i's memref descriptor.
+  using PackedEntry = void (*)(void **);
+
   std::vector<FunctionSignature> signatures;
-  std::unique_ptr<ExecutionEngine> engine;
+  std::vector<PackedEntry> entries;
+  std::unique_ptr<ExecutionEngine> engine; // JIT-compiled modules
+  void *library = nullptr;                 // loaded shared libraries
 };
 
 } // namespace mlir::seqc

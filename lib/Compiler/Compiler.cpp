@@ -40,6 +40,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include <cstring>
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
@@ -656,6 +657,48 @@ static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
          "]";
 }
 
+static llvm::SmallVector<int64_t> rowMajorStrides(llvm::ArrayRef<int64_t> shape) {
+  llvm::SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * shape[d + 1];
+  return strides;
+}
+
+/// Row-major contiguous, ignoring the strides of unit dimensions.
+static bool isRowMajor(llvm::ArrayRef<int64_t> shape,
+                       llvm::ArrayRef<int64_t> strides) {
+  llvm::SmallVector<int64_t> expected = rowMajorStrides(shape);
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] > 1 && strides[d] != expected[d])
+      return false;
+  return true;
+}
+
+/// Copies a strided array into another of the same shape (strides in
+/// elements of `itemSize` bytes).
+static void copyStrided(const void *src, llvm::ArrayRef<int64_t> srcStrides,
+                        void *dst, llvm::ArrayRef<int64_t> dstStrides,
+                        llvm::ArrayRef<int64_t> shape, size_t itemSize) {
+  llvm::SmallVector<int64_t> index(shape.size(), 0);
+  int64_t total = 1;
+  for (int64_t d : shape)
+    total *= d;
+  for (int64_t n = 0; n < total; ++n) {
+    int64_t from = 0, to = 0;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      from += index[d] * srcStrides[d];
+      to += index[d] * dstStrides[d];
+    }
+    std::memcpy(static_cast<char *>(dst) + to * itemSize,
+                static_cast<const char *>(src) + from * itemSize, itemSize);
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      if (++index[d] < shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
 llvm::Error CompiledModule::invoke(llvm::StringRef name,
                                    llvm::ArrayRef<BufferRef> args) const {
   const FunctionSignature *sig = lookup(name);
@@ -676,7 +719,11 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
                      llvm::Twine(args.size()));
 
   // Memref descriptors: {allocated, aligned, offset, sizes[r], strides[r]}.
+  // Compiled code takes inputs with a unit innermost stride and contiguous
+  // results; other views go through contiguous temporaries.
   std::vector<llvm::SmallVector<int64_t>> descriptors(args.size());
+  std::vector<std::vector<char>> temporaries(args.size());
+  llvm::SmallVector<std::pair<size_t, const BufferRef *>> copyBack;
   for (auto [i, arg] : llvm::enumerate(args)) {
     bool isInput = i < numInputs;
     const TensorSpec &spec =
@@ -698,15 +745,33 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
       elements *= d;
     if (!arg.data && elements != 0)
       return makeError(what + " has no data");
+    void *data = arg.data;
+    llvm::SmallVector<int64_t> strides(arg.strides);
+    bool fits = isInput ? (strides.empty() || arg.shape.back() <= 1 ||
+                           strides.back() == 1)
+                        : isRowMajor(arg.shape, arg.strides);
+    if (!fits && elements > 0) {
+      size_t itemSize = dtypeSize(arg.dtype);
+      temporaries[i].resize(elements * itemSize);
+      data = temporaries[i].data();
+      strides = rowMajorStrides(arg.shape);
+      if (isInput)
+        copyStrided(arg.data, arg.strides, data, strides, arg.shape, itemSize);
+      else
+        copyBack.push_back({i, &arg});
+    }
     auto &desc = descriptors[i];
-    auto pointer = static_cast<int64_t>(reinterpret_cast<intptr_t>(arg.data));
+    auto pointer = static_cast<int64_t>(reinterpret_cast<intptr_t>(data));
     desc = {pointer, pointer, 0};
     desc.append(arg.shape.begin(), arg.shape.end());
-    desc.append(arg.strides.begin(), arg.strides.end());
+    desc.append(strides.begin(), strides.end());
   }
   std::vector<void *> descriptorPointers(args.size());
   for (size_t i = 0; i < args.size(); ++i)
     descriptorPointers[i] = descriptors[i].data();
   entries[sig - signatures.data()](descriptorPointers.data());
+  for (auto [i, arg] : copyBack)
+    copyStrided(temporaries[i].data(), rowMajorStrides(arg->shape), arg->data,
+                arg->strides, arg->shape, dtypeSize(arg->dtype));
   return llvm::Error::success();
 }

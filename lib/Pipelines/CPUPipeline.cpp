@@ -10,6 +10,7 @@
 #include "seqc/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -35,8 +36,8 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 
   // Bufferize. Public functions take fully dynamic layouts, so callers pass
-  // strided, offset and non-contiguous views without copies; results become
-  // caller-provided out-parameters.
+  // strided, offset and non-contiguous inputs without copies; results become
+  // caller-provided, contiguous out-parameters.
   // Callers' input buffers are never written.
   pm.addPass(createSeqcReadonlyArguments());
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -44,6 +45,9 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::FullyDynamicLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Unit innermost strides for inputs, contiguous results written in place.
+  pm.addPass(createSeqcBoundaryLayouts());
+  pm.addPass(createCanonicalizerPass());
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
   outParams.hoistStaticAllocs = true;
@@ -60,6 +64,11 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
 
   // To LLVM: strided metadata into plain arithmetic, math into LLVM
   // intrinsics or libm calls (tanh, log1p), then each dialect's conversion.
+  // Vector transfers that are not plain contiguous loads (a column of a row
+  // block) become unrolled element accesses.
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(arith::createArithExpandOpsPass());
@@ -67,10 +76,12 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createSeqcCheckContract({"llvm"}));

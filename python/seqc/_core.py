@@ -469,6 +469,11 @@ class _LibraryBackend:
     def invoke(self, name, arrays):
         # Function.__call__ has checked every input against the signature
         # and allocated the outputs; here only the descriptors are built.
+        # Compiled code takes inputs with a unit innermost stride (the
+        # outputs are allocated contiguous by the caller).
+        arrays = [np.ascontiguousarray(a)
+                  if a.ndim and a.shape[-1] > 1 and a.strides[-1] != a.itemsize
+                  else a for a in arrays]
         descriptors = []
         for arr in arrays:
             ptr = arr.ctypes.data

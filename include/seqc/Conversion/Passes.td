@@ -49,6 +49,7 @@ def ConvertSeqToLinalg : Pass<"convert-seq-to-linalg", "ModuleOp"> {
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
   ];
   let options = [
     Option<"attentionTileQ", "attention-tile-q", "int64_t", "64",

@@ -66,4 +66,36 @@ def SeqcReadonlyArguments : Pass<"seqc-readonly-arguments", "ModuleOp"> {
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
+def SeqcBoundaryLayouts : Pass<"seqc-boundary-layouts", "ModuleOp"> {
+  let summary = "Fix the buffer layouts at the boundary of public functions";
+  let description = [{
+    Runs after One-Shot Bufferize with fully dynamic layouts at function
+    boundaries, and settles the calling convention of compiled functions:
+
+    - Arguments take any offset and outer strides but a unit innermost
+      stride, `strided<[?, ..., ?, 1], offset: ?>`: rows are contiguous, so
+      loads along the last dimension vectorize. (The runtime copies the rare
+      input whose last dimension is strided.)
+    - A result returned as a cast of a freshly allocated, contiguous buffer
+      gets that buffer's identity layout, so that
+      `buffer-results-to-out-params` makes the caller's output buffer the
+      allocation itself: results are written in place, never copied at the
+      end. Other results are copied into a new contiguous buffer. Callers
+      pass contiguous (row-major) output buffers.
+
+    ```mlir
+    func.func @f(%a: memref<4x8xf32, strided<[?, ?], offset: ?>>) -> memref<4xf32, strided<[?], offset: ?>> {
+      ...
+      %cast = memref.cast %alloc : memref<4xf32> to memref<4xf32, strided<[?], offset: ?>>
+      return %cast : memref<4xf32, strided<[?], offset: ?>>
+    // becomes
+    func.func @f(%a: memref<4x8xf32, strided<[?, 1], offset: ?>>) -> memref<4xf32> {
+      %0 = memref.cast %a : memref<4x8xf32, strided<[?, 1], offset: ?>> to memref<4x8xf32, strided<[?, ?], offset: ?>>
+      ...
+      return %alloc : memref<4xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // SEQC_TRANSFORMS_PASSES

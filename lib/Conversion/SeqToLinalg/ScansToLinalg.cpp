@@ -23,7 +23,10 @@
 #include "seq/IR/SeqTypeInference.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
@@ -148,6 +151,272 @@ struct ScanToLinalg : OpRewritePattern<ScanOp> {
 // seq.linear_recurrence
 //===----------------------------------------------------------------------===//
 
+/// Rows of the recurrence that one vector carries: each lane is an
+/// independent chain h = a·h + b, so a block of rows hides the FMA latency
+/// that serializes a single row.
+constexpr int64_t kRowsPerBlock = 8;
+/// Time steps per register tile of the innermost-dimension recurrence: one
+/// 64-byte cache line of f32 per row.
+constexpr int64_t kStepsPerTile = 16;
+
+/// The recurrence along the innermost dimension of [batch..., R, L]. Blocks
+/// of kRowsPerBlock rows run in parallel (scf.forall over the batch
+/// dimensions and the row blocks); within a block the time loop keeps one f32
+/// lane per row in a vector. No dimension is ever collapsed: the arguments
+/// may have any outer strides, and collapsing them would copy.
+LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
+                                             PatternRewriter &rewriter) {
+  ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+  MLIRContext *ctx = op.getContext();
+  RankedTensorType opType = tensorType(op.getA());
+  Type elt = opType.getElementType(), f32 = f32Type(ctx);
+  bool reverse = op.getReverse();
+
+  // Rank 1 becomes [1, L] (an expansion never copies).
+  Value a = op.getA(), bIn = op.getB(), h0 = op.getH0();
+  if (opType.getRank() == 1) {
+    auto matrix = RankedTensorType::get({1, opType.getDimSize(0)}, elt);
+    SmallVector<ReassociationIndices> groups = {{0, 1}};
+    a = tensor::ExpandShapeOp::create(b, matrix, a, groups);
+    bIn = tensor::ExpandShapeOp::create(b, matrix, bIn, groups);
+    if (h0)
+      h0 = tensor::ExpandShapeOp::create(b, RankedTensorType::get({1}, elt),
+                                         h0, ArrayRef<ReassociationIndices>{});
+  }
+  RankedTensorType type = tensorType(a);
+  int64_t rank = type.getRank(), length = type.getDimSize(rank - 1);
+  int64_t rowsDim = type.getDimSize(rank - 2);
+  ArrayRef<int64_t> batchShape = type.getShape().drop_back(2);
+  RankedTensorType stateType = dropDim(type, rank - 1);
+
+  AffineMap column = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx);
+  Value c0 = arith::ConstantIndexOp::create(b, 0);
+  Value zero = arith::ConstantOp::create(b, b.getZeroAttr(elt));
+
+  // The [count, L] (or [count]) block at (batch..., row0) of a [batch..., R,
+  // L] (or [batch..., R]) tensor: a unit-dims slice collapsed to 2-d (1-d).
+  auto blockSlice = [&](ImplicitLocOpBuilder &bb, Value t, ValueRange batch,
+                        Value row0, int64_t count) -> Value {
+    auto tType = tensorType(t);
+    int64_t r = tType.getRank();
+    bool matrix = r == rank;
+    SmallVector<OpFoldResult> offsets(batch.begin(), batch.end());
+    offsets.push_back(row0);
+    SmallVector<OpFoldResult> sizes(batch.size(), bb.getIndexAttr(1));
+    sizes.push_back(bb.getIndexAttr(count));
+    if (matrix) {
+      offsets.push_back(bb.getIndexAttr(0));
+      sizes.push_back(bb.getIndexAttr(length));
+    }
+    SmallVector<OpFoldResult> strides(r, bb.getIndexAttr(1));
+    Value slice = tensor::ExtractSliceOp::create(bb, t, offsets, sizes, strides);
+    SmallVector<ReassociationIndices> groups = {
+        llvm::to_vector(llvm::seq<int64_t>(0, batch.size() + 1))};
+    if (matrix)
+      groups.push_back({r - 1});
+    SmallVector<int64_t> shape = {count};
+    if (matrix)
+      shape.push_back(length);
+    return tensor::CollapseShapeOp::create(
+        bb, RankedTensorType::get(shape, elt), slice, groups);
+  };
+  // A [count, L] or [count] block as the unit-dims slice it came from.
+  auto expandBlock = [&](ImplicitLocOpBuilder &bb, Value block,
+                         size_t batchRank) -> Value {
+    auto bType = tensorType(block);
+    bool matrix = bType.getRank() == 2;
+    SmallVector<int64_t> unitShape(batchRank, 1);
+    unitShape.append(bType.getShape().begin(), bType.getShape().end());
+    SmallVector<ReassociationIndices> groups = {
+        llvm::to_vector(llvm::seq<int64_t>(0, batchRank + 1))};
+    if (matrix)
+      groups.push_back({static_cast<int64_t>(batchRank) + 1});
+    return tensor::ExpandShapeOp::create(
+        bb, RankedTensorType::get(unitShape, elt), block, groups);
+  };
+  // Inserts such a unit slice (inverse of blockSlice) in a forall's
+  // terminator.
+  auto insertBlock = [&](ImplicitLocOpBuilder &bb, Value unit, Value dest,
+                         ValueRange batch, Value row0) {
+    auto uType = tensorType(unit);
+    int64_t r = uType.getRank();
+    SmallVector<OpFoldResult> offsets(batch.begin(), batch.end());
+    offsets.push_back(row0);
+    if (r == rank)
+      offsets.push_back(bb.getIndexAttr(0));
+    tensor::ParallelInsertSliceOp::create(
+        bb, unit, dest, offsets, getAsIndexOpFoldResult(ctx, uType.getShape()),
+        SmallVector<OpFoldResult>(r, bb.getIndexAttr(1)));
+  };
+
+  // One block of `count` rows: runs the recurrence into the given [count, L]
+  // and [count] destinations and returns them.
+  auto block = [&](ImplicitLocOpBuilder &bb, ValueRange batch, Value row0,
+                   int64_t count, Value outDest,
+                   Value lastDest) -> std::pair<Value, Value> {
+    auto storage = VectorType::get({count}, elt);
+    auto state = VectorType::get({count}, f32);
+    Value aBlk = blockSlice(bb, a, batch, row0, count);
+    Value bBlk = blockSlice(bb, bIn, batch, row0, count);
+    auto widen = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
+      return elt == f32 ? v : arith::ExtFOp::create(ib, state, v).getResult();
+    };
+    auto narrow = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
+      return elt == f32 ? v : arith::TruncFOp::create(ib, storage, v).getResult();
+    };
+    auto readColumn = [&](ImplicitLocOpBuilder &ib, Value blk, Value t) {
+      SmallVector<Value> indices = {c0, t};
+      return widen(ib, vector::TransferReadOp::create(ib, storage, blk, indices,
+                                                      zero, column,
+                                                      ArrayRef<bool>{true}));
+    };
+    auto writeColumn = [&](ImplicitLocOpBuilder &ib, Value h, Value dest,
+                           Value t) -> Value {
+      SmallVector<Value> indices = {c0, t};
+      return vector::TransferWriteOp::create(ib, narrow(ib, h), dest, indices,
+                                             column, ArrayRef<bool>{true})
+          .getResult();
+    };
+
+    Value h;
+    int64_t begin = 0;
+    if (h0) {
+      SmallVector<Value> indices = {c0};
+      h = widen(bb, vector::TransferReadOp::create(
+                        bb, storage, blockSlice(bb, h0, batch, row0, count),
+                        indices, zero, ArrayRef<bool>{true}));
+    } else {
+      // Without h0 the first step is exactly h = b.
+      Value t0 = timeIndex(bb, 0, length, reverse);
+      h = readColumn(bb, bBlk, t0);
+      outDest = writeColumn(bb, h, outDest, t0);
+      begin = 1;
+    }
+
+    // Steps [begin, length) in processing order. Whole tiles of
+    // kStepsPerTile steps read [count, T] blocks along time (every cache line
+    // of every row is consumed at once, rather than one element per line per
+    // step), transpose them in registers and run T steps; the few steps left
+    // over go column by column.
+    int64_t steps = length - begin;
+    int64_t tiles = steps / kStepsPerTile, leftover = steps % kStepsPerTile;
+    auto tileType = VectorType::get({count, kStepsPerTile}, elt);
+    auto tileTypeT = VectorType::get({kStepsPerTile, count}, elt);
+    // Time index of the first element of tile `i` (forward: steps begin..;
+    // reverse: tiles are taken from the end and run backwards).
+    auto tileStart = [&](ImplicitLocOpBuilder &ib, Value i) -> Value {
+      Value scaled = arith::MulIOp::create(
+          ib, i, arith::ConstantIndexOp::create(ib, kStepsPerTile));
+      if (!reverse)
+        return arith::AddIOp::create(
+            ib, scaled, arith::ConstantIndexOp::create(ib, begin));
+      Value top = arith::ConstantIndexOp::create(
+          ib, length - begin - kStepsPerTile);
+      return arith::SubIOp::create(ib, top, scaled);
+    };
+    auto fma = [&](ImplicitLocOpBuilder &ib, Value x, Value y, Value z) {
+      return math::FmaOp::create(ib, x, y, z).getResult();
+    };
+    auto tileLoop = scf::ForOp::create(
+        bb, arith::ConstantIndexOp::create(bb, 0),
+        arith::ConstantIndexOp::create(bb, tiles),
+        arith::ConstantIndexOp::create(bb, 1), ValueRange{h, outDest},
+        [&](OpBuilder &nested, Location loc, Value i, ValueRange carried) {
+          ImplicitLocOpBuilder ib(loc, nested);
+          Value start = tileStart(ib, i);
+          SmallVector<Value> at = {c0, start};
+          auto readTile = [&](Value blk) -> Value {
+            Value tile = vector::TransferReadOp::create(
+                ib, tileType, blk, at, zero, ArrayRef<bool>{true, true});
+            return vector::TransposeOp::create(ib, tile, ArrayRef<int64_t>{1, 0});
+          };
+          Value aT = readTile(aBlk), bT = readTile(bBlk);
+          Value hCur = carried[0];
+          Value outT = arith::ConstantOp::create(
+              ib, DenseElementsAttr::get(tileTypeT, ib.getZeroAttr(elt)));
+          for (int64_t k = 0; k < kStepsPerTile; ++k) {
+            int64_t row = reverse ? kStepsPerTile - 1 - k : k;
+            Value ak = widen(ib, vector::ExtractOp::create(ib, aT, row));
+            Value bk = widen(ib, vector::ExtractOp::create(ib, bT, row));
+            hCur = fma(ib, ak, hCur, bk);
+            outT = vector::InsertOp::create(ib, narrow(ib, hCur), outT, row);
+          }
+          Value outTile =
+              vector::TransposeOp::create(ib, outT, ArrayRef<int64_t>{1, 0});
+          Value written = vector::TransferWriteOp::create(
+                              ib, outTile, carried[1], at, ArrayRef<bool>{true, true})
+                              .getResult();
+          scf::YieldOp::create(ib, ValueRange{hCur, written});
+        });
+    // The leftover steps: forward, the last ones; reverse, the first indices,
+    // i.e. loop steps length-leftover .. length of the reversed sequence.
+    int64_t first = reverse ? length - leftover : begin + tiles * kStepsPerTile;
+    SmallVector<Value> final = buildTimeLoop(
+        bb, first, first + leftover, length, reverse,
+        {tileLoop.getResult(0), tileLoop.getResult(1)},
+        [&](ImplicitLocOpBuilder &ib, Value t, ValueRange carried) {
+          Value next = fma(ib, readColumn(ib, aBlk, t), carried[0],
+                           readColumn(ib, bBlk, t));
+          return SmallVector<Value>{next, writeColumn(ib, next, carried[1], t)};
+        });
+    SmallVector<Value> lastIndices = {c0};
+    Value last = vector::TransferWriteOp::create(bb, narrow(bb, final[0]),
+                                                 lastDest, lastIndices,
+                                                 ArrayRef<bool>{true})
+                     .getResult();
+    return {final[1], last};
+  };
+
+  // A parallel loop over the batch dimensions and `numBlocks` blocks of
+  // `count` rows from `firstRow`, writing into (out, last).
+  auto blocks = [&](Value out, Value last, int64_t numBlocks, int64_t count,
+                    int64_t firstRow) -> std::pair<Value, Value> {
+    SmallVector<int64_t> counts(batchShape);
+    counts.push_back(numBlocks);
+    auto forall = scf::ForallOp::create(b, getAsIndexOpFoldResult(ctx, counts),
+                                        ValueRange{out, last}, std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    SmallVector<Value> ivs = forall.getInductionVars();
+    ValueRange batch = ArrayRef<Value>(ivs).drop_back();
+    Value row0 = arith::AddIOp::create(
+        b,
+        arith::MulIOp::create(b, ivs.back(),
+                              arith::ConstantIndexOp::create(b, count)),
+        arith::ConstantIndexOp::create(b, firstRow));
+    ValueRange shared = forall.getRegionIterArgs();
+    auto [outBlk, lastBlk] =
+        block(b, batch, row0, count, blockSlice(b, shared[0], batch, row0, count),
+              blockSlice(b, shared[1], batch, row0, count));
+    Value outUnit = expandBlock(b, outBlk, batch.size());
+    Value lastUnit = expandBlock(b, lastBlk, batch.size());
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    insertBlock(b, outUnit, shared[0], batch, row0);
+    insertBlock(b, lastUnit, shared[1], batch, row0);
+    return {forall.getResult(0), forall.getResult(1)};
+  };
+
+  // Results are written in place into tensors of the op's own shapes, so
+  // that after bufferization they are the caller's buffers.
+  Value out = emptyTensor(b, type.getShape(), elt);
+  Value last = emptyTensor(b, stateType.getShape(), elt);
+  int64_t perBlock = std::min(kRowsPerBlock, rowsDim);
+  int64_t fullBlocks = rowsDim / perBlock, remainder = rowsDim % perBlock;
+  std::tie(out, last) = blocks(out, last, fullBlocks, perBlock, 0);
+  if (remainder > 0)
+    std::tie(out, last) =
+        blocks(out, last, 1, remainder, fullBlocks * perBlock);
+
+  if (opType.getRank() == 1) {
+    SmallVector<ReassociationIndices> groups = {{0, 1}};
+    out = tensor::CollapseShapeOp::create(b, opType, out, groups);
+    last = tensor::CollapseShapeOp::create(b, dropDim(opType, 0), last,
+                                           ArrayRef<ReassociationIndices>{});
+  }
+  rewriter.replaceOp(op, {out, last});
+  return success();
+}
+
 struct LinearRecurrenceToLinalg : OpRewritePattern<LinearRecurrenceOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -155,6 +424,13 @@ struct LinearRecurrenceToLinalg : OpRewritePattern<LinearRecurrenceOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(requireStaticShapes(op, rewriter)))
       return failure();
+    // Along the innermost dimension each row is a contiguous stream: run rows
+    // in blocks. Along any other dimension a time step is a contiguous slab,
+    // which the generic time loop below already streams.
+    RankedTensorType aType = tensorType(op.getA());
+    if (static_cast<int64_t>(op.getDim()) == aType.getRank() - 1 &&
+        aType.getNumElements() > 0)
+      return lowerInnermostLinearRecurrence(op, rewriter);
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     MLIRContext *ctx = op.getContext();
     int64_t dim = op.getDim();

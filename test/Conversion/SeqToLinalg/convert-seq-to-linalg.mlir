@@ -49,26 +49,6 @@ func.func @attention_lengths_segments_lse(%q: tensor<2x1x5x4xbf16>, %k: tensor<2
 
 // -----
 
-// A reverse linear recurrence without h0: the first step (t = 7) is h = b,
-// then a time loop over steps 1..8 updates an f32 state in place.
-// CHECK-LABEL: func.func @linear_recurrence_reverse
-// CHECK: %[[C7:.*]] = arith.constant 7 : index
-// CHECK: %[[B0:.*]] = tensor.extract_slice %arg1[0, %[[C7]]] [4, 1] [1, 1] : tensor<4x8xf32> to tensor<4x1xf32>
-// CHECK: tensor.collapse_shape %[[B0]] {{\[}}[0, 1]] : tensor<4x1xf32> into tensor<4xf32>
-// CHECK: scf.for %[[S:.*]] = %c1 to %c8 step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %[[H:.*]] = %{{.*}})
-// CHECK: %[[T:.*]] = arith.subi %c7{{.*}}, %[[S]]
-// CHECK: linalg.generic {{.*}} outs(%[[H]] : tensor<4xf32>)
-// CHECK: arith.mulf
-// CHECK: arith.addf
-// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1]] output_shape [4, 1]
-// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, %[[T]]] [4, 1] [1, 1]
-func.func @linear_recurrence_reverse(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>) {
-  %h, %last = seq.linear_recurrence %a, %b {dim = 1 : i64, reverse} : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>, tensor<4xf32>
-  return %h, %last : tensor<4x8xf32>, tensor<4xf32>
-}
-
-// -----
-
 // An exclusive scan with initial carries: the combiner is inlined into an
 // elementwise generic over the carry; the output at t is the carry before
 // step t.

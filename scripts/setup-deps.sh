@@ -6,7 +6,8 @@ set -euo pipefail
 
 packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
-  cmake ninja-build libgtest-dev python3 python3-numpy python3-pytest xz-utils
+  libomp-22-dev cmake ninja-build libgtest-dev python3 python3-numpy
+  python3-pytest xz-utils
 )
 
 missing=()

@@ -23,6 +23,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -297,6 +298,7 @@ DialectRegistry compilerRegistry() {
   registerAllDialects(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
   return registry;
 }
 
@@ -421,6 +423,9 @@ CompiledModule::compile(llvm::StringRef source, const CompileOptions &options) {
                                                /*sizeLevel=*/0, machine->get());
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
+  // Parallel loops call the OpenMP runtime.
+  llvm::StringRef sharedLibs[] = {SEQC_LIBOMP_PATH};
+  engineOptions.sharedLibPaths = sharedLibs;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   auto engine =
       ExecutionEngine::create(**module, engineOptions, std::move(*machine));
@@ -522,7 +527,8 @@ static llvm::Error writeFile(StringRef path, StringRef contents) {
 }
 
 /// Links `object` into the shared library `output` with the system's C
-/// compiler driver (libc and libm are the only dependencies).
+/// compiler driver (libc, libm and, for parallel loops, libomp are the only
+/// dependencies).
 static llvm::Error linkSharedLibrary(StringRef object, StringRef output) {
   std::string driver;
   for (StringRef name : {"cc", "clang-22", "clang", "gcc"})
@@ -535,9 +541,12 @@ static llvm::Error linkSharedLibrary(StringRef object, StringRef output) {
                      "': no C compiler driver (cc, clang, gcc) on PATH");
   std::string errorMessage;
   // -Bsymbolic: calls inside the library bind to its own definitions.
-  llvm::SmallVector<StringRef> argv = {driver,  "-shared", "-Wl,-Bsymbolic",
-                                       "-o",    output,    object,
-                                       "-lm"};
+  // Parallel loops need the OpenMP runtime, found where it was at build time.
+  StringRef ompDir = llvm::sys::path::parent_path(SEQC_LIBOMP_PATH);
+  std::string libDir = ("-L" + ompDir).str(), rpath = ("-Wl,-rpath," + ompDir).str();
+  llvm::SmallVector<StringRef> argv = {
+      driver, "-shared", "-Wl,-Bsymbolic", "-o", output, object,
+      libDir, rpath,     "-lomp",          "-lm"};
   int status = llvm::sys::ExecuteAndWait(driver, argv, std::nullopt, {}, 0, 0,
                                          &errorMessage);
   if (status != 0)

@@ -53,11 +53,16 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   outParams.hoistStaticAllocs = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   bufferization::buildBufferDeallocationPipeline(pm);
+  // A block written in place and then "inserted" back is a copy of a view
+  // onto itself: CSE makes the two views one and the copy folds away.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
 
-  // Loops. (Parallel tiles run in order for now.) Copies become loops too,
-  // not calls into a runtime library.
+  // Loops. The parallel tiles (scf.forall) become OpenMP worksharing loops
+  // over the cores; copies become loops too, not runtime calls.
   pm.addPass(createSeqcCopiesToLinalg());
-  pm.addPass(createForallToForLoopPass());
+  pm.addPass(createForallToParallelLoopPass());
+  pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -82,6 +87,7 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createSeqcCheckContract({"llvm"}));

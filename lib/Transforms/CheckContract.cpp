@@ -9,6 +9,7 @@
 #include "seq/IR/SeqDialect.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 
 namespace mlir::seqc {
@@ -34,8 +35,12 @@ struct SeqcCheckContract
     bool failed = false;
     getOperation()->walk([&](Operation *op) {
       Dialect *dialect = op->getDialect();
-      bool bad = llvmStage ? !isa<ModuleOp>(op) && !isa_and_nonnull<LLVM::LLVMDialect>(dialect)
-                           : isa_and_nonnull<seqc::seq::SeqDialect>(dialect);
+      // At the llvm stage, OpenMP ops remain for the OpenMP translation.
+      bool bad = llvmStage
+                     ? !isa<ModuleOp>(op) &&
+                           !isa_and_nonnull<LLVM::LLVMDialect,
+                                            omp::OpenMPDialect>(dialect)
+                     : isa_and_nonnull<seqc::seq::SeqDialect>(dialect);
       if (!bad)
         return;
       op->emitError() << "'" << op->getName() << "' op survived lowering to "

@@ -70,7 +70,7 @@ struct BufferRef {
 enum class EmitKind { SharedLibrary, Object, LLVMIR, MLIR };
 
 /// Compiles `source` ahead of time into `outputPath`: a shared library
-/// (host code, no dependency beyond libc and libm) with, when `headerPath`
+/// (host code depending on libc, libm and, for parallel loops, libomp) with, when `headerPath`
 /// is not empty, a C header declaring its entry points; or the object file,
 /// LLVM IR or final MLIR. `sourceName` names the buffer in diagnostics.
 llvm::Error compileToFile(llvm::StringRef source, llvm::StringRef sourceName,

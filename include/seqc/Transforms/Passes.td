@@ -14,8 +14,9 @@ def SeqcCheckContract : Pass<"seqc-check-contract", "ModuleOp"> {
   let description = [{
     The last pass of every seqc pipeline stage. With `stage=linalg` (after
     `convert-seq-to-linalg`) no `seq` op may survive; with `stage=llvm` (the
-    end of a CPU pipeline) only the `llvm` dialect and builtin module ops may
-    remain. Each offending op gets an error at its location, and the pass
+    end of a CPU pipeline) only the `llvm` dialect, the `omp` dialect (which
+    LLVM IR translation turns into OpenMP runtime calls) and the builtin
+    module may remain. Each offending op gets an error at its location, and the pass
     fails, so a pipeline never hands a backend IR it would mistranslate.
 
     ```mlir

@@ -194,58 +194,47 @@ LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
   Value zero = arith::ConstantOp::create(b, b.getZeroAttr(elt));
 
   // The [count, L] (or [count]) block at (batch..., row0) of a [batch..., R,
-  // L] (or [batch..., R]) tensor: a unit-dims slice collapsed to 2-d (1-d).
-  auto blockSlice = [&](ImplicitLocOpBuilder &bb, Value t, ValueRange batch,
-                        Value row0, int64_t count) -> Value {
-    auto tType = tensorType(t);
-    int64_t r = tType.getRank();
-    bool matrix = r == rank;
+  // L] (or [batch..., R]) tensor, as a rank-reducing slice. (Which unit
+  // dimensions a rank-reducing slice drops does not change the addresses,
+  // and the extract and its insert below agree, so blocks bufferize in place.)
+  auto blockSizes = [&](ImplicitLocOpBuilder &bb, size_t batchRank,
+                        int64_t count, bool matrix) {
+    SmallVector<OpFoldResult> sizes(batchRank, bb.getIndexAttr(1));
+    sizes.push_back(bb.getIndexAttr(count));
+    if (matrix)
+      sizes.push_back(bb.getIndexAttr(length));
+    return sizes;
+  };
+  auto blockOffsets = [&](ImplicitLocOpBuilder &bb, ValueRange batch,
+                          Value row0, bool matrix) {
     SmallVector<OpFoldResult> offsets(batch.begin(), batch.end());
     offsets.push_back(row0);
-    SmallVector<OpFoldResult> sizes(batch.size(), bb.getIndexAttr(1));
-    sizes.push_back(bb.getIndexAttr(count));
-    if (matrix) {
-      offsets.push_back(bb.getIndexAttr(0));
-      sizes.push_back(bb.getIndexAttr(length));
-    }
-    SmallVector<OpFoldResult> strides(r, bb.getIndexAttr(1));
-    Value slice = tensor::ExtractSliceOp::create(bb, t, offsets, sizes, strides);
-    SmallVector<ReassociationIndices> groups = {
-        llvm::to_vector(llvm::seq<int64_t>(0, batch.size() + 1))};
     if (matrix)
-      groups.push_back({r - 1});
+      offsets.push_back(bb.getIndexAttr(0));
+    return offsets;
+  };
+  auto blockSlice = [&](ImplicitLocOpBuilder &bb, Value t, ValueRange batch,
+                        Value row0, int64_t count) -> Value {
+    int64_t r = tensorType(t).getRank();
+    bool matrix = r == rank;
     SmallVector<int64_t> shape = {count};
     if (matrix)
       shape.push_back(length);
-    return tensor::CollapseShapeOp::create(
-        bb, RankedTensorType::get(shape, elt), slice, groups);
+    return tensor::ExtractSliceOp::create(
+        bb, RankedTensorType::get(shape, elt), t,
+        blockOffsets(bb, batch, row0, matrix),
+        blockSizes(bb, batch.size(), count, matrix),
+        SmallVector<OpFoldResult>(r, bb.getIndexAttr(1)));
   };
-  // A [count, L] or [count] block as the unit-dims slice it came from.
-  auto expandBlock = [&](ImplicitLocOpBuilder &bb, Value block,
-                         size_t batchRank) -> Value {
-    auto bType = tensorType(block);
-    bool matrix = bType.getRank() == 2;
-    SmallVector<int64_t> unitShape(batchRank, 1);
-    unitShape.append(bType.getShape().begin(), bType.getShape().end());
-    SmallVector<ReassociationIndices> groups = {
-        llvm::to_vector(llvm::seq<int64_t>(0, batchRank + 1))};
-    if (matrix)
-      groups.push_back({static_cast<int64_t>(batchRank) + 1});
-    return tensor::ExpandShapeOp::create(
-        bb, RankedTensorType::get(unitShape, elt), block, groups);
-  };
-  // Inserts such a unit slice (inverse of blockSlice) in a forall's
-  // terminator.
-  auto insertBlock = [&](ImplicitLocOpBuilder &bb, Value unit, Value dest,
+  // Inserts a block back where blockSlice took it, in a forall's terminator.
+  auto insertBlock = [&](ImplicitLocOpBuilder &bb, Value block, Value dest,
                          ValueRange batch, Value row0) {
-    auto uType = tensorType(unit);
-    int64_t r = uType.getRank();
-    SmallVector<OpFoldResult> offsets(batch.begin(), batch.end());
-    offsets.push_back(row0);
-    if (r == rank)
-      offsets.push_back(bb.getIndexAttr(0));
+    int64_t r = tensorType(dest).getRank();
+    bool matrix = r == rank;
+    int64_t count = tensorType(block).getDimSize(0);
     tensor::ParallelInsertSliceOp::create(
-        bb, unit, dest, offsets, getAsIndexOpFoldResult(ctx, uType.getShape()),
+        bb, block, dest, blockOffsets(bb, batch, row0, matrix),
+        blockSizes(bb, batch.size(), count, matrix),
         SmallVector<OpFoldResult>(r, bb.getIndexAttr(1)));
   };
 
@@ -388,11 +377,9 @@ LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
     auto [outBlk, lastBlk] =
         block(b, batch, row0, count, blockSlice(b, shared[0], batch, row0, count),
               blockSlice(b, shared[1], batch, row0, count));
-    Value outUnit = expandBlock(b, outBlk, batch.size());
-    Value lastUnit = expandBlock(b, lastBlk, batch.size());
     b.setInsertionPointToStart(forall.getTerminator().getBody());
-    insertBlock(b, outUnit, shared[0], batch, row0);
-    insertBlock(b, lastUnit, shared[1], batch, row0);
+    insertBlock(b, outBlk, shared[0], batch, row0);
+    insertBlock(b, lastBlk, shared[1], batch, row0);
     return {forall.getResult(0), forall.getResult(1)};
   };
 

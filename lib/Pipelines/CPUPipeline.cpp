@@ -67,8 +67,9 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
-  // To LLVM: strided metadata into plain arithmetic, math into LLVM
-  // intrinsics or libm calls (tanh, log1p), then each dialect's conversion.
+  // To LLVM: strided metadata into plain arithmetic; transcendental math
+  // into vectorizable polynomials (the rest into LLVM intrinsics or libm
+  // calls), then each dialect's conversion.
   // Vector transfers that are not plain contiguous loads (a column of a row
   // block) become unrolled element accesses.
   pm.addPass(createConvertVectorToSCFPass(
@@ -77,6 +78,7 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(arith::createArithExpandOpsPass());
+  pm.addPass(createSeqcMathApproximations());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createSCFToControlFlowPass());

@@ -99,4 +99,25 @@ def SeqcBoundaryLayouts : Pass<"seqc-boundary-layouts", "ModuleOp"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def SeqcMathApproximations : Pass<"seqc-math-approximations"> {
+  let summary = "Replace transcendental math ops by polynomial approximations";
+  let description = [{
+    `math.exp`, `math.log`, `math.log1p`, `math.tanh` and friends otherwise
+    become calls into libm, one element at a time, which keeps the loops
+    around them (softmax's exponentials, softcap's tanh, softplus) from
+    vectorizing. Upstream's polynomial approximations are plain arithmetic
+    that LLVM vectorizes; their error (a few ulp in f32) is far inside seqc's
+    bounds.
+
+    ```mlir
+    %e = math.exp %x : f32
+    // becomes a range reduction, a polynomial and an exponent reconstruction
+    // in arith/math.fma ops
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // SEQC_TRANSFORMS_PASSES

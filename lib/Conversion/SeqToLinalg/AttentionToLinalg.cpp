@@ -45,6 +45,11 @@ using namespace mlir::seqc::seq;
 namespace {
 using utils::IteratorType;
 
+/// Dot products and row reductions of a tile may be re-associated and
+/// contracted (as every attention kernel does), so that they vectorize.
+constexpr arith::FastMathFlags kReassociate =
+    arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+
 RankedTensorType tensorType(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
@@ -169,7 +174,8 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
           Value vTile = slice2d(nb, op.getValue(), bIdx, kvHead, j0, cols);
           SmallVector<OpFoldResult> scoreSizes = {rows, cols};
 
-          // S = Q·Kᵀ in f32.
+          // S = Q·Kᵀ in f32 (loops i, j, d: a dot product along the
+          // contiguous head dim, which may be re-associated).
           Value scores = buildGeneric(
               nb, {qTile, kTile}, filledTensor(nb, scoreSizes, f32, 0.0),
               {projectionMap(ctx, 3, {0, 2}), projectionMap(ctx, 3, {1, 2}),
@@ -177,7 +183,7 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
               {IteratorType::parallel, IteratorType::parallel,
                IteratorType::reduction},
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                ScalarMath mm(bb);
+                ScalarMath mm(bb, kReassociate);
                 return {mm.add(args[2], mm.mul(mm.f32(args[0]), mm.f32(args[1])))};
               })[0];
 
@@ -221,7 +227,7 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
               nb, masked, filledTensor(nb, {rows}, f32, negInf), {id2, row2},
               {IteratorType::parallel, IteratorType::reduction},
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                return {ScalarMath(bb).max(args[1], args[0])};
+                return {ScalarMath(bb, kReassociate).max(args[1], args[0])};
               })[0];
           Value negInfVal = ScalarMath(nb).constant(negInf);
           AffineMap id1 = identityMap(ctx, 1);
@@ -261,7 +267,7 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
               nb, probs, lScaled, {id2, row2},
               {IteratorType::parallel, IteratorType::reduction},
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                return {ScalarMath(bb).add(args[1], args[0])};
+                return {ScalarMath(bb, kReassociate).add(args[1], args[0])};
               })[0];
           // acc' = α·acc + P·V
           Value accScaled = buildElementwise(
@@ -269,12 +275,14 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
                 return {ScalarMath(bb).mul(args[1], args[0])};
               })[0];
+          // Loops i, j, e: the innermost loop runs along contiguous rows of
+          // V and acc (an axpy per key), with no reduction to re-associate.
           Value accNew = buildGeneric(
               nb, {probs, vTile}, accScaled,
-              {projectionMap(ctx, 3, {0, 2}), projectionMap(ctx, 3, {2, 1}),
-               projectionMap(ctx, 3, {0, 1})},
-              {IteratorType::parallel, IteratorType::parallel,
-               IteratorType::reduction},
+              {projectionMap(ctx, 3, {0, 1}), projectionMap(ctx, 3, {1, 2}),
+               projectionMap(ctx, 3, {0, 2})},
+              {IteratorType::parallel, IteratorType::reduction,
+               IteratorType::parallel},
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
                 ScalarMath mm(bb);
                 return {mm.add(args[2], mm.mul(args[0], mm.f32(args[1])))};

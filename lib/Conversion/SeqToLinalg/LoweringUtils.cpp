@@ -46,12 +46,20 @@ Value ScalarMath::to(Value v, Type type) {
 Value ScalarMath::constant(double v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
-Value ScalarMath::add(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
-Value ScalarMath::sub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
-Value ScalarMath::mul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
-Value ScalarMath::div(Value x, Value y) { return arith::DivFOp::create(b, x, y); }
+Value ScalarMath::add(Value x, Value y) {
+  return arith::AddFOp::create(b, x, y, fastmath);
+}
+Value ScalarMath::sub(Value x, Value y) {
+  return arith::SubFOp::create(b, x, y, fastmath);
+}
+Value ScalarMath::mul(Value x, Value y) {
+  return arith::MulFOp::create(b, x, y, fastmath);
+}
+Value ScalarMath::div(Value x, Value y) {
+  return arith::DivFOp::create(b, x, y, fastmath);
+}
 Value ScalarMath::max(Value x, Value y) {
-  return arith::MaximumFOp::create(b, x, y);
+  return arith::MaximumFOp::create(b, x, y, fastmath);
 }
 Value ScalarMath::exp(Value x) { return math::ExpOp::create(b, x); }
 Value ScalarMath::log(Value x) { return math::LogOp::create(b, x); }

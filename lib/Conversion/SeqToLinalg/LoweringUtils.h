@@ -9,6 +9,7 @@
 #ifndef SEQC_LIB_CONVERSION_SEQTOLINALG_LOWERINGUTILS_H
 #define SEQC_LIB_CONVERSION_SEQTOLINALG_LOWERINGUTILS_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -20,7 +21,12 @@ namespace mlir::seqc {
 /// the storage type: `f32()` widens, `to()` narrows back.
 class ScalarMath {
 public:
-  explicit ScalarMath(ImplicitLocOpBuilder &b) : b(b) {}
+  /// `fastmath` flags go on every add, sub, mul, div and max: reductions
+  /// that may be re-associated (dot products, row sums) say so, which lets
+  /// LLVM vectorize them.
+  explicit ScalarMath(ImplicitLocOpBuilder &b,
+                      arith::FastMathFlags fastmath = arith::FastMathFlags::none)
+      : b(b), fastmath(fastmath) {}
 
   Value f32(Value v);
   Value to(Value v, Type type);
@@ -45,6 +51,7 @@ public:
   Value indexToF32(Value v);
 
   ImplicitLocOpBuilder &b;
+  arith::FastMathFlags fastmath;
 };
 
 /// A tensor of `shape` holding `value` everywhere.

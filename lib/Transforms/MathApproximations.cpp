@@ -24,11 +24,15 @@ namespace {
 struct SeqcMathApproximations
     : seqc::impl::SeqcMathApproximationsBase<SeqcMathApproximations> {
   void runOnOperation() override {
-    // The functions seq's lowerings use; f16/bf16 go through f32 first.
+    // The functions seq's lowerings use (by operation name); f16/bf16 go
+    // through f32 first.
     auto approximated = [](StringRef name) {
-      return llvm::is_contained({"exp", "expm1", "log", "log1p", "log2",
-                                 "tanh", "sin", "cos", "rsqrt"},
-                                name);
+      return llvm::is_contained(
+          {math::ExpOp::getOperationName(), math::ExpM1Op::getOperationName(),
+           math::LogOp::getOperationName(), math::Log1pOp::getOperationName(),
+           math::Log2Op::getOperationName(), math::TanhOp::getOperationName(),
+           math::SinOp::getOperationName(), math::CosOp::getOperationName()},
+          name);
     };
     RewritePatternSet patterns(&getContext());
     populateMathF32ExpansionPatterns(patterns, approximated);

@@ -88,7 +88,7 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
     Type elt = qType.getElementType();
     int64_t batch = qType.getDimSize(0), heads = qType.getDimSize(1),
             seqQ = qType.getDimSize(2), seqKV = kType.getDimSize(2),
-            valueDim = vType.getDimSize(3);
+            valueDim = vType.getDimSize(3), headDim = qType.getDimSize(3);
     int64_t group = op.getGroupSize();
     int64_t tq = std::max<int64_t>(1, std::min(tileQ, seqQ));
     int64_t tk = std::max<int64_t>(1, std::min(tileKV, seqKV));
@@ -174,14 +174,22 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
           Value vTile = slice2d(nb, op.getValue(), bIdx, kvHead, j0, cols);
           SmallVector<OpFoldResult> scoreSizes = {rows, cols};
 
-          // S = Q·Kᵀ in f32 (loops i, j, d: a dot product along the
-          // contiguous head dim, which may be re-associated).
+          // S = Q·Kᵀ in f32. The key tile is transposed once ([D, cols]),
+          // so that with loops i, d, j the innermost loop is an axpy along a
+          // contiguous row of S (s[i, :] += q[i, d]·kᵀ[d, :]), which
+          // vectorizes without horizontal reductions.
+          Value kTileT = linalg::TransposeOp::create(
+                             nb, kTile,
+                             emptyTensor(nb, {nb.getIndexAttr(headDim), cols},
+                                         kType.getElementType()),
+                             ArrayRef<int64_t>{1, 0})
+                             .getResult()[0];
           Value scores = buildGeneric(
-              nb, {qTile, kTile}, filledTensor(nb, scoreSizes, f32, 0.0),
-              {projectionMap(ctx, 3, {0, 2}), projectionMap(ctx, 3, {1, 2}),
-               projectionMap(ctx, 3, {0, 1})},
-              {IteratorType::parallel, IteratorType::parallel,
-               IteratorType::reduction},
+              nb, {qTile, kTileT}, filledTensor(nb, scoreSizes, f32, 0.0),
+              {projectionMap(ctx, 3, {0, 1}), projectionMap(ctx, 3, {1, 2}),
+               projectionMap(ctx, 3, {0, 2})},
+              {IteratorType::parallel, IteratorType::reduction,
+               IteratorType::parallel},
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
                 ScalarMath mm(bb, kReassociate);
                 return {mm.add(args[2], mm.mul(mm.f32(args[0]), mm.f32(args[1])))};
@@ -284,7 +292,7 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
               {IteratorType::parallel, IteratorType::reduction,
                IteratorType::parallel},
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                ScalarMath mm(bb);
+                ScalarMath mm(bb, kReassociate);
                 return {mm.add(args[2], mm.mul(args[0], mm.f32(args[1])))};
               })[0];
           scf::YieldOp::create(nb, ValueRange{mNew, lNew, accNew});

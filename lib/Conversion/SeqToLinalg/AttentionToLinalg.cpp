@@ -92,7 +92,6 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
     int64_t group = op.getGroupSize();
     int64_t tq = std::max<int64_t>(1, std::min(tileQ, seqQ));
     int64_t tk = std::max<int64_t>(1, std::min(tileKV, seqKV));
-    int64_t numQTiles = (seqQ + tq - 1) / tq;
     bool causal = op.getCausal();
     int64_t left = op.getWindow()[0], right = op.getWindow()[1];
     double scale = op.getEffectiveScale();
@@ -107,8 +106,16 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
         emptyTensor(b, {batch, heads, seqQ, valueDim}, elt)};
     if (withLse)
       sharedOuts.push_back(emptyTensor(b, {batch, heads, seqQ}, f32));
+
+    // Query tiles have static sizes: `numTiles` tiles of `tileRows` rows from
+    // row `firstRow`, for every (batch, head), in parallel. Full tiles go
+    // first; the remainder of Sq is one more parallel loop of smaller tiles.
+    auto emitQueryTiles = [&](ValueRange outs, int64_t numTiles,
+                              int64_t tileRows,
+                              int64_t firstRow) -> SmallVector<Value> {
+    OpBuilder::InsertionGuard guard(b);
     auto forall = scf::ForallOp::create(
-        b, getAsIndexOpFoldResult(ctx, {batch, heads, numQTiles}), sharedOuts,
+        b, getAsIndexOpFoldResult(ctx, {batch, heads, numTiles}), outs,
         std::nullopt);
     b.setInsertionPointToStart(forall.getBody());
     SmallVector<Value> ivs = forall.getInductionVars();
@@ -116,12 +123,10 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
 
     // The query tile: rows [q0, q0 + rows).
     AffineExpr d0 = b.getAffineDimExpr(0);
-    Value q0 = affine::AffineApplyOp::create(b, d0 * tq, ivs[2]);
-    OpFoldResult rows = affine::makeComposedFoldedAffineMin(
-        b, b.getLoc(),
-        AffineMap::get(1, 0, {b.getAffineConstantExpr(tq), seqQ - d0}, ctx),
-        {OpFoldResult(q0)});
-    Value rowsVal = getValueOrCreateConstantIndexOp(b, b.getLoc(), rows);
+    Value q0 = affine::AffineApplyOp::create(b, d0 * tileRows + firstRow,
+                                             ivs[2]);
+    OpFoldResult rows = b.getIndexAttr(tileRows);
+    Value rowsVal = arith::ConstantIndexOp::create(b, tileRows);
     Value kvHead = hIdx;
     if (group > 1)
       kvHead = arith::DivUIOp::create(
@@ -162,38 +167,40 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
     Value accInit =
         filledTensor(b, {rows, b.getIndexAttr(valueDim)}, f32, 0.0);
 
-    auto keyLoop = scf::ForOp::create(
-        b, lo, hi, cst(tk), ValueRange{mInit, lInit, accInit},
-        [&](OpBuilder &nested, Location loc, Value j0, ValueRange carried) {
-          ImplicitLocOpBuilder nb(loc, nested);
-          Value m = carried[0], l = carried[1], acc = carried[2];
-          Value remaining = arith::SubIOp::create(nb, hi, j0);
-          Value cols = arith::MinSIOp::create(
-              nb, remaining, arith::ConstantIndexOp::create(nb, tk));
+    // One online-softmax step over keys [j0, j0 + cols): (m, l, acc) in,
+    // (m, l, acc) out.
+    auto keyStep = [&](ImplicitLocOpBuilder &nb, Value j0, OpFoldResult cols,
+                       Value m, Value l, Value acc) -> SmallVector<Value> {
           Value kTile = slice2d(nb, op.getKey(), bIdx, kvHead, j0, cols);
           Value vTile = slice2d(nb, op.getValue(), bIdx, kvHead, j0, cols);
           SmallVector<OpFoldResult> scoreSizes = {rows, cols};
 
-          // S = Q·Kᵀ in f32. The key tile is transposed once ([D, cols]),
-          // so that with loops i, d, j the innermost loop is an axpy along a
-          // contiguous row of S (s[i, :] += q[i, d]·kᵀ[d, :]), which
-          // vectorizes without horizontal reductions.
+          // S = Q·Kᵀ in f32. The key tile is transposed once ([D, cols]) so
+          // that S's rows are c[i, :] += q[i, d]·kᵀ[d, :]: for a static tile
+          // the register micro-kernel, else (the dynamic tail) a generic in
+          // the same loop order.
           Value kTileT = linalg::TransposeOp::create(
                              nb, kTile,
                              emptyTensor(nb, {nb.getIndexAttr(headDim), cols},
                                          kType.getElementType()),
                              ArrayRef<int64_t>{1, 0})
                              .getResult()[0];
-          Value scores = buildGeneric(
-              nb, {qTile, kTileT}, filledTensor(nb, scoreSizes, f32, 0.0),
-              {projectionMap(ctx, 3, {0, 1}), projectionMap(ctx, 3, {1, 2}),
-               projectionMap(ctx, 3, {0, 2})},
-              {IteratorType::parallel, IteratorType::reduction,
-               IteratorType::parallel},
-              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                ScalarMath mm(bb, kReassociate);
-                return {mm.add(args[2], mm.mul(mm.f32(args[0]), mm.f32(args[1])))};
-              })[0];
+          Value scores;
+          if (getConstantIntValue(cols)) {
+            scores = buildMatmulAccumulate(
+                nb, qTile, kTileT, filledTensor(nb, scoreSizes, f32, 0.0));
+          } else {
+            scores = buildGeneric(
+                nb, {qTile, kTileT}, filledTensor(nb, scoreSizes, f32, 0.0),
+                {projectionMap(ctx, 3, {0, 1}), projectionMap(ctx, 3, {1, 2}),
+                 projectionMap(ctx, 3, {0, 2})},
+                {IteratorType::parallel, IteratorType::reduction,
+                 IteratorType::parallel},
+                [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+                  ScalarMath mm(bb, kReassociate);
+                  return {mm.add(args[2], mm.mul(mm.f32(args[0]), mm.f32(args[1])))};
+                })[0];
+          }
 
           // Scale, softcap and mask: s = visible ? cap(scale·s) : -inf.
           Value masked = buildElementwise(
@@ -207,7 +214,9 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
                 Value i = arith::AddIOp::create(bb, q0, mm.index(0));
                 Value j = arith::AddIOp::create(bb, j0, mm.index(1));
                 Value p = arith::AddIOp::create(bb, i, offset);
-                Value visible = arith::ConstantIntOp::create(bb, 1, 1);
+                // j < L: static key tiles may run past the keys in range.
+                Value visible = arith::CmpIOp::create(
+                    bb, arith::CmpIPredicate::slt, j, length);
                 auto both = [&](arith::CmpIPredicate pred, Value x, Value y) {
                   visible = arith::AndIOp::create(
                       bb, visible, arith::CmpIOp::create(bb, pred, x, y));
@@ -283,22 +292,43 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
                 return {ScalarMath(bb).mul(args[1], args[0])};
               })[0];
-          // Loops i, j, e: the innermost loop runs along contiguous rows of
-          // V and acc (an axpy per key), with no reduction to re-associate.
-          Value accNew = buildGeneric(
-              nb, {probs, vTile}, accScaled,
-              {projectionMap(ctx, 3, {0, 1}), projectionMap(ctx, 3, {1, 2}),
-               projectionMap(ctx, 3, {0, 2})},
-              {IteratorType::parallel, IteratorType::reduction,
-               IteratorType::parallel},
-              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                ScalarMath mm(bb, kReassociate);
-                return {mm.add(args[2], mm.mul(args[0], mm.f32(args[1])))};
-              })[0];
-          scf::YieldOp::create(nb, ValueRange{mNew, lNew, accNew});
+          // acc' += P·V with the micro-kernel (Dv static, any number of keys).
+          Value accNew = buildMatmulAccumulate(nb, probs, vTile, accScaled);
+          return {mNew, lNew, accNew};
+    };
+
+    // Key tiles have the static size tk wherever they fit in [0, Skv):
+    // ceil((hi - lo) / tk) of them, but no tile may end past Skv. Keys of a
+    // static tile past hi are masked by the per-element predicate (j < L is
+    // part of it). What the static tiles leave of [lo, hi) (only at the end
+    // of the sequence) is one tile of dynamic size.
+    Value span = arith::MaxSIOp::create(b, arith::SubIOp::create(b, hi, lo),
+                                        cst(0));
+    Value wanted = arith::CeilDivSIOp::create(b, span, cst(tk));
+    Value fitting = arith::FloorDivSIOp::create(
+        b, arith::SubIOp::create(b, cst(seqKV), lo), cst(tk));
+    Value numStatic = arith::MinSIOp::create(b, wanted, fitting);
+    auto staticLoop = scf::ForOp::create(
+        b, cst(0), numStatic, cst(1), ValueRange{mInit, lInit, accInit},
+        [&](OpBuilder &nested, Location loc, Value t, ValueRange carried) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          Value j0 = arith::AddIOp::create(
+              nb, lo, arith::MulIOp::create(nb, t, cst(tk)));
+          scf::YieldOp::create(nb, keyStep(nb, j0, nb.getIndexAttr(tk),
+                                           carried[0], carried[1], carried[2]));
         });
-    Value m = keyLoop.getResult(0), l = keyLoop.getResult(1),
-          acc = keyLoop.getResult(2);
+    Value tailStart = arith::AddIOp::create(
+        b, lo, arith::MulIOp::create(b, numStatic, cst(tk)));
+    auto tailLoop = scf::ForOp::create(
+        b, tailStart, hi, cst(tk), staticLoop.getResults(),
+        [&](OpBuilder &nested, Location loc, Value j0, ValueRange carried) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          Value cols = arith::SubIOp::create(nb, hi, j0);
+          scf::YieldOp::create(nb, keyStep(nb, j0, cols, carried[0],
+                                           carried[1], carried[2]));
+        });
+    Value m = tailLoop.getResult(0), l = tailLoop.getResult(1),
+          acc = tailLoop.getResult(2);
 
     // out = acc / l (0 for rows without visible keys), lse = m + log l.
     Value outTile = buildElementwise(
@@ -337,7 +367,16 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
           b, lseTile, outArgs[1], SmallVector<OpFoldResult>{bIdx, hIdx, q0},
           SmallVector<OpFoldResult>{one, one, rows},
           SmallVector<OpFoldResult>(3, one));
-    rewriter.replaceOp(op, forall.getResults());
+    return SmallVector<Value>(forall.getResults());
+    };
+
+    int64_t fullTiles = seqQ / tq, remainder = seqQ % tq;
+    SmallVector<Value> results = sharedOuts;
+    if (fullTiles > 0)
+      results = emitQueryTiles(results, fullTiles, tq, 0);
+    if (remainder > 0)
+      results = emitQueryTiles(results, 1, remainder, fullTiles * tq);
+    rewriter.replaceOp(op, results);
     return success();
   }
 

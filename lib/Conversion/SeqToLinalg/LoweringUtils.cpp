@@ -12,6 +12,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 
@@ -232,6 +234,82 @@ SmallVector<Value> buildTimeLoop(ImplicitLocOpBuilder &b, int64_t begin,
         scf::YieldOp::create(nb, body(nb, t, carried));
       });
   return SmallVector<Value>(loop.getResults());
+}
+
+/// Rows per register block of the matmul micro-kernel: with N = 64 f32
+/// columns (4 zmm each) 4 rows take 16 accumulator registers.
+constexpr int64_t kMatmulRows = 4;
+
+Value buildMatmulAccumulate(ImplicitLocOpBuilder &b, Value lhs, Value rhs,
+                            Value acc) {
+  auto accType = cast<RankedTensorType>(acc.getType());
+  int64_t rows = accType.getDimSize(0), cols = accType.getDimSize(1);
+  Type f32 = accType.getElementType();
+  Type rhsElt = getElementTypeOrSelf(rhs.getType());
+  auto rowType = VectorType::get({cols}, f32);
+  auto rhsRowType = VectorType::get({cols}, rhsElt);
+  Value c0 = arith::ConstantIndexOp::create(b, 0);
+  Value one = arith::ConstantIndexOp::create(b, 1);
+  Value depth = tensor::DimOp::create(b, lhs, 1);
+  Value f32Zero = arith::ConstantOp::create(b, b.getZeroAttr(f32));
+  Value rhsZero = arith::ConstantOp::create(b, b.getZeroAttr(rhsElt));
+  auto widen = [&](ImplicitLocOpBuilder &ib, Value v, Type to) -> Value {
+    return v.getType() == to ? v : arith::ExtFOp::create(ib, to, v).getResult();
+  };
+
+  // Rows [row0, row0 + count) of the result.
+  auto block = [&](ImplicitLocOpBuilder &bb, Value row0, int64_t count,
+                   Value out) -> Value {
+    SmallVector<Value> rowIndex;
+    for (int64_t r = 0; r < count; ++r)
+      rowIndex.push_back(arith::AddIOp::create(
+          bb, row0, arith::ConstantIndexOp::create(bb, r)));
+    SmallVector<Value> init;
+    for (Value i : rowIndex)
+      init.push_back(vector::TransferReadOp::create(
+          bb, rowType, out, ValueRange{i, c0}, f32Zero, ArrayRef<bool>{true}));
+    auto loop = scf::ForOp::create(
+        bb, c0, depth, one, init,
+        [&](OpBuilder &nested, Location loc, Value k, ValueRange accs) {
+          ImplicitLocOpBuilder ib(loc, nested);
+          Value rhsRow = widen(
+              ib,
+              vector::TransferReadOp::create(ib, rhsRowType, rhs,
+                                             ValueRange{k, c0}, rhsZero,
+                                             ArrayRef<bool>{true}),
+              rowType);
+          SmallVector<Value> next;
+          for (auto [i, accRow] : llvm::zip_equal(rowIndex, accs)) {
+            Value a = widen(
+                ib, tensor::ExtractOp::create(ib, lhs, ValueRange{i, k}), f32);
+            Value splat = vector::BroadcastOp::create(ib, rowType, a);
+            next.push_back(math::FmaOp::create(ib, splat, rhsRow, accRow));
+          }
+          scf::YieldOp::create(ib, next);
+        });
+    for (auto [i, accRow] : llvm::zip_equal(rowIndex, loop.getResults()))
+      out = vector::TransferWriteOp::create(bb, accRow, out, ValueRange{i, c0},
+                                            ArrayRef<bool>{true})
+                .getResult();
+    return out;
+  };
+
+  int64_t fullBlocks = rows / kMatmulRows, remainder = rows % kMatmulRows;
+  Value out = acc;
+  if (fullBlocks > 0) {
+    auto loop = scf::ForOp::create(
+        b, c0, arith::ConstantIndexOp::create(b, fullBlocks * kMatmulRows),
+        arith::ConstantIndexOp::create(b, kMatmulRows), ValueRange{out},
+        [&](OpBuilder &nested, Location loc, Value row0, ValueRange carried) {
+          ImplicitLocOpBuilder ib(loc, nested);
+          scf::YieldOp::create(ib, block(ib, row0, kMatmulRows, carried[0]));
+        });
+    out = loop.getResult(0);
+  }
+  if (remainder > 0)
+    out = block(b, arith::ConstantIndexOp::create(b, fullBlocks * kMatmulRows),
+                remainder, out);
+  return out;
 }
 
 LogicalResult requireStaticShapes(Operation *op, PatternRewriter &rewriter) {

@@ -116,6 +116,16 @@ SmallVector<Value> buildTimeLoop(ImplicitLocOpBuilder &b, int64_t begin,
 Value timeIndex(ImplicitLocOpBuilder &b, int64_t step, int64_t length,
                 bool reverse);
 
+/// acc + lhs·rhs in f32, for lhs [M, K], rhs [K, N] (any float storage) and
+/// acc [M, N] f32, with M and N static (K may be dynamic). The register
+/// micro-kernel of every tile matmul: blocks of kMatmulRows rows keep their
+/// accumulator rows in vector registers across the whole K loop; each step
+/// loads one row of rhs once for the block and does one broadcast FMA per
+/// row (c[i, :] += a[i, k]·b[k, :]), so rhs rows stream from L1 and
+/// accumulators never touch memory inside the loop.
+Value buildMatmulAccumulate(ImplicitLocOpBuilder &b, Value lhs, Value rhs,
+                            Value acc);
+
 /// Fails unless every operand and result of `op` has a static shape.
 LogicalResult requireStaticShapes(Operation *op, PatternRewriter &rewriter);
 

@@ -35,6 +35,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
 
@@ -240,12 +241,10 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
           // Every carried value is updated in place (each generic's output
           // is the carried tensor), so bufferization keeps one buffer per
           // value across key tiles. Old m is only read before m is updated.
-          Value tileMax = buildGeneric(
-              nb, masked, filledTensor(nb, {rows}, f32, negInf), {id2, row2},
-              {IteratorType::parallel, IteratorType::reduction},
-              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                return {ScalarMath(bb, kReassociate).max(args[1], args[0])};
-              })[0];
+          // Masked scores are -inf, never NaN: maxnum is exact here.
+          Value tileMax = buildRowReduction(
+              nb, masked, filledTensor(nb, {rows}, f32, negInf),
+              vector::CombiningKind::MAXNUMF);
           Value negInfVal = ScalarMath(nb).constant(negInf);
           AffineMap id1 = identityMap(ctx, 1);
           // α = exp(m - m'), 0 while no key was visible (acc and l are 0).
@@ -280,12 +279,8 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
               [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
                 return {ScalarMath(bb).mul(args[1], args[0])};
               })[0];
-          Value lNew = buildGeneric(
-              nb, probs, lScaled, {id2, row2},
-              {IteratorType::parallel, IteratorType::reduction},
-              [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
-                return {ScalarMath(bb, kReassociate).add(args[1], args[0])};
-              })[0];
+          Value lNew =
+              buildRowReduction(nb, probs, lScaled, vector::CombiningKind::ADD);
           // acc' = α·acc + P·V
           Value accScaled = buildElementwise(
               nb, alpha, row2, acc,

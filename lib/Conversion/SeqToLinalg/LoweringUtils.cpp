@@ -63,6 +63,9 @@ Value ScalarMath::div(Value x, Value y) {
 Value ScalarMath::max(Value x, Value y) {
   return arith::MaximumFOp::create(b, x, y, fastmath);
 }
+Value ScalarMath::maxnum(Value x, Value y) {
+  return arith::MaxNumFOp::create(b, x, y, fastmath);
+}
 Value ScalarMath::exp(Value x) { return math::ExpOp::create(b, x); }
 Value ScalarMath::log(Value x) { return math::LogOp::create(b, x); }
 Value ScalarMath::tanh(Value x) { return math::TanhOp::create(b, x); }
@@ -310,6 +313,40 @@ Value buildMatmulAccumulate(ImplicitLocOpBuilder &b, Value lhs, Value rhs,
     out = block(b, arith::ConstantIndexOp::create(b, fullBlocks * kMatmulRows),
                 remainder, out);
   return out;
+}
+
+Value buildRowReduction(ImplicitLocOpBuilder &b, Value mat, Value init,
+                        vector::CombiningKind kind) {
+  auto matType = cast<RankedTensorType>(mat.getType());
+  int64_t rows = matType.getDimSize(0), cols = matType.getDimSize(1);
+  Type f32 = matType.getElementType();
+  if (ShapedType::isDynamic(cols) || ShapedType::isDynamic(rows)) {
+    MLIRContext *ctx = b.getContext();
+    return buildGeneric(
+        b, mat, init, {identityMap(ctx, 2), projectionMap(ctx, 2, {0})},
+        {utils::IteratorType::parallel, utils::IteratorType::reduction},
+        [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
+          return {vector::makeArithReduction(bb, bb.getLoc(), kind, args[1],
+                                             args[0])};
+        })[0];
+  }
+  auto rowType = VectorType::get({cols}, f32);
+  Value c0 = arith::ConstantIndexOp::create(b, 0);
+  Value zero = arith::ConstantOp::create(b, b.getZeroAttr(f32));
+  auto loop = scf::ForOp::create(
+      b, c0, arith::ConstantIndexOp::create(b, rows),
+      arith::ConstantIndexOp::create(b, 1), ValueRange{init},
+      [&](OpBuilder &nested, Location loc, Value i, ValueRange carried) {
+        ImplicitLocOpBuilder ib(loc, nested);
+        Value row = vector::TransferReadOp::create(
+            ib, rowType, mat, ValueRange{i, c0}, zero, ArrayRef<bool>{true});
+        Value acc = tensor::ExtractOp::create(ib, carried[0], ValueRange{i});
+        Value reduced = vector::ReductionOp::create(ib, kind, row, acc);
+        scf::YieldOp::create(
+            ib, tensor::InsertOp::create(ib, reduced, carried[0], ValueRange{i})
+                    .getResult());
+      });
+  return loop.getResult(0);
 }
 
 LogicalResult requireStaticShapes(Operation *op, PatternRewriter &rewriter) {

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -36,6 +37,8 @@ public:
   Value mul(Value x, Value y);
   Value div(Value x, Value y);
   Value max(Value x, Value y);
+  /// max ignoring NaN operands (llvm.maxnum): vectorizes as a reduction.
+  Value maxnum(Value x, Value y);
   Value exp(Value x);
   Value log(Value x);
   Value tanh(Value x);
@@ -125,6 +128,12 @@ Value timeIndex(ImplicitLocOpBuilder &b, int64_t step, int64_t length,
 /// accumulators never touch memory inside the loop.
 Value buildMatmulAccumulate(ImplicitLocOpBuilder &b, Value lhs, Value rhs,
                             Value acc);
+
+/// init[i] ⊕ (⊕_j mat[i, j]) for mat [M, N] f32 and init [M] f32, ⊕ being
+/// `kind` (add, maxnumf, ...). With static N each row is one vector
+/// reduction; a dynamic N falls back to a linalg.generic.
+Value buildRowReduction(ImplicitLocOpBuilder &b, Value mat, Value init,
+                        vector::CombiningKind kind);
 
 /// Fails unless every operand and result of `op` has a static shape.
 LogicalResult requireStaticShapes(Operation *op, PatternRewriter &rewriter);

@@ -1,27 +1,43 @@
 // RUN: seqc-opt %s --convert-seq-to-linalg=attention-tile-q=16 --split-input-file | FileCheck %s
 
-// Attention: a parallel loop over (batch, query head, query tile); GQA reads
-// key/value head h / 2 without copies; the key loop runs over [lo, hi) only
-// (causal: keys up to the tile's last query position; window: from the
-// first position minus `left`); scores are masked per element by index
-// predicates; no Sq×Skv tensor exists.
+// Attention: parallel loops over (batch, query head, query tile), first the
+// two full 16-row tiles, then the 8-row remainder; GQA reads key/value head
+// h / 2 without copies; key tiles run over [lo, hi) only (causal: up to the
+// tile's last query position; window: from its first position minus `left`),
+// with static key tiles (here 24 keys, as Skv = 24) while they fit; scores are
+// masked per element by index predicates; tile matmuls are register-blocked
+// FMA micro-kernels (4 accumulator rows) and row max / row sum are vector
+// reductions; no Sq×Skv tensor exists.
 // CHECK-LABEL: func.func @attention_gqa_causal_window
 // CHECK-NOT: seq.attention
-// CHECK: scf.forall (%[[B:.*]], %[[H:.*]], %[[QT:.*]]) in (1, 4, 3) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<1x4x40x8xf32>)
+// CHECK: scf.forall (%[[B:.*]], %[[H:.*]], %[[QT:.*]]) in (1, 4, 2) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<1x4x40x8xf32>)
 // CHECK: %[[KVH:.*]] = arith.divui %[[H]], %c2
-// CHECK: tensor.extract_slice %arg0[%[[B]], %[[H]], %{{.*}}, 0] [1, 1, %{{.*}}, 16] [1, 1, 1, 1] : tensor<1x4x40x16xf32> to tensor<?x16xf32>
+// CHECK: tensor.extract_slice %arg0[%[[B]], %[[H]], %{{.*}}, 0] [1, 1, 16, 16] [1, 1, 1, 1] : tensor<1x4x40x16xf32> to tensor<16x16xf32>
 // CHECK: %[[HI:.*]] = arith.minsi
 // CHECK: %[[LO:.*]] = arith.maxsi
-// CHECK: scf.for %[[J0:.*]] = %[[LO]] to %[[HI]] step %{{.*}} iter_args
-// CHECK: tensor.extract_slice %arg1[%[[B]], %[[KVH]], %[[J0]], 0]
-// CHECK: tensor.extract_slice %arg2[%[[B]], %[[KVH]], %[[J0]], 0]
+// CHECK: arith.ceildivsi
+// CHECK: arith.floordivsi
+// CHECK: scf.for {{.*}} -> (tensor<16xf32>, tensor<16xf32>, tensor<16x8xf32>)
+// CHECK: tensor.extract_slice %arg1[%[[B]], %[[KVH]], %{{.*}}, 0] [1, 1, 24, 16]
+// CHECK: tensor.extract_slice %arg2[%[[B]], %[[KVH]], %{{.*}}, 0] [1, 1, 24, 8]
+// CHECK: linalg.transpose
+// CHECK: scf.for {{.*}} step %c4
+// CHECK: scf.for {{.*}} -> (vector<24xf32>, vector<24xf32>, vector<24xf32>, vector<24xf32>)
+// CHECK-COUNT-4: math.fma {{.*}} : vector<24xf32>
+// CHECK: arith.cmpi slt
 // CHECK: arith.cmpi sle
 // CHECK: arith.cmpi sge
 // CHECK: arith.select %{{.*}}, %{{.*}}, %cst
+// CHECK: vector.reduction <maxnumf>
 // CHECK: math.exp
-// CHECK: scf.yield
+// CHECK: vector.reduction <add>
+// CHECK-COUNT-4: math.fma {{.*}} : vector<8xf32>
+// The dynamic tail of key tiles, from where the static ones end to hi.
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[HI]] step
 // CHECK: scf.forall.in_parallel
 // CHECK-NEXT: tensor.parallel_insert_slice %{{.*}} into %[[OUT]]
+// CHECK: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (1, 4, 1) shared_outs
+// CHECK: tensor.extract_slice %arg0[{{.*}}] [1, 1, 8, 16]
 func.func @attention_gqa_causal_window(%q: tensor<1x4x40x16xf32>, %k: tensor<1x2x24x16xf32>, %v: tensor<1x2x24x8xf32>) -> tensor<1x4x40x8xf32> {
   %o = seq.attention %q, %k, %v {causal, window = array<i64: 8, -1>} : tensor<1x4x40x16xf32>, tensor<1x2x24x16xf32>, tensor<1x2x24x8xf32> -> tensor<1x4x40x8xf32>
   return %o : tensor<1x4x40x8xf32>

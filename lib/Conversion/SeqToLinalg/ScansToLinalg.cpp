@@ -152,12 +152,15 @@ struct ScanToLinalg : OpRewritePattern<ScanOp> {
 //===----------------------------------------------------------------------===//
 
 /// Rows of the recurrence that one vector carries: each lane is an
-/// independent chain h = a·h + b, so a block of rows hides the FMA latency
-/// that serializes a single row.
-constexpr int64_t kRowsPerBlock = 8;
-/// Time steps per register tile of the innermost-dimension recurrence: one
-/// 64-byte cache line of f32 per row.
-constexpr int64_t kStepsPerTile = 16;
+/// independent chain h = a·h + b, so two rows hide half the FMA latency that
+/// serializes a single row, while keeping few memory streams (3 per row) for
+/// the hardware prefetchers. Measured on the 2-core AVX-512 machine, 64M f32
+/// elements along the last dim: rows x steps 2x64 ran at 24.5 GB/s, 4x64 at
+/// 21.4, 4x32 at 19.1, 8x16 and 16x16 near 12.
+constexpr int64_t kRowsPerBlock = 2;
+/// Time steps per register tile of the innermost-dimension recurrence: four
+/// 64-byte cache lines of f32 per row and tile.
+constexpr int64_t kStepsPerTile = 64;
 
 /// The recurrence along the innermost dimension of [batch..., R, L]. Blocks
 /// of kRowsPerBlock rows run in parallel (scf.forall over the batch

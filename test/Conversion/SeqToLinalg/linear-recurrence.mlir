@@ -1,26 +1,28 @@
 // RUN: seqc-opt %s --convert-seq-to-linalg --canonicalize --split-input-file | FileCheck %s
 // The two lowerings of seq.linear_recurrence (convert-seq-to-linalg).
 
-// Along the innermost dimension, rows run in blocks (one vector lane per
-// row). A reverse recurrence without h0 peels t = 39 (h = b exactly); the
-// other 39 steps are two register tiles of 16 steps, read along time and
-// transposed (starting at t = 23, then t = 7, run backwards), and 7 leftover
-// columns.
+// Along the innermost dimension, blocks of 2 rows run in parallel, one
+// vector lane per row. A reverse recurrence without h0 peels t = 199 (h = b
+// exactly); the other 199 steps are three register tiles of 64 steps, read
+// along time and transposed (starting at t = 135, 71, 7, run backwards), and
+// 7 leftover columns.
 // CHECK-LABEL: func.func @linear_recurrence_innermost_reverse
-// CHECK: %[[B0:.*]] = vector.transfer_read %{{.*}}[%c0, %c39]{{.*}}permutation_map = #{{.*}}} : tensor<4x40xf32>, vector<4xf32>
-// CHECK: vector.transfer_write %[[B0]], %{{.*}}[%c0, %c39]
-// CHECK: scf.for %[[I:.*]] = %c0 to %c2 step %c1
-// CHECK: %[[S:.*]] = arith.subi %c23, %{{.*}}
-// CHECK: vector.transfer_read %{{.*}}[%c0, %[[S]]], %{{.*}} {in_bounds = [true, true]} : tensor<4x40xf32>, vector<4x16xf32>
-// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<4x16xf32> to vector<16x4xf32>
-// CHECK: vector.extract %{{.*}}[15]
-// CHECK-COUNT-16: math.fma
-// CHECK: vector.transfer_write %{{.*}}, %{{.*}}[%c0, %[[S]]] {in_bounds = [true, true]} : vector<4x16xf32>, tensor<4x40xf32>
-// CHECK: scf.for %{{.*}} = %c33 to %c40 step %c1
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs
+// CHECK: %[[B0:.*]] = vector.transfer_read %{{.*}}[%c0, %c199]{{.*}}permutation_map = #{{.*}}} : tensor<2x200xf32>, vector<2xf32>
+// CHECK: vector.transfer_write %[[B0]], %{{.*}}[%c0, %c199]
+// CHECK: scf.for %[[I:.*]] = %c0 to %c3 step %c1
+// CHECK: %[[S:.*]] = arith.subi %c135, %{{.*}}
+// CHECK: vector.transfer_read %{{.*}}[%c0, %[[S]]], %{{.*}} {in_bounds = [true, true]} : tensor<2x200xf32>, vector<2x64xf32>
+// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<2x64xf32> to vector<64x2xf32>
+// CHECK: vector.extract %{{.*}}[63]
+// CHECK-COUNT-64: math.fma
+// CHECK: vector.transfer_write %{{.*}}, %{{.*}}[%c0, %[[S]]] {in_bounds = [true, true]} : vector<2x64xf32>, tensor<2x200xf32>
+// CHECK: scf.for %{{.*}} = %c193 to %c200 step %c1
 // CHECK: math.fma
-func.func @linear_recurrence_innermost_reverse(%a: tensor<4x40xf32>, %b: tensor<4x40xf32>) -> (tensor<4x40xf32>, tensor<4xf32>) {
-  %h, %last = seq.linear_recurrence %a, %b {dim = 1 : i64, reverse} : tensor<4x40xf32>, tensor<4x40xf32> -> tensor<4x40xf32>, tensor<4xf32>
-  return %h, %last : tensor<4x40xf32>, tensor<4xf32>
+// CHECK: scf.forall.in_parallel
+func.func @linear_recurrence_innermost_reverse(%a: tensor<4x200xf32>, %b: tensor<4x200xf32>) -> (tensor<4x200xf32>, tensor<4xf32>) {
+  %h, %last = seq.linear_recurrence %a, %b {dim = 1 : i64, reverse} : tensor<4x200xf32>, tensor<4x200xf32> -> tensor<4x200xf32>, tensor<4xf32>
+  return %h, %last : tensor<4x200xf32>, tensor<4xf32>
 }
 
 // -----

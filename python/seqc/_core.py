@@ -245,6 +245,19 @@ class Function:
             self.name, ", ".join(fmt(e) for e in self.inputs),
             ", ".join(fmt(e) for e in self.results))
 
+    def _check_out(self, out):
+        if isinstance(out, np.ndarray):
+            out = (out,)
+        out = list(out)
+        if len(out) != len(self.results):
+            raise TypeError("@%s has %d result%s, got %d out array%s"
+                            % (self.name, len(self.results),
+                               "" if len(self.results) == 1 else "s",
+                               len(out), "" if len(out) == 1 else "s"))
+        return [_check_out_array(self, j, arr, code, shape)
+                for j, (arr, (code, shape)) in enumerate(zip(out,
+                                                             self.results))]
+
     def _argname(self, i):
         name = self.arg_names[i] if self.arg_names else None
         if name:
@@ -274,7 +287,11 @@ class Function:
                                 _shape_text(arr.shape)))
         return _strided(arr), was_torch
 
-    def __call__(self, *args):
+    def __call__(self, *args, out=None):
+        """Runs the function. ``out``: optional caller-provided result arrays
+        (one per result, C-contiguous, writeable, of the result's dtype and
+        shape), written in place and returned; otherwise results are new
+        arrays."""
         if len(args) != len(self.inputs):
             raise TypeError("@%s takes %d argument%s, got %d"
                             % (self.name, len(self.inputs),
@@ -286,6 +303,13 @@ class Function:
             inputs.append(arr)
             as_torch = as_torch or was_torch
         poison = os.environ.get("SEQC_POISON_OUTPUTS", "") not in ("", "0")
+        if out is not None:
+            outputs = self._check_out(out)
+            if poison:
+                for o in outputs:
+                    _poison(o)
+            self._module._backend.invoke(self.name, inputs + outputs)
+            return outputs[0] if len(outputs) == 1 else tuple(outputs)
         outputs = []
         for j, (code, shape) in enumerate(self.results):
             if any(s < 0 for s in shape):
@@ -300,6 +324,22 @@ class Function:
         self._module._backend.invoke(self.name, inputs + outputs)
         outputs = from_numpy_like(outputs, as_torch)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+def _check_out_array(fn, j, arr, code, shape):
+    what = "out[%d] (result %d of @%s)" % (j, j + 1, fn.name)
+    if not isinstance(arr, np.ndarray):
+        raise TypeError("%s: expected a NumPy array, got %s"
+                        % (what, type(arr).__name__))
+    if _NP_TO_SEQC.get(arr.dtype) != code:
+        raise TypeError("%s: expected dtype %s, got %s"
+                        % (what, _dtype_name(code), arr.dtype))
+    if tuple(arr.shape) != tuple(shape):
+        raise ValueError("%s: expected shape %s, got %s"
+                         % (what, _shape_text(shape), _shape_text(arr.shape)))
+    if not arr.flags.c_contiguous or not arr.flags.writeable:
+        raise ValueError("%s: must be C-contiguous and writeable" % what)
+    return arr
 
 
 class Module:

@@ -110,3 +110,31 @@ def test_load_ahead_of_time_module(tmp_path):
     m = seqc.load(so)
     x = randn(rng(4), (3, 17))
     assert_close(m.cumsum(x)[0], np.cumsum(f64(x), 1), np.float32)
+
+
+def test_out_arrays_are_written_in_place():
+    src = """
+    func.func @main(%a: tensor<3x9xf32>, %b: tensor<3x9xf32>)
+        -> (tensor<3x9xf32>, tensor<3xf32>) {
+      %h, %l = seq.linear_recurrence %a, %b {dim = 1 : i64}
+          : tensor<3x9xf32>, tensor<3x9xf32> -> tensor<3x9xf32>, tensor<3xf32>
+      return %h, %l : tensor<3x9xf32>, tensor<3xf32>
+    }
+    """
+    fn = seqc.compile(src).main
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0.5, 1.0, (3, 9)).astype(np.float32)
+    b = rng.standard_normal((3, 9)).astype(np.float32)
+    h_ref, l_ref = fn(a, b)
+    h = np.full((3, 9), np.nan, np.float32)
+    last = np.full(3, np.nan, np.float32)
+    got = fn(a, b, out=(h, last))
+    assert got[0] is h and got[1] is last
+    np.testing.assert_array_equal(h, h_ref)
+    np.testing.assert_array_equal(last, l_ref)
+    with pytest.raises(TypeError, match="out\\[1\\].*dtype"):
+        fn(a, b, out=(h, last.astype(np.float64)))
+    with pytest.raises(ValueError, match="out\\[0\\].*contiguous"):
+        fn(a, b, out=(np.zeros((9, 3), np.float32).T, last))
+    with pytest.raises(TypeError, match="2 results, got 1"):
+        fn(a, b, out=(h,))

@@ -27,7 +27,10 @@ def ConvertSeqToLinalg : Pass<"convert-seq-to-linalg", "ModuleOp"> {
       `seq.gated_linear_attention`, `seq.recurrence`: a loop over time that
       carries the state (f32 for the float recurrences) and writes each step's
       output; the selective scan's `[B, D, L, N]` and GLA's `[B, H, T, K, V]`
-      intermediates never exist.
+      intermediates never exist. A linear recurrence along the innermost
+      dimension is a chunked two-level scan instead: per vector-wide tile of
+      a row, `h_t = A_t·h_in + B_t` with `(A_t, B_t)` the composition of the
+      tile's affine maps (a log-depth scan in registers), rows in parallel.
     - `seq.rms_norm`, `seq.rope`, `seq.causal_conv1d`: `linalg.generic`s
       that fuse with their neighbours.
 

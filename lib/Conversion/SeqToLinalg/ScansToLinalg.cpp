@@ -15,6 +15,11 @@
 //
 // so no op materializes more than one step of its intermediates.
 //
+// The linear recurrence along the innermost (contiguous) dimension is the
+// exception: each row is split into vector-wide tiles, each tile is a
+// two-level scan (a log-depth composition of affine maps in registers, then
+// one carry FMA), and rows run in parallel.
+//
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
@@ -151,16 +156,15 @@ struct ScanToLinalg : OpRewritePattern<ScanOp> {
 // seq.linear_recurrence
 //===----------------------------------------------------------------------===//
 
-/// Rows of the recurrence that one vector carries: each lane is an
-/// independent chain h = a·h + b, so two rows hide half the FMA latency that
-/// serializes a single row, while keeping few memory streams (3 per row) for
-/// the hardware prefetchers. Measured on the 2-core AVX-512 machine, 64M f32
-/// elements along the last dim: rows x steps 2x64 ran at 24.5 GB/s, 4x64 at
-/// 21.4, 4x32 at 19.1, 8x16 and 16x16 near 12.
-constexpr int64_t kRowsPerBlock = 2;
-/// Time steps per register tile of the innermost-dimension recurrence: four
-/// 64-byte cache lines of f32 per row and tile.
-constexpr int64_t kStepsPerTile = 64;
+/// Rows per parallel iteration of the innermost-dimension recurrence (each
+/// row streams on its own: three memory streams per row).
+constexpr int64_t kRowsPerBlock = 1;
+/// Time steps per tile of the in-register scan (two 512-bit vectors of f32).
+/// Measured on the 2-core AVX-512 machine, 64M f32 elements along the last
+/// dimension (rows per block x steps per tile): 1x32 ran at 58 GB/s, 2x32 at
+/// 54, 1x16 at 37, 2x16 at 39, 2x64 at 37, 2x128 at 34. (The earlier form,
+/// transposed register tiles with one lane per row, peaked at 25 GB/s.)
+constexpr int64_t kStepsPerTile = 32;
 
 /// The recurrence along the innermost dimension of [batch..., R, L]. Blocks
 /// of kRowsPerBlock rows run in parallel (scf.forall over the batch
@@ -192,8 +196,6 @@ LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
   ArrayRef<int64_t> batchShape = type.getShape().drop_back(2);
   RankedTensorType stateType = dropDim(type, rank - 1);
 
-  AffineMap column = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx);
-  Value c0 = arith::ConstantIndexOp::create(b, 0);
   Value zero = arith::ConstantOp::create(b, b.getZeroAttr(elt));
 
   // The [count, L] (or [count]) block at (batch..., row0) of a [batch..., R,
@@ -242,121 +244,162 @@ LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
   };
 
   // One block of `count` rows: runs the recurrence into the given [count, L]
-  // and [count] destinations and returns them.
+  // and [count] destinations and returns them. Each row goes tile by tile
+  // (kStepsPerTile contiguous steps, one vector). Within a tile the affine
+  // maps x -> a_t·x + b_t are composed by a log-depth in-register scan: after
+  // the rounds s = 1, 2, 4, ..., lane t holds (A_t, B_t) with
+  //   A_t = a_t·...·a_0,   B_t = Σ_k (a_t·...·a_{k+1})·b_k   (within the tile)
+  // (each round combines lane t with lane t - s: B_t += A_t·B_{t-s},
+  // A_t *= A_{t-s}; lanes with t < s combine with the identity (1, 0)), so
+  // h_t = A_t·h_in + B_t with h_in the carry from the previous tile. Only the
+  // carry is sequential: one FMA per tile instead of one per step.
   auto block = [&](ImplicitLocOpBuilder &bb, ValueRange batch, Value row0,
                    int64_t count, Value outDest,
                    Value lastDest) -> std::pair<Value, Value> {
-    auto storage = VectorType::get({count}, elt);
-    auto state = VectorType::get({count}, f32);
+    constexpr int64_t T = kStepsPerTile;
+    auto tileType = VectorType::get({T}, f32);
+    auto storage = VectorType::get({T}, elt);
     Value aBlk = blockSlice(bb, a, batch, row0, count);
     Value bBlk = blockSlice(bb, bIn, batch, row0, count);
-    auto widen = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
-      return elt == f32 ? v : arith::ExtFOp::create(ib, state, v).getResult();
+    Value h0Blk = h0 ? blockSlice(bb, h0, batch, row0, count) : Value();
+    int64_t tiles = length / T, leftover = length % T;
+    Value f32One = arith::ConstantOp::create(bb, bb.getF32FloatAttr(1.0));
+    Value f32Zero = arith::ConstantOp::create(bb, bb.getF32FloatAttr(0.0));
+    Value ones = vector::BroadcastOp::create(bb, tileType, f32One);
+    Value zeros = vector::BroadcastOp::create(bb, tileType, f32Zero);
+    // Lane t of the reversed tile is lane T-1-t: a reverse recurrence runs
+    // the same forward scan on reversed tiles.
+    SmallVector<int64_t> reversal;
+    for (int64_t t = T - 1; t >= 0; --t)
+      reversal.push_back(t);
+    auto orient = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
+      return reverse ? vector::ShuffleOp::create(ib, v, v, reversal).getResult()
+                     : v;
     };
-    auto narrow = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
-      return elt == f32 ? v : arith::TruncFOp::create(ib, storage, v).getResult();
+    auto widenVec = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
+      return elt == f32 ? v
+                        : arith::ExtFOp::create(ib, tileType, v).getResult();
     };
-    auto readColumn = [&](ImplicitLocOpBuilder &ib, Value blk, Value t) {
-      SmallVector<Value> indices = {c0, t};
-      return widen(ib, vector::TransferReadOp::create(ib, storage, blk, indices,
-                                                      zero, column,
-                                                      ArrayRef<bool>{true}));
+    auto narrowVec = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
+      return elt == f32 ? v
+                        : arith::TruncFOp::create(ib, storage, v).getResult();
     };
-    auto writeColumn = [&](ImplicitLocOpBuilder &ib, Value h, Value dest,
-                           Value t) -> Value {
-      SmallVector<Value> indices = {c0, t};
-      return vector::TransferWriteOp::create(ib, narrow(ib, h), dest, indices,
-                                             column, ArrayRef<bool>{true})
-          .getResult();
+    auto widenScalar = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
+      return elt == f32 ? v : arith::ExtFOp::create(ib, f32, v).getResult();
+    };
+    auto narrowScalar = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
+      return elt == f32 ? v : arith::TruncFOp::create(ib, elt, v).getResult();
+    };
+    // (A, B) of a tile, scanned.
+    auto scanTile = [&](ImplicitLocOpBuilder &ib, Value av,
+                        Value bv) -> std::pair<Value, Value> {
+      for (int64_t shift = 1; shift < T; shift *= 2) {
+        SmallVector<int64_t> mask;
+        for (int64_t t = 0; t < T; ++t)
+          mask.push_back(t >= shift ? t - shift : T + t);
+        Value aPrev = vector::ShuffleOp::create(ib, av, ones, mask);
+        Value bPrev = vector::ShuffleOp::create(ib, bv, zeros, mask);
+        bv = math::FmaOp::create(ib, av, bPrev, bv);
+        av = arith::MulFOp::create(ib, av, aPrev);
+      }
+      return {av, bv};
     };
 
-    Value h;
-    int64_t begin = 0;
-    if (h0) {
-      SmallVector<Value> indices = {c0};
-      h = widen(bb, vector::TransferReadOp::create(
-                        bb, storage, blockSlice(bb, h0, batch, row0, count),
-                        indices, zero, ArrayRef<bool>{true}));
-    } else {
-      // Without h0 the first step is exactly h = b.
-      Value t0 = timeIndex(bb, 0, length, reverse);
-      h = readColumn(bb, bBlk, t0);
-      outDest = writeColumn(bb, h, outDest, t0);
-      begin = 1;
+    Value out = outDest;
+    SmallVector<Value> lasts;
+    for (int64_t r = 0; r < count; ++r) {
+      Value rowIdx = arith::ConstantIndexOp::create(bb, r);
+      // Tile i starts at time i·T (forward) or L - (i+1)·T (reverse).
+      auto tileStart = [&](ImplicitLocOpBuilder &ib, Value i) -> Value {
+        Value scaled =
+            arith::MulIOp::create(ib, i, arith::ConstantIndexOp::create(ib, T));
+        if (!reverse)
+          return scaled;
+        return arith::SubIOp::create(
+            ib, arith::ConstantIndexOp::create(ib, length - T), scaled);
+      };
+      // Without h0 the first tile has no carry to apply: h = B exactly (as
+      // the first step h = b).
+      Value carry = h0 ? widenScalar(bb, tensor::ExtractOp::create(
+                                             bb, h0Blk, ValueRange{rowIdx}))
+                       : f32Zero;
+      int64_t firstTile = 0;
+      auto emitTile = [&](ImplicitLocOpBuilder &ib, Value i, Value h,
+                          Value dest, bool applyCarry) -> std::pair<Value, Value> {
+        Value start = tileStart(ib, i);
+        SmallVector<Value> at = {rowIdx, start};
+        auto load = [&](Value blk) {
+          return orient(ib, widenVec(ib, vector::TransferReadOp::create(
+                                             ib, storage, blk, at, zero,
+                                             ArrayRef<bool>{true})));
+        };
+        auto [av, bv] = scanTile(ib, load(aBlk), load(bBlk));
+        Value hv = applyCarry
+                       ? math::FmaOp::create(
+                             ib, av, vector::BroadcastOp::create(ib, tileType, h),
+                             bv)
+                             .getResult()
+                       : bv;
+        Value next = vector::ExtractOp::create(ib, hv, T - 1);
+        Value written = vector::TransferWriteOp::create(
+                            ib, narrowVec(ib, orient(ib, hv)), dest, at,
+                            ArrayRef<bool>{true})
+                            .getResult();
+        return {next, written};
+      };
+      if (!h0 && tiles > 0) {
+        std::tie(carry, out) =
+            emitTile(bb, arith::ConstantIndexOp::create(bb, 0), carry, out,
+                     /*applyCarry=*/false);
+        firstTile = 1;
+      }
+      auto tileLoop = scf::ForOp::create(
+          bb, arith::ConstantIndexOp::create(bb, firstTile),
+          arith::ConstantIndexOp::create(bb, tiles),
+          arith::ConstantIndexOp::create(bb, 1), ValueRange{carry, out},
+          [&](OpBuilder &nested, Location loc, Value i, ValueRange carried) {
+            ImplicitLocOpBuilder ib(loc, nested);
+            auto [next, written] =
+                emitTile(ib, i, carried[0], carried[1], /*applyCarry=*/true);
+            scf::YieldOp::create(ib, ValueRange{next, written});
+          });
+      carry = tileLoop.getResult(0);
+      out = tileLoop.getResult(1);
+      // Steps the tiles leave over, one at a time: forward the last ones,
+      // reverse the first indices (loop steps length-leftover.. of the
+      // reversed sequence). Without h0 and without any tile, the very first
+      // step is h = b.
+      int64_t begin = reverse ? length - leftover : tiles * T;
+      int64_t end = begin + leftover;
+      if (!h0 && tiles == 0 && leftover > 0) {
+        Value t0 = timeIndex(bb, 0, length, reverse);
+        Value b0 = tensor::ExtractOp::create(bb, bBlk, ValueRange{rowIdx, t0});
+        carry = widenScalar(bb, b0);
+        out = tensor::InsertOp::create(bb, b0, out, ValueRange{rowIdx, t0});
+        ++begin;
+      }
+      SmallVector<Value> final = buildTimeLoop(
+          bb, begin, end, length, reverse, {carry, out},
+          [&](ImplicitLocOpBuilder &ib, Value t, ValueRange carried) {
+            Value at = widenScalar(
+                ib, tensor::ExtractOp::create(ib, aBlk, ValueRange{rowIdx, t}));
+            Value bt = widenScalar(
+                ib, tensor::ExtractOp::create(ib, bBlk, ValueRange{rowIdx, t}));
+            Value next = math::FmaOp::create(ib, at, carried[0], bt);
+            Value written = tensor::InsertOp::create(
+                ib, narrowScalar(ib, next), carried[1], ValueRange{rowIdx, t});
+            return SmallVector<Value>{next, written};
+          });
+      carry = final[0];
+      out = final[1];
+      lasts.push_back(narrowScalar(bb, carry));
     }
-
-    // Steps [begin, length) in processing order. Whole tiles of
-    // kStepsPerTile steps read [count, T] blocks along time (every cache line
-    // of every row is consumed at once, rather than one element per line per
-    // step), transpose them in registers and run T steps; the few steps left
-    // over go column by column.
-    int64_t steps = length - begin;
-    int64_t tiles = steps / kStepsPerTile, leftover = steps % kStepsPerTile;
-    auto tileType = VectorType::get({count, kStepsPerTile}, elt);
-    auto tileTypeT = VectorType::get({kStepsPerTile, count}, elt);
-    // Time index of the first element of tile `i` (forward: steps begin..;
-    // reverse: tiles are taken from the end and run backwards).
-    auto tileStart = [&](ImplicitLocOpBuilder &ib, Value i) -> Value {
-      Value scaled = arith::MulIOp::create(
-          ib, i, arith::ConstantIndexOp::create(ib, kStepsPerTile));
-      if (!reverse)
-        return arith::AddIOp::create(
-            ib, scaled, arith::ConstantIndexOp::create(ib, begin));
-      Value top = arith::ConstantIndexOp::create(
-          ib, length - begin - kStepsPerTile);
-      return arith::SubIOp::create(ib, top, scaled);
-    };
-    auto fma = [&](ImplicitLocOpBuilder &ib, Value x, Value y, Value z) {
-      return math::FmaOp::create(ib, x, y, z).getResult();
-    };
-    auto tileLoop = scf::ForOp::create(
-        bb, arith::ConstantIndexOp::create(bb, 0),
-        arith::ConstantIndexOp::create(bb, tiles),
-        arith::ConstantIndexOp::create(bb, 1), ValueRange{h, outDest},
-        [&](OpBuilder &nested, Location loc, Value i, ValueRange carried) {
-          ImplicitLocOpBuilder ib(loc, nested);
-          Value start = tileStart(ib, i);
-          SmallVector<Value> at = {c0, start};
-          auto readTile = [&](Value blk) -> Value {
-            Value tile = vector::TransferReadOp::create(
-                ib, tileType, blk, at, zero, ArrayRef<bool>{true, true});
-            return vector::TransposeOp::create(ib, tile, ArrayRef<int64_t>{1, 0});
-          };
-          Value aT = readTile(aBlk), bT = readTile(bBlk);
-          Value hCur = carried[0];
-          Value outT = arith::ConstantOp::create(
-              ib, DenseElementsAttr::get(tileTypeT, ib.getZeroAttr(elt)));
-          for (int64_t k = 0; k < kStepsPerTile; ++k) {
-            int64_t row = reverse ? kStepsPerTile - 1 - k : k;
-            Value ak = widen(ib, vector::ExtractOp::create(ib, aT, row));
-            Value bk = widen(ib, vector::ExtractOp::create(ib, bT, row));
-            hCur = fma(ib, ak, hCur, bk);
-            outT = vector::InsertOp::create(ib, narrow(ib, hCur), outT, row);
-          }
-          Value outTile =
-              vector::TransposeOp::create(ib, outT, ArrayRef<int64_t>{1, 0});
-          Value written = vector::TransferWriteOp::create(
-                              ib, outTile, carried[1], at, ArrayRef<bool>{true, true})
-                              .getResult();
-          scf::YieldOp::create(ib, ValueRange{hCur, written});
-        });
-    // The leftover steps: forward, the last ones; reverse, the first indices,
-    // i.e. loop steps length-leftover .. length of the reversed sequence.
-    int64_t first = reverse ? length - leftover : begin + tiles * kStepsPerTile;
-    SmallVector<Value> final = buildTimeLoop(
-        bb, first, first + leftover, length, reverse,
-        {tileLoop.getResult(0), tileLoop.getResult(1)},
-        [&](ImplicitLocOpBuilder &ib, Value t, ValueRange carried) {
-          Value next = fma(ib, readColumn(ib, aBlk, t), carried[0],
-                           readColumn(ib, bBlk, t));
-          return SmallVector<Value>{next, writeColumn(ib, next, carried[1], t)};
-        });
-    SmallVector<Value> lastIndices = {c0};
-    Value last = vector::TransferWriteOp::create(bb, narrow(bb, final[0]),
-                                                 lastDest, lastIndices,
-                                                 ArrayRef<bool>{true})
-                     .getResult();
-    return {final[1], last};
+    Value last = lastDest;
+    for (int64_t r = 0; r < count; ++r)
+      last = tensor::InsertOp::create(
+          bb, lasts[r], last,
+          ValueRange{arith::ConstantIndexOp::create(bb, r)});
+    return {out, last};
   };
 
   // A parallel loop over the batch dimensions and `numBlocks` blocks of

@@ -1,24 +1,28 @@
 // RUN: seqc-opt %s --convert-seq-to-linalg --canonicalize --split-input-file | FileCheck %s
 // The two lowerings of seq.linear_recurrence (convert-seq-to-linalg).
 
-// Along the innermost dimension, blocks of 2 rows run in parallel, one
-// vector lane per row. A reverse recurrence without h0 peels t = 199 (h = b
-// exactly); the other 199 steps are three register tiles of 64 steps, read
-// along time and transposed (starting at t = 135, 71, 7, run backwards), and
-// 7 leftover columns.
+// Along the innermost dimension rows run in parallel, each tile by tile
+// (32 contiguous steps in one vector). Within a tile the affine maps are
+// composed by a log-depth in-register scan (lane shifts of 1, 2, 4, 8, 16
+// with the identity (1, 0) shifted in); only the carry between tiles is
+// sequential. Reverse: tiles run from the end (t = 168, then 136, ...), each
+// reversed in registers; the first tile of a recurrence without h0 applies no
+// carry (h = B exactly); the 8 leftover steps (t = 7 .. 0) go one by one.
 // CHECK-LABEL: func.func @linear_recurrence_innermost_reverse
-// CHECK: scf.forall (%{{.*}}) in (2) shared_outs
-// CHECK: %[[B0:.*]] = vector.transfer_read %{{.*}}[%c0, %c199]{{.*}}permutation_map = #{{.*}}} : tensor<2x200xf32>, vector<2xf32>
-// CHECK: vector.transfer_write %[[B0]], %{{.*}}[%c0, %c199]
-// CHECK: scf.for %[[I:.*]] = %c0 to %c3 step %c1
-// CHECK: %[[S:.*]] = arith.subi %c135, %{{.*}}
-// CHECK: vector.transfer_read %{{.*}}[%c0, %[[S]]], %{{.*}} {in_bounds = [true, true]} : tensor<2x200xf32>, vector<2x64xf32>
-// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<2x64xf32> to vector<64x2xf32>
-// CHECK: vector.extract %{{.*}}[63]
-// CHECK-COUNT-64: math.fma
-// CHECK: vector.transfer_write %{{.*}}, %{{.*}}[%c0, %[[S]]] {in_bounds = [true, true]} : vector<2x64xf32>, tensor<2x200xf32>
-// CHECK: scf.for %{{.*}} = %c193 to %c200 step %c1
+// CHECK: scf.forall (%{{.*}}) in (4) shared_outs
+// CHECK: vector.transfer_read %{{.*}}[%c0, %c168], %{{.*}} {in_bounds = [true]} : tensor<1x200xf32>, vector<32xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [31, 30, 29,
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [32, 0, 1, 2,
 // CHECK: math.fma
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [32, 33, 0, 1,
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 0,
+// CHECK: %[[CARRY:.*]] = vector.extract %{{.*}}[31] : f32 from vector<32xf32>
+// CHECK: vector.transfer_write %{{.*}}[%c0, %c168] {in_bounds = [true]}
+// CHECK: scf.for %{{.*}} = %c1 to %c6 step %c1 iter_args(%[[H:.*]] = %[[CARRY]], %{{.*}} = %{{.*}}) -> (f32, tensor<1x200xf32>)
+// CHECK: arith.subi %c168
+// CHECK: vector.broadcast %[[H]] : f32 to vector<32xf32>
+// CHECK: scf.for %{{.*}} = %c192 to %c200 step %c1
+// CHECK: math.fma {{.*}} : f32
 // CHECK: scf.forall.in_parallel
 func.func @linear_recurrence_innermost_reverse(%a: tensor<4x200xf32>, %b: tensor<4x200xf32>) -> (tensor<4x200xf32>, tensor<4xf32>) {
   %h, %last = seq.linear_recurrence %a, %b {dim = 1 : i64, reverse} : tensor<4x200xf32>, tensor<4x200xf32> -> tensor<4x200xf32>, tensor<4xf32>

@@ -472,3 +472,22 @@ def test_torch_tensors_in_and_out():
     h, last = seqc.linear_recurrence(torch.full((3, 17), 0.9),
                                      torch.ones(3, 17, requires_grad=True))
     assert isinstance(h, torch.Tensor) and isinstance(last, torch.Tensor)
+
+
+@pytest.mark.parametrize("reverse,with_h0", [(False, False), (True, True)])
+def test_linear_recurrence_outer_dim_parallel_slabs(reverse, with_h0):
+    # Along dim 0 with a last dimension of more than two 8192-column slabs:
+    # the slabs run in parallel and the remainder (3 columns) after them.
+    g = np.random.default_rng(11 + reverse)
+    shape = (5, 2 * 8192 + 3)
+    a = g.uniform(0.5, 1.0, shape).astype(np.float32)
+    b = g.standard_normal(shape).astype(np.float32)
+    h0 = g.standard_normal(shape[1]).astype(np.float32) if with_h0 else None
+    h, last = seqc.linear_recurrence(a, b, h0=h0, dim=0, reverse=reverse)
+    state = None if h0 is None else h0.astype(np.float64)
+    expected = np.empty(shape)
+    for t in (reversed(range(shape[0])) if reverse else range(shape[0])):
+        state = b[t].astype(np.float64) if state is None else a[t] * state + b[t]
+        expected[t] = state
+    assert np.linalg.norm(h - expected) / np.linalg.norm(expected) < 1e-5
+    assert np.linalg.norm(last - state) / np.linalg.norm(state) < 1e-5

@@ -450,6 +450,70 @@ LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
   return success();
 }
 
+/// The time loop of a recurrence along an outer dimension `dim`: each step
+/// is a contiguous slab, updated in place as an f32 state. Writes every h
+/// into `outInit` (a tensor of a's shape and storage type) and returns it with
+/// the final f32 state.
+std::pair<Value, Value> buildOuterTimeLoop(ImplicitLocOpBuilder &b, Value a,
+                                           Value bIn, Value h0, Value outInit,
+                                           int64_t dim, bool reverse) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = f32Type(ctx);
+  RankedTensorType type = tensorType(a);
+  Type elt = type.getElementType();
+  int64_t length = type.getDimSize(dim);
+  RankedTensorType stateType = dropDim(type, dim);
+  int64_t stateRank = stateType.getRank();
+
+  Value out = outInit;
+  Value h;
+  int64_t begin = 0;
+  if (h0) {
+    h = convertTensor(b, h0, f32);
+  } else if (length == 0) {
+    h = filledTensor(b, stateType.getShape(), f32, 0.0);
+  } else {
+    // Without h0 the first step is exactly h = b.
+    Value t0 = timeIndex(b, 0, length, reverse);
+    Value b0 = extractStep(b, bIn, dim, t0);
+    out = insertStep(b, b0, out, dim, t0);
+    h = convertTensor(b, b0, f32);
+    begin = 1;
+  }
+  SmallVector<Value> final = buildTimeLoop(
+      b, begin, length, length, reverse, {out, h},
+      [&](ImplicitLocOpBuilder &nb, Value t, ValueRange carried) {
+        Value aT = extractStep(nb, a, dim, t);
+        Value bT = extractStep(nb, bIn, dim, t);
+        // The state is updated in place (the generic's first output).
+        SmallVector<Value> outs = {carried[1]};
+        if (elt != f32)
+          outs.push_back(emptyTensor(nb, stateType.getShape(), elt));
+        SmallVector<AffineMap> maps(2, identityMap(ctx, stateRank));
+        SmallVector<Value> next = buildElementwise(
+            nb, {aT, bT}, maps, outs,
+            [&](ImplicitLocOpBuilder &bb, ValueRange args) {
+              ScalarMath m(bb);
+              Value hNew =
+                  m.add(m.mul(m.f32(args[0]), args[2]), m.f32(args[1]));
+              SmallVector<Value> yields = {hNew};
+              if (outs.size() == 2)
+                yields.push_back(m.to(hNew, elt));
+              return yields;
+            });
+        Value stored = next.size() == 2 ? next[1] : next[0];
+        return SmallVector<Value>{insertStep(nb, stored, carried[0], dim, t),
+                                  next[0]};
+      });
+  return {final[0], final[1]};
+}
+
+/// Columns of the last dimension per parallel slab of a recurrence along an
+/// outer dimension: 32 KiB of f32 per step and slab, long enough to stream.
+/// Measured on 2048x32768 f32 along dim 0 (2 cores): 8192 columns ran at
+/// 31 GB/s, 16384 at 29, 4096 at 23, 256 at 19; unsplit (one core) 22.
+constexpr int64_t kColumnsPerSlab = 8192;
+
 struct LinearRecurrenceToLinalg : OpRewritePattern<LinearRecurrenceOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -457,65 +521,92 @@ struct LinearRecurrenceToLinalg : OpRewritePattern<LinearRecurrenceOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(requireStaticShapes(op, rewriter)))
       return failure();
-    // Along the innermost dimension each row is a contiguous stream: run rows
-    // in blocks. Along any other dimension a time step is a contiguous slab,
-    // which the generic time loop below already streams.
-    RankedTensorType aType = tensorType(op.getA());
-    if (static_cast<int64_t>(op.getDim()) == aType.getRank() - 1 &&
-        aType.getNumElements() > 0)
+    // Along the innermost dimension each row is a contiguous stream: a
+    // chunked scan per row. Along any other dimension a time step is a
+    // contiguous slab: a time loop, run in parallel over column slabs of the
+    // last dimension (each writing its part of the result in place).
+    RankedTensorType type = tensorType(op.getA());
+    int64_t rank = type.getRank(), dim = op.getDim();
+    if (dim == rank - 1 && type.getNumElements() > 0)
       return lowerInnermostLinearRecurrence(op, rewriter);
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     MLIRContext *ctx = op.getContext();
-    int64_t dim = op.getDim();
-    bool reverse = op.getReverse();
-    RankedTensorType type = tensorType(op.getA());
     Type elt = type.getElementType();
-    int64_t length = type.getDimSize(dim);
+    bool reverse = op.getReverse();
     RankedTensorType stateType = dropDim(type, dim);
-    int64_t stateRank = stateType.getRank();
-
-    Value out = emptyTensor(b, type.getShape(), elt);
-    Value h;
-    int64_t begin = 0;
-    if (Value h0 = op.getH0()) {
-      h = convertTensor(b, h0, f32Type(ctx));
-    } else if (length == 0) {
-      h = filledTensor(b, stateType.getShape(), f32Type(ctx), 0.0);
-    } else {
-      // Without h0 the first step is exactly h = b.
-      Value t0 = timeIndex(b, 0, length, reverse);
-      Value b0 = extractStep(b, op.getB(), dim, t0);
-      out = insertStep(b, b0, out, dim, t0);
-      h = convertTensor(b, b0, f32Type(ctx));
-      begin = 1;
+    int64_t columns = type.getShape().back();
+    int64_t slabs = type.getNumElements() > 0 ? columns / kColumnsPerSlab : 0;
+    if (slabs < 2) {
+      auto [h, last] = buildOuterTimeLoop(
+          b, op.getA(), op.getB(), op.getH0(),
+          emptyTensor(b, type.getShape(), elt), dim, reverse);
+      rewriter.replaceOp(op, {h, convertTensor(b, last, elt)});
+      return success();
     }
 
-    SmallVector<Value> final = buildTimeLoop(
-        b, begin, length, length, reverse, {out, h},
-        [&](ImplicitLocOpBuilder &nb, Value t, ValueRange carried) {
-          Value aT = extractStep(nb, op.getA(), dim, t);
-          Value bT = extractStep(nb, op.getB(), dim, t);
-          // The state is updated in place (the generic's first output).
-          SmallVector<Value> outs = {carried[1]};
-          if (elt != f32Type(ctx))
-            outs.push_back(emptyTensor(nb, stateType.getShape(), elt));
-          SmallVector<AffineMap> maps(2, identityMap(ctx, stateRank));
-          SmallVector<Value> next = buildElementwise(
-              nb, {aT, bT}, maps, outs,
-              [&](ImplicitLocOpBuilder &bb, ValueRange args) {
-                ScalarMath m(bb);
-                Value hNew =
-                    m.add(m.mul(m.f32(args[0]), args[2]), m.f32(args[1]));
-                SmallVector<Value> yields = {hNew};
-                if (outs.size() == 2)
-                  yields.push_back(m.to(hNew, elt));
-                return yields;
-              });
-          Value stored = next.size() == 2 ? next[1] : next[0];
-          return SmallVector<Value>{insertStep(nb, stored, carried[0], dim, t),
-                                    next[0]};
-        });
-    rewriter.replaceOp(op, {final[0], convertTensor(b, final[1], elt)});
+    // The slab [..., col0 : col0 + width] of `t` (its last dimension).
+    auto slabOffsets = [&](ImplicitLocOpBuilder &bb, int64_t r, Value col0) {
+      SmallVector<OpFoldResult> offsets(r, bb.getIndexAttr(0));
+      offsets.back() = col0;
+      return offsets;
+    };
+    auto slabSizes = [&](RankedTensorType t, int64_t width) {
+      SmallVector<OpFoldResult> sizes = getAsIndexOpFoldResult(ctx, t.getShape());
+      sizes.back() = b.getIndexAttr(width);
+      return sizes;
+    };
+    auto slab = [&](ImplicitLocOpBuilder &bb, Value t, Value col0,
+                    int64_t width) -> Value {
+      RankedTensorType tType = tensorType(t);
+      return tensor::ExtractSliceOp::create(
+          bb, t, slabOffsets(bb, tType.getRank(), col0),
+          slabSizes(tType, width),
+          SmallVector<OpFoldResult>(tType.getRank(), bb.getIndexAttr(1)));
+    };
+    // Runs one slab into slices of (out, last); returns (h, last) parts.
+    auto runSlab = [&](ImplicitLocOpBuilder &bb, Value col0, int64_t width,
+                       Value out) -> std::pair<Value, Value> {
+      Value h0 = op.getH0() ? slab(bb, op.getH0(), col0, width) : Value();
+      auto [h, last] = buildOuterTimeLoop(
+          bb, slab(bb, op.getA(), col0, width), slab(bb, op.getB(), col0, width),
+          h0, slab(bb, out, col0, width), dim, reverse);
+      return {h, convertTensor(bb, last, elt)};
+    };
+
+    auto forall = scf::ForallOp::create(
+        b, getAsIndexOpFoldResult(ctx, ArrayRef<int64_t>{slabs}),
+        ValueRange{emptyTensor(b, type.getShape(), elt),
+                   emptyTensor(b, stateType.getShape(), elt)},
+        std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forall.getBody());
+      Value col0 = arith::MulIOp::create(
+          b, forall.getInductionVars()[0],
+          arith::ConstantIndexOp::create(b, kColumnsPerSlab));
+      ValueRange shared = forall.getRegionIterArgs();
+      auto [h, last] = runSlab(b, col0, kColumnsPerSlab, shared[0]);
+      b.setInsertionPointToStart(forall.getTerminator().getBody());
+      for (auto [part, dest, partType] :
+           {std::tuple{h, shared[0], type}, {last, shared[1], stateType}})
+        tensor::ParallelInsertSliceOp::create(
+            b, part, dest, slabOffsets(b, partType.getRank(), col0),
+            slabSizes(partType, kColumnsPerSlab),
+            SmallVector<OpFoldResult>(partType.getRank(), b.getIndexAttr(1)));
+    }
+    Value h = forall.getResult(0), last = forall.getResult(1);
+    if (int64_t remainder = columns % kColumnsPerSlab) {
+      Value col0 = arith::ConstantIndexOp::create(b, slabs * kColumnsPerSlab);
+      auto [hPart, lastPart] = runSlab(b, col0, remainder, h);
+      h = tensor::InsertSliceOp::create(
+          b, hPart, h, slabOffsets(b, rank, col0), slabSizes(type, remainder),
+          SmallVector<OpFoldResult>(rank, b.getIndexAttr(1)));
+      last = tensor::InsertSliceOp::create(
+          b, lastPart, last, slabOffsets(b, rank - 1, col0),
+          slabSizes(stateType, remainder),
+          SmallVector<OpFoldResult>(rank - 1, b.getIndexAttr(1)));
+    }
+    rewriter.replaceOp(op, {h, last});
     return success();
   }
 };

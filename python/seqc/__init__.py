@@ -8,16 +8,22 @@ other DLPack producers are accepted wherever arrays are.
     mod = seqc.compile(open("model.mlir").read())         # any MLIR with seq ops
     y = mod.main(x, w)                                    # or mod["main"](x, w)
     mod = seqc.load("model.so")                           # ahead-of-time modules
+
+bf16 arguments and results of compiled functions travel as their raw bits in
+uint16 arrays (seqc.to_bf16_bits / seqc.from_bf16_bits), or as torch
+bfloat16 tensors.
 """
 
 from ._capi import SeqcError
-from ._core import Function, Module, compile, load
+from ._core import (Function, Module, compile, from_bf16_bits, load,
+                    to_bf16_bits)
 from .ops import (attention, causal_conv1d, gated_linear_attention,
                   linear_recurrence, rms_norm, rope, scan, selective_scan)
 from . import ops
 
 __all__ = [
     "compile", "load", "Module", "Function", "SeqcError", "ops",
+    "to_bf16_bits", "from_bf16_bits",
     "attention", "linear_recurrence", "selective_scan",
     "gated_linear_attention", "causal_conv1d", "rms_norm", "rope", "scan",
 ]

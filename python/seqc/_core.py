@@ -25,9 +25,31 @@ _NP_TO_SEQC = {
 }
 _SEQC_TO_NP = {code: dt for dt, code in _NP_TO_SEQC.items()}
 
-_BF16_MESSAGE = ("bfloat16 is not supported from Python yet (NumPy has no "
-                 "bfloat16; it will come through DLPack); cast to float32 or "
-                 "float16")
+_BF16_MESSAGE = ("NumPy has no bfloat16: pass bf16 values as their raw bits in "
+                 "a uint16 array (seqc.to_bf16_bits), or as a torch bfloat16 "
+                 "tensor")
+
+# bf16 travels as its raw 16-bit patterns in uint16 arrays (NumPy has no
+# bfloat16); torch bfloat16 tensors are converted to and from that view.
+_BF16_BITS = np.dtype(np.uint16)
+
+
+def to_bf16_bits(x):
+    """float32 values -> bf16 bit patterns (uint16), rounding to nearest even
+    (NaN stays NaN)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    bits = x.view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    nan = np.isnan(x)
+    out = rounded.astype(np.uint16)
+    out[nan] = 0x7FC0
+    return out
+
+
+def from_bf16_bits(bits):
+    """bf16 bit patterns (uint16) -> float32 values (exact)."""
+    bits = np.ascontiguousarray(bits, dtype=np.uint16)
+    return (bits.astype(np.uint32) << 16).view(np.float32)
 
 
 def _dtype_name(code):
@@ -51,9 +73,10 @@ def seqc_dtype(dtype):
 
 
 def numpy_dtype(code):
-    """The NumPy dtype of a seqc_dtype code; TypeError if it has none."""
+    """The NumPy dtype of a seqc_dtype code (uint16 bit patterns for bf16);
+    TypeError if it has none."""
     if code == _capi.SEQC_BF16:
-        raise TypeError(_BF16_MESSAGE)
+        return _BF16_BITS
     try:
         return _SEQC_TO_NP[code]
     except KeyError:
@@ -78,8 +101,6 @@ def to_numpy(x, what="argument"):
         return x, False
     if _is_torch(x):
         import torch  # only when the input is a torch tensor
-        if x.dtype == torch.bfloat16:
-            raise TypeError("%s: %s" % (what, _BF16_MESSAGE))
         if x.device.type != "cpu":
             raise ValueError("%s is a torch tensor on %s; only CPU tensors "
                              "are supported by the cpu target"
@@ -88,6 +109,9 @@ def to_numpy(x, what="argument"):
             x = x.detach()
         if getattr(x, "is_conj", lambda: False)():
             x = x.resolve_conj()
+        if x.dtype == torch.bfloat16:
+            # Through DLPack as int16, then the same bits as uint16.
+            return np.from_dlpack(x.view(torch.int16)).view(_BF16_BITS), True
         return np.from_dlpack(x), True
     if hasattr(x, "__dlpack__"):
         if hasattr(x, "__dlpack_device__"):
@@ -104,12 +128,17 @@ def to_numpy(x, what="argument"):
     return x, False
 
 
-def from_numpy_like(arrays, as_torch):
+def from_numpy_like(arrays, as_torch, codes=None):
+    """Results as torch tensors when the inputs were (bf16 results, which are
+    uint16 bit patterns here, become torch bfloat16)."""
     if not as_torch:
         return arrays
     import torch
     convert = getattr(torch, "from_dlpack", None) or torch.from_numpy
-    return [convert(a) for a in arrays]
+    codes = codes or [None] * len(arrays)
+    return [convert(a.view(np.int16)).view(torch.bfloat16)
+            if code == _capi.SEQC_BF16 else convert(a)
+            for a, code in zip(arrays, codes)]
 
 
 def _native(arr):
@@ -130,7 +159,7 @@ def _strided(arr):
 class _Buffers:
     """seqc_buffer structs for a list of arrays (keeping their memory alive)."""
 
-    def __init__(self, arrays):
+    def __init__(self, arrays, codes=None):
         self.arrays = arrays
         self.keep = []
         self.structs = (_capi.SeqcBuffer * max(len(arrays), 1))()
@@ -142,7 +171,8 @@ class _Buffers:
             self.keep.append((shape, strides))
             buf = self.structs[i]
             buf.data = arr.ctypes.data
-            buf.dtype = _NP_TO_SEQC[arr.dtype]
+            buf.dtype = (codes[i] if codes is not None
+                         else _NP_TO_SEQC[arr.dtype])
             buf.rank = rank
             buf.shape = ctypes.cast(shape, ctypes.POINTER(ctypes.c_int64))
             buf.strides = ctypes.cast(strides, ctypes.POINTER(ctypes.c_int64))
@@ -273,7 +303,11 @@ class Function:
         if arr.dtype.name == "bfloat16":
             raise TypeError("%s: %s" % (what, _BF16_MESSAGE))
         arr = _native(arr)
-        if _NP_TO_SEQC.get(arr.dtype) != code:
+        if code == _capi.SEQC_BF16:
+            if arr.dtype != _BF16_BITS:
+                raise TypeError("%s: expected bf16 (%s), got %s"
+                                % (what, _BF16_MESSAGE, arr.dtype))
+        elif _NP_TO_SEQC.get(arr.dtype) != code:
             raise TypeError("%s: expected dtype %s, got %s"
                             % (what, _dtype_name(code), arr.dtype))
         if arr.ndim != len(shape):
@@ -322,7 +356,8 @@ class Function:
                 _poison(out)
             outputs.append(out)
         self._module._backend.invoke(self.name, inputs + outputs)
-        outputs = from_numpy_like(outputs, as_torch)
+        outputs = from_numpy_like(outputs, as_torch,
+                                  [code for code, _ in self.results])
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
@@ -444,7 +479,9 @@ class _CAPIBackend:
         return sig[:n_in.value], sig[n_in.value:]
 
     def invoke(self, name, arrays):
-        buffers = _Buffers(arrays)
+        inputs, results = self.signature(name)
+        codes = [code for code, _ in inputs + results]
+        buffers = _Buffers(arrays, codes if len(codes) == len(arrays) else None)
         _capi.check(_capi.lib().seqc_invoke(self._handle, name.encode(),
                                             buffers.structs, len(arrays)),
                     "@%s" % name)

@@ -11,20 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # libopenblas0-pthread takes over libblas.so.3 through update-alternatives
 # (higher priority than the reference BLAS), so numpy and torch both run
 # OpenBLAS: the matmul ceiling is OpenBLAS's rate.
-packages=(python3-torch python3-numpy libopenblas0-pthread)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$p")
-done
-if [ ${#missing[@]} -ne 0 ]; then
-  echo "run-cpu: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$root/scripts/setup-deps.sh" python3-torch libopenblas0-pthread
 
 "$root/scripts/build.sh" seqc_c
 

@@ -226,3 +226,12 @@ def test_missing_function_and_bad_target(attention_module):
         seqc.compile("does/not/exist.mlir")
     with pytest.raises(FileNotFoundError):
         seqc.load("does/not/exist.so")
+
+
+def test_bad_compile_options_are_errors():
+    src = ("func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {\n"
+           "  return %x : tensor<4xf32>\n}")
+    with pytest.raises(seqc.SeqcError, match="attention-tile-q.*positive"):
+        seqc.compile(src, options="attention-tile-q=0")
+    with pytest.raises(seqc.SeqcError, match="unknown compile option"):
+        seqc.compile(src, options="tile=3")

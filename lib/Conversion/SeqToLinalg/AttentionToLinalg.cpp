@@ -51,10 +51,6 @@ using utils::IteratorType;
 constexpr arith::FastMathFlags kReassociate =
     arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
 
-RankedTensorType tensorType(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
-
 /// A [rows, cols] slice of the 4-d tensor `t` at (i0, i1, row0, 0).
 Value slice2d(ImplicitLocOpBuilder &b, Value t, Value i0, Value i1, Value row0,
               OpFoldResult rows) {

@@ -25,24 +25,34 @@ Type f32Type(MLIRContext *ctx) { return Float32Type::get(ctx); }
 // ScalarMath
 //===----------------------------------------------------------------------===//
 
+/// `type` with its element type replaced by `element` (scalars and vectors).
+static Type withElementType(Type type, Type element) {
+  if (auto vector = dyn_cast<VectorType>(type))
+    return vector.clone(element);
+  return element;
+}
+
 Value ScalarMath::f32(Value v) {
   Type f32 = f32Type(b.getContext());
-  Type type = v.getType();
-  if (type == f32)
+  Type from = getElementTypeOrSelf(v.getType());
+  if (from == f32)
     return v;
-  if (isa<IntegerType>(type))
-    return arith::SIToFPOp::create(b, f32, v);
-  if (cast<FloatType>(type).getWidth() < 32)
-    return arith::ExtFOp::create(b, f32, v);
-  return arith::TruncFOp::create(b, f32, v);
+  Type to = withElementType(v.getType(), f32);
+  if (isa<IntegerType>(from))
+    return arith::SIToFPOp::create(b, to, v);
+  if (cast<FloatType>(from).getWidth() < 32)
+    return arith::ExtFOp::create(b, to, v);
+  return arith::TruncFOp::create(b, to, v);
 }
 
 Value ScalarMath::to(Value v, Type type) {
-  if (v.getType() == type)
+  Type from = getElementTypeOrSelf(v.getType());
+  if (from == type)
     return v;
-  if (cast<FloatType>(type).getWidth() < cast<FloatType>(v.getType()).getWidth())
-    return arith::TruncFOp::create(b, type, v);
-  return arith::ExtFOp::create(b, type, v);
+  Type to = withElementType(v.getType(), type);
+  if (cast<FloatType>(type).getWidth() < cast<FloatType>(from).getWidth())
+    return arith::TruncFOp::create(b, to, v);
+  return arith::ExtFOp::create(b, to, v);
 }
 
 Value ScalarMath::constant(double v) {
@@ -256,9 +266,6 @@ Value buildMatmulAccumulate(ImplicitLocOpBuilder &b, Value lhs, Value rhs,
   Value depth = tensor::DimOp::create(b, lhs, 1);
   Value f32Zero = arith::ConstantOp::create(b, b.getZeroAttr(f32));
   Value rhsZero = arith::ConstantOp::create(b, b.getZeroAttr(rhsElt));
-  auto widen = [&](ImplicitLocOpBuilder &ib, Value v, Type to) -> Value {
-    return v.getType() == to ? v : arith::ExtFOp::create(ib, to, v).getResult();
-  };
 
   // Rows [row0, row0 + count) of the result.
   auto block = [&](ImplicitLocOpBuilder &bb, Value row0, int64_t count,
@@ -275,16 +282,13 @@ Value buildMatmulAccumulate(ImplicitLocOpBuilder &b, Value lhs, Value rhs,
         bb, c0, depth, one, init,
         [&](OpBuilder &nested, Location loc, Value k, ValueRange accs) {
           ImplicitLocOpBuilder ib(loc, nested);
-          Value rhsRow = widen(
-              ib,
-              vector::TransferReadOp::create(ib, rhsRowType, rhs,
-                                             ValueRange{k, c0}, rhsZero,
-                                             ArrayRef<bool>{true}),
-              rowType);
+          ScalarMath m(ib);
+          Value rhsRow = m.f32(vector::TransferReadOp::create(
+              ib, rhsRowType, rhs, ValueRange{k, c0}, rhsZero,
+              ArrayRef<bool>{true}));
           SmallVector<Value> next;
           for (auto [i, accRow] : llvm::zip_equal(rowIndex, accs)) {
-            Value a = widen(
-                ib, tensor::ExtractOp::create(ib, lhs, ValueRange{i, k}), f32);
+            Value a = m.f32(tensor::ExtractOp::create(ib, lhs, ValueRange{i, k}));
             Value splat = vector::BroadcastOp::create(ib, rowType, a);
             next.push_back(math::FmaOp::create(ib, splat, rhsRow, accRow));
           }
@@ -349,13 +353,17 @@ Value buildRowReduction(ImplicitLocOpBuilder &b, Value mat, Value init,
   return loop.getResult(0);
 }
 
-LogicalResult requireStaticShapes(Operation *op, PatternRewriter &rewriter) {
+bool hasStaticShapes(Operation *op) {
   auto isStatic = [](Type type) {
     auto shaped = dyn_cast<ShapedType>(type);
     return !shaped || shaped.hasStaticShape();
   };
-  if (llvm::all_of(op->getOperandTypes(), isStatic) &&
-      llvm::all_of(op->getResultTypes(), isStatic))
+  return llvm::all_of(op->getOperandTypes(), isStatic) &&
+         llvm::all_of(op->getResultTypes(), isStatic);
+}
+
+LogicalResult requireStaticShapes(Operation *op, PatternRewriter &rewriter) {
+  if (hasStaticShapes(op))
     return success();
   return rewriter.notifyMatchFailure(op, "dynamic shapes are not supported");
 }

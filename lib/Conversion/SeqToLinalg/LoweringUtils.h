@@ -135,8 +135,17 @@ Value buildMatmulAccumulate(ImplicitLocOpBuilder &b, Value lhs, Value rhs,
 Value buildRowReduction(ImplicitLocOpBuilder &b, Value mat, Value init,
                         vector::CombiningKind kind);
 
-/// Fails unless every operand and result of `op` has a static shape.
+/// Whether every operand and result of `op` has a static shape (what the
+/// lowerings need).
+bool hasStaticShapes(Operation *op);
+
+/// Fails (with a match-failure note) unless hasStaticShapes(op).
 LogicalResult requireStaticShapes(Operation *op, PatternRewriter &rewriter);
+
+/// The ranked tensor type of `v`.
+inline RankedTensorType tensorType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
 
 /// The f32 type of `ctx`.
 Type f32Type(MLIRContext *ctx);

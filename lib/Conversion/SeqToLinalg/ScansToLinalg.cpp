@@ -41,10 +41,6 @@ using namespace mlir::seqc::seq;
 namespace {
 using utils::IteratorType;
 
-RankedTensorType tensorType(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
-
 /// `v` converted elementwise to `elementType` (f32 states to storage types
 /// and back); `v` itself when the types agree.
 Value convertTensor(ImplicitLocOpBuilder &b, Value v, Type elementType) {
@@ -276,19 +272,12 @@ LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
       return reverse ? vector::ShuffleOp::create(ib, v, v, reversal).getResult()
                      : v;
     };
-    auto widenVec = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
-      return elt == f32 ? v
-                        : arith::ExtFOp::create(ib, tileType, v).getResult();
+    // Storage <-> f32 conversions, for vectors and scalars alike.
+    auto widen = [](ImplicitLocOpBuilder &ib, Value v) {
+      return ScalarMath(ib).f32(v);
     };
-    auto narrowVec = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
-      return elt == f32 ? v
-                        : arith::TruncFOp::create(ib, storage, v).getResult();
-    };
-    auto widenScalar = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
-      return elt == f32 ? v : arith::ExtFOp::create(ib, f32, v).getResult();
-    };
-    auto narrowScalar = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
-      return elt == f32 ? v : arith::TruncFOp::create(ib, elt, v).getResult();
+    auto narrow = [&](ImplicitLocOpBuilder &ib, Value v) {
+      return ScalarMath(ib).to(v, elt);
     };
     // (A, B) of a tile, scanned.
     auto scanTile = [&](ImplicitLocOpBuilder &ib, Value av,
@@ -320,7 +309,7 @@ LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
       };
       // Without h0 the first tile has no carry to apply: h = B exactly (as
       // the first step h = b).
-      Value carry = h0 ? widenScalar(bb, tensor::ExtractOp::create(
+      Value carry = h0 ? widen(bb, tensor::ExtractOp::create(
                                              bb, h0Blk, ValueRange{rowIdx}))
                        : f32Zero;
       int64_t firstTile = 0;
@@ -329,7 +318,7 @@ LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
         Value start = tileStart(ib, i);
         SmallVector<Value> at = {rowIdx, start};
         auto load = [&](Value blk) {
-          return orient(ib, widenVec(ib, vector::TransferReadOp::create(
+          return orient(ib, widen(ib, vector::TransferReadOp::create(
                                              ib, storage, blk, at, zero,
                                              ArrayRef<bool>{true})));
         };
@@ -342,7 +331,7 @@ LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
                        : bv;
         Value next = vector::ExtractOp::create(ib, hv, T - 1);
         Value written = vector::TransferWriteOp::create(
-                            ib, narrowVec(ib, orient(ib, hv)), dest, at,
+                            ib, narrow(ib, orient(ib, hv)), dest, at,
                             ArrayRef<bool>{true})
                             .getResult();
         return {next, written};
@@ -374,25 +363,25 @@ LogicalResult lowerInnermostLinearRecurrence(LinearRecurrenceOp op,
       if (!h0 && tiles == 0 && leftover > 0) {
         Value t0 = timeIndex(bb, 0, length, reverse);
         Value b0 = tensor::ExtractOp::create(bb, bBlk, ValueRange{rowIdx, t0});
-        carry = widenScalar(bb, b0);
+        carry = widen(bb, b0);
         out = tensor::InsertOp::create(bb, b0, out, ValueRange{rowIdx, t0});
         ++begin;
       }
       SmallVector<Value> final = buildTimeLoop(
           bb, begin, end, length, reverse, {carry, out},
           [&](ImplicitLocOpBuilder &ib, Value t, ValueRange carried) {
-            Value at = widenScalar(
+            Value at = widen(
                 ib, tensor::ExtractOp::create(ib, aBlk, ValueRange{rowIdx, t}));
-            Value bt = widenScalar(
+            Value bt = widen(
                 ib, tensor::ExtractOp::create(ib, bBlk, ValueRange{rowIdx, t}));
             Value next = math::FmaOp::create(ib, at, carried[0], bt);
             Value written = tensor::InsertOp::create(
-                ib, narrowScalar(ib, next), carried[1], ValueRange{rowIdx, t});
+                ib, narrow(ib, next), carried[1], ValueRange{rowIdx, t});
             return SmallVector<Value>{next, written};
           });
       carry = final[0];
       out = final[1];
-      lasts.push_back(narrowScalar(bb, carry));
+      lasts.push_back(narrow(bb, carry));
     }
     Value last = lastDest;
     for (int64_t r = 0; r < count; ++r)

@@ -50,12 +50,7 @@ struct ConvertSeqToLinalg
     WalkResult dynamic = getOperation()->walk([](Operation *op) {
       if (!isa<seq::SeqDialect>(op->getDialect()))
         return WalkResult::advance();
-      auto isStatic = [](Type type) {
-        auto shaped = dyn_cast<ShapedType>(type);
-        return !shaped || shaped.hasStaticShape();
-      };
-      if (llvm::all_of(op->getOperandTypes(), isStatic) &&
-          llvm::all_of(op->getResultTypes(), isStatic))
+      if (hasStaticShapes(op))
         return WalkResult::advance();
       op->emitOpError()
           << "has dynamic shapes; convert-seq-to-linalg needs static sizes";

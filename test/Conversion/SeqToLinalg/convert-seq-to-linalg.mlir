@@ -10,6 +10,7 @@
 // reductions; no Sq×Skv tensor exists.
 // CHECK-LABEL: func.func @attention_gqa_causal_window
 // CHECK-NOT: seq.attention
+// CHECK-NOT: 40x24xf32
 // CHECK: scf.forall (%[[B:.*]], %[[H:.*]], %[[QT:.*]]) in (1, 4, 2) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<1x4x40x8xf32>)
 // CHECK: %[[KVH:.*]] = arith.divui %[[H]], %c2
 // CHECK: tensor.extract_slice %arg0[%[[B]], %[[H]], %{{.*}}, 0] [1, 1, 16, 16] [1, 1, 1, 1] : tensor<1x4x40x16xf32> to tensor<16x16xf32>

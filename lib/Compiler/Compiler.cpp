@@ -219,20 +219,23 @@ hostMachine(bool pic) {
 // Signature tables
 //===----------------------------------------------------------------------===//
 
-static std::string specString(const TensorSpec &spec) {
-  return (dtypeName(spec.dtype) + "[" +
-          llvm::join(llvm::map_range(spec.shape,
-                                     [](int64_t d) { return std::to_string(d); }),
-                     ",") +
-          "]")
-      .str();
+std::string mlir::seqc::formatShape(llvm::ArrayRef<int64_t> shape) {
+  return "[" +
+         llvm::join(llvm::map_range(shape,
+                                    [](int64_t d) { return std::to_string(d); }),
+                    ",") +
+         "]";
+}
+
+std::string mlir::seqc::formatSpec(const TensorSpec &spec) {
+  return dtypeName(spec.dtype).str() + formatShape(spec.shape);
 }
 
 std::string mlir::seqc::encodeSignatures(ArrayRef<FunctionSignature> sigs) {
   std::string text;
   for (const FunctionSignature &sig : sigs) {
     auto join = [](const std::vector<TensorSpec> &specs) {
-      return llvm::join(llvm::map_range(specs, specString), ";");
+      return llvm::join(llvm::map_range(specs, formatSpec), ";");
     };
     text += sig.name + ":" + join(sig.inputs) + "->" + join(sig.results) + "\n";
   }
@@ -503,8 +506,8 @@ static std::string headerText(ArrayRef<FunctionSignature> sigs,
   }
   for (const FunctionSignature &sig : sigs) {
     os << "/* " << sig.name << ": "
-       << llvm::join(llvm::map_range(sig.inputs, specString), ", ") << " -> "
-       << llvm::join(llvm::map_range(sig.results, specString), ", ") << " */\n"
+       << llvm::join(llvm::map_range(sig.inputs, formatSpec), ", ") << " -> "
+       << llvm::join(llvm::map_range(sig.results, formatSpec), ", ") << " */\n"
        << "void _mlir_ciface_" << sig.name << "(";
     llvm::SmallVector<std::string> params;
     for (auto [i, spec] : llvm::enumerate(sig.inputs))
@@ -658,13 +661,6 @@ const FunctionSignature *CompiledModule::lookup(llvm::StringRef name) const {
 // Invoke
 //===----------------------------------------------------------------------===//
 
-static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
-  return "[" + llvm::join(llvm::map_range(shape, [](int64_t d) {
-                            return std::to_string(d);
-                          }),
-                          ", ") +
-         "]";
-}
 
 static llvm::SmallVector<int64_t> rowMajorStrides(llvm::ArrayRef<int64_t> shape) {
   llvm::SmallVector<int64_t> strides(shape.size(), 1);
@@ -744,8 +740,8 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
       return makeError(what + " has dtype " + dtypeName(arg.dtype) +
                        ", expected " + dtypeName(spec.dtype));
     if (arg.shape != llvm::ArrayRef<int64_t>(spec.shape))
-      return makeError(what + " has shape " + shapeString(arg.shape) +
-                       ", expected " + shapeString(spec.shape));
+      return makeError(what + " has shape " + formatShape(arg.shape) +
+                       ", expected " + formatShape(spec.shape));
     if (arg.strides.size() != arg.shape.size())
       return makeError(what + " has " + llvm::Twine(arg.strides.size()) +
                        " strides for rank " + llvm::Twine(arg.shape.size()));

@@ -94,7 +94,7 @@ int main(void) {
   int64_t badShape[2] = {3, 4};
   args[1].shape = badShape;
   CHECK(seqc_invoke(module, "recur", args, 5) == SEQC_ERROR &&
-            strstr(seqc_last_error(), "input #1 has shape [3, 4]"),
+            strstr(seqc_last_error(), "input #1 has shape [3,4]"),
         "bad shape: %s", seqc_last_error());
   args[1].shape = shape2;
   args[0].dtype = SEQC_F16;

@@ -61,20 +61,6 @@ static cl::opt<unsigned>
               cl::desc("Run N more times and print the median time"),
               cl::value_desc("N"), cl::init(0));
 
-static std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i)
-      text += ",";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
-static std::string specString(const TensorSpec &spec) {
-  return mlir::seqc::dtypeName(spec.dtype).str() + shapeString(spec.shape);
-}
-
 static std::string countString(size_t count, StringRef noun) {
   return std::to_string(count) + " " + noun.str() + (count == 1 ? "" : "s");
 }
@@ -106,7 +92,7 @@ static std::string countMismatch(const FunctionSignature &sig,
       if (i != paths.size())
         message += ", ";
       message += noun.str() + " #" + std::to_string(i) + " (" +
-                 specString(specs[i]) + ")";
+                 mlir::seqc::formatSpec(specs[i]) + ")";
     }
   } else {
     message += "; extra ";
@@ -215,9 +201,9 @@ int main(int argc, char **argv) {
                        ? " (bf16 cannot be stored in .npy files)"
                        : ""));
     if (ArrayRef<int64_t>(array.shape) != ArrayRef<int64_t>(spec.shape))
-      return fail(what + ": shape " + shapeString(array.shape) +
+      return fail(what + ": shape " + mlir::seqc::formatShape(array.shape) +
                   " does not match the signature's " +
-                  shapeString(spec.shape));
+                  mlir::seqc::formatShape(spec.shape));
   }
   for (size_t i = 0; i < sig->results.size(); ++i)
     if (sig->results[i].dtype == DType::BF16)

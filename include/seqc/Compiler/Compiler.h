@@ -38,6 +38,11 @@ struct TensorSpec {
   llvm::SmallVector<int64_t> shape;
 };
 
+/// `[2,3]` and `f32[2,3]`: the one spelling of shapes and specs in messages,
+/// headers and signature tables.
+std::string formatShape(llvm::ArrayRef<int64_t> shape);
+std::string formatSpec(const TensorSpec &spec);
+
 struct FunctionSignature {
   std::string name;
   std::vector<TensorSpec> inputs;

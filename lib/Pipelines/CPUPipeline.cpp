@@ -32,8 +32,14 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertSeqToLinalg(
       {options.attentionTileQ, options.attentionTileKV}));
   pm.addPass(createSeqcCheckContract({"linalg"}));
+  // Elementwise arith/math on whole tensors (in recurrence bodies, say)
+  // becomes linalg.generic, which bufferizes.
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Matmuls (the model's projections, a recurrence's hoisted input
+  // projection) become register micro-kernels instead of scalar loops.
+  pm.addPass(createSeqcTileMatmuls());
 
   // Bufferize. Public functions take fully dynamic layouts, so callers pass
   // strided, offset and non-contiguous inputs without copies; results become

@@ -31,6 +31,10 @@ def ConvertSeqToLinalg : Pass<"convert-seq-to-linalg", "ModuleOp"> {
       dimension is a chunked two-level scan instead: per vector-wide tile of
       a row, `h_t = A_t·h_in + B_t` with `(A_t, B_t)` the composition of the
       tile's affine maps (a log-depth scan in registers), rows in parallel.
+      `seq.recurrence` hoists the body's input-only work out of the loop when
+      it contains a contraction: `x_t·W` becomes one `[T·B, I]x[I, N]` matmul
+      before the loop (other linalg ops gain a parallel time loop), and the
+      step reads its slice.
     - `seq.rms_norm`, `seq.rope`, `seq.causal_conv1d`: `linalg.generic`s
       that fuse with their neighbours.
 
@@ -59,6 +63,43 @@ def ConvertSeqToLinalg : Pass<"convert-seq-to-linalg", "ModuleOp"> {
            "Queries per attention tile">,
     Option<"attentionTileKV", "attention-tile-kv", "int64_t", "64",
            "Keys per attention tile (the online-softmax step)">,
+  ];
+}
+
+def SeqcTileMatmuls : Pass<"seqc-tile-matmuls"> {
+  let summary = "Lower static f32-accumulating linalg.matmul to parallel register micro-kernels";
+  let description = [{
+    `convert-linalg-to-loops` turns a `linalg.matmul` into a scalar triple
+    loop. Models are full of matmuls (projections, a recurrence's hoisted
+    input projection), so each static `linalg.matmul` on tensors with an f32
+    result and the default indexing maps is rewritten here, before
+    bufferization, into the register micro-kernel the attention lowering uses:
+    row tiles of `tile-rows` rows run in parallel (`scf.forall`), and within
+    a tile each block of columns keeps its accumulator rows in vector
+    registers across the whole reduction.
+
+    ```mlir
+    %c = linalg.matmul ins(%a, %b : tensor<512x256xf32>, tensor<256x1024xf32>)
+                       outs(%acc : tensor<512x1024xf32>) -> tensor<512x1024xf32>
+    // becomes scf.forall over 16 row tiles, each an scf.for over 16 column
+    // blocks of vector<64xf32> FMAs.
+    ```
+
+    Matmuls with other result types, dynamic shapes or user-defined maps
+    are left alone.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+  let options = [
+    Option<"tileRows", "tile-rows", "int64_t", "32",
+           "Rows per parallel tile">,
+    Option<"tileCols", "tile-cols", "int64_t", "64",
+           "Columns per register block (one vector per accumulator row)">,
   ];
 }
 

@@ -154,6 +154,7 @@ Type f32Type(MLIRContext *ctx);
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
                                        int64_t tileQ, int64_t tileKV);
 void populateScansToLinalgPatterns(RewritePatternSet &patterns);
+void populateRecurrenceToLinalgPatterns(RewritePatternSet &patterns);
 void populateLayersToLinalgPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::seqc

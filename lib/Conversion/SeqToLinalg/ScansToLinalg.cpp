@@ -11,8 +11,8 @@
 //                        y_t = C_t · h_t + D u_t          ([B,D,N] f32 state)
 //   gated_linear_attn    S_t = diag(exp g_t) S_{t-1} + k_tᵀ v_t,
 //                        o_t = scale · q_t S_t            ([B,H,K,V] f32 state)
-//   recurrence           (s_t, y_t) = body(s_{t-1}, x_t)  (the body region)
 //
+// (seq.recurrence, whose body is user code, has its own file.)
 // so no op materializes more than one step of its intermediates.
 //
 // The linear recurrence along the innermost (contiguous) dimension is the
@@ -804,51 +804,10 @@ struct GatedLinearAttentionToLinalg
   }
 };
 
-//===----------------------------------------------------------------------===//
-// seq.recurrence
-//===----------------------------------------------------------------------===//
-
-struct RecurrenceToLinalg : OpRewritePattern<RecurrenceOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(RecurrenceOp op,
-                                PatternRewriter &rewriter) const override {
-    if (failed(requireStaticShapes(op, rewriter)))
-      return failure();
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    int64_t dim = op.getDim();
-    bool reverse = op.getReverse();
-    int64_t length = tensorType(op.getInputs()[0]).getDimSize(dim);
-    size_t numOutputs = op.getOutputs().size();
-
-    SmallVector<Value> init = llvm::map_to_vector(op.getOutputs(), [&](Value y) {
-      RankedTensorType t = tensorType(y);
-      return emptyTensor(b, t.getShape(), t.getElementType());
-    });
-    init.append(op.getInit().begin(), op.getInit().end());
-    SmallVector<Value> final = buildTimeLoop(
-        b, 0, length, length, reverse, init,
-        [&](ImplicitLocOpBuilder &nb, Value t, ValueRange carried) {
-          SmallVector<Value> args(carried.drop_front(numOutputs));
-          for (Value x : op.getInputs())
-            args.push_back(extractStep(nb, x, dim, t));
-          SmallVector<Value> yielded = inlineBlock(nb, op.getBody(), args);
-          size_t numStates = op.getInit().size();
-          SmallVector<Value> next;
-          for (size_t i = 0; i < numOutputs; ++i)
-            next.push_back(insertStep(nb, yielded[numStates + i], carried[i],
-                                      dim, t));
-          next.append(yielded.begin(), yielded.begin() + numStates);
-          return next;
-        });
-    rewriter.replaceOp(op, final);
-    return success();
-  }
-};
 } // namespace
 
 void mlir::seqc::populateScansToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ScanToLinalg, LinearRecurrenceToLinalg, SelectiveScanToLinalg,
-               GatedLinearAttentionToLinalg, RecurrenceToLinalg>(
+               GatedLinearAttentionToLinalg>(
       patterns.getContext());
 }

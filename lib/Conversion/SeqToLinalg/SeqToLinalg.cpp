@@ -31,6 +31,7 @@ void mlir::seqc::populateSeqToLinalgPatterns(RewritePatternSet &patterns,
                                              const AttentionTiling &tiling) {
   populateAttentionToLinalgPatterns(patterns, tiling.tileQ, tiling.tileKV);
   populateScansToLinalgPatterns(patterns);
+  populateRecurrenceToLinalgPatterns(patterns);
   populateLayersToLinalgPatterns(patterns);
 }
 

@@ -6,7 +6,10 @@ and caches the module by (op, shapes, dtypes, attributes). Arguments are
 validated here first: errors name the op and the argument.
 
 Inputs may be NumPy arrays, torch CPU tensors or DLPack producers; results are
-NumPy arrays, or torch tensors when any input was a torch tensor.
+NumPy arrays, or torch tensors when any input was a torch tensor. Float
+operands may be float32, float16 or bf16: bf16 as a torch bfloat16 tensor or
+as its bit patterns in a uint16 array (:func:`seqc.to_bf16_bits`), and bf16
+results come back in the same form.
 :func:`mlir_text` returns the text an op would compile, without compiling.
 """
 
@@ -27,13 +30,22 @@ __all__ = [
 _F32, _F16, _F64 = np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.float64)
 _I8, _I32, _I64 = np.dtype(np.int8), np.dtype(np.int32), np.dtype(np.int64)
 
+# bf16 travels as its bit patterns in uint16 arrays (NumPy has no bfloat16);
+# torch bfloat16 tensors arrive in that form from _core.to_numpy.
+_BF16 = _core._BF16_BITS
+
 # Storage types of the seq float operands, and of index-like operands.
-_FLOAT = {_F32: "f32", _F16: "f16"}
+_FLOAT = {_F32: "f32", _F16: "f16", _BF16: "bf16"}
 _INT = {_I32: "i32", _I64: "i64"}
 # Element types a scan accepts (signless integers and floats).
 _SCAN = {_F32: "f32", _F16: "f16", _F64: "f64", _I8: "i8", _I32: "i32",
          _I64: "i64"}
 _MLIR = dict(_SCAN)
+_MLIR[_BF16] = "bf16"
+
+
+def _dtype_name(dtype):
+    return "bfloat16 (uint16 bits)" if dtype == _BF16 else dtype.name
 
 _cache = {}
 _cache_lock = threading.Lock()
@@ -111,7 +123,7 @@ class _Call:
         if arr.dtype.byteorder not in "=|":
             arr = arr.astype(arr.dtype.newbyteorder("="))
         if arr.dtype not in allowed:
-            names = " or ".join(d.name for d in allowed)
+            names = " or ".join(_dtype_name(d) for d in allowed)
             hint = ""
             if kind == "float" and arr.dtype.kind == "f":
                 hint = " (cast with .astype(np.float32))"
@@ -227,7 +239,8 @@ def _execute(plan):
     out = fn(*plan.call.arrays)
     out = out if isinstance(out, tuple) else (out,)
     if plan.call.torch:
-        out = tuple(_core.from_numpy_like(list(out), True))
+        out = tuple(_core.from_numpy_like(
+            list(out), True, [code for code, _ in fn.results]))
     return out
 
 

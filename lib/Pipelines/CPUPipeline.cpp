@@ -112,4 +112,9 @@ void mlir::seqc::registerPipelines() {
       "seqc-cpu-pipeline",
       "Lower seq and upstream tensor ops to the LLVM dialect for the host CPU",
       buildCPUPipeline);
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "seqc-cuda-pipeline",
+      "Lower seq and upstream tensor ops to NVIDIA GPU kernels (embedded as a "
+      "gpu.binary) and host code in the LLVM dialect",
+      buildCUDAPipeline);
 }

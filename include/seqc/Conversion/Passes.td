@@ -66,6 +66,51 @@ def ConvertSeqToLinalg : Pass<"convert-seq-to-linalg", "ModuleOp"> {
   ];
 }
 
+def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
+  let summary = "Lower seq ops to gpu.launch kernels over memrefs (NVIDIA targets)";
+  let description = [{
+    Each `seq` op but `seq.recurrence` becomes one `gpu.launch` whose body
+    reads the operands through `bufferization.to_buffer` views (any strides)
+    and writes new row-major buffers returned through
+    `bufferization.to_tensor`, so that One-Shot Bufferize sees plain buffers
+    around the kernels. The kernels compute in f32 whatever the storage type:
+
+    - `seq.attention`: a thread per query row; an online softmax over exactly
+      the visible keys (causal/window bounds as loop bounds, `kv_lengths`
+      clamped, segment ids as a predicate), GQA by indexing, the `Dv`
+      accumulators in registers; fully masked rows give 0 (and `-inf` LSE).
+    - `seq.scan`, `seq.linear_recurrence`: a thread per sequence, the carry in
+      registers.
+    - `seq.selective_scan`: a thread per (batch, channel) with its `N` states
+      in registers; `seq.gated_linear_attention`: a thread per (batch, head,
+      value column) with a `K`-long column of the state in registers. Neither
+      state ever reaches device memory, except the optional final state.
+    - `seq.rms_norm`: a block per row with a block-wide sum (`gpu.all_reduce`);
+      `seq.rope`, `seq.causal_conv1d`: a thread per output.
+
+    `seq.recurrence` is left for `convert-seq-to-linalg` (its body is linalg
+    code). Ops with dynamic shapes are errors; so are states beyond 256
+    registers per thread (`N`, `K` or the head dims).
+
+    ```mlir
+    %y = seq.rms_norm %x, %w : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+    // becomes
+    %xb = bufferization.to_buffer %x read_only : ... to memref<4x8xf32, strided<[?, ?], offset: ?>>
+    %yb = memref.alloc() : memref<4x8xf32>
+    gpu.launch blocks(...) in (4, 1, 1) threads(...) in (256, 1, 1) { ... gpu.all_reduce add ... }
+    %y = bufferization.to_tensor %yb restrict writable : memref<4x8xf32> to tensor<4x8xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def SeqcTileMatmuls : Pass<"seqc-tile-matmuls"> {
   let summary = "Lower static f32-accumulating linalg.matmul to parallel register micro-kernels";
   let description = [{

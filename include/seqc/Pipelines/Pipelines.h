@@ -32,7 +32,32 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
 /// memref of any layout, results as trailing out-parameters.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
-/// Registers `seqc-cpu-pipeline` for tools.
+/// Options of `seqc-cuda-pipeline`.
+struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture (sm_80, sm_90a, ...)"),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX ISA version feature"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Embedded GPU code: isa (PTX, JIT-compiled by the "
+                     "driver), bin (cubin, needs ptxas) or fatbin (cubin + "
+                     "PTX, needs ptxas and fatbinary)"),
+      llvm::cl::init("fatbin")};
+  PassOptions::Option<int> optLevel{
+      *this, "opt-level", llvm::cl::desc("NVPTX optimization level"),
+      llvm::cl::init(3)};
+};
+
+/// seq (+ linalg/tensor/arith/math) on tensors -> GPU kernels in a
+/// gpu.binary and host code in the LLVM dialect calling the mgpu* runtime.
+/// Public functions take device buffers (strided memrefs of any layout),
+/// results as trailing out-parameters, as on the CPU.
+void buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
+
+/// Registers `seqc-cpu-pipeline` and `seqc-cuda-pipeline` for tools.
 void registerPipelines();
 
 } // namespace mlir::seqc

@@ -18,6 +18,10 @@ def SeqcCheckContract : Pass<"seqc-check-contract", "ModuleOp"> {
     LLVM IR translation turns into OpenMP runtime calls) and the builtin
     module may remain. Each offending op gets an error at its location, and the pass
     fails, so a pipeline never hands a backend IR it would mistranslate.
+    With `stage=gpu-host` (the CUDA pipeline, once loops are kernels) host
+    functions may not load, store, copy or compute on memrefs outside a
+    `gpu.launch`: their buffers live on the device. At the `llvm` stage a
+    GPU module's `gpu.binary` (the embedded kernels) may remain too.
 
     ```mlir
     // seqc-opt --seqc-check-contract=stage=linalg
@@ -26,7 +30,9 @@ def SeqcCheckContract : Pass<"seqc-check-contract", "ModuleOp"> {
   }];
   let options = [
     Option<"stage", "stage", "std::string", "\"linalg\"",
-           "Which contract: `linalg` (no seq ops) or `llvm` (only llvm ops)">,
+           "Which contract: `linalg` (no seq ops), `gpu-host` (host code of "
+           "a GPU module touches no memory) or `llvm` (only llvm ops, and "
+           "gpu.binary)">,
   ];
 }
 
@@ -118,6 +124,76 @@ def SeqcMathApproximations : Pass<"seqc-math-approximations"> {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
+}
+
+def SeqcGpuHostBuffers : Pass<"seqc-gpu-host-buffers", "ModuleOp"> {
+  let summary = "Free the host code's intermediate (device) buffers";
+  let description = [{
+    In the CUDA pipeline every buffer host code handles is device memory: the
+    caller passes device pointers, and the pipeline lowers the host's
+    `memref.alloc`/`memref.dealloc` to `_mlir_memref_to_llvm_alloc`/`_free`,
+    which seqc's CUDA runtime implements with stream-ordered device
+    allocation. After bufferization (and out-parameters), this pass frees
+    each allocation that does not leave its block (is not returned or
+    yielded) at the end of that block. The runtime orders allocation,
+    kernels and frees on one stream, so freeing after the last launch is
+    safe.
+
+    ```mlir
+    %t = memref.alloc() : memref<4x8xf32>       // an intermediate
+    gpu.launch ... uses %t ...
+    return
+    // becomes
+    %t = memref.alloc() : memref<4x8xf32>
+    gpu.launch ...
+    memref.dealloc %t : memref<4x8xf32>
+    return
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def SeqcGpuHostAllocator : Pass<"seqc-gpu-host-allocator", "ModuleOp"> {
+  let summary = "Make the host code's malloc/free device allocations";
+  let description = [{
+    The last step of the CUDA pipeline's host code: every buffer host code
+    allocates is device memory (kernels read and write it; host code never
+    touches it, which `seqc-check-contract{stage=gpu-host}` enforces), so the
+    `malloc`, `aligned_alloc` and `free` calls that memref lowering left in
+    host functions are redirected to `seqcDeviceMalloc`, `seqcDeviceAlignedAlloc`
+    and `seqcDeviceFree`, which seqc's CUDA runtime implements on the
+    stream-ordered allocator. Calls inside `gpu.module`s are left alone.
+
+    ```mlir
+    %p = llvm.call @malloc(%size) : (i64) -> !llvm.ptr
+    // becomes
+    %p = llvm.call @seqcDeviceMalloc(%size) : (i64) -> !llvm.ptr
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def SeqcGpuMapLoops : Pass<"seqc-gpu-map-loops", "ModuleOp"> {
+  let summary = "Tile host scf.parallel loops into blocks x threads";
+  let description = [{
+    Linalg code the CUDA pipeline has no kernel for (a recurrence's body, a
+    model's own linalg ops, copies) becomes `scf.parallel` loops on the host.
+    Each outermost one is tiled so that its innermost dimension runs
+    `threads` wide (256 by default; the others one per tile); then
+    `gpu-map-parallel-loops` maps tiles to blocks and elements to threads, and
+    `convert-parallel-loops-to-gpu` makes each a `gpu.launch`.
+
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%c1000) step (%c1) { ... }
+    // becomes scf.parallel over 4 tiles (blocks) of an scf.parallel over
+    // 256 elements (threads), guarded for the last, partial tile.
+    ```
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", "256",
+           "Threads per block along the innermost loop">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
 }
 
 #endif // SEQC_TRANSFORMS_PASSES

@@ -1,0 +1,907 @@
+//===- SeqToGPU.cpp - the convert-seq-to-gpu pass -------------------------===//
+//
+// Part of seqc. Each `seq` op becomes one `gpu.launch` whose body reads its
+// operands and writes its results through memrefs:
+//
+//   %x_buf = bufferization.to_buffer %x read_only   (any strides)
+//   %y_buf = memref.alloc()                          (row-major)
+//   gpu.launch ... { loads, f32 math, stores }
+//   %y     = bufferization.to_tensor %y_buf restrict writable
+//
+// so One-Shot Bufferize sees ordinary buffers around the kernels. The
+// kernels are SIMT code: one thread per output element (rope, conv), one
+// block per row (rms_norm, with a block reduction: warp shuffles, then
+// shared memory), one thread per
+// independent recurrence (scans, recurrences, selective scan: its N states
+// in registers, GLA: a K-long column of the state in registers), one thread
+// per query row for attention (online softmax over the visible keys only,
+// the Dv accumulators in registers). Tensor-core attention and chunked
+// scans are the next step; these kernels are the correct baseline every
+// faster one is checked against.
+//
+// seq.recurrence has no kernel of its own: its body is user linalg code,
+// lowered by convert-seq-to-linalg and mapped to the GPU by the pipeline.
+//
+//===----------------------------------------------------------------------===//
+
+#include "seqc/Conversion/Passes.h"
+
+#include "../SeqToLinalg/LoweringUtils.h"
+
+#include "seq/IR/SeqDialect.h"
+#include "seq/IR/SeqOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <cfloat>
+#include <cmath>
+
+namespace mlir::seqc {
+#define GEN_PASS_DEF_CONVERTSEQTOGPU
+#include "seqc/Conversion/Passes.h.inc"
+} // namespace mlir::seqc
+
+using namespace mlir;
+using namespace mlir::seqc;
+using namespace mlir::seqc::seq;
+
+namespace {
+
+/// Registers held per thread: the recurrences keep N (selective scan), K
+/// (GLA) or Dv (attention) f32 values each.
+constexpr int64_t kMaxRegisterState = 256;
+constexpr int64_t kThreadsPerBlock = 256;
+constexpr int64_t kAttentionQueriesPerBlock = 128;
+
+/// Builds the memref plumbing and the launch of one kernel.
+class KernelBuilder {
+public:
+  explicit KernelBuilder(ImplicitLocOpBuilder &b) : b(b) {}
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+
+  /// A read-only view of `tensor` with any strides.
+  Value buffer(Value tensor) {
+    if (!tensor)
+      return {};
+    auto type = cast<RankedTensorType>(tensor.getType());
+    auto layout = StridedLayoutAttr::get(
+        b.getContext(), ShapedType::kDynamic,
+        SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic));
+    auto memrefType =
+        MemRefType::get(type.getShape(), type.getElementType(), layout);
+    return bufferization::ToBufferOp::create(b, memrefType, tensor,
+                                             /*read_only=*/true);
+  }
+
+  /// A new row-major buffer for a result of `type`.
+  Value output(RankedTensorType type) {
+    return memref::AllocOp::create(
+        b, MemRefType::get(type.getShape(), type.getElementType()));
+  }
+
+  /// The tensor a kernel wrote into `buffer`.
+  Value result(Value buffer, RankedTensorType type) {
+    auto op = bufferization::ToTensorOp::create(b, type, buffer);
+    op.setRestrict(true);
+    op.setWritable(true);
+    return op;
+  }
+
+  /// `blocks` blocks of `threads` threads; `body(b, blockId, threadId)`.
+  /// `sharedFloats` f32 of shared memory are `shared` meanwhile.
+  void launch(int64_t blocks, int64_t threads,
+              function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body,
+              int64_t sharedFloats = 0) {
+    Value one = index(1);
+    SmallVector<Type> workgroup;
+    if (sharedFloats > 0)
+      workgroup.push_back(MemRefType::get(
+          {sharedFloats}, b.getF32Type(), AffineMap(),
+          gpu::AddressSpaceAttr::get(b.getContext(),
+                                     gpu::AddressSpace::Workgroup)));
+    auto launch = gpu::LaunchOp::create(b, index(blocks), one, one,
+                                        index(threads), one, one,
+                                        /*dynamicSharedMemorySize=*/nullptr,
+                                        /*asyncTokenType=*/nullptr,
+                                        /*asyncDependencies=*/{}, workgroup);
+    OpBuilder::InsertionGuard guard(b);
+    Block &entry = launch.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    shared = sharedFloats > 0 ? Value(launch.getWorkgroupAttributions()[0])
+                              : Value();
+    body(b, launch.getBlockIds().x, launch.getThreadIds().x);
+    gpu::TerminatorOp::create(b);
+    shared = Value();
+  }
+
+  /// The sum of `v` over the block's `threads` threads (a multiple of 32),
+  /// in every thread: xor shuffles within each warp, then the warps' sums
+  /// through `shared` (one f32 per warp).
+  Value blockSum(ImplicitLocOpBuilder &kb, Value v, Value thread,
+                 int64_t threads) {
+    ScalarMath m(kb);
+    Value width = arith::ConstantIntOp::create(kb, kb.getI32Type(), 32);
+    for (int64_t offset = 16; offset >= 1; offset /= 2) {
+      Value o = arith::ConstantIntOp::create(kb, kb.getI32Type(), offset);
+      Value other = gpu::ShuffleOp::create(kb, v, o, width,
+                                           gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
+      v = m.add(v, other);
+    }
+    Value lane = arith::RemUIOp::create(kb, thread, index(32));
+    Value warp = arith::DivUIOp::create(kb, thread, index(32));
+    Value first = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, lane,
+                                        index(0));
+    scf::IfOp::create(kb, first, [&](OpBuilder &nb, Location loc) {
+      memref::StoreOp::create(nb, loc, v, shared, ValueRange{warp});
+      scf::YieldOp::create(nb, loc);
+    });
+    gpu::BarrierOp::create(kb);
+    Value total = m.constant(0.0);
+    for (int64_t w = 0; w < threads / 32; ++w)
+      total = m.add(total, memref::LoadOp::create(kb, shared,
+                                                  ValueRange{index(w)}));
+    return total;
+  }
+
+  /// One thread per index of [0, total): `body(b, index)`.
+  void launchFlat(int64_t total,
+                  function_ref<void(ImplicitLocOpBuilder &, Value)> body) {
+    if (total == 0)
+      return;
+    int64_t threads = std::min(total, kThreadsPerBlock);
+    launch(llvm::divideCeil(total, threads), threads,
+           [&](ImplicitLocOpBuilder &kb, Value block, Value thread) {
+             Value i = arith::AddIOp::create(
+                 kb, arith::MulIOp::create(kb, block, index(threads)), thread);
+             Value inRange = arith::CmpIOp::create(
+                 kb, arith::CmpIPredicate::ult, i, index(total));
+             scf::IfOp::create(kb, inRange, [&](OpBuilder &nb, Location loc) {
+               ImplicitLocOpBuilder ib(loc, nb);
+               body(ib, i);
+               scf::YieldOp::create(ib);
+             });
+           });
+  }
+
+  /// The indices of `linear` in a row-major space of `shape`.
+  SmallVector<Value> delinearize(ImplicitLocOpBuilder &kb, Value linear,
+                                 ArrayRef<int64_t> shape) {
+    SmallVector<Value> indices(shape.size());
+    for (int64_t d = shape.size() - 1; d >= 0; --d) {
+      if (d == 0) {
+        indices[d] = linear;
+        break;
+      }
+      Value size = index(shape[d]);
+      indices[d] = arith::RemUIOp::create(kb, linear, size);
+      linear = arith::DivUIOp::create(kb, linear, size);
+    }
+    return indices;
+  }
+
+  /// The element at `indices` in f32 (floats widened, integers as they are).
+  Value load(ImplicitLocOpBuilder &kb, Value memref, ValueRange indices) {
+    Value v = memref::LoadOp::create(kb, memref, indices);
+    if (isa<FloatType>(v.getType()))
+      return ScalarMath(kb).f32(v);
+    return v;
+  }
+
+  /// Stores f32 `v` at `indices`, narrowed to the buffer's element type.
+  void store(ImplicitLocOpBuilder &kb, Value v, Value memref,
+             ValueRange indices) {
+    Type elt = cast<MemRefType>(memref.getType()).getElementType();
+    memref::StoreOp::create(kb, ScalarMath(kb).to(v, elt), memref, indices);
+  }
+
+  ImplicitLocOpBuilder &b;
+  /// The shared memory of the kernel being built, if it asked for some.
+  Value shared;
+};
+
+RankedTensorType tensorTypeOf(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+/// `[..., i, ...]`: `indices` with `v` inserted at `dim`.
+SmallVector<Value> withIndex(ValueRange indices, int64_t dim, Value v) {
+  SmallVector<Value> out(indices);
+  out.insert(out.begin() + dim, v);
+  return out;
+}
+
+/// exp(x) for the polynomial approximation that follows: inputs below -88
+/// give 0 (the approximation clamps), never NaN.
+Value expF32(ImplicitLocOpBuilder &kb, Value x) { return ScalarMath(kb).exp(x); }
+
+/// 1/sqrt(x) through sqrt (no libdevice call on the GPU).
+Value rsqrtF32(ImplicitLocOpBuilder &kb, Value x) {
+  ScalarMath m(kb);
+  return m.div(m.constant(1.0), math::SqrtOp::create(kb, x));
+}
+
+LogicalResult tooManyRegisters(Operation *op, PatternRewriter &rewriter,
+                               StringRef what, int64_t n) {
+  return rewriter.notifyMatchFailure(op, [&](Diagnostic &diag) {
+    diag << what << " " << n << " exceeds " << kMaxRegisterState;
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// seq.rms_norm: a block per row, the sum of squares a block reduction.
+//===----------------------------------------------------------------------===//
+
+struct RmsNormToGPU : OpRewritePattern<RMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    KernelBuilder k(b);
+    RankedTensorType type = tensorTypeOf(op.getX());
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t n = shape.back();
+    int64_t rows = type.getNumElements() / std::max<int64_t>(n, 1);
+    Value x = k.buffer(op.getX()), w = k.buffer(op.getWeight());
+    Value out = k.output(type);
+    double eps = op.getEps().convertToDouble();
+    if (n > 0 && rows > 0)
+      k.launch(rows, kThreadsPerBlock, [&](ImplicitLocOpBuilder &kb,
+                                           Value row, Value thread) {
+        ScalarMath m(kb);
+        SmallVector<Value> lead = k.delinearize(kb, row, shape.drop_back());
+        auto at = [&](Value j) {
+          SmallVector<Value> idx(lead);
+          idx.push_back(j);
+          return idx;
+        };
+        Value step = k.index(kThreadsPerBlock);
+        auto sumLoop = scf::ForOp::create(
+            kb, thread, k.index(n), step, ValueRange{m.constant(0.0)},
+            [&](OpBuilder &nb, Location loc, Value j, ValueRange acc) {
+              ImplicitLocOpBuilder ib(loc, nb);
+              ScalarMath im(ib);
+              Value v = k.load(ib, x, at(j));
+              scf::YieldOp::create(ib, im.add(acc[0], im.mul(v, v)));
+            });
+        Value total =
+            k.blockSum(kb, sumLoop.getResult(0), thread, kThreadsPerBlock);
+        Value scale = rsqrtF32(
+            kb, m.add(m.div(total, m.constant(double(n))), m.constant(eps)));
+        scf::ForOp::create(
+            kb, thread, k.index(n), step, ValueRange{},
+            [&](OpBuilder &nb, Location loc, Value j, ValueRange) {
+              ImplicitLocOpBuilder ib(loc, nb);
+              ScalarMath im(ib);
+              Value v = im.mul(im.mul(k.load(ib, x, at(j)), scale),
+                               k.load(ib, w, ValueRange{j}));
+              k.store(ib, v, out, at(j));
+              scf::YieldOp::create(ib);
+            });
+      }, /*sharedFloats=*/kThreadsPerBlock / 32);
+    rewriter.replaceOp(op, k.result(out, type));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// seq.rope: a thread per rotated pair.
+//===----------------------------------------------------------------------===//
+
+struct RopeToGPU : OpRewritePattern<RoPEOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RoPEOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    KernelBuilder k(b);
+    RankedTensorType type = tensorTypeOf(op.getX());
+    ArrayRef<int64_t> shape = type.getShape(); // [B, H, T, D]
+    int64_t half = shape[3] / 2;
+    bool interleaved = op.getInterleaved();
+    bool batchedPositions = tensorTypeOf(op.getPositions()).getRank() == 2;
+    double logTheta = std::log(op.getTheta().convertToDouble());
+    Value x = k.buffer(op.getX()), pos = k.buffer(op.getPositions());
+    Value out = k.output(type);
+    SmallVector<int64_t> pairs = {shape[0], shape[1], shape[2], half};
+    k.launchFlat(type.getNumElements() / 2, [&](ImplicitLocOpBuilder &kb,
+                                                Value linear) {
+      ScalarMath m(kb);
+      SmallVector<Value> i = k.delinearize(kb, linear, pairs);
+      Value p = batchedPositions ? k.load(kb, pos, ValueRange{i[0], i[2]})
+                                 : k.load(kb, pos, ValueRange{i[2]});
+      Value posF = arith::SIToFPOp::create(kb, kb.getF32Type(), p);
+      // inv_freq = theta^(-2i/D) = exp(-(2i/D)·log theta)
+      Value frac = m.div(m.indexToF32(i[3]), m.constant(double(half)));
+      Value invFreq = m.exp(m.mul(frac, m.constant(-logTheta)));
+      Value angle = m.mul(posF, invFreq);
+      Value c = math::CosOp::create(kb, angle), s = math::SinOp::create(kb, angle);
+      Value first, second;
+      if (interleaved) {
+        first = arith::MulIOp::create(kb, i[3], k.index(2));
+        second = arith::AddIOp::create(kb, first, k.index(1));
+      } else {
+        first = i[3];
+        second = arith::AddIOp::create(kb, i[3], k.index(half));
+      }
+      SmallVector<Value> at1 = {i[0], i[1], i[2], first};
+      SmallVector<Value> at2 = {i[0], i[1], i[2], second};
+      Value x1 = k.load(kb, x, at1), x2 = k.load(kb, x, at2);
+      k.store(kb, m.sub(m.mul(x1, c), m.mul(x2, s)), out, at1);
+      k.store(kb, m.add(m.mul(x2, c), m.mul(x1, s)), out, at2);
+    });
+    rewriter.replaceOp(op, k.result(out, type));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// seq.causal_conv1d: a thread per output element.
+//===----------------------------------------------------------------------===//
+
+struct CausalConv1dToGPU : OpRewritePattern<CausalConv1dOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CausalConv1dOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    KernelBuilder k(b);
+    RankedTensorType type = tensorTypeOf(op.getX());
+    ArrayRef<int64_t> shape = type.getShape(); // [B, D, L]
+    int64_t width = tensorTypeOf(op.getWeight()).getDimSize(1);
+    Value x = k.buffer(op.getX()), w = k.buffer(op.getWeight()),
+          bias = k.buffer(op.getBias());
+    Value out = k.output(type);
+    bool silu = op.getSilu();
+    k.launchFlat(type.getNumElements(), [&](ImplicitLocOpBuilder &kb,
+                                            Value linear) {
+      ScalarMath m(kb);
+      SmallVector<Value> i = k.delinearize(kb, linear, shape);
+      Value acc = bias ? k.load(kb, bias, ValueRange{i[1]}) : m.constant(0.0);
+      // t - W + 1 + tap, skipped below 0.
+      for (int64_t tap = 0; tap < width; ++tap) {
+        int64_t shift = width - 1 - tap;
+        Value inRange = arith::CmpIOp::create(kb, arith::CmpIPredicate::uge,
+                                              i[2], k.index(shift));
+        auto guarded = scf::IfOp::create(
+            kb, inRange,
+            [&](OpBuilder &nb, Location loc) {
+              ImplicitLocOpBuilder ib(loc, nb);
+              ScalarMath im(ib);
+              Value t = arith::SubIOp::create(ib, i[2], k.index(shift));
+              Value v = im.mul(k.load(ib, w, ValueRange{i[1], k.index(tap)}),
+                               k.load(ib, x, ValueRange{i[0], i[1], t}));
+              scf::YieldOp::create(ib, im.add(acc, v));
+            },
+            [&](OpBuilder &nb, Location loc) {
+              scf::YieldOp::create(nb, loc, acc);
+            });
+        acc = guarded.getResult(0);
+      }
+      if (silu)
+        acc = m.silu(acc);
+      k.store(kb, acc, out, i);
+    });
+    rewriter.replaceOp(op, k.result(out, type));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Time loops: one thread per independent sequence.
+//===----------------------------------------------------------------------===//
+
+/// Launches one thread per index of `shape` without `dim` and runs
+/// `step(b, indices, t, carried)` for every t of `length` (downwards when
+/// `reverse`), carrying `init(b, indices)`; `finish(b, indices, carried)`
+/// runs after the last step.
+void launchTimeLoops(
+    KernelBuilder &k, ArrayRef<int64_t> shape, int64_t dim, bool reverse,
+    function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, ValueRange)> init,
+    function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, ValueRange, Value,
+                                    ValueRange)>
+        step,
+    function_ref<void(ImplicitLocOpBuilder &, ValueRange, ValueRange)> finish) {
+  SmallVector<int64_t> outer(shape);
+  int64_t length = outer[dim];
+  outer.erase(outer.begin() + dim);
+  int64_t total = 1;
+  for (int64_t s : outer)
+    total *= s;
+  k.launchFlat(total, [&](ImplicitLocOpBuilder &kb, Value linear) {
+    SmallVector<Value> indices =
+        outer.empty() ? SmallVector<Value>{} : k.delinearize(kb, linear, outer);
+    SmallVector<Value> carried0 = init(kb, indices);
+    auto loop = scf::ForOp::create(
+        kb, k.index(0), k.index(length), k.index(1), carried0,
+        [&](OpBuilder &nb, Location loc, Value s, ValueRange carried) {
+          ImplicitLocOpBuilder ib(loc, nb);
+          Value t = reverse ? arith::SubIOp::create(ib, k.index(length - 1), s)
+                                  .getResult()
+                            : s;
+          scf::YieldOp::create(ib, step(ib, indices, t, carried));
+        });
+    finish(kb, indices, loop.getResults());
+  });
+}
+
+struct LinearRecurrenceToGPU : OpRewritePattern<LinearRecurrenceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearRecurrenceOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    KernelBuilder k(b);
+    RankedTensorType type = tensorTypeOf(op.getA());
+    RankedTensorType lastType = tensorTypeOf(op.getLast());
+    int64_t dim = op.getDim();
+    Value a = k.buffer(op.getA()), bb = k.buffer(op.getB()),
+          h0 = k.buffer(op.getH0());
+    Value h = k.output(type), last = k.output(lastType);
+    launchTimeLoops(
+        k, type.getShape(), dim, op.getReverse(),
+        [&](ImplicitLocOpBuilder &kb, ValueRange idx) -> SmallVector<Value> {
+          return {h0 ? k.load(kb, h0, idx) : ScalarMath(kb).constant(0.0)};
+        },
+        [&](ImplicitLocOpBuilder &kb, ValueRange idx, Value t,
+            ValueRange carried) -> SmallVector<Value> {
+          ScalarMath m(kb);
+          SmallVector<Value> at = withIndex(idx, dim, t);
+          Value next = math::FmaOp::create(kb, k.load(kb, a, at), carried[0],
+                                           k.load(kb, bb, at));
+          k.store(kb, next, h, at);
+          return {next};
+        },
+        [&](ImplicitLocOpBuilder &kb, ValueRange idx, ValueRange carried) {
+          k.store(kb, carried[0], last, idx);
+        });
+    rewriter.replaceOp(op, {k.result(h, type), k.result(last, lastType)});
+    return success();
+  }
+};
+
+struct ScanToGPU : OpRewritePattern<ScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ScanOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    KernelBuilder k(b);
+    int64_t dim = op.getDim(), n = op.getInputs().size();
+    bool exclusive = op.getExclusive();
+    bool hasInitial = !op.getInitial().empty();
+    RankedTensorType type = tensorTypeOf(op.getInputs()[0]);
+    SmallVector<Value> inputs = llvm::map_to_vector(
+        op.getInputs(), [&](Value v) { return k.buffer(v); });
+    SmallVector<Value> initial = llvm::map_to_vector(
+        op.getInitial(), [&](Value v) { return k.buffer(v); });
+    SmallVector<Value> outs, carries;
+    for (Value r : op.getResults().take_front(n))
+      outs.push_back(k.output(tensorTypeOf(r)));
+    for (Value r : op.getResults().drop_front(n))
+      carries.push_back(k.output(tensorTypeOf(r)));
+    Block &combiner = op.getCombiner().front();
+    // Elements keep their own types here (integers too): no f32 widening.
+    auto raw = [&](ImplicitLocOpBuilder &kb, Value m, ValueRange idx) -> Value {
+      return memref::LoadOp::create(kb, m, idx);
+    };
+    auto combine = [&](ImplicitLocOpBuilder &kb, ValueRange lhs,
+                       ValueRange rhs) {
+      IRMapping map;
+      map.map(combiner.getArguments().take_front(n), lhs);
+      map.map(combiner.getArguments().drop_front(n), rhs);
+      for (Operation &inner : combiner.without_terminator())
+        kb.clone(inner, map);
+      return llvm::map_to_vector(
+          combiner.getTerminator()->getOperands(),
+          [&](Value v) { return map.lookupOrDefault(v); });
+    };
+    // Carried: a flag "has a carry" (for inclusive scans without initial)
+    // and the N carries, starting at initial (or the first element).
+    launchTimeLoops(
+        k, type.getShape(), dim, op.getReverse(),
+        [&](ImplicitLocOpBuilder &kb, ValueRange idx) -> SmallVector<Value> {
+          SmallVector<Value> init = {arith::ConstantIntOp::create(
+              kb, kb.getI1Type(), hasInitial ? 1 : 0)};
+          for (int64_t i = 0; i < n; ++i) {
+            Type elt = getElementTypeOrSelf(op.getInputs()[i].getType());
+            init.push_back(hasInitial
+                               ? raw(kb, initial[i], idx)
+                               : arith::ConstantOp::create(
+                                     kb, kb.getZeroAttr(elt)).getResult());
+          }
+          return init;
+        },
+        [&](ImplicitLocOpBuilder &kb, ValueRange idx, Value t,
+            ValueRange carried) -> SmallVector<Value> {
+          SmallVector<Value> at = withIndex(idx, dim, t);
+          SmallVector<Value> x = llvm::map_to_vector(
+              inputs, [&](Value m) { return raw(kb, m, at); });
+          ValueRange prev = carried.drop_front();
+          SmallVector<Value> next;
+          if (hasInitial) {
+            next = combine(kb, prev, x);
+          } else {
+            auto pick = scf::IfOp::create(
+                kb, carried[0],
+                [&](OpBuilder &nb, Location loc) {
+                  ImplicitLocOpBuilder ib(loc, nb);
+                  scf::YieldOp::create(ib, combine(ib, prev, x));
+                },
+                [&](OpBuilder &nb, Location loc) {
+                  scf::YieldOp::create(nb, loc, x);
+                });
+            next = SmallVector<Value>(pick.getResults());
+          }
+          for (int64_t i = 0; i < n; ++i)
+            memref::StoreOp::create(kb, exclusive ? prev[i] : next[i], outs[i],
+                                    at);
+          SmallVector<Value> result = {
+              arith::ConstantIntOp::create(kb, kb.getI1Type(), 1)};
+          result.append(next);
+          return result;
+        },
+        [&](ImplicitLocOpBuilder &kb, ValueRange idx, ValueRange carried) {
+          for (int64_t i = 0; i < n; ++i)
+            memref::StoreOp::create(kb, carried[1 + i], carries[i], idx);
+        });
+    SmallVector<Value> results;
+    for (auto [buffer, r] : llvm::zip_equal(
+             llvm::concat<Value>(outs, carries), op.getResults()))
+      results.push_back(k.result(buffer, tensorTypeOf(r)));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// seq.selective_scan: a thread per (batch, channel), N states in registers.
+//===----------------------------------------------------------------------===//
+
+struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType uType = tensorTypeOf(op.getU());
+    RankedTensorType bType = tensorTypeOf(op.getB());
+    int64_t batch = uType.getDimSize(0), channels = uType.getDimSize(1),
+            length = uType.getDimSize(2), groups = bType.getDimSize(1),
+            states = bType.getDimSize(2);
+    if (states > kMaxRegisterState)
+      return tooManyRegisters(op, rewriter, "state size N", states);
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    KernelBuilder k(b);
+    Value u = k.buffer(op.getU()), delta = k.buffer(op.getDelta()),
+          A = k.buffer(op.getA()), B = k.buffer(op.getB()),
+          C = k.buffer(op.getC()), D = k.buffer(op.getD()),
+          z = k.buffer(op.getZ()), bias = k.buffer(op.getDeltaBias());
+    Value y = k.output(uType);
+    Value last;
+    RankedTensorType lastType;
+    if (op.getLastState()) {
+      lastType = tensorTypeOf(op.getLastState());
+      last = k.output(lastType);
+    }
+    bool softplus = op.getDeltaSoftplus();
+    int64_t perGroup = channels / groups;
+    k.launchFlat(batch * channels, [&](ImplicitLocOpBuilder &kb, Value linear) {
+      ScalarMath m(kb);
+      Value bi = arith::DivUIOp::create(kb, linear, k.index(channels));
+      Value d = arith::RemUIOp::create(kb, linear, k.index(channels));
+      Value g = arith::DivUIOp::create(kb, d, k.index(perGroup));
+      SmallVector<Value> a;
+      for (int64_t n = 0; n < states; ++n)
+        a.push_back(k.load(kb, A, ValueRange{d, k.index(n)}));
+      Value dBias = bias ? k.load(kb, bias, ValueRange{d}) : Value();
+      Value dSkip = D ? k.load(kb, D, ValueRange{d}) : Value();
+      SmallVector<Value> h0(states, m.constant(0.0));
+      auto loop = scf::ForOp::create(
+          kb, k.index(0), k.index(length), k.index(1), h0,
+          [&](OpBuilder &nb, Location loc, Value t, ValueRange h) {
+            ImplicitLocOpBuilder ib(loc, nb);
+            ScalarMath im(ib);
+            SmallVector<Value> at = {bi, d, t};
+            Value ut = k.load(ib, u, at);
+            Value dt = k.load(ib, delta, at);
+            if (dBias)
+              dt = im.add(dt, dBias);
+            if (softplus)
+              dt = im.softplus(dt);
+            Value dtu = im.mul(dt, ut);
+            SmallVector<Value> next;
+            Value yt = im.constant(0.0);
+            for (int64_t n = 0; n < states; ++n) {
+              SmallVector<Value> bcAt = {bi, g, k.index(n), t};
+              Value decay = im.exp(im.mul(dt, a[n]));
+              Value hn = math::FmaOp::create(
+                  ib, decay, h[n], im.mul(dtu, k.load(ib, B, bcAt)));
+              next.push_back(hn);
+              yt = math::FmaOp::create(ib, k.load(ib, C, bcAt), hn, yt);
+            }
+            if (dSkip)
+              yt = math::FmaOp::create(ib, dSkip, ut, yt);
+            if (z)
+              yt = im.mul(yt, im.silu(k.load(ib, z, at)));
+            k.store(ib, yt, y, at);
+            scf::YieldOp::create(ib, next);
+          });
+      if (last)
+        for (int64_t n = 0; n < states; ++n)
+          k.store(kb, loop.getResult(n), last, ValueRange{bi, d, k.index(n)});
+    });
+    SmallVector<Value> results = {k.result(y, uType)};
+    if (last)
+      results.push_back(k.result(last, lastType));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// seq.gated_linear_attention: a thread per (batch, head, value column), the
+// K entries of its state column in registers.
+//===----------------------------------------------------------------------===//
+
+struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GatedLinearAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType qType = tensorTypeOf(op.getQ());
+    RankedTensorType oType = tensorTypeOf(op.getO());
+    int64_t batch = qType.getDimSize(0), heads = qType.getDimSize(1),
+            length = qType.getDimSize(2), keyDim = qType.getDimSize(3),
+            valueDim = oType.getDimSize(3);
+    if (keyDim > kMaxRegisterState)
+      return tooManyRegisters(op, rewriter, "key dim K", keyDim);
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    KernelBuilder k(b);
+    Value q = k.buffer(op.getQ()), kk = k.buffer(op.getK()),
+          v = k.buffer(op.getV()), g = k.buffer(op.getG()),
+          s0 = k.buffer(op.getInitialState());
+    bool scalarGate = g && tensorTypeOf(op.getG()).getRank() == 3;
+    Value o = k.output(oType);
+    Value last;
+    RankedTensorType lastType;
+    if (op.getFinalState()) {
+      lastType = tensorTypeOf(op.getFinalState());
+      last = k.output(lastType);
+    }
+    double scale = op.getEffectiveScale();
+    SmallVector<int64_t> threads = {batch, heads, valueDim};
+    k.launchFlat(batch * heads * valueDim, [&](ImplicitLocOpBuilder &kb,
+                                               Value linear) {
+      ScalarMath m(kb);
+      SmallVector<Value> i = k.delinearize(kb, linear, threads);
+      Value bi = i[0], h = i[1], col = i[2];
+      SmallVector<Value> init;
+      for (int64_t r = 0; r < keyDim; ++r)
+        init.push_back(s0 ? k.load(kb, s0, ValueRange{bi, h, k.index(r), col})
+                          : m.constant(0.0));
+      auto loop = scf::ForOp::create(
+          kb, k.index(0), k.index(length), k.index(1), init,
+          [&](OpBuilder &nb, Location loc, Value t, ValueRange s) {
+            ImplicitLocOpBuilder ib(loc, nb);
+            ScalarMath im(ib);
+            Value vt = k.load(ib, v, ValueRange{bi, h, t, col});
+            Value decay =
+                scalarGate ? im.exp(k.load(ib, g, ValueRange{bi, h, t}))
+                           : Value();
+            SmallVector<Value> next;
+            Value acc = im.constant(0.0);
+            for (int64_t r = 0; r < keyDim; ++r) {
+              SmallVector<Value> at = {bi, h, t, k.index(r)};
+              Value sr = s[r];
+              if (g)
+                sr = im.mul(scalarGate ? decay : im.exp(k.load(ib, g, at)), sr);
+              sr = math::FmaOp::create(ib, k.load(ib, kk, at), vt, sr);
+              next.push_back(sr);
+              acc = math::FmaOp::create(ib, k.load(ib, q, at), sr, acc);
+            }
+            k.store(ib, im.mul(acc, im.constant(scale)), o,
+                    ValueRange{bi, h, t, col});
+            scf::YieldOp::create(ib, next);
+          });
+      if (last)
+        for (int64_t r = 0; r < keyDim; ++r)
+          k.store(kb, loop.getResult(r), last,
+                  ValueRange{bi, h, k.index(r), col});
+    });
+    SmallVector<Value> results = {k.result(o, oType)};
+    if (last)
+      results.push_back(k.result(last, lastType));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// seq.attention: a thread per query row, online softmax over its visible
+// keys, the Dv accumulators in registers.
+//===----------------------------------------------------------------------===//
+
+struct AttentionToGPU : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType qType = tensorTypeOf(op.getQuery());
+    RankedTensorType kType = tensorTypeOf(op.getKey());
+    RankedTensorType oType = tensorTypeOf(op.getOutput());
+    int64_t batch = qType.getDimSize(0), qHeads = qType.getDimSize(1),
+            sq = qType.getDimSize(2), headDim = qType.getDimSize(3),
+            kvHeads = kType.getDimSize(1), skv = kType.getDimSize(2),
+            valueDim = oType.getDimSize(3);
+    if (valueDim > kMaxRegisterState || headDim > kMaxRegisterState)
+      return tooManyRegisters(op, rewriter, "head dim",
+                              std::max(valueDim, headDim));
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    KernelBuilder k(b);
+    Value q = k.buffer(op.getQuery()), key = k.buffer(op.getKey()),
+          value = k.buffer(op.getValue()), lengths = k.buffer(op.getKvLengths()),
+          qSeg = k.buffer(op.getQSegmentIds()),
+          kSeg = k.buffer(op.getKvSegmentIds());
+    Value out = k.output(oType);
+    Value lse;
+    RankedTensorType lseType;
+    if (op.getLse()) {
+      lseType = tensorTypeOf(op.getLse());
+      lse = k.output(lseType);
+    }
+    double scale = op.getEffectiveScale();
+    std::optional<double> softcap;
+    if (op.getSoftcap())
+      softcap = op.getSoftcap()->convertToDouble();
+    ArrayRef<int64_t> window = op.getWindow();
+    int64_t left = window[0], right = window[1];
+    bool causal = op.getCausal();
+    int64_t group = qHeads / kvHeads;
+    SmallVector<int64_t> rows = {batch, qHeads, sq};
+
+    k.launchFlat(batch * qHeads * sq, [&](ImplicitLocOpBuilder &kb,
+                                          Value linear) {
+      ScalarMath m(kb);
+      SmallVector<Value> idx = k.delinearize(kb, linear, rows);
+      Value bi = idx[0], h = idx[1], i = idx[2];
+      Value kvh = arith::DivUIOp::create(kb, h, k.index(group));
+      auto i64 = [&](Value v) {
+        return arith::IndexCastOp::create(kb, kb.getI64Type(), v).getResult();
+      };
+      auto cst = [&](int64_t v) {
+        return arith::ConstantIntOp::create(kb, kb.getI64Type(), v).getResult();
+      };
+      auto minI = [&](Value x, Value y) {
+        return arith::MinSIOp::create(kb, x, y).getResult();
+      };
+      auto maxI = [&](Value x, Value y) {
+        return arith::MaxSIOp::create(kb, x, y).getResult();
+      };
+      // Visible keys: [lo, hi) intersected with the segment test.
+      Value len = cst(skv);
+      if (lengths) {
+        Value l = memref::LoadOp::create(kb, lengths, ValueRange{bi});
+        if (l.getType() != kb.getI64Type())
+          l = arith::ExtSIOp::create(kb, kb.getI64Type(), l);
+        len = minI(maxI(l, cst(0)), cst(skv));
+      }
+      Value p = arith::AddIOp::create(
+          kb, i64(i), arith::SubIOp::create(kb, len, cst(sq)));
+      Value hi = len, lo = cst(0);
+      if (causal)
+        hi = minI(hi, arith::AddIOp::create(kb, p, cst(1)));
+      if (right >= 0)
+        hi = minI(hi, arith::AddIOp::create(kb, p, cst(right + 1)));
+      if (left >= 0)
+        lo = maxI(lo, arith::SubIOp::create(kb, p, cst(left)));
+      hi = maxI(hi, lo);
+      Value loIdx = arith::IndexCastOp::create(kb, kb.getIndexType(), lo);
+      Value hiIdx = arith::IndexCastOp::create(kb, kb.getIndexType(), hi);
+      Value qSegId = qSeg ? memref::LoadOp::create(kb, qSeg, ValueRange{bi, i})
+                                .getResult()
+                          : Value();
+
+      SmallVector<Value> qRow;
+      for (int64_t d = 0; d < headDim; ++d)
+        qRow.push_back(
+            m.mul(k.load(kb, q, ValueRange{bi, h, i, k.index(d)}),
+                  m.constant(scale)));
+      SmallVector<Value> init = {m.constant(-FLT_MAX), m.constant(0.0)};
+      for (int64_t d = 0; d < valueDim; ++d)
+        init.push_back(m.constant(0.0));
+
+      auto loop = scf::ForOp::create(
+          kb, loIdx, hiIdx, k.index(1), init,
+          [&](OpBuilder &nb, Location loc, Value j, ValueRange state) {
+            ImplicitLocOpBuilder ib(loc, nb);
+            auto update = [&](ImplicitLocOpBuilder &ub) {
+              ScalarMath um(ub);
+              Value s = um.constant(0.0);
+              for (int64_t d = 0; d < headDim; ++d)
+                s = math::FmaOp::create(
+                    ub, qRow[d],
+                    k.load(ub, key, ValueRange{bi, kvh, j, k.index(d)}), s);
+              if (softcap)
+                s = um.mul(um.constant(*softcap),
+                           um.tanh(um.div(s, um.constant(*softcap))));
+              Value mOld = state[0], lOld = state[1];
+              Value mNew = um.maxnum(mOld, s);
+              Value alpha = um.exp(um.sub(mOld, mNew));
+              Value pr = um.exp(um.sub(s, mNew));
+              SmallVector<Value> next = {
+                  mNew, math::FmaOp::create(ub, lOld, alpha, pr)};
+              for (int64_t d = 0; d < valueDim; ++d)
+                next.push_back(math::FmaOp::create(
+                    ub, pr,
+                    k.load(ub, value, ValueRange{bi, kvh, j, k.index(d)}),
+                    um.mul(state[2 + d], alpha)));
+              return next;
+            };
+            if (!qSeg) {
+              scf::YieldOp::create(ib, update(ib));
+              return;
+            }
+            Value kSegId = memref::LoadOp::create(ib, kSeg, ValueRange{bi, j});
+            Value same = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq,
+                                               qSegId, kSegId);
+            auto guarded = scf::IfOp::create(
+                ib, same,
+                [&](OpBuilder &tb, Location tl) {
+                  ImplicitLocOpBuilder tib(tl, tb);
+                  scf::YieldOp::create(tib, update(tib));
+                },
+                [&](OpBuilder &eb, Location el) {
+                  scf::YieldOp::create(eb, el, state);
+                });
+            scf::YieldOp::create(ib, guarded.getResults());
+          });
+      Value mFinal = loop.getResult(0), l = loop.getResult(1);
+      Value any = m.cmp(arith::CmpFPredicate::OGT, l, m.constant(0.0));
+      Value inv = m.select(any, m.div(m.constant(1.0), l), m.constant(0.0));
+      for (int64_t d = 0; d < valueDim; ++d)
+        k.store(kb, m.mul(loop.getResult(2 + d), inv), out,
+                ValueRange{bi, h, i, k.index(d)});
+      if (lse) {
+        Value safeL = m.select(any, l, m.constant(1.0));
+        Value value = m.select(any, m.add(mFinal, m.log(safeL)),
+                               m.constant(-INFINITY));
+        k.store(kb, value, lse, ValueRange{bi, h, i});
+      }
+    });
+    SmallVector<Value> results = {k.result(out, oType)};
+    if (lse)
+      results.push_back(k.result(lse, lseType));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    WalkResult dynamic = getOperation()->walk([](Operation *op) {
+      if (!isa<seq::SeqDialect>(op->getDialect()) || hasStaticShapes(op))
+        return WalkResult::advance();
+      op->emitOpError()
+          << "has dynamic shapes; convert-seq-to-gpu needs static sizes";
+      return WalkResult::interrupt();
+    });
+    if (dynamic.wasInterrupted())
+      return signalPassFailure();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<AttentionToGPU, ScanToGPU, LinearRecurrenceToGPU,
+                 SelectiveScanToGPU, GatedLinearAttentionToGPU, RmsNormToGPU,
+                 RopeToGPU, CausalConv1dToGPU>(&getContext());
+    ConversionTarget target(getContext());
+    // seq.recurrence stays for convert-seq-to-linalg (its body is linalg).
+    target.addIllegalDialect<seq::SeqDialect>();
+    target.addLegalOp<seq::RecurrenceOp, seq::YieldOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,92 @@
+//===- CUDAPipeline.cpp - seqc-cuda-pipeline ------------------------------===//
+//
+// Part of seqc. seq ops become kernels (convert-seq-to-gpu); what is left of
+// the model (a recurrence's body, the model's own linalg ops, copies)
+// becomes loops mapped to blocks and threads; then upstream's GPU-to-NVVM
+// lowering makes PTX through LLVM's NVPTX backend, serialized by
+// gpu-module-to-binary into the host module.
+//
+//===----------------------------------------------------------------------===//
+
+#include "seqc/Pipelines/Pipelines.h"
+
+#include "seqc/Conversion/Passes.h"
+#include "seqc/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
+                                   const CUDAPipelineOptions &options) {
+  pm.addPass(createCanonicalizerPass());
+  // seq ops to kernels; seq.recurrence (whose body is linalg code) through
+  // the portable decomposition.
+  pm.addPass(createConvertSeqToGPU());
+  pm.addPass(createConvertSeqToLinalg());
+  pm.addPass(createSeqcCheckContract({"linalg"}));
+  pm.addPass(createConvertElementwiseToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Bufferize as on the CPU: strided read-only arguments, results written
+  // into caller-provided (device) buffers.
+  pm.addPass(createSeqcReadonlyArguments());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::FullyDynamicLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createSeqcBoundaryLayouts());
+  pm.addPass(createCanonicalizerPass());
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.modifyPublicFunctions = true;
+  outParams.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+
+  // Every remaining loop nest runs on the device: linalg (copies included)
+  // to parallel loops, tiled into blocks of threads, mapped, launched.
+  pm.addPass(createSeqcCopiesToLinalg());
+  pm.addPass(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSeqcGpuMapLoops());
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addPass(createConvertParallelLoopToGpuPass());
+  pm.addPass(createSeqcGpuHostBuffers());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createSeqcCheckContract({"gpu-host"}));
+
+  // Kernels into gpu.module functions; their transcendental math into
+  // polynomials (no libdevice needed), then upstream's NVVM lowering and
+  // serialization (PTX, cubin or fatbin).
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createSeqcMathApproximations());
+  pm.addNestedPass<gpu::GPUModuleOp>(arith::createArithExpandOpsPass());
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip;
+  nvvm.cubinFeatures = options.features;
+  nvvm.cubinFormat = options.format;
+  nvvm.optLevel = options.optLevel;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  // Host buffers are device memory: malloc/free become the runtime's
+  // stream-ordered device allocation.
+  pm.addPass(createSeqcGpuHostAllocator());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSeqcCheckContract({"llvm"}));
+}

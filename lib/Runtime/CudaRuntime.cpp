@@ -1,0 +1,484 @@
+//===- CudaRuntime.cpp - the mgpu* ABI on a dlopen'ed CUDA driver ---------===//
+//
+// Part of seqc. See CudaRuntime.h for the contract. The driver's types are
+// declared here (opaque handles, int results) so that building needs no CUDA
+// headers; the functions are looked up by name in libcuda.so.1 on first use.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaRuntime.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+namespace {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
+
+constexpr int kComputeCapabilityMajor = 75; // CU_DEVICE_ATTRIBUTE_...
+constexpr int kComputeCapabilityMinor = 76;
+constexpr int kMaxDynamicSharedBytes = 8;   // CU_FUNC_ATTRIBUTE_...
+constexpr int kPointerMemoryType = 2;       // CU_POINTER_ATTRIBUTE_MEMORY_TYPE
+constexpr int kMemoryTypeDevice = 2;        // CU_MEMORYTYPE_DEVICE
+constexpr int kLaunchAttributeClusterDimension = 4;
+
+// cuLaunchKernelEx's configuration (cuda.h's CUlaunchConfig/Attribute).
+struct LaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char bytes[64];
+    struct {
+      unsigned x, y, z;
+    } clusterDim;
+  } value;
+};
+struct LaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  LaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+
+/// The driver entry points seqc uses, resolved once.
+struct Driver {
+#define SEQC_CU_FUNCTIONS(X)                                                   \
+  X(cuInit, (unsigned))                                            \
+  X(cuGetErrorName, (CUresult, const char **))                     \
+  X(cuGetErrorString, (CUresult, const char **))                   \
+  X(cuDeviceGet, (CUdevice *, int))                                \
+  X(cuDeviceGetCount, (int *))                                     \
+  X(cuDeviceGetName, (char *, int, CUdevice))                      \
+  X(cuDeviceGetAttribute, (int *, int, CUdevice))                  \
+  X(cuDevicePrimaryCtxRetain, (CUcontext *, CUdevice))             \
+  X(cuCtxSetCurrent, (CUcontext))                                  \
+  X(cuModuleLoadData, (CUmodule *, const void *))                  \
+  X(cuModuleUnload, (CUmodule))                                    \
+  X(cuModuleGetFunction, (CUfunction *, CUmodule, const char *))   \
+  X(cuFuncSetAttribute, (CUfunction, int, int))                    \
+  X(cuLaunchKernel,                                                            \
+    (CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, \
+                 unsigned, unsigned, CUstream, void **, void **))              \
+  X(cuLaunchKernelEx,                                                          \
+    (const LaunchConfig *, CUfunction, void **, void **))          \
+  X(cuStreamSynchronize, (CUstream))                               \
+  X(cuStreamWaitEvent, (CUstream, CUevent, unsigned))              \
+  X(cuEventCreate, (CUevent *, unsigned))                          \
+  X(cuEventDestroy_v2, (CUevent))                                  \
+  X(cuEventRecord, (CUevent, CUstream))                            \
+  X(cuEventSynchronize, (CUevent))                                 \
+  X(cuMemAlloc_v2, (CUdeviceptr *, size_t))                        \
+  X(cuMemFree_v2, (CUdeviceptr))                                   \
+  X(cuMemAllocAsync, (CUdeviceptr *, size_t, CUstream))            \
+  X(cuMemFreeAsync, (CUdeviceptr, CUstream))                       \
+  X(cuMemcpyAsync,                                                             \
+    (CUdeviceptr, CUdeviceptr, size_t, CUstream))                  \
+  X(cuMemsetD32Async,                                                          \
+    (CUdeviceptr, unsigned, size_t, CUstream))                     \
+  X(cuMemsetD16Async,                                                          \
+    (CUdeviceptr, unsigned short, size_t, CUstream))               \
+  X(cuPointerGetAttribute, (void *, int, CUdeviceptr))
+#define SEQC_CU_MEMBER(name, args) CUresult(*name) args = nullptr;
+  SEQC_CU_FUNCTIONS(SEQC_CU_MEMBER)
+#undef SEQC_CU_MEMBER
+
+  CUcontext context = nullptr;
+  CUdevice device = 0;
+  char failure[512] = {0}; // why the driver is unusable, or empty
+  char deviceName[300] = {0};
+};
+
+// No C++ library: this file is also linked into ahead-of-time libraries that
+// must need nothing beyond libc and libdl.
+constexpr size_t kMessageSize = 1024;
+thread_local char threadError[kMessageSize];
+thread_local bool threadHasError = false;
+thread_local char takenError[kMessageSize];
+thread_local CUstream threadStream = nullptr;
+thread_local CUcontext threadContext = nullptr;
+
+__attribute__((format(printf, 1, 2))) void setErrorf(const char *format,
+                                                     ...) {
+  if (threadHasError)
+    return;
+  threadHasError = true;
+  va_list args;
+  va_start(args, format);
+  vsnprintf(threadError, kMessageSize, format, args);
+  va_end(args);
+}
+
+Driver theDriver;
+pthread_once_t driverOnce = PTHREAD_ONCE_INIT;
+
+const char *resultText(Driver &d, CUresult r, char *buffer, size_t size) {
+  const char *name = nullptr, *text = nullptr;
+  d.cuGetErrorName(r, &name);
+  d.cuGetErrorString(r, &text);
+  snprintf(buffer, size, "%s (%s)", name ? name : "?",
+           text ? text : "no description");
+  return buffer;
+}
+
+void openDriver() {
+  Driver &d = theDriver;
+  void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *why = dlerror();
+    snprintf(d.failure, sizeof(d.failure),
+             "no CUDA driver: cannot load libcuda.so.1 (%s)",
+             why ? why : "unknown reason");
+    return;
+  }
+#define SEQC_CU_LOOKUP(name, args)                                             \
+  d.name = reinterpret_cast<CUresult(*) args>(dlsym(lib, #name));              \
+  if (!d.name && !d.failure[0])                                                \
+    snprintf(d.failure, sizeof(d.failure),                                     \
+             "the CUDA driver lacks " #name " (driver too old?)");
+  SEQC_CU_FUNCTIONS(SEQC_CU_LOOKUP)
+#undef SEQC_CU_LOOKUP
+  if (d.failure[0])
+    return;
+  char text[256];
+  auto check = [&](CUresult r, const char *what) {
+    if (r == 0)
+      return true;
+    snprintf(d.failure, sizeof(d.failure), "%s failed: %s", what,
+             resultText(d, r, text, sizeof(text)));
+    return false;
+  };
+  int count = 0;
+  if (!check(d.cuInit(0), "cuInit") ||
+      !check(d.cuDeviceGetCount(&count), "cuDeviceGetCount"))
+    return;
+  if (count == 0) {
+    snprintf(d.failure, sizeof(d.failure), "the CUDA driver reports no GPU");
+    return;
+  }
+  if (!check(d.cuDeviceGet(&d.device, 0), "cuDeviceGet") ||
+      !check(d.cuDevicePrimaryCtxRetain(&d.context, d.device),
+             "cuDevicePrimaryCtxRetain"))
+    return;
+  char name[256] = {0};
+  int major = 0, minor = 0;
+  d.cuDeviceGetName(name, sizeof(name) - 1, d.device);
+  d.cuDeviceGetAttribute(&major, kComputeCapabilityMajor, d.device);
+  d.cuDeviceGetAttribute(&minor, kComputeCapabilityMinor, d.device);
+  snprintf(d.deviceName, sizeof(d.deviceName), "%s (sm_%d%d)", name, major,
+           minor);
+}
+
+/// The driver, opened once per process; device 0's primary context (the one
+/// PyTorch and the CUDA runtime use, so pointers are shared) retained.
+Driver &driver() {
+  pthread_once(&driverOnce, openDriver);
+  return theDriver;
+}
+
+/// The driver, ready on this thread (primary context current), or null with
+/// the reason recorded. Also null once this thread has an untaken error, so
+/// that nothing runs after a failure.
+Driver *ready(const char *what) {
+  if (threadHasError)
+    return nullptr;
+  Driver &d = driver();
+  if (d.failure[0]) {
+    setErrorf("%s: %s", what, d.failure);
+    return nullptr;
+  }
+  if (threadContext != d.context) {
+    if (d.cuCtxSetCurrent(d.context) != 0) {
+      setErrorf("%s: cuCtxSetCurrent failed", what);
+      return nullptr;
+    }
+    threadContext = d.context;
+  }
+  return &d;
+}
+
+/// Records a failed driver call with its name and the driver's message.
+bool ok(Driver &d, CUresult r, const char *call) {
+  if (r == 0)
+    return true;
+  char text[256];
+  setErrorf("CUDA error in %s: %s", call, resultText(d, r, text, sizeof(text)));
+  return false;
+}
+
+CUdeviceptr dptr(const void *p) {
+  return static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(p));
+}
+
+} // namespace
+
+#define SEQC_EXPORT extern "C" __attribute__((visibility("default")))
+
+//===----------------------------------------------------------------------===//
+// seqc's own entry points
+//===----------------------------------------------------------------------===//
+
+SEQC_EXPORT int seqcCudaAvailable(const char **why) {
+  Driver &d = driver();
+  if (why)
+    *why = d.failure[0] ? d.failure : nullptr;
+  return !d.failure[0];
+}
+
+SEQC_EXPORT const char *seqcCudaTakeError(void) {
+  if (!threadHasError)
+    return nullptr;
+  memcpy(takenError, threadError, kMessageSize);
+  threadHasError = false;
+  threadError[0] = 0;
+  return takenError;
+}
+
+SEQC_EXPORT void seqcCudaSetError(const char *message) {
+  setErrorf("%s", message ? message : "unknown error");
+}
+
+SEQC_EXPORT void seqcCudaSetStream(void *stream) {
+  threadStream = static_cast<CUstream>(stream);
+}
+
+SEQC_EXPORT void *seqcCudaGetStream(void) { return threadStream; }
+
+SEQC_EXPORT int seqcCudaSynchronize(void) {
+  Driver *d = ready("synchronize");
+  return d && ok(*d, d->cuStreamSynchronize(threadStream), "cuStreamSynchronize");
+}
+
+SEQC_EXPORT void *seqcCudaAlloc(size_t bytes) {
+  Driver *d = ready("device allocation");
+  CUdeviceptr p = 0;
+  if (!d || !ok(*d, d->cuMemAllocAsync(&p, bytes ? bytes : 1, threadStream),
+                "cuMemAllocAsync"))
+    return nullptr;
+  return reinterpret_cast<void *>(static_cast<uintptr_t>(p));
+}
+
+SEQC_EXPORT void seqcCudaFree(void *ptr) {
+  if (!ptr)
+    return;
+  // Frees even after an error (ready() would refuse), so nothing leaks.
+  Driver &d = driver();
+  if (!d.failure[0])
+    d.cuMemFreeAsync(dptr(ptr), threadStream);
+}
+
+SEQC_EXPORT int seqcCudaCopy(void *dst, const void *src, size_t bytes,
+                             int kind) {
+  (void)kind; // unified addressing: the driver knows each side's kind
+  Driver *d = ready("copy");
+  if (!d || !ok(*d, d->cuMemcpyAsync(dptr(dst), dptr(src), bytes, threadStream),
+                "cuMemcpyAsync"))
+    return 0;
+  // Host memory may be reused as soon as this returns.
+  return ok(*d, d->cuStreamSynchronize(threadStream), "cuStreamSynchronize");
+}
+
+SEQC_EXPORT int seqcCudaIsDevicePointer(const void *ptr) {
+  Driver &d = driver();
+  if (d.failure[0] || !ptr)
+    return 0;
+  if (threadContext != d.context && d.cuCtxSetCurrent(d.context) == 0)
+    threadContext = d.context;
+  unsigned type = 0;
+  if (d.cuPointerGetAttribute(&type, kPointerMemoryType, dptr(ptr)) != 0)
+    return 0;
+  return type == kMemoryTypeDevice;
+}
+
+SEQC_EXPORT const char *seqcCudaDeviceName(void) {
+  Driver &d = driver();
+  return d.failure[0] ? nullptr : d.deviceName;
+}
+
+//===----------------------------------------------------------------------===//
+// The mgpu* ABI of MLIR's GPU lowering
+//===----------------------------------------------------------------------===//
+
+SEQC_EXPORT void *mgpuModuleLoad(void *data, size_t /*size*/) {
+  Driver *d = ready("loading a GPU module");
+  CUmodule module = nullptr;
+  if (!d || !ok(*d, d->cuModuleLoadData(&module, data), "cuModuleLoadData"))
+    return nullptr;
+  return module;
+}
+
+SEQC_EXPORT void *mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
+  return mgpuModuleLoad(data, 0);
+}
+
+SEQC_EXPORT void mgpuModuleUnload(void *module) {
+  Driver &d = driver();
+  if (module && !d.failure[0])
+    d.cuModuleUnload(static_cast<CUmodule>(module));
+}
+
+SEQC_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
+  if (!module) {
+    setErrorf("kernel %s: its GPU module did not load", name);
+    return nullptr;
+  }
+  Driver *d = ready("looking up a kernel");
+  CUfunction f = nullptr;
+  if (!d || !ok(*d, d->cuModuleGetFunction(&f, static_cast<CUmodule>(module),
+                                          name),
+                "cuModuleGetFunction"))
+    return nullptr;
+  return f;
+}
+
+namespace {
+bool prepareLaunch(Driver *&d, void *function, int32_t smem) {
+  d = ready("kernel launch");
+  if (!d)
+    return false;
+  if (!function) {
+    setErrorf("kernel launch: no kernel (its module failed to load)");
+    return false;
+  }
+  if (smem > 48 * 1024 &&
+      !ok(*d, d->cuFuncSetAttribute(static_cast<CUfunction>(function),
+                                    kMaxDynamicSharedBytes, smem),
+          "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)"))
+    return false;
+  return true;
+}
+} // namespace
+
+SEQC_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
+                                  intptr_t gridY, intptr_t gridZ,
+                                  intptr_t blockX, intptr_t blockY,
+                                  intptr_t blockZ, int32_t smem,
+                                  void * /*stream*/, void **params,
+                                  void **extra, size_t /*paramsCount*/) {
+  Driver *d;
+  if (!prepareLaunch(d, function, smem))
+    return;
+  ok(*d,
+     d->cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY, gridZ,
+                       blockX, blockY, blockZ, smem, threadStream, params,
+                       extra),
+     "cuLaunchKernel");
+}
+
+SEQC_EXPORT void mgpuLaunchClusterKernel(
+    void *function, intptr_t clusterX, intptr_t clusterY, intptr_t clusterZ,
+    intptr_t gridX, intptr_t gridY, intptr_t gridZ, intptr_t blockX,
+    intptr_t blockY, intptr_t blockZ, int32_t smem, void * /*stream*/,
+    void **params, void **extra, size_t /*paramsCount*/) {
+  Driver *d;
+  if (!prepareLaunch(d, function, smem))
+    return;
+  LaunchAttribute attribute;
+  memset(&attribute, 0, sizeof(attribute));
+  attribute.id = kLaunchAttributeClusterDimension;
+  attribute.value.clusterDim.x = clusterX;
+  attribute.value.clusterDim.y = clusterY;
+  attribute.value.clusterDim.z = clusterZ;
+  LaunchConfig config = {static_cast<unsigned>(gridX),
+                         static_cast<unsigned>(gridY),
+                         static_cast<unsigned>(gridZ),
+                         static_cast<unsigned>(blockX),
+                         static_cast<unsigned>(blockY),
+                         static_cast<unsigned>(blockZ),
+                         static_cast<unsigned>(smem),
+                         threadStream,
+                         &attribute,
+                         1};
+  ok(*d,
+     d->cuLaunchKernelEx(&config, static_cast<CUfunction>(function), params,
+                         extra),
+     "cuLaunchKernelEx (cluster launch)");
+}
+
+// Generated code brackets each synchronous launch with a stream of its own;
+// seqc orders everything on the thread's stream instead.
+SEQC_EXPORT void *mgpuStreamCreate(void) { return threadStream; }
+SEQC_EXPORT void mgpuStreamDestroy(void * /*stream*/) {}
+SEQC_EXPORT void mgpuStreamSynchronize(void * /*stream*/) {}
+
+SEQC_EXPORT void mgpuStreamWaitEvent(void * /*stream*/, void * /*event*/) {}
+SEQC_EXPORT void *mgpuEventCreate(void) {
+  Driver *d = ready("event creation");
+  CUevent e = nullptr;
+  if (!d || !ok(*d, d->cuEventCreate(&e, 2 /*CU_EVENT_DISABLE_TIMING*/),
+                "cuEventCreate"))
+    return nullptr;
+  return e;
+}
+SEQC_EXPORT void mgpuEventDestroy(void *event) {
+  Driver &d = driver();
+  if (event && !d.failure[0])
+    d.cuEventDestroy_v2(static_cast<CUevent>(event));
+}
+SEQC_EXPORT void mgpuEventSynchronize(void *event) {
+  Driver *d = ready("event synchronization");
+  if (d && event)
+    ok(*d, d->cuEventSynchronize(static_cast<CUevent>(event)),
+       "cuEventSynchronize");
+}
+SEQC_EXPORT void mgpuEventRecord(void *event, void * /*stream*/) {
+  Driver *d = ready("event record");
+  if (d && event)
+    ok(*d, d->cuEventRecord(static_cast<CUevent>(event), threadStream),
+       "cuEventRecord");
+}
+
+SEQC_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
+                               bool /*isHostShared*/) {
+  return seqcCudaAlloc(sizeBytes);
+}
+
+SEQC_EXPORT void mgpuMemFree(void *ptr, void * /*stream*/) { seqcCudaFree(ptr); }
+
+// Host code's malloc/free in CUDA modules (seqc-gpu-host-allocator).
+SEQC_EXPORT void *seqcDeviceMalloc(size_t bytes) { return seqcCudaAlloc(bytes); }
+SEQC_EXPORT void *seqcDeviceAlignedAlloc(size_t /*alignment*/, size_t bytes) {
+  // Device allocations are aligned to at least 256 bytes.
+  return seqcCudaAlloc(bytes);
+}
+SEQC_EXPORT void seqcDeviceFree(void *ptr) { seqcCudaFree(ptr); }
+
+SEQC_EXPORT void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
+                            void * /*stream*/) {
+  Driver *d = ready("device copy");
+  if (d)
+    ok(*d, d->cuMemcpyAsync(dptr(dst), dptr(src), sizeBytes, threadStream),
+       "cuMemcpyAsync");
+}
+
+SEQC_EXPORT void mgpuMemset32(void *dst, unsigned value, size_t count,
+                              void * /*stream*/) {
+  Driver *d = ready("device memset");
+  if (d)
+    ok(*d, d->cuMemsetD32Async(dptr(dst), value, count, threadStream),
+       "cuMemsetD32Async");
+}
+
+SEQC_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                              void * /*stream*/) {
+  Driver *d = ready("device memset");
+  if (d)
+    ok(*d, d->cuMemsetD16Async(dptr(dst), value, count, threadStream),
+       "cuMemsetD16Async");
+}
+
+SEQC_EXPORT void mgpuSetDefaultDevice(int32_t device) {
+  if (device != 0)
+    setErrorf("seqc uses CUDA device 0 only, not device %d", device);
+}

@@ -23,3 +23,12 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [os.path.join(config.seqc_obj_root, "bin"), config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["seqc-opt", "seqc", "seqc-run"], tool_dirs)
+
+# The CUDA toolkit's ptxas and fatbinary (compile-only GPU checks: kernels
+# are assembled for sm_80 and sm_90a). CI's image has the toolkit; the tests
+# that need it fail, rather than skip, when it is missing.
+for cuda_bin in [os.environ.get("CUDA_HOME", ""), "/usr/local/cuda"]:
+    if cuda_bin and os.path.exists(os.path.join(cuda_bin, "bin", "ptxas")):
+        llvm_config.with_environment("PATH", os.path.join(cuda_bin, "bin"),
+                                     append_path=True)
+        break

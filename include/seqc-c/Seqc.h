@@ -52,7 +52,14 @@ typedef struct seqc_buffer {
   int64_t rank;
   const int64_t *shape;
   const int64_t *strides;
+  /// Where `data` lives: SEQC_HOST (0, the default of a zeroed struct) or
+  /// SEQC_CUDA (device memory of CUDA device 0). Modules compiled for
+  /// target=cuda take either (host buffers are copied to the device and
+  /// back); target=cpu modules take host memory only.
+  int32_t device;
 } seqc_buffer;
+
+enum { SEQC_HOST = 0, SEQC_CUDA = 1 };
 
 /// A compiled module: its functions, ready to invoke.
 typedef struct seqc_module_impl *seqc_module;
@@ -64,14 +71,33 @@ SEQC_CAPI_EXPORTED const char *seqc_last_error(void);
 SEQC_CAPI_EXPORTED size_t seqc_dtype_size(seqc_dtype dtype);
 
 /// Compiles MLIR `source` (`length` bytes) into a module. `options` is a
-/// space-separated list of `key=value` (`target=cpu`; later `chip=...`),
-/// may be NULL. Compiled modules are cached by source, target and options.
+/// space-separated list of `key=value`, may be NULL: `target=cpu|cuda`,
+/// `chip=sm_90a` (cuda), `gpu-format=auto|isa|bin|fatbin` (cuda),
+/// `attention-tile-q=N`, `attention-tile-kv=N`. Compiled modules are cached
+/// by source and options. A cuda module loads its kernels when compiled:
+/// without a GPU that is an error saying so.
 SEQC_CAPI_EXPORTED seqc_status seqc_compile(const char *source, size_t length,
                                             const char *options,
                                             seqc_module *out);
 
 /// Loads a module compiled ahead of time (`seqc model.mlir -o model.so`).
 SEQC_CAPI_EXPORTED seqc_status seqc_load(const char *path, seqc_module *out);
+
+/// "cpu" or "cuda": what the module's functions run on.
+SEQC_CAPI_EXPORTED const char *seqc_module_target(seqc_module module);
+
+/// 1 when a CUDA driver and GPU answer; else 0, with the reason in *why
+/// (when not NULL; valid for the process).
+SEQC_CAPI_EXPORTED int seqc_cuda_available(const char **why);
+
+/// Device 0's name and architecture ("" without a GPU).
+SEQC_CAPI_EXPORTED const char *seqc_cuda_device_name(void);
+
+/// Orders this thread's CUDA work (JIT-compiled cuda modules' kernels and
+/// staging copies) on `stream`, a CUstream (NULL: the legacy default
+/// stream). Modules loaded from a `.so` have their own runtime copy and
+/// export `seqcCudaSetStream` for the same purpose.
+SEQC_CAPI_EXPORTED void seqc_cuda_set_stream(void *stream);
 
 /// Releases a module (NULL is ignored).
 SEQC_CAPI_EXPORTED void seqc_module_destroy(seqc_module module);

@@ -9,6 +9,7 @@
 
 #include "seqc/Compiler/Compiler.h"
 
+#include <mutex>
 #include <string>
 
 using namespace mlir::seqc;
@@ -64,6 +65,31 @@ seqc_status seqc_load(const char *path, seqc_module *out) {
 }
 
 void seqc_module_destroy(seqc_module module) { delete module; }
+
+const char *seqc_module_target(seqc_module module) {
+  if (!module)
+    return "";
+  return module->module->target() == "cuda" ? "cuda" : "cpu";
+}
+
+int seqc_cuda_available(const char **why) {
+  static std::string reason;
+  static std::once_flag once;
+  static bool available = false;
+  std::call_once(once, [] { available = cudaAvailable(&reason); });
+  if (why)
+    *why = available ? nullptr : reason.c_str();
+  return available;
+}
+
+const char *seqc_cuda_device_name(void) {
+  static std::string name;
+  static std::once_flag once;
+  std::call_once(once, [] { name = cudaDeviceName(); });
+  return name.c_str();
+}
+
+void seqc_cuda_set_stream(void *stream) { setCudaStream(stream); }
 
 int64_t seqc_num_functions(seqc_module module) {
   return module ? module->module->functions().size() : 0;
@@ -139,9 +165,14 @@ seqc_status seqc_invoke(seqc_module module, const char *name,
     if (arg.rank < 0 || (arg.rank > 0 && (!arg.shape || !arg.strides)))
       return fail("seqc_invoke: @" + std::string(name) + ": argument #" +
                   std::to_string(i) + " needs a shape and strides");
+    if (arg.device != SEQC_HOST && arg.device != SEQC_CUDA)
+      return fail("seqc_invoke: @" + std::string(name) + ": argument #" +
+                  std::to_string(i) + " has an unknown device code " +
+                  std::to_string(arg.device));
     buffers.push_back({arg.data, static_cast<DType>(arg.dtype),
                        llvm::ArrayRef<int64_t>(arg.shape, arg.rank),
-                       llvm::ArrayRef<int64_t>(arg.strides, arg.rank)});
+                       llvm::ArrayRef<int64_t>(arg.strides, arg.rank),
+                       arg.device == SEQC_CUDA});
   }
   if (llvm::Error error = module->module->invoke(name, buffers))
     return fail(std::move(error));

@@ -12,6 +12,8 @@
 #include "seqc/InitAll.h"
 #include "seqc/Pipelines/Pipelines.h"
 
+#include "Runtime/CudaRuntime.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -22,9 +24,12 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -126,10 +131,22 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
     auto [key, value] = word.split('=');
     int64_t number = 0;
     if (key == "target") {
-      if (value != "cpu")
+      if (value != "cpu" && value != "cuda")
         return makeError("unsupported target '" + value +
-                         "' (this build supports: cpu)");
+                         "' (this build supports: cpu, cuda)");
       options.target = value.str();
+    } else if (key == "chip") {
+      if (!value.starts_with("sm_") || value.size() < 5)
+        return makeError("option 'chip' needs an NVIDIA architecture such as "
+                         "sm_80 or sm_90a, got '" +
+                         value + "'");
+      options.chip = value.str();
+    } else if (key == "gpu-format") {
+      if (!llvm::is_contained({"auto", "isa", "bin", "fatbin"}, value))
+        return makeError("option 'gpu-format' must be auto, isa, bin or "
+                         "fatbin, got '" +
+                         value + "'");
+      options.gpuFormat = value.str();
     } else if (key == "attention-tile-q" || key == "attention-tile-kv") {
       if (value.getAsInteger(10, number) || number < 1)
         return makeError("option '" + key + "' needs a positive integer, got '" +
@@ -138,16 +155,30 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                                  : options.attentionTileKV) = number;
     } else {
       return makeError("unknown compile option '" + word +
-                       "' (known: target, attention-tile-q, attention-tile-kv)");
+                       "' (known: target, chip, gpu-format, attention-tile-q, "
+                       "attention-tile-kv)");
     }
   }
   return options;
 }
 
 std::string CompileOptions::str() const {
-  return "target=" + target + " attention-tile-q=" +
-         std::to_string(attentionTileQ) +
+  std::string text = "target=" + target;
+  if (target == "cuda")
+    text += " chip=" + chip + " gpu-format=" + gpuFormat;
+  return text + " attention-tile-q=" + std::to_string(attentionTileQ) +
          " attention-tile-kv=" + std::to_string(attentionTileKV);
+}
+
+/// The embedded GPU code format: `auto` is a fatbin (cubin + PTX) when
+/// ptxas can assemble one here, else PTX that the driver compiles at load.
+static std::string resolveGpuFormat(const CompileOptions &options) {
+  if (options.gpuFormat != "auto")
+    return options.gpuFormat;
+  return llvm::sys::findProgramByName("ptxas") &&
+                 llvm::sys::findProgramByName("fatbinary")
+             ? "fatbin"
+             : "isa";
 }
 
 //===----------------------------------------------------------------------===//
@@ -302,6 +333,8 @@ DialectRegistry compilerRegistry() {
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
   return registry;
 }
 
@@ -382,13 +415,114 @@ Session::lower(const CompileOptions &options,
   if (!module || failed(collectSignatures(*module, sigs)))
     return failure();
   PassManager pm(&context);
-  CPUPipelineOptions pipelineOptions;
-  pipelineOptions.attentionTileQ = options.attentionTileQ;
-  pipelineOptions.attentionTileKV = options.attentionTileKV;
-  buildCPUPipeline(pm, pipelineOptions);
+  if (options.target == "cuda") {
+    CUDAPipelineOptions pipelineOptions;
+    pipelineOptions.chip = options.chip;
+    pipelineOptions.format = resolveGpuFormat(options);
+    buildCUDAPipeline(pm, pipelineOptions);
+  } else {
+    CPUPipelineOptions pipelineOptions;
+    pipelineOptions.attentionTileQ = options.attentionTileQ;
+    pipelineOptions.attentionTileKV = options.attentionTileKV;
+    buildCPUPipeline(pm, pipelineOptions);
+  }
   if (failed(pm.run(*module)) || failed(addPackedEntryPoints(*module, sigs)))
     return failure();
   return module;
+}
+
+//===----------------------------------------------------------------------===//
+// CUDA runtime
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+// The mgpu* ABI (CudaRuntime.cpp), for the JIT's symbol table.
+void *mgpuModuleLoad(void *, size_t);
+void *mgpuModuleLoadJIT(void *, int);
+void mgpuModuleUnload(void *);
+void *mgpuModuleGetFunction(void *, const char *);
+void mgpuLaunchKernel(void *, intptr_t, intptr_t, intptr_t, intptr_t,
+                      intptr_t, intptr_t, int32_t, void *, void **, void **,
+                      size_t);
+void mgpuLaunchClusterKernel(void *, intptr_t, intptr_t, intptr_t, intptr_t,
+                             intptr_t, intptr_t, intptr_t, intptr_t, intptr_t,
+                             int32_t, void *, void **, void **, size_t);
+void *mgpuStreamCreate(void);
+void mgpuStreamDestroy(void *);
+void mgpuStreamSynchronize(void *);
+void mgpuStreamWaitEvent(void *, void *);
+void *mgpuEventCreate(void);
+void mgpuEventDestroy(void *);
+void mgpuEventSynchronize(void *);
+void mgpuEventRecord(void *, void *);
+void *mgpuMemAlloc(uint64_t, void *, bool);
+void mgpuMemFree(void *, void *);
+void mgpuMemcpy(void *, void *, size_t, void *);
+void mgpuMemset32(void *, unsigned, size_t, void *);
+void mgpuMemset16(void *, unsigned short, size_t, void *);
+void mgpuSetDefaultDevice(int32_t);
+void *seqcDeviceMalloc(size_t);
+void *seqcDeviceAlignedAlloc(size_t, size_t);
+void seqcDeviceFree(void *);
+}
+
+static llvm::orc::SymbolMap cudaRuntimeSymbols(llvm::orc::MangleAndInterner m) {
+  llvm::orc::SymbolMap symbols;
+  auto add = [&](const char *name, auto *function) {
+    symbols[m(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
+                        llvm::JITSymbolFlags::Exported};
+  };
+  add("mgpuModuleLoad", &mgpuModuleLoad);
+  add("mgpuModuleLoadJIT", &mgpuModuleLoadJIT);
+  add("mgpuModuleUnload", &mgpuModuleUnload);
+  add("mgpuModuleGetFunction", &mgpuModuleGetFunction);
+  add("mgpuLaunchKernel", &mgpuLaunchKernel);
+  add("mgpuLaunchClusterKernel", &mgpuLaunchClusterKernel);
+  add("mgpuStreamCreate", &mgpuStreamCreate);
+  add("mgpuStreamDestroy", &mgpuStreamDestroy);
+  add("mgpuStreamSynchronize", &mgpuStreamSynchronize);
+  add("mgpuStreamWaitEvent", &mgpuStreamWaitEvent);
+  add("mgpuEventCreate", &mgpuEventCreate);
+  add("mgpuEventDestroy", &mgpuEventDestroy);
+  add("mgpuEventSynchronize", &mgpuEventSynchronize);
+  add("mgpuEventRecord", &mgpuEventRecord);
+  add("mgpuMemAlloc", &mgpuMemAlloc);
+  add("mgpuMemFree", &mgpuMemFree);
+  add("mgpuMemcpy", &mgpuMemcpy);
+  add("mgpuMemset32", &mgpuMemset32);
+  add("mgpuMemset16", &mgpuMemset16);
+  add("mgpuSetDefaultDevice", &mgpuSetDefaultDevice);
+  add("seqcDeviceMalloc", &seqcDeviceMalloc);
+  add("seqcDeviceAlignedAlloc", &seqcDeviceAlignedAlloc);
+  add("seqcDeviceFree", &seqcDeviceFree);
+  return symbols;
+}
+
+static CompiledModule::CudaRuntime ownCudaRuntime() {
+  CompiledModule::CudaRuntime r;
+  r.takeError = &seqcCudaTakeError;
+  r.synchronize = &seqcCudaSynchronize;
+  r.alloc = &seqcCudaAlloc;
+  r.free = &seqcCudaFree;
+  r.copy = &seqcCudaCopy;
+  r.isDevicePointer = &seqcCudaIsDevicePointer;
+  r.setStream = &seqcCudaSetStream;
+  return r;
+}
+
+void mlir::seqc::setCudaStream(void *stream) { seqcCudaSetStream(stream); }
+
+bool mlir::seqc::cudaAvailable(std::string *why) {
+  const char *reason = nullptr;
+  bool ok = seqcCudaAvailable(&reason);
+  if (why)
+    *why = reason ? reason : "";
+  return ok;
+}
+
+std::string mlir::seqc::cudaDeviceName() {
+  const char *name = seqcCudaDeviceName();
+  return name ? name : "";
 }
 
 //===----------------------------------------------------------------------===//
@@ -426,16 +560,30 @@ CompiledModule::compile(llvm::StringRef source, const CompileOptions &options) {
                                                /*sizeLevel=*/0, machine->get());
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
+  bool cuda = options.target == "cuda";
   // Parallel loops call the OpenMP runtime.
   llvm::StringRef sharedLibs[] = {SEQC_LIBOMP_PATH};
-  engineOptions.sharedLibPaths = sharedLibs;
+  if (!cuda)
+    engineOptions.sharedLibPaths = sharedLibs;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   auto engine =
       ExecutionEngine::create(**module, engineOptions, std::move(*machine));
   if (!engine)
     return engine.takeError();
   compiled->engine = std::move(*engine);
+  if (cuda) {
+    // Host code calls seqc's CUDA runtime, linked into this library.
+    compiled->engine->registerSymbols(cudaRuntimeSymbols);
+    compiled->cuda = true;
+    compiled->runtime = ownCudaRuntime();
+    // Loading the kernels (the module's constructors) needs a GPU.
+    seqcCudaTakeError();
+  }
   compiled->engine->initialize();
+  if (cuda)
+    if (const char *error = seqcCudaTakeError())
+      return makeError(llvm::Twine("loading the compiled CUDA module: ") +
+                       error);
   for (const FunctionSignature &sig : compiled->signatures) {
     auto entry = compiled->engine->lookup("_seqc_packed_" + sig.name);
     if (!entry)
@@ -532,7 +680,8 @@ static llvm::Error writeFile(StringRef path, StringRef contents) {
 /// Links `object` into the shared library `output` with the system's C
 /// compiler driver (libc, libm and, for parallel loops, libomp are the only
 /// dependencies).
-static llvm::Error linkSharedLibrary(StringRef object, StringRef output) {
+static llvm::Error linkSharedLibrary(StringRef object, StringRef output,
+                                     bool cuda) {
   std::string driver;
   for (StringRef name : {"cc", "clang-22", "clang", "gcc"})
     if (auto found = llvm::sys::findProgramByName(name)) {
@@ -547,9 +696,21 @@ static llvm::Error linkSharedLibrary(StringRef object, StringRef output) {
   // Parallel loops need the OpenMP runtime, found where it was at build time.
   StringRef ompDir = llvm::sys::path::parent_path(SEQC_LIBOMP_PATH);
   std::string libDir = ("-L" + ompDir).str(), rpath = ("-Wl,-rpath," + ompDir).str();
-  llvm::SmallVector<StringRef> argv = {
-      driver, "-shared", "-Wl,-Bsymbolic", "-o", output, object,
-      libDir, rpath,     "-lomp",          "-lm"};
+  llvm::SmallVector<StringRef> argv = {driver,  "-shared", "-Wl,-Bsymbolic",
+                                       "-o",    output,    object};
+  // CUDA modules carry seqc's CUDA runtime (C only, libdl for the driver).
+  std::string runtimeArchive;
+  if (cuda) {
+    const char *fromEnv = getenv("SEQC_CUDA_RUNTIME");
+    runtimeArchive = fromEnv && *fromEnv ? fromEnv : SEQC_CUDA_RUNTIME_ARCHIVE;
+    if (!llvm::sys::fs::exists(runtimeArchive))
+      return makeError("cannot link '" + output + "': seqc's CUDA runtime '" +
+                       runtimeArchive +
+                       "' is missing (set SEQC_CUDA_RUNTIME to its path)");
+    argv.append({runtimeArchive, "-ldl", "-lm"});
+  } else {
+    argv.append({libDir, rpath, "-lomp", "-lm"});
+  }
   int status = llvm::sys::ExecuteAndWait(driver, argv, std::nullopt, {}, 0, 0,
                                          &errorMessage);
   if (status != 0)
@@ -613,7 +774,8 @@ llvm::Error mlir::seqc::compileToFile(StringRef source, StringRef sourceName,
   llvm::FileRemover removeObject(objectPath);
   if (llvm::Error error = writeFile(objectPath, objectBytes))
     return error;
-  if (llvm::Error error = linkSharedLibrary(objectPath, outputPath))
+  if (llvm::Error error = linkSharedLibrary(objectPath, outputPath,
+                                            options.target == "cuda"))
     return error;
   if (!headerPath.empty())
     return writeFile(headerPath,
@@ -636,6 +798,27 @@ CompiledModule::load(StringRef path) {
   if (!sigs)
     return sigs.takeError();
   module->signatures = std::move(*sigs);
+  // A CUDA module carries its own copy of the runtime: use that one.
+  if (void *takeError = dlsym(handle, "seqcCudaTakeError")) {
+    module->cuda = true;
+    CudaRuntime &r = module->runtime;
+    r.takeError = reinterpret_cast<decltype(r.takeError)>(takeError);
+    r.synchronize = reinterpret_cast<decltype(r.synchronize)>(
+        dlsym(handle, "seqcCudaSynchronize"));
+    r.alloc = reinterpret_cast<decltype(r.alloc)>(dlsym(handle, "seqcCudaAlloc"));
+    r.free = reinterpret_cast<decltype(r.free)>(dlsym(handle, "seqcCudaFree"));
+    r.copy = reinterpret_cast<decltype(r.copy)>(dlsym(handle, "seqcCudaCopy"));
+    r.isDevicePointer = reinterpret_cast<decltype(r.isDevicePointer)>(
+        dlsym(handle, "seqcCudaIsDevicePointer"));
+    r.setStream = reinterpret_cast<decltype(r.setStream)>(
+        dlsym(handle, "seqcCudaSetStream"));
+    if (!r.synchronize || !r.alloc || !r.free || !r.copy ||
+        !r.isDevicePointer || !r.setStream)
+      return makeError("'" + path + "' has an incomplete CUDA runtime");
+    // Its constructors loaded the kernels (or recorded why they could not).
+    if (const char *error = r.takeError())
+      return makeError("loading '" + path + "': " + error);
+  }
   for (const FunctionSignature &sig : module->signatures) {
     void *entry = dlsym(handle, ("_seqc_packed_" + sig.name).c_str());
     if (!entry)
@@ -716,6 +899,8 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
                      known + ")");
   }
   size_t numInputs = sig->inputs.size(), numResults = sig->results.size();
+  if (args.size() == numInputs + numResults && cuda)
+    return invokeCuda(*sig, entries[sig - signatures.data()], args);
   if (args.size() != numInputs + numResults)
     return makeError("@" + name + " takes " +
                      llvm::Twine(numInputs + numResults) + " buffers (" +
@@ -750,6 +935,9 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
       elements *= d;
     if (!arg.data && elements != 0)
       return makeError(what + " has no data");
+    if (arg.device)
+      return makeError(what + " is CUDA device memory, but @" + name +
+                       " was compiled for the cpu target");
     void *data = arg.data;
     llvm::SmallVector<int64_t> strides(arg.strides);
     bool fits = isInput ? (strides.empty() || arg.shape.back() <= 1 ||
@@ -778,5 +966,113 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
   for (auto [i, arg] : copyBack)
     copyStrided(temporaries[i].data(), rowMajorStrides(arg->shape), arg->data,
                 arg->strides, arg->shape, dtypeSize(arg->dtype));
+  return llvm::Error::success();
+}
+
+/// A `cuda` module's call: device buffers pass through (inputs with a unit
+/// innermost stride, results contiguous), host buffers are staged through
+/// device temporaries; then the stream is synchronized and the runtime's
+/// first error, if any, becomes the call's error.
+llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
+                                       PackedEntry entry,
+                                       llvm::ArrayRef<BufferRef> args) const {
+  const CudaRuntime &rt = runtime;
+  rt.takeError(); // an earlier failure on this thread is not this call's
+  size_t numInputs = sig.inputs.size();
+  std::vector<void *> staged(args.size(), nullptr);
+  auto freeStaged = llvm::make_scope_exit([&] {
+    for (void *p : staged)
+      rt.free(p);
+  });
+  std::vector<llvm::SmallVector<int64_t>> descriptors(args.size());
+  for (auto [i, arg] : llvm::enumerate(args)) {
+    bool isInput = i < numInputs;
+    const TensorSpec &spec =
+        isInput ? sig.inputs[i] : sig.results[i - numInputs];
+    std::string what = "@" + sig.name + ": " +
+                       (isInput ? "input #" + std::to_string(i)
+                                : "result #" + std::to_string(i - numInputs));
+    if (arg.dtype != spec.dtype)
+      return makeError(what + " has dtype " + dtypeName(arg.dtype) +
+                       ", expected " + dtypeName(spec.dtype));
+    if (arg.shape != llvm::ArrayRef<int64_t>(spec.shape))
+      return makeError(what + " has shape " + formatShape(arg.shape) +
+                       ", expected " + formatShape(spec.shape));
+    if (arg.strides.size() != arg.shape.size())
+      return makeError(what + " has " + llvm::Twine(arg.strides.size()) +
+                       " strides for rank " + llvm::Twine(arg.shape.size()));
+    int64_t elements = 1;
+    for (int64_t d : arg.shape)
+      elements *= d;
+    if (!arg.data && elements != 0)
+      return makeError(what + " has no data");
+    size_t bytes = elements * dtypeSize(arg.dtype);
+    void *data = arg.data;
+    llvm::SmallVector<int64_t> strides(arg.strides);
+    if (arg.device) {
+      if (elements > 0 && !rt.isDevicePointer(arg.data))
+        return makeError(what + " is marked as CUDA device memory but is "
+                                "not (a host pointer?)");
+      bool fits = isInput ? (strides.empty() || arg.shape.back() <= 1 ||
+                             strides.back() == 1)
+                          : isRowMajor(arg.shape, arg.strides);
+      if (!fits)
+        return makeError(what + (isInput
+                                     ? " needs a unit innermost stride on the "
+                                       "device (make it contiguous)"
+                                     : " must be a contiguous device buffer"));
+    } else if (elements > 0) {
+      // Host memory: a contiguous device copy (results copied back below).
+      staged[i] = rt.alloc(bytes);
+      if (!staged[i])
+        return makeError(what + ": " + rt.takeError());
+      strides = rowMajorStrides(arg.shape);
+      if (isInput) {
+        std::vector<char> contiguous;
+        const void *source = arg.data;
+        if (!isRowMajor(arg.shape, arg.strides)) {
+          contiguous.resize(bytes);
+          copyStrided(arg.data, arg.strides, contiguous.data(), strides,
+                      arg.shape, dtypeSize(arg.dtype));
+          source = contiguous.data();
+        }
+        if (!rt.copy(staged[i], source, bytes, 0))
+          return makeError(what + ": " + rt.takeError());
+      }
+      data = staged[i];
+    }
+    auto &desc = descriptors[i];
+    auto pointer = static_cast<int64_t>(reinterpret_cast<intptr_t>(data));
+    desc = {pointer, pointer, 0};
+    desc.append(arg.shape.begin(), arg.shape.end());
+    desc.append(strides.begin(), strides.end());
+  }
+  std::vector<void *> descriptorPointers(args.size());
+  for (size_t i = 0; i < args.size(); ++i)
+    descriptorPointers[i] = descriptors[i].data();
+  entry(descriptorPointers.data());
+  // Kernel faults surface at the synchronization.
+  rt.synchronize();
+  if (const char *error = rt.takeError())
+    return makeError("@" + sig.name + ": " + error);
+  for (size_t i = numInputs; i < args.size(); ++i) {
+    const BufferRef &arg = args[i];
+    if (arg.device || !staged[i])
+      continue;
+    int64_t elements = 1;
+    for (int64_t d : arg.shape)
+      elements *= d;
+    size_t bytes = elements * dtypeSize(arg.dtype);
+    if (isRowMajor(arg.shape, arg.strides)) {
+      if (!rt.copy(arg.data, staged[i], bytes, 1))
+        return makeError("@" + sig.name + ": " + rt.takeError());
+      continue;
+    }
+    std::vector<char> contiguous(bytes);
+    if (!rt.copy(contiguous.data(), staged[i], bytes, 1))
+      return makeError("@" + sig.name + ": " + rt.takeError());
+    copyStrided(contiguous.data(), rowMajorStrides(arg.shape), arg.data,
+                arg.strides, arg.shape, dtypeSize(arg.dtype));
+  }
   return llvm::Error::success();
 }

@@ -69,11 +69,12 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createSeqcCheckContract({"gpu-host"}));
 
   // Kernels into gpu.module functions; their transcendental math into
-  // polynomials (no libdevice needed), then upstream's NVVM lowering and
-  // serialization (PTX, cubin or fatbin).
+  // polynomials and the rest into LLVM intrinsics (no libdevice needed),
+  // then upstream's NVVM lowering and serialization (PTX, cubin or fatbin).
   pm.addPass(createGpuKernelOutliningPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createSeqcMathApproximations());
   pm.addNestedPass<gpu::GPUModuleOp>(arith::createArithExpandOpsPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createSeqcGpuMathIntrinsics());
   gpu::GPUToNVVMPipelineOptions nvvm;
   nvvm.cubinChip = options.chip;
   nvvm.cubinFeatures = options.features;

@@ -73,6 +73,7 @@ class SeqcBuffer(ctypes.Structure):
         ("rank", ctypes.c_int64),
         ("shape", _p_int64),
         ("strides", _p_int64),
+        ("device", ctypes.c_int32),
     ]
 
 
@@ -93,7 +94,13 @@ _SIGNATURES = {
                                       _p_int64, ctypes.POINTER(_p_int64)]),
     "seqc_invoke": (_c_status, [_c_module, ctypes.c_char_p,
                                 ctypes.POINTER(SeqcBuffer), ctypes.c_int64]),
+    "seqc_module_target": (ctypes.c_char_p, [_c_module]),
+    "seqc_cuda_available": (ctypes.c_int, [ctypes.POINTER(ctypes.c_char_p)]),
+    "seqc_cuda_device_name": (ctypes.c_char_p, []),
+    "seqc_cuda_set_stream": (None, [ctypes.c_void_p]),
 }
+
+SEQC_HOST, SEQC_CUDA = 0, 1
 
 _lock = threading.Lock()
 _lib = None

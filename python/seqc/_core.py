@@ -9,7 +9,8 @@ import numpy as np
 from . import _capi
 from ._capi import SeqcError
 
-__all__ = ["compile", "load", "Module", "Function", "TARGETS"]
+__all__ = ["compile", "load", "Module", "Function", "TARGETS",
+           "cuda_available", "cuda_device_name"]
 
 TARGETS = ("auto", "cpu", "cuda")
 
@@ -91,6 +92,67 @@ def _is_torch(x):
     return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "__dlpack__")
 
 
+def is_cuda_tensor(x):
+    return _is_torch(x) and x.device.type == "cuda"
+
+
+class DeviceArray:
+    """A CUDA tensor as seqc passes it: data pointer, shape, strides (bytes,
+    as NumPy's), dtype (uint16 bit patterns for bf16) and the torch tensor
+    that owns the memory."""
+
+    device = True
+
+    def __init__(self, tensor):
+        import torch
+        if tensor.requires_grad:
+            tensor = tensor.detach()
+        self.tensor = tensor
+        if tensor.dtype == torch.bfloat16:
+            self.dtype = _BF16_BITS
+        else:
+            self.dtype = np.dtype(str(tensor.dtype).replace("torch.", ""))
+        self.itemsize = self.dtype.itemsize
+        self.shape = tuple(tensor.shape)
+        self.ndim = len(self.shape)
+        self.strides = tuple(s * self.itemsize for s in tensor.stride())
+        self.ptr = tensor.data_ptr()
+
+    @property
+    def size(self):
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+_TORCH_DTYPES = {}
+
+
+def torch_dtype(code):
+    import torch
+    if not _TORCH_DTYPES:
+        _TORCH_DTYPES.update({
+            _capi.SEQC_F32: torch.float32, _capi.SEQC_F64: torch.float64,
+            _capi.SEQC_F16: torch.float16, _capi.SEQC_BF16: torch.bfloat16,
+            _capi.SEQC_I32: torch.int32, _capi.SEQC_I64: torch.int64,
+            _capi.SEQC_I8: torch.int8, _capi.SEQC_I1: torch.bool})
+    return _TORCH_DTYPES[code]
+
+
+def cuda_available():
+    """(True, None) when a CUDA driver and GPU answer, else (False, why)."""
+    lib = _capi.lib()
+    why = ctypes.c_char_p()
+    ok = bool(lib.seqc_cuda_available(ctypes.byref(why)))
+    return ok, (None if ok else (why.value or b"").decode())
+
+
+def cuda_device_name():
+    """Device 0's name and architecture ("" without a GPU)."""
+    return (_capi.lib().seqc_cuda_device_name() or b"").decode()
+
+
 def to_numpy(x, what="argument"):
     """(ndarray, is_torch) for an ndarray, a torch tensor or a DLPack object.
 
@@ -102,8 +164,9 @@ def to_numpy(x, what="argument"):
     if _is_torch(x):
         import torch  # only when the input is a torch tensor
         if x.device.type != "cpu":
-            raise ValueError("%s is a torch tensor on %s; only CPU tensors "
-                             "are supported by the cpu target"
+            raise ValueError("%s is a torch tensor on %s, but this module was "
+                             "compiled for the cpu target (compile with "
+                             "target='cuda' to run on the GPU)"
                              % (what, x.device))
         if x.requires_grad:
             x = x.detach()
@@ -170,7 +233,11 @@ class _Buffers:
                 *[s // arr.itemsize for s in arr.strides])
             self.keep.append((shape, strides))
             buf = self.structs[i]
-            buf.data = arr.ctypes.data
+            if getattr(arr, "device", False):
+                buf.data = arr.ptr
+                buf.device = _capi.SEQC_CUDA
+            else:
+                buf.data = arr.ctypes.data
             buf.dtype = (codes[i] if codes is not None
                          else _NP_TO_SEQC[arr.dtype])
             buf.rank = rank
@@ -297,12 +364,22 @@ class Function:
     def _input(self, i, x):
         code, shape = self.inputs[i]
         what = self._argname(i)
+        if isinstance(x, DeviceArray) or (is_cuda_tensor(x) and
+                                          self._module.target == "cuda"):
+            arr = x if isinstance(x, DeviceArray) else DeviceArray(x)
+            self._check_input(what, arr, code, shape)
+            return arr, "cuda"
         arr, was_torch = to_numpy(x, what)
         if not isinstance(arr, np.ndarray):
             arr = np.asarray(arr, dtype=numpy_dtype(code))
         if arr.dtype.name == "bfloat16":
             raise TypeError("%s: %s" % (what, _BF16_MESSAGE))
         arr = _native(arr)
+        self._check_input(what, arr, code, shape)
+        return _strided(arr), was_torch
+
+    @staticmethod
+    def _check_input(what, arr, code, shape):
         if code == _capi.SEQC_BF16:
             if arr.dtype != _BF16_BITS:
                 raise TypeError("%s: expected bf16 (%s), got %s"
@@ -319,7 +396,6 @@ class Function:
             raise ValueError("%s: expected shape %s, got %s"
                              % (what, _shape_text(shape),
                                 _shape_text(arr.shape)))
-        return _strided(arr), was_torch
 
     def __call__(self, *args, out=None):
         """Runs the function. ``out``: optional caller-provided result arrays
@@ -331,12 +407,34 @@ class Function:
                             % (self.name, len(self.inputs),
                                "" if len(self.inputs) == 1 else "s",
                                len(args)))
-        inputs, as_torch = [], False
+        inputs, as_torch, on_gpu = [], False, None
         for i, x in enumerate(args):
             arr, was_torch = self._input(i, x)
             inputs.append(arr)
-            as_torch = as_torch or was_torch
+            as_torch = as_torch or bool(was_torch)
+            if was_torch == "cuda" and on_gpu is None:
+                on_gpu = arr.tensor.device
         poison = os.environ.get("SEQC_POISON_OUTPUTS", "") not in ("", "0")
+        backend = self._module._backend
+        if self._module.target == "cuda":
+            # Kernels run on the current torch stream of the inputs' device
+            # (the legacy default stream for NumPy inputs).
+            stream = 0
+            if on_gpu is not None:
+                import torch
+                stream = torch.cuda.current_stream(on_gpu).cuda_stream
+            backend.set_stream(stream)
+        if on_gpu is not None and out is None:
+            import torch
+            outputs = []
+            for code, shape in self.results:
+                t = torch.empty(shape, dtype=torch_dtype(code), device=on_gpu)
+                if poison and t.is_floating_point():
+                    t.fill_(float("nan"))
+                outputs.append(DeviceArray(t))
+            backend.invoke(self.name, inputs + outputs)
+            result = [o.tensor for o in outputs]
+            return result[0] if len(result) == 1 else tuple(result)
         if out is not None:
             outputs = self._check_out(out)
             if poison:
@@ -387,6 +485,8 @@ class Module:
         self.origin = origin
         self._names = argument_names(source) if source else {}
         self._function_names = backend.function_names()
+        #: "cpu" or "cuda": where the functions run.
+        self.target = backend.target()
 
     @property
     def functions(self):
@@ -486,6 +586,12 @@ class _CAPIBackend:
                                             buffers.structs, len(arrays)),
                     "@%s" % name)
 
+    def target(self):
+        return (_capi.lib().seqc_module_target(self._handle) or b"cpu").decode()
+
+    def set_stream(self, stream):
+        _capi.lib().seqc_cuda_set_stream(stream or None)
+
     def close(self):
         handle, self._handle = self._handle, None
         if handle:
@@ -522,6 +628,22 @@ class _LibraryBackend:
             ins, _, outs = types.partition("->")
             self._signatures[name] = ([self._spec(t) for t in ins.split(";") if t],
                                       [self._spec(t) for t in outs.split(";") if t])
+        # CUDA modules carry seqc's CUDA runtime; its entry points stage host
+        # arrays and report errors.
+        self._cuda = hasattr(self._lib, "seqcCudaTakeError")
+        if self._cuda:
+            rt = self._lib
+            rt.seqcCudaTakeError.restype = ctypes.c_char_p
+            rt.seqcCudaAlloc.restype = ctypes.c_void_p
+            rt.seqcCudaAlloc.argtypes = [ctypes.c_size_t]
+            rt.seqcCudaFree.argtypes = [ctypes.c_void_p]
+            rt.seqcCudaCopy.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                        ctypes.c_size_t, ctypes.c_int]
+            rt.seqcCudaSetStream.argtypes = [ctypes.c_void_p]
+            # Its constructors loaded the kernels, or recorded why not.
+            error = rt.seqcCudaTakeError()
+            if error:
+                raise SeqcError("loading '%s': %s" % (path, error.decode()))
         self._entries = {}
         for name in self._signatures:
             entry = getattr(self._lib, "_seqc_packed_" + name, None)
@@ -543,23 +665,77 @@ class _LibraryBackend:
     def signature(self, name):
         return self._signatures[name]
 
+    def target(self):
+        return "cuda" if self._cuda else "cpu"
+
+    def set_stream(self, stream):
+        if self._cuda:
+            self._lib.seqcCudaSetStream(stream or None)
+
     def invoke(self, name, arrays):
         # Function.__call__ has checked every input against the signature
         # and allocated the outputs; here only the descriptors are built.
         # Compiled code takes inputs with a unit innermost stride (the
         # outputs are allocated contiguous by the caller).
-        arrays = [np.ascontiguousarray(a)
+        n_inputs = len(self._signatures[name][0])
+        for i, a in enumerate(arrays):
+            if getattr(a, "device", False):
+                if not self._cuda:
+                    raise SeqcError("@%s: argument #%d is CUDA device memory, "
+                                    "but the module was compiled for the cpu "
+                                    "target" % (name, i + 1))
+                contiguous = (a.ndim == 0 or a.shape[-1] <= 1 or
+                              a.strides[-1] == a.itemsize)
+                if not contiguous or (i >= n_inputs and
+                                      not a.tensor.is_contiguous()):
+                    raise SeqcError("@%s: argument #%d must be contiguous on "
+                                    "the device" % (name, i + 1))
+        arrays = [a if getattr(a, "device", False) else
+                  np.ascontiguousarray(a)
                   if a.ndim and a.shape[-1] > 1 and a.strides[-1] != a.itemsize
+                  or (self._cuda and not a.flags.c_contiguous)
                   else a for a in arrays]
-        descriptors = []
-        for arr in arrays:
-            ptr = arr.ctypes.data
-            fields = [ptr, ptr, 0] + list(arr.shape) + [
-                s // arr.itemsize for s in arr.strides]
-            descriptors.append((ctypes.c_int64 * len(fields))(*fields))
-        pointers = (ctypes.c_void_p * max(len(arrays), 1))(
-            *[ctypes.addressof(d) for d in descriptors])
-        self._entries[name](pointers)
+        staged = []
+        try:
+            pointers_of = []
+            for i, arr in enumerate(arrays):
+                if getattr(arr, "device", False) or not self._cuda:
+                    pointers_of.append(arr.ptr if getattr(arr, "device", False)
+                                       else arr.ctypes.data)
+                    continue
+                # Host memory for a CUDA module: a device copy.
+                ptr = self._lib.seqcCudaAlloc(max(arr.nbytes, 1))
+                if not ptr:
+                    self._raise(name)
+                staged.append((ptr, i))
+                if i < n_inputs and arr.nbytes and not self._lib.seqcCudaCopy(
+                        ptr, arr.ctypes.data, arr.nbytes, 0):
+                    self._raise(name)
+                pointers_of.append(ptr)
+            descriptors = []
+            for arr, ptr in zip(arrays, pointers_of):
+                fields = [ptr, ptr, 0] + list(arr.shape) + [
+                    s // arr.itemsize for s in arr.strides]
+                descriptors.append((ctypes.c_int64 * len(fields))(*fields))
+            pointers = (ctypes.c_void_p * max(len(arrays), 1))(
+                *[ctypes.addressof(d) for d in descriptors])
+            self._entries[name](pointers)
+            if self._cuda:
+                self._lib.seqcCudaSynchronize()
+                self._raise(name, only_if_error=True)
+                for ptr, i in staged:
+                    if i >= n_inputs and arrays[i].nbytes and \
+                            not self._lib.seqcCudaCopy(arrays[i].ctypes.data,
+                                                       ptr, arrays[i].nbytes, 1):
+                        self._raise(name)
+        finally:
+            for ptr, _ in staged:
+                self._lib.seqcCudaFree(ptr)
+
+    def _raise(self, name, only_if_error=False):
+        error = self._lib.seqcCudaTakeError()
+        if error or not only_if_error:
+            raise SeqcError("@%s: %s" % (name, (error or b"CUDA error").decode()))
 
     def close(self):
         self._lib = None
@@ -590,7 +766,7 @@ def _options(target, options):
         raise ValueError("target must be one of %s, got %r"
                          % (", ".join(TARGETS), target))
     if target == "auto":
-        target = "cpu"  # a later issue picks cuda when a GPU answers
+        target = "cuda" if cuda_available()[0] else "cpu"
     parts = ["target=%s" % target]
     if options:
         if isinstance(options, dict):
@@ -603,7 +779,10 @@ def _options(target, options):
 def compile(text_or_path, target="auto", options=None):
     """Compiles MLIR text (or the MLIR file at a path) into a Module.
 
-    ``target``: "auto" (the CPU for now), "cpu" or "cuda". ``options``: extra
+    ``target``: "auto" (CUDA when a GPU answers, else the CPU), "cpu" or
+    "cuda". CUDA modules take torch CUDA tensors (zero copy, on the current
+    stream) and return them; NumPy inputs are copied to the device and
+    results back. ``options``: extra
     ``key=value`` compile options (a string or a dict), appended to
     ``target=...``. Raises SeqcError with the compiler's located diagnostics.
     """

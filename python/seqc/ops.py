@@ -93,6 +93,7 @@ class _Call:
         self.names = []     # function argument names, in order
         self.arrays = []    # the arrays passed, in order
         self.torch = False
+        self.cuda = False   # any argument a torch CUDA tensor
 
     def error(self, kind, message):
         return kind("seqc.%s: %s" % (self.op, message))
@@ -102,6 +103,16 @@ class _Call:
         arrays; Python lists and scalars become the first allowed dtype)."""
         if x is None:
             raise self.error(TypeError, "%s must be an array, got None" % name)
+        if _core.is_cuda_tensor(x):
+            # Runs on the GPU: compiled for target=cuda, no copies.
+            arr = _core.DeviceArray(x)
+            self.cuda = True
+            self.torch = True
+            if arr.dtype not in allowed:
+                names = " or ".join(_dtype_name(d) for d in allowed)
+                raise self.error(TypeError, "%s must have dtype %s, got %s"
+                                 % (name, names, x.dtype))
+            return arr
         arr, was_torch = _core.to_numpy(x, "seqc.%s: %s" % (self.op, name))
         self.torch = self.torch or was_torch
         if not isinstance(arr, np.ndarray):
@@ -200,7 +211,8 @@ class _Call:
         return "%" + name
 
     def signature(self):
-        return tuple((a.shape, a.dtype.str) for a in self.arrays)
+        return (("cuda" if self.cuda else "cpu"),) + tuple(
+            (a.shape, a.dtype.str) for a in self.arrays)
 
 
 def _func(call, results, body, result_values):
@@ -228,9 +240,15 @@ class _Plan:
 
 
 def _execute(plan):
+    call = plan.call
+    if call.cuda and any(not getattr(a, "device", False) for a in call.arrays):
+        raise call.error(ValueError, "mixes CUDA tensors with host arrays; "
+                         "pass every array on the GPU (or every one on the "
+                         "host)")
     module = _cache.get(plan.key)
     if module is None:
-        module = _core.compile(plan.text(), target="cpu")
+        module = _core.compile(plan.text(),
+                               target="cuda" if call.cuda else "cpu")
         with _cache_lock:
             module = _cache.setdefault(plan.key, module)
     fn = module["main"]
@@ -238,7 +256,7 @@ def _execute(plan):
         fn.arg_names = list(plan.call.names)
     out = fn(*plan.call.arrays)
     out = out if isinstance(out, tuple) else (out,)
-    if plan.call.torch:
+    if plan.call.torch and not plan.call.cuda:
         out = tuple(_core.from_numpy_like(
             list(out), True, [code for code, _ in fn.results]))
     return out

@@ -51,7 +51,14 @@ struct FunctionSignature {
 
 /// What to compile for.
 struct CompileOptions {
+  /// `cpu` (this host) or `cuda` (NVIDIA GPUs through NVPTX).
   std::string target = "cpu";
+  /// The GPU architecture of `cuda` modules (`sm_80`, `sm_90a`, ...).
+  std::string chip = "sm_90a";
+  /// How `cuda` modules embed their kernels: `isa` (PTX, which the driver
+  /// compiles at load), `bin` (cubin), `fatbin` (cubin + PTX), or `auto`
+  /// (fatbin when ptxas is on PATH, else isa).
+  std::string gpuFormat = "auto";
   int64_t attentionTileQ = 64;
   int64_t attentionTileKV = 64;
 
@@ -69,6 +76,10 @@ struct BufferRef {
   DType dtype;
   llvm::ArrayRef<int64_t> shape;
   llvm::ArrayRef<int64_t> strides;
+  /// Whether `data` is CUDA device memory (else host memory). `cuda`
+  /// modules copy host buffers to and from the device around the call;
+  /// `cpu` modules take host memory only.
+  bool device = false;
 };
 
 /// The form `compileToFile` writes.
@@ -103,6 +114,22 @@ public:
   ~CompiledModule();
 
   const std::vector<FunctionSignature> &functions() const { return signatures; }
+
+  /// "cpu" or "cuda".
+  llvm::StringRef target() const { return cuda ? "cuda" : "cpu"; }
+
+  /// The CUDA runtime a `cuda` module calls (libseqc's own for JIT-compiled
+  /// modules, the library's copy for loaded ones): errors, stream, staging.
+  struct CudaRuntime {
+    const char *(*takeError)() = nullptr;
+    int (*synchronize)() = nullptr;
+    void *(*alloc)(size_t) = nullptr;
+    void (*free)(void *) = nullptr;
+    int (*copy)(void *, const void *, size_t, int) = nullptr;
+    int (*isDevicePointer)(const void *) = nullptr;
+    void (*setStream)(void *) = nullptr;
+  };
+
   const FunctionSignature *lookup(llvm::StringRef name) const;
 
   /// Runs `name` on its inputs followed by one buffer per result. Every
@@ -117,11 +144,26 @@ private:
   /// to argument i's memref descriptor.
   using PackedEntry = void (*)(void **);
 
+  llvm::Error invokeCuda(const FunctionSignature &sig, PackedEntry entry,
+                         llvm::ArrayRef<BufferRef> args) const;
+
   std::vector<FunctionSignature> signatures;
   std::vector<PackedEntry> entries;
+  bool cuda = false;
+  CudaRuntime runtime;
   std::unique_ptr<ExecutionEngine> engine; // JIT-compiled modules
   void *library = nullptr;                 // loaded shared libraries
 };
+
+/// Orders the CUDA work of this thread (JIT-compiled modules, and staging
+/// copies) on `stream` (a CUstream; null is the legacy default stream).
+void setCudaStream(void *stream);
+
+/// Whether a CUDA driver and GPU answer; the reason when not.
+bool cudaAvailable(std::string *why = nullptr);
+
+/// Device 0's name and architecture, or "" without a GPU.
+std::string cudaDeviceName();
 
 } // namespace mlir::seqc
 

@@ -173,6 +173,27 @@ def SeqcGpuHostAllocator : Pass<"seqc-gpu-host-allocator", "ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def SeqcGpuMathIntrinsics : Pass<"seqc-gpu-math-intrinsics"> {
+  let summary = "Lower the math left in kernels to LLVM intrinsics, not libdevice calls";
+  let description = [{
+    `convert-gpu-to-nvvm` turns `math.fma`, `math.sqrt`, `math.absf` and
+    `math.floor` (what seqc's kernels and the polynomial approximations of
+    exp/log/tanh/sin/cos use) into calls to libdevice's `__nv_*` functions,
+    which only link when the CUDA toolkit is found at compile time. Run on
+    a `gpu.module` before it, this pass emits the LLVM intrinsics
+    (`llvm.fma.f32`, `llvm.sqrt.f32`, ...) instead, which the NVPTX backend
+    turns into single instructions (`fma.rn`, `sqrt.rn`, `abs`, `cvt.rmi`);
+    so seqc's GPU code needs no libdevice anywhere.
+
+    ```mlir
+    %y = math.sqrt %x : f32
+    // becomes
+    %y = llvm.call_intrinsic "llvm.sqrt.f32"(%x) : (f32) -> f32
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def SeqcGpuMapLoops : Pass<"seqc-gpu-map-loops", "ModuleOp"> {
   let summary = "Tile host scf.parallel loops into blocks x threads";
   let description = [{

@@ -881,12 +881,33 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
   using Base::Base;
 
   void runOnOperation() override {
-    WalkResult dynamic = getOperation()->walk([](Operation *op) {
-      if (!isa<seq::SeqDialect>(op->getDialect()) || hasStaticShapes(op))
+    // Name what the kernels cannot take, at the op, before any rewrite.
+    auto tooLarge = [](Operation *op, StringRef what, int64_t n) {
+      if (n <= kMaxRegisterState)
+        return false;
+      op->emitOpError() << what << " " << n
+                        << " exceeds the GPU lowering's limit of "
+                        << kMaxRegisterState << " values per thread";
+      return true;
+    };
+    WalkResult dynamic = getOperation()->walk([&](Operation *op) {
+      if (!isa<seq::SeqDialect>(op->getDialect()))
         return WalkResult::advance();
-      op->emitOpError()
-          << "has dynamic shapes; convert-seq-to-gpu needs static sizes";
-      return WalkResult::interrupt();
+      if (!hasStaticShapes(op)) {
+        op->emitOpError()
+            << "has dynamic shapes; convert-seq-to-gpu needs static sizes";
+        return WalkResult::interrupt();
+      }
+      bool bad = false;
+      if (auto scan = dyn_cast<SelectiveScanOp>(op))
+        bad = tooLarge(op, "state size N", tensorTypeOf(scan.getB()).getDimSize(2));
+      else if (auto gla = dyn_cast<GatedLinearAttentionOp>(op))
+        bad = tooLarge(op, "key dim K", tensorTypeOf(gla.getQ()).getDimSize(3));
+      else if (auto attention = dyn_cast<AttentionOp>(op))
+        bad = tooLarge(op, "head dim",
+                       std::max(tensorTypeOf(attention.getQuery()).getDimSize(3),
+                                tensorTypeOf(attention.getOutput()).getDimSize(3)));
+      return bad ? WalkResult::interrupt() : WalkResult::advance();
     });
     if (dynamic.wasInterrupted())
       return signalPassFailure();

@@ -1,0 +1,372 @@
+"""GPU execution: every seq op and option on CUDA, against float64 NumPy
+references and against torch (SDPA for attention), through the functional
+ops (torch CUDA tensors in, out: zero copy, current stream), through compiled
+modules (NumPy arrays staged to the device and back), and as an ahead-of-time
+CUDA library. Odd sizes, GQA, windows, softcap, kv_lengths (0 too), segment
+ids, fully masked rows, reverse and exclusive scans, f16 and bf16 storage.
+
+Marked ``cuda``: skipped unless an NVIDIA GPU answers. The no-GPU behaviour
+(clear errors) is tested at the end without the mark.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import reference as ref
+import seqc
+from testutil import assert_close, f64, randn, rng, uniform
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+cuda = pytest.mark.cuda
+
+
+@pytest.fixture(scope="module")
+def torch():
+    t = pytest.importorskip("torch")
+    if not t.cuda.is_available():
+        pytest.skip("torch sees no GPU")
+    return t
+
+
+def dev(torch, x):
+    """A numpy array as a CUDA tensor (bf16 bit patterns stay uint16 views
+    only when asked through bf16())."""
+    return torch.from_numpy(np.ascontiguousarray(x)).cuda()
+
+
+def bf16_tensor(torch, x):
+    return torch.from_numpy(np.ascontiguousarray(x, np.float32)).cuda().bfloat16()
+
+
+# ---------------------------------------------------------------------------
+# attention
+# ---------------------------------------------------------------------------
+
+ATTENTION_CASES = [
+    # B, Hq, Hkv, Sq, Skv, D, Dv, options
+    (1, 4, 4, 37, 37, 16, 16, dict(causal=True)),
+    (2, 8, 2, 65, 65, 32, 32, dict(causal=True)),                 # GQA 4:1
+    (1, 6, 1, 1, 129, 64, 64, dict()),                            # MQA, 1 query
+    (2, 4, 2, 50, 73, 24, 40, dict(causal=True)),                 # Sq < Skv
+    (1, 2, 2, 97, 97, 32, 32, dict(window=(16, 0))),
+    (1, 2, 2, 64, 64, 16, 16, dict(window=(5, 7), softcap=20.0)),
+    (2, 2, 1, 33, 41, 16, 16, dict(kv_lengths=[0, 29], causal=True)),
+]
+
+
+@cuda
+@pytest.mark.parametrize("case", range(len(ATTENTION_CASES)))
+def test_attention_matches_float64_and_torch(torch, case):
+    B, Hq, Hkv, Sq, Skv, D, Dv, opts = ATTENTION_CASES[case]
+    r = rng(900 + case)
+    q, k = randn(r, (B, Hq, Sq, D)), randn(r, (B, Hkv, Skv, D))
+    v = randn(r, (B, Hkv, Skv, Dv))
+    kv_lengths = opts.pop("kv_lengths", None)
+    kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
+    out, lse = seqc.attention(dev(torch, q), dev(torch, k), dev(torch, v),
+                              kv_lengths=None if kl is None else dev(torch, kl),
+                              return_lse=True, **opts)
+    assert out.is_cuda and out.dtype == torch.float32
+    out_ref, lse_ref = ref.attention(q, k, v, kv_lengths=kl, **opts)
+    assert_close(out.cpu().numpy(), out_ref, np.float32)
+    assert_close(lse.cpu().numpy(), lse_ref, np.float32)
+    # torch's SDPA as a second oracle where it expresses the masks.
+    if kl is None and opts.get("window") is None and "softcap" not in opts:
+        G = Hq // Hkv
+        kt = dev(torch, k).repeat_interleave(G, dim=1)
+        vt = dev(torch, v).repeat_interleave(G, dim=1)
+        mask = None
+        if opts.get("causal"):
+            i = torch.arange(Sq, device="cuda")[:, None] + (Skv - Sq)
+            j = torch.arange(Skv, device="cuda")[None, :]
+            mask = j <= i
+        sdpa = torch.nn.functional.scaled_dot_product_attention(
+            dev(torch, q).double(), kt.double(), vt.double(), attn_mask=mask)
+        assert_close(out.cpu().numpy(), sdpa.cpu().numpy(), np.float32)
+
+
+@cuda
+def test_attention_segments_and_fully_masked_rows(torch):
+    r = rng(950)
+    B, H, S, D = 2, 2, 40, 16
+    q, k, v = (randn(r, (B, H, S, D)) for _ in range(3))
+    qs = np.repeat(np.arange(4), 10)[None].repeat(B, 0).astype(np.int64)
+    ks = qs.copy()
+    ks[1, :] = 7          # batch 1: no key shares a segment: fully masked
+    out, lse = seqc.attention(dev(torch, q), dev(torch, k), dev(torch, v),
+                              q_segment_ids=dev(torch, qs),
+                              kv_segment_ids=dev(torch, ks), causal=True,
+                              return_lse=True)
+    out_ref, lse_ref = ref.attention(q, k, v, causal=True, q_segment_ids=qs,
+                                     kv_segment_ids=ks)
+    assert_close(out.cpu().numpy(), out_ref, np.float32)
+    assert_close(lse.cpu().numpy(), lse_ref, np.float32)
+    assert torch.all(out[1] == 0) and torch.all(torch.isinf(lse[1]))
+
+
+@cuda
+@pytest.mark.parametrize("dtype", ["bf16", "f16"])
+def test_attention_low_precision(torch, dtype):
+    r = rng(960)
+    q, k, v = randn(r, (2, 8, 77, 64)), randn(r, (2, 2, 77, 64)), randn(r, (2, 2, 77, 64))
+    conv = (lambda x: bf16_tensor(torch, x)) if dtype == "bf16" else \
+        (lambda x: dev(torch, x.astype(np.float16)))
+    qt, kt, vt = conv(q), conv(k), conv(v)
+    out = seqc.attention(qt, kt, vt, causal=True)
+    assert out.dtype == qt.dtype
+    out_ref, _ = ref.attention(qt.double().cpu().numpy(), kt.double().cpu().numpy(),
+                               vt.double().cpu().numpy(), causal=True)
+    assert_close(out.double().cpu().numpy(), out_ref, np.float16)
+
+
+# ---------------------------------------------------------------------------
+# scans and recurrences
+# ---------------------------------------------------------------------------
+
+@cuda
+@pytest.mark.parametrize("shape,dim,reverse,with_h0", [
+    ((3, 1000), -1, False, True), ((513, 7), 0, True, False),
+    ((2, 33, 5), 1, False, True), ((4, 1), -1, True, False)])
+def test_linear_recurrence(torch, shape, dim, reverse, with_h0):
+    r = rng(970 + len(shape))
+    a = uniform(r, 0.5, 1.0, shape)
+    b = randn(r, shape)
+    state = list(shape)
+    del state[dim]
+    h0 = randn(r, tuple(state)) if with_h0 else None
+    h, last = seqc.linear_recurrence(dev(torch, a), dev(torch, b),
+                                     h0=None if h0 is None else dev(torch, h0),
+                                     dim=dim, reverse=reverse)
+    h_ref, last_ref = ref.linear_recurrence(a, b, h0=h0, dim=dim, reverse=reverse)
+    assert_close(h.cpu().numpy(), h_ref, np.float32)
+    assert_close(last.cpu().numpy(), last_ref, np.float32)
+
+
+@cuda
+@pytest.mark.parametrize("combiner,exclusive,reverse", [
+    ("add", False, False), ("max", True, True), ("mul", False, True)])
+def test_scan(torch, combiner, exclusive, reverse):
+    r = rng(980)
+    x = uniform(r, 0.9, 1.1, (5, 77)) if combiner == "mul" else randn(r, (5, 77))
+    init = [np.full((5,), 0.5 if combiner != "max" else -1.0, np.float32)]
+    outs = seqc.scan(combiner, dev(torch, x), dim=1, reverse=reverse,
+                     exclusive=exclusive,
+                     initial=[dev(torch, i) for i in init] if exclusive else None)
+    fn = {"add": np.add, "max": np.maximum, "mul": np.multiply}[combiner]
+    ys, carries = ref.scan(lambda l, rr: (fn(l[0], rr[0]),), [f64(x)], dim=1,
+                           reverse=reverse, exclusive=exclusive,
+                           initial=[f64(i) for i in init] if exclusive else None)
+    assert_close(outs[0].cpu().numpy(), ys[0], np.float32)
+    assert_close(outs[1].cpu().numpy(), carries[0], np.float32)
+
+
+@cuda
+@pytest.mark.parametrize("extras", [False, True])
+def test_selective_scan(torch, extras):
+    r = rng(990 + extras)
+    Bt, D, L, N, G = 2, 48, 37, 16, 2
+    u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
+    A = -uniform(r, 0.5, 2.0, (D, N))
+    Bm, Cm = randn(r, (Bt, G, N, L)), randn(r, (Bt, G, N, L))
+    kw = {}
+    if extras:
+        kw = dict(D=randn(r, (D,)), z=randn(r, (Bt, D, L)),
+                  delta_bias=uniform(r, -0.5, 0.5, (D,)), delta_softplus=True)
+    y, last = seqc.selective_scan(
+        dev(torch, u), dev(torch, delta), dev(torch, A), dev(torch, Bm),
+        dev(torch, Cm), return_last_state=True,
+        **{k_: (dev(torch, v_) if isinstance(v_, np.ndarray) else v_)
+           for k_, v_ in kw.items()})
+    y_ref, last_ref = ref.selective_scan(u, delta, A, Bm, Cm, **kw)
+    assert_close(y.cpu().numpy(), y_ref, np.float32)
+    assert_close(last.cpu().numpy(), last_ref, np.float32)
+
+
+@cuda
+@pytest.mark.parametrize("gate", [None, "key", "scalar"])
+def test_gated_linear_attention(torch, gate):
+    r = rng(1000)
+    Bt, H, T, K, V = 2, 3, 29, 16, 24
+    q, k, v = randn(r, (Bt, H, T, K)), randn(r, (Bt, H, T, K)), randn(r, (Bt, H, T, V))
+    g = None
+    if gate == "key":
+        g = -uniform(r, 0.01, 0.5, (Bt, H, T, K))
+    elif gate == "scalar":
+        g = -uniform(r, 0.01, 0.5, (Bt, H, T))
+    s0 = randn(r, (Bt, H, K, V))
+    o, s = seqc.gated_linear_attention(
+        dev(torch, q), dev(torch, k), dev(torch, v),
+        g=None if g is None else dev(torch, g), initial_state=dev(torch, s0),
+        output_final_state=True)
+    o_ref, s_ref = ref.gated_linear_attention(q, k, v, g=g, initial_state=s0)
+    assert_close(o.cpu().numpy(), o_ref, np.float32)
+    assert_close(s.cpu().numpy(), s_ref, np.float32)
+
+
+# ---------------------------------------------------------------------------
+# layer helpers
+# ---------------------------------------------------------------------------
+
+@cuda
+def test_rms_norm_rope_conv(torch):
+    r = rng(1010)
+    x, w = randn(r, (3, 5, 300)), uniform(r, 0.5, 1.5, (300,))
+    assert_close(seqc.rms_norm(dev(torch, x), dev(torch, w)).cpu().numpy(),
+                 ref.rms_norm(x, w), np.float32)
+    xr = randn(r, (2, 3, 19, 64))
+    for interleaved in (False, True):
+        for pos in (np.arange(19) * 7, np.arange(38).reshape(2, 19)):
+            got = seqc.rope(dev(torch, xr), dev(torch, pos.astype(np.int64)),
+                            interleaved=interleaved)
+            assert_close(got.cpu().numpy(),
+                         ref.rope(xr, pos, interleaved=interleaved), np.float32)
+    xc, wc, bc = randn(r, (2, 24, 45)), randn(r, (24, 4)), randn(r, (24,))
+    for act in (None, "silu"):
+        got = seqc.causal_conv1d(dev(torch, xc), dev(torch, wc), dev(torch, bc),
+                                 activation=act)
+        assert_close(got.cpu().numpy(),
+                     ref.causal_conv1d(xc, wc, bc, activation=act), np.float32)
+
+
+# ---------------------------------------------------------------------------
+# compiled modules: NumPy staging, recurrence bodies, examples, streams
+# ---------------------------------------------------------------------------
+
+@cuda
+def test_compiled_module_with_numpy_arrays_and_lstm_body():
+    sys.path.insert(0, HERE)
+    from test_recurrence import lstm_module, sigmoid, run_cell
+    B, T, I, H = 3, 17, 12, 20
+    m = seqc.compile(lstm_module(B, T, I, H), target="cuda")
+    assert m.target == "cuda"
+    r = rng(1020)
+    h0, c0 = randn(r, (B, H)), randn(r, (B, H))
+    x = randn(r, (T, B, I))
+    w, u = randn(r, (I, 4 * H)) * 0.3, randn(r, (H, 4 * H)) * 0.3
+    ys, h, c = m.lstm(h0, c0, x, w, u)       # NumPy in, NumPy out
+
+    def cell(states, xt):
+        hp, cp = states
+        gg = xt @ f64(w) + hp @ f64(u)
+        i, f, cc, o = (gg[:, j * H:(j + 1) * H] for j in range(4))
+        cn = sigmoid(f) * cp + sigmoid(i) * np.tanh(cc)
+        hn = sigmoid(o) * np.tanh(cn)
+        return [hn, cn], [hn]
+
+    (ys_ref,), (h_ref, c_ref) = run_cell(cell, f64(x), [f64(h0), f64(c0)], 0, False)
+    assert isinstance(ys, np.ndarray)
+    assert_close(ys, ys_ref, np.float32)
+    assert_close(h, h_ref, np.float32)
+    assert_close(c, c_ref, np.float32)
+
+
+@cuda
+@pytest.mark.parametrize("name", ["llama_block", "mamba_block", "gla_block"])
+def test_example_blocks_on_gpu(torch, name):
+    path = os.path.join(REPO, "examples", name + ".mlir")
+    cpu = seqc.compile(path, target="cpu")
+    gpu = seqc.compile(path, target="cuda")
+    fn_cpu, fn_gpu = cpu[cpu.functions[0]], gpu[gpu.functions[0]]
+    r = rng(1030)
+    args = [randn(r, shape, scale=0.5) if code == 0 else
+            np.arange(int(np.prod(shape))).reshape(shape).astype(
+                seqc._core.numpy_dtype(code))
+            for code, shape in fn_cpu.inputs]
+    want = fn_cpu(*args)
+    got = fn_gpu(*[dev(torch, a) for a in args])
+    want = want if isinstance(want, tuple) else (want,)
+    got = got if isinstance(got, tuple) else (got,)
+    for g_, w_ in zip(got, want):
+        assert_close(g_.cpu().numpy(), w_, np.float32, tol=1e-4)
+
+
+@cuda
+def test_runs_on_the_current_stream(torch):
+    r = rng(1040)
+    a, b = uniform(r, 0.5, 1.0, (64, 4096)), randn(r, (64, 4096))
+    s = torch.cuda.Stream()
+    with torch.cuda.stream(s):
+        at, bt = dev(torch, a), dev(torch, b)
+        h, _ = seqc.linear_recurrence(at, bt)
+        h2 = h * 2                       # ordered after seqc's kernels on s
+    s.synchronize()
+    h_ref, _ = ref.linear_recurrence(a, b)
+    assert_close(h2.cpu().numpy(), 2 * h_ref, np.float32)
+
+
+@cuda
+def test_errors_on_the_gpu(torch):
+    r = rng(1050)
+    q = dev(torch, randn(r, (1, 2, 8, 16)))
+    with pytest.raises(ValueError, match="mixes CUDA tensors with host arrays"):
+        seqc.attention(q, randn(r, (1, 2, 8, 16)), q)
+    m = seqc.compile("""
+    func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+      %h, %l = seq.linear_recurrence %x, %x : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<f32>
+      return %h : tensor<4xf32>
+    }""", target="cpu")
+    with pytest.raises(ValueError, match="compiled for the cpu target"):
+        m.f(dev(torch, np.ones(4, np.float32)))
+
+
+@cuda
+def test_ahead_of_time_cuda_library(torch, tmp_path):
+    """An AOT CUDA library (made here if the seqc tool exists, else the one
+    the GPU bundle carries) runs through ctypes alone."""
+    so = os.environ.get("SEQC_AOT_CUDA_LIBRARY")
+    if not so:
+        tool = os.path.join(REPO, "build", "bin", "seqc")
+        if not os.path.exists(tool):
+            pytest.skip("no seqc tool and no SEQC_AOT_CUDA_LIBRARY")
+        so = str(tmp_path / "mamba.so")
+        subprocess.run([tool, os.path.join(REPO, "examples", "mamba_block.mlir"),
+                        "--options=target=cuda", "-o", so], check=True)
+    m = seqc.load(so)
+    assert m.target == "cuda"
+    ref_mod = seqc.compile(os.path.join(REPO, "examples", "mamba_block.mlir"),
+                           target="cpu")
+    name = m.functions[0]
+    r = rng(1060)
+    args = [randn(r, shape, scale=0.5) for _, shape in m[name].inputs]
+    want = ref_mod[name](*args)
+    got_numpy = m[name](*args)                       # staged host arrays
+    got_torch = m[name](*[dev(torch, a) for a in args])
+    assert_close(got_numpy, want, np.float32, tol=1e-4)
+    assert_close(got_torch.cpu().numpy(), want, np.float32, tol=1e-4)
+
+
+# ---------------------------------------------------------------------------
+# Without a GPU (runs everywhere): clear errors, never a crash
+# ---------------------------------------------------------------------------
+
+def test_cuda_target_without_a_gpu_is_a_clear_error():
+    ok, why = seqc.cuda_available()
+    if ok:
+        pytest.skip("a GPU answers here")
+    assert "CUDA" in why or "cuda" in why
+    with pytest.raises(seqc.SeqcError, match="no CUDA driver|no GPU|CUDA"):
+        seqc.compile(os.path.join(REPO, "examples", "mamba_block.mlir"),
+                     target="cuda")
+    # "auto" falls back to the CPU.
+    m = seqc.compile(os.path.join(REPO, "examples", "mamba_block.mlir"))
+    assert m.target == "cpu"
+
+
+def test_cuda_library_without_a_gpu_is_a_clear_error(tmp_path):
+    ok, _ = seqc.cuda_available()
+    if ok:
+        pytest.skip("a GPU answers here")
+    tool = os.path.join(REPO, "build", "bin", "seqc")
+    if not os.path.exists(tool):
+        pytest.skip("no seqc tool")
+    so = str(tmp_path / "norm.so")
+    subprocess.run([tool, os.path.join(REPO, "examples", "mamba_block.mlir"),
+                    "--options=target=cuda chip=sm_80", "-o", so], check=True)
+    with pytest.raises(seqc.SeqcError, match="no CUDA driver|no GPU"):
+        seqc.load(so)

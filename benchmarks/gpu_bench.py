@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""GPU benchmark of seqc against PyTorch on the same GPU, side by side in one
+run, with the ceilings measured in the same run.
+
+Rows (each: shape, seqc time, baseline time, ratio, achieved rate, ceiling):
+
+  ceilings        device-to-device copy bandwidth (GB/s, read + write bytes,
+                  1 GiB); bf16 matmul 8192^3 through torch (TFLOP/s)
+  attention       bf16, D 64/128, full/causal/GQA, S 1k-16k: seqc vs torch
+                  SDPA with the flash backend and with the cuDNN backend
+  recurrence      f32 linear recurrence h_t = a_t h_{t-1} + b_t, B16 D2048
+                  L4096 along the last dim: seqc vs torch.compile of
+                  associative_scan
+  selective scan  f32 Mamba-1 S6, B8 D1536 L2048 N16: seqc vs torch.compile
+                  of the reference (mamba_ssm's selective_scan_ref)
+
+Conventions: attention FLOPs = 4*B*H*Sq*Skv*D, halved for causal; recurrence
+bytes = 12/elem (read a, b, write h); selective-scan minimal bytes = read u,
+delta, A, B, C, write y (f32). Times: CUDA events around each call, after
+warm-up; the median of the timed calls; inputs are random (never zeros).
+Each seqc result is checked against the baseline's before it is timed.
+
+    PYTHONPATH=python python3 benchmarks/gpu_bench.py [--quick] [--json F]
+"""
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="smaller shapes")
+    p.add_argument("--json", help="write the rows to this file")
+    p.add_argument("--budget", type=float, default=1.5,
+                   help="seconds of timed calls per measurement (default 1.5)")
+    p.add_argument("--only", default="",
+                   help="comma-separated: attention, recurrence, selective_scan")
+    return p.parse_args(argv)
+
+
+def timed(torch, fn, budget, max_reps=50):
+    """Median seconds of fn() (CUDA events), after two warm-up calls."""
+    fn()
+    fn()
+    torch.cuda.synchronize()
+    times = []
+    t0 = time.perf_counter()
+    while len(times) < max_reps and (len(times) < 3 or
+                                     time.perf_counter() - t0 < budget):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3)
+    return statistics.median(times)
+
+
+def rel_err(torch, x, ref):
+    x, ref = x.double(), ref.double()
+    return ((x - ref).norm() / ref.norm().clamp_min(1e-30)).item()
+
+
+def ceilings(torch, rows):
+    n = (1 << 30) // 4
+    src = torch.randn(n, device="cuda")
+    dst = torch.empty_like(src)
+    t = timed(torch, lambda: dst.copy_(src), 1.0)
+    copy_bw = 2 * src.numel() * 4 / t / 1e9
+    del src, dst
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    t = timed(torch, lambda: a @ b, 1.0)
+    mm = 2 * 8192 ** 3 / t / 1e12
+    del a, b
+    rows.append(dict(workload="ceiling: copy", shape="1 GiB f32",
+                     achieved="%.0f GB/s" % copy_bw))
+    rows.append(dict(workload="ceiling: bf16 matmul", shape="8192^3",
+                     achieved="%.0f TFLOP/s" % mm))
+    return copy_bw, mm
+
+
+def bench_attention(args, torch, seqc, rows, mm_ceiling):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    F = torch.nn.functional
+    shapes = [
+        # B, Hq, Hkv, S, D, causal
+        (8, 16, 16, 4096, 128, False),
+        (8, 16, 16, 4096, 128, True),
+        (4, 16, 16, 1024, 64, False),
+        (2, 32, 8, 8192, 128, True),
+        (1, 16, 16, 16384, 128, True),
+    ]
+    if args.quick:
+        shapes = [(2, 8, 8, 1024, 128, True), (2, 8, 2, 1024, 64, False)]
+    for B, Hq, Hkv, S, D, causal in shapes:
+        q = torch.randn(B, Hq, S, D, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(B, Hkv, S, D, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn(B, Hkv, S, D, device="cuda", dtype=torch.bfloat16)
+        flops = 4 * B * Hq * S * S * D * (0.5 if causal else 1.0)
+        label = "B%d H%d/%d S%d D%d %s" % (B, Hq, Hkv, S, D,
+                                          "causal" if causal else "full")
+        out = seqc.attention(q, k, v, causal=causal)
+        baselines = {}
+        for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
+                              ("cudnn", SDPBackend.CUDNN_ATTENTION)):
+            try:
+                with sdpa_kernel(backend):
+                    fn = (lambda: F.scaled_dot_product_attention(
+                        q, k, v, is_causal=causal, enable_gqa=Hq != Hkv))
+                    ref = fn()
+                    baselines[name] = (timed(torch, fn, args.budget), ref)
+            except RuntimeError as e:
+                baselines[name] = (None, str(e).split("\n")[0][:60])
+        check = next((r for t, r in baselines.values() if t is not None), None)
+        err = rel_err(torch, out, check) if check is not None else float("nan")
+        t_s = timed(torch, lambda: seqc.attention(q, k, v, causal=causal),
+                    args.budget, max_reps=5)
+        for name, (t_b, ref) in baselines.items():
+            rows.append(dict(
+                workload="attention bf16", shape=label,
+                seqc="%.3f ms (%.1f TFLOP/s)" % (t_s * 1e3, flops / t_s / 1e12),
+                baseline=("SDPA %s: %.3f ms (%.1f TFLOP/s)"
+                          % (name, t_b * 1e3, flops / t_b / 1e12))
+                if t_b else "SDPA %s: unavailable (%s)" % (name, ref),
+                ratio="%.3fx" % (t_b / t_s) if t_b else "-",
+                achieved="%.1f TFLOP/s" % (flops / t_s / 1e12),
+                ceiling="%.0f TFLOP/s (bf16 matmul)" % mm_ceiling,
+                check="rel err %.1e vs SDPA" % err))
+        del q, k, v, out
+        torch.cuda.empty_cache()
+
+
+def bench_recurrence(args, torch, seqc, rows, copy_bw):
+    from torch._higher_order_ops.associative_scan import associative_scan
+    B, D, L = (4, 512, 1024) if args.quick else (16, 2048, 4096)
+    a = torch.rand(B, D, L, device="cuda") * 0.1 + 0.9
+    b = torch.randn(B, D, L, device="cuda")
+
+    def combine(x, y):
+        (a1, b1), (a2, b2) = x, y
+        return a1 * a2, a2 * b1 + b2
+
+    def scan(a, b):
+        return associative_scan(combine, (a, b), dim=2, combine_mode="pointwise")[1]
+
+    compiled = torch.compile(scan)
+    ref = compiled(a, b)
+    h, _ = seqc.linear_recurrence(a, b)
+    err = rel_err(torch, h, ref)
+    nbytes = 12.0 * a.numel()
+    t_s = timed(torch, lambda: seqc.linear_recurrence(a, b), args.budget)
+    t_b = timed(torch, lambda: compiled(a, b), args.budget)
+    rows.append(dict(
+        workload="linear recurrence f32", shape="B%d D%d L%d (last dim)" % (B, D, L),
+        seqc="%.3f ms (%.0f GB/s)" % (t_s * 1e3, nbytes / t_s / 1e9),
+        baseline="torch.compile associative_scan: %.3f ms (%.0f GB/s)"
+        % (t_b * 1e3, nbytes / t_b / 1e9),
+        ratio="%.2fx" % (t_b / t_s), achieved="%.0f GB/s" % (nbytes / t_s / 1e9),
+        ceiling="%.0f GB/s (copy); seqc %.0f%%" % (copy_bw, 100 * nbytes / t_s / 1e9 / copy_bw),
+        check="rel err %.1e" % err))
+
+
+def selective_scan_ref(torch, u, delta, A, B, C):
+    dA = torch.exp(torch.einsum("bdl,dn->bdln", delta, A))
+    dBu = torch.einsum("bdl,bnl,bdl->bdln", delta, B, u)
+    x = u.new_zeros(u.shape[0], u.shape[1], A.shape[1])
+    ys = []
+    for i in range(u.shape[2]):
+        x = dA[:, :, i] * x + dBu[:, :, i]
+        ys.append(torch.einsum("bdn,bn->bd", x, C[:, :, i]))
+    return torch.stack(ys, dim=2)
+
+
+def bench_selective_scan(args, torch, seqc, rows, copy_bw):
+    Bt, D, L, N = (2, 256, 256, 16) if args.quick else (8, 1536, 2048, 16)
+    u = torch.randn(Bt, D, L, device="cuda")
+    delta = torch.rand(Bt, D, L, device="cuda") * 0.099 + 0.001
+    A = -torch.arange(1, N + 1, device="cuda", dtype=torch.float32).repeat(D, 1)
+    Bm = torch.randn(Bt, N, L, device="cuda")
+    Cm = torch.randn(Bt, N, L, device="cuda")
+    y = seqc.selective_scan(u, delta, A, Bm[:, None], Cm[:, None])
+    compiled = torch.compile(lambda *xs: selective_scan_ref(torch, *xs))
+    ref = compiled(u, delta, A, Bm, Cm)
+    err = rel_err(torch, y, ref)
+    nbytes = 4.0 * (3 * u.numel() + A.numel() + 2 * Bm.numel())
+    t_s = timed(torch, lambda: seqc.selective_scan(u, delta, A, Bm[:, None],
+                                                   Cm[:, None]), args.budget)
+    t_b = timed(torch, lambda: compiled(u, delta, A, Bm, Cm), args.budget,
+                max_reps=5)
+    rows.append(dict(
+        workload="selective scan f32", shape="B%d D%d L%d N%d" % (Bt, D, L, N),
+        seqc="%.3f ms (%.0f GB/s)" % (t_s * 1e3, nbytes / t_s / 1e9),
+        baseline="torch.compile reference: %.3f ms" % (t_b * 1e3),
+        ratio="%.2fx" % (t_b / t_s), achieved="%.0f GB/s" % (nbytes / t_s / 1e9),
+        ceiling="%.0f GB/s (copy); seqc %.0f%%" % (copy_bw, 100 * nbytes / t_s / 1e9 / copy_bw),
+        check="rel err %.1e" % err))
+
+
+def table(rows):
+    cols = ["workload", "shape", "seqc", "baseline", "ratio", "achieved",
+            "ceiling", "check"]
+    widths = {c: max(len(c), *(len(str(r.get(c, "-"))) for r in rows))
+              for c in cols}
+    line = lambda vals: "| " + " | ".join(str(v).ljust(widths[c])
+                                          for c, v in zip(cols, vals)) + " |"
+    out = [line(cols), "|" + "|".join("-" * (widths[c] + 2) for c in cols) + "|"]
+    out += [line([r.get(c, "-") for c in cols]) for r in rows]
+    return "\n".join(out)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+    import seqc
+    only = set(filter(None, args.only.split(",")))
+    rows = []
+    print("device: %s; seqc sees %s" % (torch.cuda.get_device_name(),
+                                        seqc.cuda_device_name()), flush=True)
+    copy_bw, mm = ceilings(torch, rows)
+    for name, fn, extra in (("attention", bench_attention, mm),
+                            ("recurrence", bench_recurrence, copy_bw),
+                            ("selective_scan", bench_selective_scan, copy_bw)):
+        if only and name not in only:
+            continue
+        t0 = time.perf_counter()
+        try:
+            fn(args, torch, seqc, rows, extra)
+        except Exception as e:  # a failing workload is a row, not a crash
+            rows.append(dict(workload=name, shape="-", seqc="FAILED: %s" % e))
+        print("%s done in %.0f s" % (name, time.perf_counter() - t0),
+              file=sys.stderr, flush=True)
+    print(table(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

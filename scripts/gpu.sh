@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The GPU flow (DESIGN.md section 7), in two halves:
+#
+#   scripts/gpu.sh pack   here: builds the self-contained libseqc.so, an
+#                         ahead-of-time CUDA library of an example block, and
+#                         packs them (xz) into .dist/bundle.tar.xz
+#   scripts/gpu.sh run    on the GPU machine (Python 3.12, NumPy, torch, a
+#                         driver; no LLVM): unpacks the bundle, runs the GPU
+#                         tests (pytest -m cuda, torch as a second oracle) and
+#                         the GPU benchmark, and writes logs under $OUT
+#
+# With the device tool: pack here, then run `bash scripts/gpu.sh run` there
+# carrying .dist.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dist="$root/.dist"
+
+pack() {
+  "$root/scripts/build-static.sh"
+  rm -rf "$dist" && mkdir -p "$dist/stage/aot" "$dist/stage/site"
+  cp "$root/build-static/libseqc.so" "$root/build-static/libseqc_cuda_runtime.a" \
+    "$dist/stage/"
+  # An AOT CUDA library, compiled here (where LLVM and ptxas are), loaded
+  # there through ctypes alone.
+  "$root/build/bin/seqc" "$root/examples/mamba_block.mlir" \
+    --options="target=cuda chip=sm_90a" -o "$dist/stage/aot/mamba_block_cuda.so"
+  # pytest for a machine that may lack it (pure Python, from this machine).
+  for m in pytest _pytest pluggy iniconfig py.py; do
+    p=/usr/lib/python3/dist-packages/$m
+    [ -e "$p" ] && cp -r "$p" "$dist/stage/site/"
+  done
+  tar -C "$dist/stage" -cJf "$dist/bundle.tar.xz" .
+  rm -rf "$dist/stage"
+  echo "packed $dist/bundle.tar.xz ($(du -h "$dist/bundle.tar.xz" | cut -f1))"
+}
+
+run() {
+  py="${PYTHON:-python3}"
+  out="${OUT:-$root/.dist/out}"
+  mkdir -p "$out"
+  stage=/tmp/seqc-gpu
+  rm -rf "$stage" && mkdir -p "$stage"
+  tar -C "$stage" -xJf "$dist/bundle.tar.xz"
+  export SEQC_LIBRARY="$stage/libseqc.so"
+  export SEQC_CUDA_RUNTIME="$stage/libseqc_cuda_runtime.a"
+  export SEQC_AOT_CUDA_LIBRARY="$stage/aot/mamba_block_cuda.so"
+  export PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}"
+  export PYTHONUNBUFFERED=1
+  "$py" -c "import pytest" 2>/dev/null ||
+    export PYTHONPATH="$PYTHONPATH:$stage/site"
+  { nvidia-smi -L || echo "no nvidia-smi"; "$py" -c "import torch, numpy, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'numpy', numpy.__version__)"; } \
+    2>&1 | tee "$out/device.txt" || true
+  status=0
+  (cd "$root/test/python" &&
+    timeout "${SEQC_GPU_TEST_TIMEOUT:-300}" "$py" -m pytest -m cuda -q -p no:cacheprovider -rs \
+      --junitxml="$out/pytest.xml" 2>&1) | tee "$out/pytest.log" || status=1
+timeout "${SEQC_GPU_BENCH_TIMEOUT:-240}" "$py" "$root/benchmarks/gpu_bench.py" \
+    --json "$out/bench.json" ${SEQC_GPU_BENCH_ARGS:-} 2>&1 | tee "$out/bench.log" || status=1
+  return $status
+}
+
+case "${1:-}" in
+  pack) pack ;;
+  run) run ;;
+  *) echo "usage: scripts/gpu.sh pack|run" >&2; exit 2 ;;
+esac

@@ -20,6 +20,8 @@ pack() {
   rm -rf "$dist" && mkdir -p "$dist/stage/aot" "$dist/stage/site"
   cp "$root/build-static/libseqc.so" "$root/build-static/libseqc_cuda_runtime.a" \
     "$dist/stage/"
+  # The OpenMP runtime of CPU-compiled modules (the tests compare with them).
+  cp -L /usr/lib/llvm-22/lib/libomp.so.5 "$dist/stage/"
   # An AOT CUDA library, compiled here (where LLVM and ptxas are), loaded
   # there through ctypes alone.
   "$root/build/bin/seqc" "$root/examples/mamba_block.mlir" \
@@ -43,6 +45,7 @@ run() {
   tar -C "$stage" -xJf "$dist/bundle.tar.xz"
   export SEQC_LIBRARY="$stage/libseqc.so"
   export SEQC_CUDA_RUNTIME="$stage/libseqc_cuda_runtime.a"
+  export SEQC_LIBOMP="$stage/libomp.so.5"
   export SEQC_AOT_CUDA_LIBRARY="$stage/aot/mamba_block_cuda.so"
   export PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}"
   export PYTHONUNBUFFERED=1

@@ -561,8 +561,11 @@ CompiledModule::compile(llvm::StringRef source, const CompileOptions &options) {
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   bool cuda = options.target == "cuda";
-  // Parallel loops call the OpenMP runtime.
-  llvm::StringRef sharedLibs[] = {SEQC_LIBOMP_PATH};
+  // Parallel loops call the OpenMP runtime: where it was at build time, or
+  // SEQC_LIBOMP (a relocated build, like the GPU bundle's).
+  const char *ompFromEnv = getenv("SEQC_LIBOMP");
+  llvm::StringRef sharedLibs[] = {
+      ompFromEnv && *ompFromEnv ? ompFromEnv : SEQC_LIBOMP_PATH};
   if (!cuda)
     engineOptions.sharedLibPaths = sharedLibs;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;

@@ -125,6 +125,17 @@ class DeviceArray:
             n *= d
         return n
 
+    # What argument checks need of index-like operands (reads the values
+    # back to the host: small tensors only).
+    def min(self):
+        return self.tensor.min().item()
+
+    def max(self):
+        return self.tensor.max().item()
+
+    def tolist(self):
+        return self.tensor.tolist()
+
 
 _TORCH_DTYPES = {}
 
@@ -233,7 +244,7 @@ class _Buffers:
                 *[s // arr.itemsize for s in arr.strides])
             self.keep.append((shape, strides))
             buf = self.structs[i]
-            if getattr(arr, "device", False):
+            if isinstance(arr, DeviceArray):
                 buf.data = arr.ptr
                 buf.device = _capi.SEQC_CUDA
             else:
@@ -679,7 +690,7 @@ class _LibraryBackend:
         # outputs are allocated contiguous by the caller).
         n_inputs = len(self._signatures[name][0])
         for i, a in enumerate(arrays):
-            if getattr(a, "device", False):
+            if isinstance(a, DeviceArray):
                 if not self._cuda:
                     raise SeqcError("@%s: argument #%d is CUDA device memory, "
                                     "but the module was compiled for the cpu "
@@ -690,7 +701,7 @@ class _LibraryBackend:
                                       not a.tensor.is_contiguous()):
                     raise SeqcError("@%s: argument #%d must be contiguous on "
                                     "the device" % (name, i + 1))
-        arrays = [a if getattr(a, "device", False) else
+        arrays = [a if isinstance(a, DeviceArray) else
                   np.ascontiguousarray(a)
                   if a.ndim and a.shape[-1] > 1 and a.strides[-1] != a.itemsize
                   or (self._cuda and not a.flags.c_contiguous)
@@ -699,8 +710,8 @@ class _LibraryBackend:
         try:
             pointers_of = []
             for i, arr in enumerate(arrays):
-                if getattr(arr, "device", False) or not self._cuda:
-                    pointers_of.append(arr.ptr if getattr(arr, "device", False)
+                if isinstance(arr, DeviceArray) or not self._cuda:
+                    pointers_of.append(arr.ptr if isinstance(arr, DeviceArray)
                                        else arr.ctypes.data)
                     continue
                 # Host memory for a CUDA module: a device copy.

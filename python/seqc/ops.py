@@ -241,7 +241,8 @@ class _Plan:
 
 def _execute(plan):
     call = plan.call
-    if call.cuda and any(not getattr(a, "device", False) for a in call.arrays):
+    if call.cuda and any(not isinstance(a, _core.DeviceArray)
+                         for a in call.arrays):
         raise call.error(ValueError, "mixes CUDA tensors with host arrays; "
                          "pass every array on the GPU (or every one on the "
                          "host)")
@@ -778,6 +779,17 @@ def _scan_plan(combiner, *xs, dim=-1, reverse=False, exclusive=False,
         inits = []
         for i, (x, init) in enumerate(zip(arrays, initial)):
             name = "initial[%d]" % i
+            if _core.is_cuda_tensor(init):
+                arr = _core.DeviceArray(init)
+                c.cuda = c.torch = True
+                if arr.dtype != x.dtype or arr.shape != carry_shape:
+                    raise c.error(ValueError, "%s must have dtype %s and shape "
+                                  "%s, got %s %s" % (name, x.dtype,
+                                                     _fmt_shape(carry_shape),
+                                                     arr.dtype,
+                                                     _fmt_shape(arr.shape)))
+                inits.append(arr)
+                continue
             arr, was_torch = _core.to_numpy(init, "seqc.scan: " + name)
             c.torch = c.torch or was_torch
             if isinstance(arr, np.ndarray):

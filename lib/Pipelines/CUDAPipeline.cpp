@@ -61,7 +61,11 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createSeqcGpuMapLoops());
-  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  // The tiled (innermost) dimension becomes threadIdx.x: up to 1024 wide,
+  // where y and z stop at 1024 and 64.
+  GpuMapParallelLoopsPassOptions mapping;
+  mapping.mappingPolicyStr = "innermost-first";
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass(mapping));
   pm.addPass(createConvertParallelLoopToGpuPass());
   pm.addPass(createSeqcGpuHostBuffers());
   pm.addPass(createCanonicalizerPass());

@@ -308,7 +308,7 @@ def test_errors_on_the_gpu(torch):
         seqc.attention(q, randn(r, (1, 2, 8, 16)), q)
     m = seqc.compile("""
     func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
-      %h, %l = seq.linear_recurrence %x, %x : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<f32>
+      %h, %l = seq.linear_recurrence %x, %x {dim = 0 : i64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<f32>
       return %h : tensor<4xf32>
     }""", target="cpu")
     with pytest.raises(ValueError, match="compiled for the cpu target"):

@@ -37,6 +37,8 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Constant tensors would bufferize to host globals: splats become fills.
+  pm.addPass(createSeqcGpuConstants());
 
   // Bufferize as on the CPU: strided read-only arguments, results written
   // into caller-provided (device) buffers.

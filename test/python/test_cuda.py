@@ -266,24 +266,28 @@ def test_compiled_module_with_numpy_arrays_and_lstm_body():
     assert_close(c, c_ref, np.float32)
 
 
+def _example(name):
+    """(function name, inputs, float64 reference output) of an example
+    block, with the example runner's realistic inputs (A < 0, ...)."""
+    sys.path.insert(0, os.path.join(REPO, "examples"))
+    import run_examples
+    ex = run_examples.prepare(name)
+    inputs = run_examples.make_inputs(ex)
+    return ex.func, list(inputs.values()), run_examples.reference(ex, inputs)
+
+
 @cuda
 @pytest.mark.parametrize("name", ["llama_block", "mamba_block", "gla_block"])
 def test_example_blocks_on_gpu(torch, name):
-    path = os.path.join(REPO, "examples", name + ".mlir")
-    cpu = seqc.compile(path, target="cpu")
-    gpu = seqc.compile(path, target="cuda")
-    fn_cpu, fn_gpu = cpu[cpu.functions[0]], gpu[gpu.functions[0]]
-    r = rng(1030)
-    args = [randn(r, shape, scale=0.5) if code == 0 else
-            np.arange(int(np.prod(shape))).reshape(shape).astype(
-                seqc._core.numpy_dtype(code))
-            for code, shape in fn_cpu.inputs]
-    want = fn_cpu(*args)
-    got = fn_gpu(*[dev(torch, a) for a in args])
-    want = want if isinstance(want, tuple) else (want,)
-    got = got if isinstance(got, tuple) else (got,)
-    for g_, w_ in zip(got, want):
-        assert_close(g_.cpu().numpy(), w_, np.float32, tol=1e-4)
+    """Whole blocks (seq kernels plus the blocks' own linalg ops mapped to
+    the GPU) against the independent float64 NumPy models."""
+    func, args, want = _example(name)
+    gpu = seqc.compile(os.path.join(REPO, "examples", name + ".mlir"),
+                       target="cuda")
+    got = gpu[func](*[dev(torch, a) for a in args])
+    assert_close(got.cpu().numpy(), want, np.float32, tol=1e-4)
+    got_host = gpu[func](*args)                      # NumPy staged
+    assert_close(got_host, want, np.float32, tol=1e-4)
 
 
 @cuda
@@ -329,14 +333,9 @@ def test_ahead_of_time_cuda_library(torch, tmp_path):
                         "--options=target=cuda", "-o", so], check=True)
     m = seqc.load(so)
     assert m.target == "cuda"
-    ref_mod = seqc.compile(os.path.join(REPO, "examples", "mamba_block.mlir"),
-                           target="cpu")
-    name = m.functions[0]
-    r = rng(1060)
-    args = [randn(r, shape, scale=0.5) for _, shape in m[name].inputs]
-    want = ref_mod[name](*args)
-    got_numpy = m[name](*args)                       # staged host arrays
-    got_torch = m[name](*[dev(torch, a) for a in args])
+    func, args, want = _example("mamba_block")
+    got_numpy = m[func](*args)                       # staged host arrays
+    got_torch = m[func](*[dev(torch, a) for a in args])
     assert_close(got_numpy, want, np.float32, tol=1e-4)
     assert_close(got_torch.cpu().numpy(), want, np.float32, tol=1e-4)
 

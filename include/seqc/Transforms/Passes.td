@@ -194,6 +194,29 @@ def SeqcGpuMathIntrinsics : Pass<"seqc-gpu-math-intrinsics"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def SeqcGpuConstants : Pass<"seqc-gpu-constants", "ModuleOp"> {
+  let summary = "Make tensor constants device values: splats become fills";
+  let description = [{
+    Bufferization turns a constant tensor into a `memref.global` in host
+    memory, which kernels cannot read. In the CUDA pipeline, before
+    bufferization, each splat constant tensor (`dense<1.0> : tensor<3x20xf32>`,
+    what frontends emit for ones and zeros) becomes a `linalg.fill` of a
+    `tensor.empty`, computed on the device like any other op. Other constant
+    tensors are reported at their location: copying them to the device is
+    not supported yet.
+
+    ```mlir
+    %one = arith.constant dense<1.0> : tensor<3x20xf32>
+    // becomes
+    %e = tensor.empty() : tensor<3x20xf32>
+    %c = arith.constant 1.0 : f32
+    %one = linalg.fill ins(%c : f32) outs(%e : tensor<3x20xf32>) -> tensor<3x20xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SeqcGpuMapLoops : Pass<"seqc-gpu-map-loops", "ModuleOp"> {
   let summary = "Tile host scf.parallel loops into blocks x threads";
   let description = [{

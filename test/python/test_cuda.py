@@ -132,10 +132,14 @@ def test_attention_low_precision(torch, dtype):
 @cuda
 @pytest.mark.parametrize("shape,dim,reverse,with_h0", [
     ((3, 1000), -1, False, True), ((513, 7), 0, True, False),
-    ((2, 33, 5), 1, False, True), ((4, 1), -1, True, False)])
+    ((2, 33, 5), 1, False, True), ((4, 1), -1, True, False),
+    # The block scan along the last dim: several tiles of 2048 steps, a
+    # partial last tile, reversed, rows of rank 3, a row shorter than a warp.
+    ((2, 5000), -1, True, True), ((2, 3, 4097), -1, False, False),
+    ((7, 19), -1, False, True)])
 def test_linear_recurrence(torch, shape, dim, reverse, with_h0):
     r = rng(970 + len(shape))
-    a = uniform(r, 0.5, 1.0, shape)
+    a = uniform(r, 0.9, 1.0, shape)
     b = randn(r, shape)
     state = list(shape)
     del state[dim]

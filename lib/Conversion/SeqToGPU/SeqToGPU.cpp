@@ -431,15 +431,185 @@ void launchTimeLoops(
   });
 }
 
+/// An affine map h -> A·h + B; `then(first, second)` applies `first`, then
+/// `second`: (A2·A1, A2·B1 + B2).
+struct Affine {
+  Value a, b;
+};
+Affine then(ImplicitLocOpBuilder &kb, Affine first, Affine second) {
+  ScalarMath m(kb);
+  return {m.mul(second.a, first.a),
+          math::FmaOp::create(kb, second.a, first.b, second.b)};
+}
+
+/// The linear recurrence along the innermost (contiguous) dimension: a block
+/// per row, the row in tiles of 256·C steps. Each thread reads C consecutive
+/// steps of a and b into registers and composes their affine maps; a block
+/// scan (shuffles within each warp, then the 8 warp totals through shared
+/// memory) gives each thread the state entering its steps; the thread then
+/// replays its steps from registers and writes h. The row's state carries
+/// from tile to tile. Every a, b and h element moves through device memory
+/// exactly once.
+LogicalResult lowerInnermostRecurrence(LinearRecurrenceOp op,
+                                       PatternRewriter &rewriter) {
+  ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+  KernelBuilder k(b);
+  RankedTensorType type = tensorTypeOf(op.getA());
+  RankedTensorType lastType = tensorTypeOf(op.getLast());
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t length = shape.back();
+  int64_t rows = type.getNumElements() / length;
+  constexpr int64_t kThreads = 256, kWarps = kThreads / 32;
+  int64_t perThread = std::clamp<int64_t>(llvm::divideCeil(length, kThreads), 1, 8);
+  int64_t tile = kThreads * perThread;
+  int64_t tiles = llvm::divideCeil(length, tile);
+  bool reverse = op.getReverse();
+  Value a = k.buffer(op.getA()), bb = k.buffer(op.getB()),
+        h0 = k.buffer(op.getH0());
+  Value h = k.output(type), last = k.output(lastType);
+  k.launch(rows, kThreads, [&](ImplicitLocOpBuilder &kb, Value row,
+                               Value thread) {
+    ScalarMath m(kb);
+    Value shared = k.shared; // [A of warp 0..7, B of warp 0..7]
+    SmallVector<Value> lead = k.delinearize(kb, row, shape.drop_back());
+    auto at = [&](Value t) {
+      SmallVector<Value> idx(lead);
+      idx.push_back(t);
+      return idx;
+    };
+    Value lane = arith::RemUIOp::create(kb, thread, k.index(32));
+    Value warp = arith::DivUIOp::create(kb, thread, k.index(32));
+    Value laneI32 = arith::IndexCastOp::create(kb, kb.getI32Type(), lane);
+    Value width = arith::ConstantIntOp::create(kb, kb.getI32Type(), 32);
+    Value one = m.constant(1.0), zero = m.constant(0.0);
+    Value carry0 = h0 ? k.load(kb, h0, lead) : zero;
+    auto tileLoop = scf::ForOp::create(
+        kb, k.index(0), k.index(tiles), k.index(1), ValueRange{carry0},
+        [&](OpBuilder &nb, Location loc, Value tileIdx, ValueRange carried) {
+          ImplicitLocOpBuilder ib(loc, nb);
+          ScalarMath im(ib);
+          // Logical step s (0 = the first the recurrence visits) of this
+          // thread's j-th element, and its position in the row.
+          Value first = arith::AddIOp::create(
+              ib, arith::MulIOp::create(ib, tileIdx, k.index(tile)),
+              arith::MulIOp::create(ib, thread, k.index(perThread)));
+          SmallVector<Value> pos, valid, as, bs;
+          Affine mine = {one, zero};
+          for (int64_t j = 0; j < perThread; ++j) {
+            Value s = arith::AddIOp::create(ib, first, k.index(j));
+            Value inRow = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
+                                                s, k.index(length));
+            Value clamped = arith::MinUIOp::create(ib, s, k.index(length - 1));
+            Value p = reverse ? arith::SubIOp::create(
+                                    ib, k.index(length - 1), clamped)
+                                    .getResult()
+                              : clamped;
+            Value aj = im.select(inRow, k.load(ib, a, at(p)), one);
+            Value bj = im.select(inRow, k.load(ib, bb, at(p)), zero);
+            pos.push_back(p);
+            valid.push_back(inRow);
+            as.push_back(aj);
+            bs.push_back(bj);
+            mine = then(ib, mine, Affine{aj, bj});
+          }
+          // Inclusive scan of the threads' maps within each warp.
+          Affine incl = mine;
+          for (int64_t offset = 1; offset < 32; offset *= 2) {
+            Value o = arith::ConstantIntOp::create(ib, ib.getI32Type(), offset);
+            Value pa = gpu::ShuffleOp::create(ib, incl.a, o, width,
+                                              gpu::ShuffleMode::UP)
+                           .getShuffleResult();
+            Value pb = gpu::ShuffleOp::create(ib, incl.b, o, width,
+                                              gpu::ShuffleMode::UP)
+                           .getShuffleResult();
+            Value has = arith::CmpIOp::create(ib, arith::CmpIPredicate::sge,
+                                              laneI32, o);
+            Affine combined = then(ib, Affine{pa, pb}, incl);
+            incl = {im.select(has, combined.a, incl.a),
+                    im.select(has, combined.b, incl.b)};
+          }
+          // Exclusive: the inclusive map of the previous lane.
+          Value o1 = arith::ConstantIntOp::create(ib, ib.getI32Type(), 1);
+          Value ea = gpu::ShuffleOp::create(ib, incl.a, o1, width,
+                                            gpu::ShuffleMode::UP)
+                         .getShuffleResult();
+          Value eb = gpu::ShuffleOp::create(ib, incl.b, o1, width,
+                                            gpu::ShuffleMode::UP)
+                         .getShuffleResult();
+          Value firstLane = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq,
+                                                  lane, k.index(0));
+          Affine excl = {im.select(firstLane, one, ea),
+                         im.select(firstLane, zero, eb)};
+          // Warp totals through shared memory.
+          Value lastLane = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq,
+                                                 lane, k.index(31));
+          scf::IfOp::create(ib, lastLane, [&](OpBuilder &tb, Location tl) {
+            memref::StoreOp::create(tb, tl, incl.a, shared, ValueRange{warp});
+            Value wb = arith::AddIOp::create(tb, tl, warp,
+                                             k.index(kWarps));
+            memref::StoreOp::create(tb, tl, incl.b, shared, ValueRange{wb});
+            scf::YieldOp::create(tb, tl);
+          });
+          gpu::BarrierOp::create(ib);
+          // The maps of the earlier warps, then of the whole tile.
+          Affine before = {one, zero}, total = {one, zero};
+          for (int64_t w = 0; w < kWarps; ++w) {
+            Affine wm = {
+                memref::LoadOp::create(ib, shared, ValueRange{k.index(w)}),
+                memref::LoadOp::create(ib, shared,
+                                       ValueRange{k.index(kWarps + w)})};
+            Value earlier = arith::CmpIOp::create(
+                ib, arith::CmpIPredicate::ult, k.index(w), warp);
+            Affine withW = then(ib, before, wm);
+            before = {im.select(earlier, withW.a, before.a),
+                      im.select(earlier, withW.b, before.b)};
+            total = then(ib, total, wm);
+          }
+          // Everyone has read the totals before the next tile writes them.
+          gpu::BarrierOp::create(ib);
+          Affine entering = then(ib, before, excl);
+          Value state = math::FmaOp::create(ib, entering.a, carried[0],
+                                            entering.b);
+          for (int64_t j = 0; j < perThread; ++j) {
+            state = math::FmaOp::create(ib, as[j], state, bs[j]);
+            Value hj = state;
+            scf::IfOp::create(ib, valid[j], [&](OpBuilder &tb, Location tl) {
+              ImplicitLocOpBuilder tib(tl, tb);
+              k.store(tib, hj, h, at(pos[j]));
+              scf::YieldOp::create(tib);
+            });
+          }
+          scf::YieldOp::create(
+              ib, ValueRange{math::FmaOp::create(ib, total.a, carried[0],
+                                                 total.b)});
+        });
+    Value firstThread = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq,
+                                              thread, k.index(0));
+    scf::IfOp::create(kb, firstThread, [&](OpBuilder &tb, Location tl) {
+      ImplicitLocOpBuilder tib(tl, tb);
+      k.store(tib, tileLoop.getResult(0), last, lead);
+      scf::YieldOp::create(tib);
+    });
+  }, /*sharedFloats=*/2 * kWarps);
+  rewriter.replaceOp(op, {k.result(h, type), k.result(last, lastType)});
+  return success();
+}
+
 struct LinearRecurrenceToGPU : OpRewritePattern<LinearRecurrenceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LinearRecurrenceOp op,
                                 PatternRewriter &rewriter) const override {
+    RankedTensorType type = tensorTypeOf(op.getA());
+    int64_t dim = op.getDim();
+    // Along the contiguous dimension, a block per row scans it in parallel;
+    // along any other, a thread per column walks time (adjacent threads read
+    // adjacent columns, so every step's loads are coalesced).
+    if (dim == type.getRank() - 1 && type.getNumElements() > 0 &&
+        type.getShape().back() > 1)
+      return lowerInnermostRecurrence(op, rewriter);
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     KernelBuilder k(b);
-    RankedTensorType type = tensorTypeOf(op.getA());
     RankedTensorType lastType = tensorTypeOf(op.getLast());
-    int64_t dim = op.getDim();
     Value a = k.buffer(op.getA()), bb = k.buffer(op.getB()),
           h0 = k.buffer(op.getH0());
     Value h = k.output(type), last = k.output(lastType);

@@ -147,6 +147,12 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          "fatbin, got '" +
                          value + "'");
       options.gpuFormat = value.str();
+    } else if (key == "gpu-scan-steps") {
+      if (value.getAsInteger(10, number) || number < 1 || number > 64)
+        return makeError("option 'gpu-scan-steps' needs an integer in [1, 64], "
+                         "got '" +
+                         value + "'");
+      options.gpuScanSteps = number;
     } else if (key == "attention-tile-q" || key == "attention-tile-kv") {
       if (value.getAsInteger(10, number) || number < 1)
         return makeError("option '" + key + "' needs a positive integer, got '" +
@@ -155,8 +161,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                                  : options.attentionTileKV) = number;
     } else {
       return makeError("unknown compile option '" + word +
-                       "' (known: target, chip, gpu-format, attention-tile-q, "
-                       "attention-tile-kv)");
+                       "' (known: target, chip, gpu-format, gpu-scan-steps, "
+                       "attention-tile-q, attention-tile-kv)");
     }
   }
   return options;
@@ -165,7 +171,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
 std::string CompileOptions::str() const {
   std::string text = "target=" + target;
   if (target == "cuda")
-    text += " chip=" + chip + " gpu-format=" + gpuFormat;
+    text += " chip=" + chip + " gpu-format=" + gpuFormat +
+            " gpu-scan-steps=" + std::to_string(gpuScanSteps);
   return text + " attention-tile-q=" + std::to_string(attentionTileQ) +
          " attention-tile-kv=" + std::to_string(attentionTileKV);
 }
@@ -419,6 +426,7 @@ Session::lower(const CompileOptions &options,
     CUDAPipelineOptions pipelineOptions;
     pipelineOptions.chip = options.chip;
     pipelineOptions.format = resolveGpuFormat(options);
+    pipelineOptions.scanStepsPerThread = options.gpuScanSteps;
     buildCUDAPipeline(pm, pipelineOptions);
   } else {
     CPUPipelineOptions pipelineOptions;

@@ -31,7 +31,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   // seq ops to kernels; seq.recurrence (whose body is linalg code) through
   // the portable decomposition.
-  pm.addPass(createConvertSeqToGPU());
+  pm.addPass(createConvertSeqToGPU({options.scanStepsPerThread}));
   pm.addPass(createConvertSeqToLinalg());
   pm.addPass(createSeqcCheckContract({"linalg"}));
   pm.addPass(createConvertElementwiseToLinalgPass());

@@ -59,6 +59,8 @@ struct CompileOptions {
   /// compiles at load), `bin` (cubin), `fatbin` (cubin + PTX), or `auto`
   /// (fatbin when ptxas is on PATH, else isa).
   std::string gpuFormat = "auto";
+  /// Steps per thread of the GPU's innermost linear-recurrence block scan.
+  int64_t gpuScanSteps = 2;
   int64_t attentionTileQ = 64;
   int64_t attentionTileKV = 64;
 

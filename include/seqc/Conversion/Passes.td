@@ -101,6 +101,11 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     %y = bufferization.to_tensor %yb restrict writable : memref<4x8xf32> to tensor<4x8xf32>
     ```
   }];
+  let options = [
+    Option<"scanStepsPerThread", "scan-steps-per-thread", "int64_t", "2",
+           "Steps of a row each thread of the innermost linear recurrence's "
+           "block scan holds in registers (a tile is 256 times this)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

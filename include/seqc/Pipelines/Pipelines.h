@@ -49,6 +49,10 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
   PassOptions::Option<int> optLevel{
       *this, "opt-level", llvm::cl::desc("NVPTX optimization level"),
       llvm::cl::init(3)};
+  PassOptions::Option<int64_t> scanStepsPerThread{
+      *this, "scan-steps-per-thread",
+      llvm::cl::desc("Steps per thread of the innermost linear recurrence"),
+      llvm::cl::init(2)};
 };
 
 /// seq (+ linalg/tensor/arith/math) on tensors -> GPU kernels in a

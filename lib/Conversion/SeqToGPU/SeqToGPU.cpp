@@ -451,7 +451,8 @@ Affine then(ImplicitLocOpBuilder &kb, Affine first, Affine second) {
 /// from tile to tile. Every a, b and h element moves through device memory
 /// exactly once.
 LogicalResult lowerInnermostRecurrence(LinearRecurrenceOp op,
-                                       PatternRewriter &rewriter) {
+                                       PatternRewriter &rewriter,
+                                       int64_t stepsPerThread) {
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
   KernelBuilder k(b);
   RankedTensorType type = tensorTypeOf(op.getA());
@@ -460,7 +461,8 @@ LogicalResult lowerInnermostRecurrence(LinearRecurrenceOp op,
   int64_t length = shape.back();
   int64_t rows = type.getNumElements() / length;
   constexpr int64_t kThreads = 256, kWarps = kThreads / 32;
-  int64_t perThread = std::clamp<int64_t>(llvm::divideCeil(length, kThreads), 1, 8);
+  int64_t perThread = std::clamp<int64_t>(llvm::divideCeil(length, kThreads),
+                                          1, stepsPerThread);
   int64_t tile = kThreads * perThread;
   int64_t tiles = llvm::divideCeil(length, tile);
   bool reverse = op.getReverse();
@@ -596,7 +598,9 @@ LogicalResult lowerInnermostRecurrence(LinearRecurrenceOp op,
 }
 
 struct LinearRecurrenceToGPU : OpRewritePattern<LinearRecurrenceOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LinearRecurrenceToGPU(MLIRContext *ctx, int64_t stepsPerThread)
+      : OpRewritePattern(ctx), stepsPerThread(stepsPerThread) {}
+  int64_t stepsPerThread;
   LogicalResult matchAndRewrite(LinearRecurrenceOp op,
                                 PatternRewriter &rewriter) const override {
     RankedTensorType type = tensorTypeOf(op.getA());
@@ -606,7 +610,7 @@ struct LinearRecurrenceToGPU : OpRewritePattern<LinearRecurrenceOp> {
     // adjacent columns, so every step's loads are coalesced).
     if (dim == type.getRank() - 1 && type.getNumElements() > 0 &&
         type.getShape().back() > 1)
-      return lowerInnermostRecurrence(op, rewriter);
+      return lowerInnermostRecurrence(op, rewriter, stepsPerThread);
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     KernelBuilder k(b);
     RankedTensorType lastType = tensorTypeOf(op.getLast());
@@ -1082,9 +1086,15 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
     if (dynamic.wasInterrupted())
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
-    patterns.add<AttentionToGPU, ScanToGPU, LinearRecurrenceToGPU,
-                 SelectiveScanToGPU, GatedLinearAttentionToGPU, RmsNormToGPU,
-                 RopeToGPU, CausalConv1dToGPU>(&getContext());
+    if (scanStepsPerThread < 1 || scanStepsPerThread > 64) {
+      getOperation().emitError()
+          << "convert-seq-to-gpu: scan-steps-per-thread must be in [1, 64]";
+      return signalPassFailure();
+    }
+    patterns.add<AttentionToGPU, ScanToGPU, SelectiveScanToGPU,
+                 GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
+                 CausalConv1dToGPU>(&getContext());
+    patterns.add<LinearRecurrenceToGPU>(&getContext(), scanStepsPerThread);
     ConversionTarget target(getContext());
     // seq.recurrence stays for convert-seq-to-linalg (its body is linalg).
     target.addIllegalDialect<seq::SeqDialect>();

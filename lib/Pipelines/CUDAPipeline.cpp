@@ -31,7 +31,10 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   // seq ops to kernels; seq.recurrence (whose body is linalg code) through
   // the portable decomposition.
-  pm.addPass(createConvertSeqToGPU({options.scanStepsPerThread}));
+  ConvertSeqToGPUOptions seqToGPU;
+  seqToGPU.attentionTensorCores = options.attentionTensorCores;
+  seqToGPU.scanStepsPerThread = options.scanStepsPerThread;
+  pm.addPass(createConvertSeqToGPU(seqToGPU));
   pm.addPass(createConvertSeqToLinalg());
   pm.addPass(createSeqcCheckContract({"linalg"}));
   pm.addPass(createConvertElementwiseToLinalgPass());

@@ -57,6 +57,8 @@ ATTENTION_CASES = [
     (1, 2, 2, 97, 97, 32, 32, dict(window=(16, 0))),
     (1, 2, 2, 64, 64, 16, 16, dict(window=(5, 7), softcap=20.0)),
     (2, 2, 1, 33, 41, 16, 16, dict(kv_lengths=[0, 29], causal=True)),
+    (1, 4, 2, 130, 200, 128, 64, dict(causal=True)),             # D 128, Dv 64
+    (1, 2, 2, 300, 300, 96, 96, dict()),                         # D 96
 ]
 
 
@@ -89,6 +91,32 @@ def test_attention_matches_float64_and_torch(torch, case):
         sdpa = torch.nn.functional.scaled_dot_product_attention(
             dev(torch, q).double(), kt.double(), vt.double(), attn_mask=mask)
         assert_close(out.cpu().numpy(), sdpa.cpu().numpy(), np.float32)
+
+
+@cuda
+@pytest.mark.parametrize("case", range(len(ATTENTION_CASES)))
+@pytest.mark.parametrize("dtype", ["bf16", "f16"])
+def test_attention_tensor_cores(torch, case, dtype):
+    """bf16/f16 with head dims that are multiples of 16: the mma.sync
+    kernel, every mask and option, odd sizes; against float64 on the
+    rounded inputs."""
+    B, Hq, Hkv, Sq, Skv, D, Dv, opts = ATTENTION_CASES[case]
+    opts = dict(opts)
+    r = rng(1900 + case)
+    conv = (lambda x: bf16_tensor(torch, x)) if dtype == "bf16" else \
+        (lambda x: dev(torch, x.astype(np.float16)))
+    q, k = conv(randn(r, (B, Hq, Sq, D))), conv(randn(r, (B, Hkv, Skv, D)))
+    v = conv(randn(r, (B, Hkv, Skv, Dv)))
+    kv_lengths = opts.pop("kv_lengths", None)
+    kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
+    out, lse = seqc.attention(q, k, v, return_lse=True,
+                              kv_lengths=None if kl is None else dev(torch, kl),
+                              **opts)
+    assert out.dtype == q.dtype
+    out_ref, lse_ref = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
+                                     kv_lengths=kl, **opts)
+    assert_close(out.double().cpu().numpy(), out_ref, np.float16)
+    assert_close(lse.cpu().numpy(), lse_ref, np.float16)
 
 
 @cuda

@@ -75,7 +75,11 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     `bufferization.to_tensor`, so that One-Shot Bufferize sees plain buffers
     around the kernels. The kernels compute in f32 whatever the storage type:
 
-    - `seq.attention`: a thread per query row; an online softmax over exactly
+    - `seq.attention` in bf16/f16 with head dims that are multiples of 16:
+      FlashAttention-2 on the tensor cores (`mma.sync.m16n8k16`, f32
+      accumulation), a block of 4 warps per 64 query rows, key tiles of 64
+      outside the causal/window band skipped.
+    - `seq.attention` otherwise: a thread per query row; an online softmax over exactly
       the visible keys (causal/window bounds as loop bounds, `kv_lengths`
       clamped, segment ids as a predicate), GQA by indexing, the `Dv`
       accumulators in registers; fully masked rows give 0 (and `-inf` LSE).
@@ -102,6 +106,9 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     ```
   }];
   let options = [
+    Option<"attentionTensorCores", "attention-tensor-cores", "bool", "true",
+           "Lower bf16/f16 attention with head dims that are multiples of 16 "
+           "to mma.sync tensor-core kernels (sm_80 and later)">,
     Option<"scanStepsPerThread", "scan-steps-per-thread", "int64_t", "2",
            "Steps of a row each thread of the innermost linear recurrence's "
            "block scan holds in registers (a tile is 256 times this)">,

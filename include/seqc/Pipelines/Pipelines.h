@@ -49,6 +49,10 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
   PassOptions::Option<int> optLevel{
       *this, "opt-level", llvm::cl::desc("NVPTX optimization level"),
       llvm::cl::init(3)};
+  PassOptions::Option<bool> attentionTensorCores{
+      *this, "attention-tensor-cores",
+      llvm::cl::desc("bf16/f16 attention on mma.sync tensor cores"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> scanStepsPerThread{
       *this, "scan-steps-per-thread",
       llvm::cl::desc("Steps per thread of the innermost linear recurrence"),

@@ -26,6 +26,8 @@
 
 #include "seqc/Conversion/Passes.h"
 
+#include "SeqToGPUPatterns.h"
+
 #include "../SeqToLinalg/LoweringUtils.h"
 
 #include "seq/IR/SeqDialect.h"
@@ -60,153 +62,7 @@ constexpr int64_t kMaxRegisterState = 256;
 constexpr int64_t kThreadsPerBlock = 256;
 constexpr int64_t kAttentionQueriesPerBlock = 128;
 
-/// Builds the memref plumbing and the launch of one kernel.
-class KernelBuilder {
-public:
-  explicit KernelBuilder(ImplicitLocOpBuilder &b) : b(b) {}
-
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-
-  /// A read-only view of `tensor` with any strides.
-  Value buffer(Value tensor) {
-    if (!tensor)
-      return {};
-    auto type = cast<RankedTensorType>(tensor.getType());
-    auto layout = StridedLayoutAttr::get(
-        b.getContext(), ShapedType::kDynamic,
-        SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic));
-    auto memrefType =
-        MemRefType::get(type.getShape(), type.getElementType(), layout);
-    return bufferization::ToBufferOp::create(b, memrefType, tensor,
-                                             /*read_only=*/true);
-  }
-
-  /// A new row-major buffer for a result of `type`.
-  Value output(RankedTensorType type) {
-    return memref::AllocOp::create(
-        b, MemRefType::get(type.getShape(), type.getElementType()));
-  }
-
-  /// The tensor a kernel wrote into `buffer`.
-  Value result(Value buffer, RankedTensorType type) {
-    auto op = bufferization::ToTensorOp::create(b, type, buffer);
-    op.setRestrict(true);
-    op.setWritable(true);
-    return op;
-  }
-
-  /// `blocks` blocks of `threads` threads; `body(b, blockId, threadId)`.
-  /// `sharedFloats` f32 of shared memory are `shared` meanwhile.
-  void launch(int64_t blocks, int64_t threads,
-              function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body,
-              int64_t sharedFloats = 0) {
-    Value one = index(1);
-    SmallVector<Type> workgroup;
-    if (sharedFloats > 0)
-      workgroup.push_back(MemRefType::get(
-          {sharedFloats}, b.getF32Type(), AffineMap(),
-          gpu::AddressSpaceAttr::get(b.getContext(),
-                                     gpu::AddressSpace::Workgroup)));
-    auto launch = gpu::LaunchOp::create(b, index(blocks), one, one,
-                                        index(threads), one, one,
-                                        /*dynamicSharedMemorySize=*/nullptr,
-                                        /*asyncTokenType=*/nullptr,
-                                        /*asyncDependencies=*/{}, workgroup);
-    OpBuilder::InsertionGuard guard(b);
-    Block &entry = launch.getBody().front();
-    b.setInsertionPointToStart(&entry);
-    shared = sharedFloats > 0 ? Value(launch.getWorkgroupAttributions()[0])
-                              : Value();
-    body(b, launch.getBlockIds().x, launch.getThreadIds().x);
-    gpu::TerminatorOp::create(b);
-    shared = Value();
-  }
-
-  /// The sum of `v` over the block's `threads` threads (a multiple of 32),
-  /// in every thread: xor shuffles within each warp, then the warps' sums
-  /// through `shared` (one f32 per warp).
-  Value blockSum(ImplicitLocOpBuilder &kb, Value v, Value thread,
-                 int64_t threads) {
-    ScalarMath m(kb);
-    Value width = arith::ConstantIntOp::create(kb, kb.getI32Type(), 32);
-    for (int64_t offset = 16; offset >= 1; offset /= 2) {
-      Value o = arith::ConstantIntOp::create(kb, kb.getI32Type(), offset);
-      Value other = gpu::ShuffleOp::create(kb, v, o, width,
-                                           gpu::ShuffleMode::XOR)
-                        .getShuffleResult();
-      v = m.add(v, other);
-    }
-    Value lane = arith::RemUIOp::create(kb, thread, index(32));
-    Value warp = arith::DivUIOp::create(kb, thread, index(32));
-    Value first = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, lane,
-                                        index(0));
-    scf::IfOp::create(kb, first, [&](OpBuilder &nb, Location loc) {
-      memref::StoreOp::create(nb, loc, v, shared, ValueRange{warp});
-      scf::YieldOp::create(nb, loc);
-    });
-    gpu::BarrierOp::create(kb);
-    Value total = m.constant(0.0);
-    for (int64_t w = 0; w < threads / 32; ++w)
-      total = m.add(total, memref::LoadOp::create(kb, shared,
-                                                  ValueRange{index(w)}));
-    return total;
-  }
-
-  /// One thread per index of [0, total): `body(b, index)`.
-  void launchFlat(int64_t total,
-                  function_ref<void(ImplicitLocOpBuilder &, Value)> body) {
-    if (total == 0)
-      return;
-    int64_t threads = std::min(total, kThreadsPerBlock);
-    launch(llvm::divideCeil(total, threads), threads,
-           [&](ImplicitLocOpBuilder &kb, Value block, Value thread) {
-             Value i = arith::AddIOp::create(
-                 kb, arith::MulIOp::create(kb, block, index(threads)), thread);
-             Value inRange = arith::CmpIOp::create(
-                 kb, arith::CmpIPredicate::ult, i, index(total));
-             scf::IfOp::create(kb, inRange, [&](OpBuilder &nb, Location loc) {
-               ImplicitLocOpBuilder ib(loc, nb);
-               body(ib, i);
-               scf::YieldOp::create(ib);
-             });
-           });
-  }
-
-  /// The indices of `linear` in a row-major space of `shape`.
-  SmallVector<Value> delinearize(ImplicitLocOpBuilder &kb, Value linear,
-                                 ArrayRef<int64_t> shape) {
-    SmallVector<Value> indices(shape.size());
-    for (int64_t d = shape.size() - 1; d >= 0; --d) {
-      if (d == 0) {
-        indices[d] = linear;
-        break;
-      }
-      Value size = index(shape[d]);
-      indices[d] = arith::RemUIOp::create(kb, linear, size);
-      linear = arith::DivUIOp::create(kb, linear, size);
-    }
-    return indices;
-  }
-
-  /// The element at `indices` in f32 (floats widened, integers as they are).
-  Value load(ImplicitLocOpBuilder &kb, Value memref, ValueRange indices) {
-    Value v = memref::LoadOp::create(kb, memref, indices);
-    if (isa<FloatType>(v.getType()))
-      return ScalarMath(kb).f32(v);
-    return v;
-  }
-
-  /// Stores f32 `v` at `indices`, narrowed to the buffer's element type.
-  void store(ImplicitLocOpBuilder &kb, Value v, Value memref,
-             ValueRange indices) {
-    Type elt = cast<MemRefType>(memref.getType()).getElementType();
-    memref::StoreOp::create(kb, ScalarMath(kb).to(v, elt), memref, indices);
-  }
-
-  ImplicitLocOpBuilder &b;
-  /// The shared memory of the kernel being built, if it asked for some.
-  Value shared;
-};
+using KernelBuilder = GpuKernelBuilder;
 
 RankedTensorType tensorTypeOf(Value v) {
   return cast<RankedTensorType>(v.getType());
@@ -898,7 +754,9 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
 //===----------------------------------------------------------------------===//
 
 struct AttentionToGPU : OpRewritePattern<AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  AttentionToGPU(MLIRContext *ctx, bool useTensorCores)
+      : OpRewritePattern(ctx), useTensorCores(useTensorCores) {}
+  bool useTensorCores;
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     RankedTensorType qType = tensorTypeOf(op.getQuery());
@@ -913,6 +771,11 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                               std::max(valueDim, headDim));
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     KernelBuilder k(b);
+    // bf16/f16 with head dims the m16n8k16 tiles divide: tensor cores.
+    if (useTensorCores && canLowerAttentionToMma(op)) {
+      lowerAttentionToMma(op, rewriter, k);
+      return success();
+    }
     Value q = k.buffer(op.getQuery()), key = k.buffer(op.getKey()),
           value = k.buffer(op.getValue()), lengths = k.buffer(op.getKvLengths()),
           qSeg = k.buffer(op.getQSegmentIds()),
@@ -1091,7 +954,8 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
           << "convert-seq-to-gpu: scan-steps-per-thread must be in [1, 64]";
       return signalPassFailure();
     }
-    patterns.add<AttentionToGPU, ScanToGPU, SelectiveScanToGPU,
+    patterns.add<AttentionToGPU>(&getContext(), attentionTensorCores);
+    patterns.add<ScanToGPU, SelectiveScanToGPU,
                  GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
                  CausalConv1dToGPU>(&getContext());
     patterns.add<LinearRecurrenceToGPU>(&getContext(), scanStepsPerThread);

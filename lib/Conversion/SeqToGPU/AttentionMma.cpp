@@ -1,0 +1,428 @@
+//===- AttentionMma.cpp - seq.attention on tensor cores (mma.sync) --------===//
+//
+// Part of seqc. FlashAttention-2's forward pass on the tensor cores of
+// sm_80 and later, for bf16/f16 storage: a block of 4 warps takes 64 query
+// rows of one (batch, head), each warp 16 of them. Per key tile of 64:
+//
+//   S = Q·Kᵀ      8 n-tiles x D/16 k-steps of mma.sync.m16n8k16 (f32 acc)
+//   masks         the visibility predicate on each element's (row, key)
+//   online softmax row max over the lane, then over the 4 lanes of a row
+//                 (shuffles); O and the per-lane row sums rescaled by
+//                 exp(m_old - m_new)
+//   O += P·V      P's accumulator fragments re-packed as A fragments (the
+//                 m16n8 C layout of two n-tiles is the m16k16 A layout)
+//
+// Key tiles wholly outside the causal/window band of the block's rows are
+// never visited. Fragments are loaded by each lane straight from global
+// memory (L1/L2 serve the reuse); staging K/V tiles in shared memory with
+// ldmatrix and asynchronous copies is the next step.
+//
+// Register fragments (g = lane / 4, t = lane % 4), per PTX's m16n8k16:
+//   A (16x16, row): r0 = (g, 2t..2t+1), r1 = (g+8, 2t..), r2 = (g, 2t+8..),
+//                   r3 = (g+8, 2t+8..)      -- two 16-bit values per i32
+//   B (16x8, col):  r0 = (k 2t..2t+1, n g), r1 = (k 2t+8.., n g)
+//   C (16x8, f32):  c0, c1 = (g, 2t..2t+1), c2, c3 = (g+8, 2t..2t+1)
+//
+//===----------------------------------------------------------------------===//
+
+#include "SeqToGPUPatterns.h"
+
+#include "../SeqToLinalg/LoweringUtils.h"
+
+#include "seq/IR/SeqOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <cfloat>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::seqc;
+using namespace mlir::seqc::seq;
+
+namespace {
+constexpr int64_t kRowsPerWarp = 16, kWarps = 4, kKeysPerTile = 64;
+
+struct Frag {
+  Value c[4];
+};
+
+class MmaAttention {
+public:
+  MmaAttention(AttentionOp op, ImplicitLocOpBuilder &b, GpuKernelBuilder &k)
+      : op(op), b(b), k(k) {}
+
+  void build(PatternRewriter &rewriter);
+
+private:
+  Value idx(int64_t v) { return k.index(v); }
+
+  /// Two consecutive 16-bit elements of `m` at `row`, columns col, col+1
+  /// (zero where `valid` is false), as one i32.
+  Value pairAlongRow(ImplicitLocOpBuilder &kb, Value m, ValueRange lead,
+                     Value row, Value col, Value valid) {
+    Value e0 = load16(kb, m, lead, row, col, valid);
+    Value e1 = load16(kb, m, lead, row,
+                      arith::AddIOp::create(kb, col, idx(1)), valid);
+    return pack(kb, e0, e1);
+  }
+
+  /// Element (row, col) of `m` (indices `lead` first), or 0 when `valid` is
+  /// false (the index is clamped so the load stays in bounds).
+  Value load16(ImplicitLocOpBuilder &kb, Value m, ValueRange lead, Value row,
+               Value col, Value valid) {
+    auto type = cast<MemRefType>(m.getType());
+    int64_t rows = type.getDimSize(type.getRank() - 2);
+    Value safeRow = arith::MinUIOp::create(kb, row, idx(rows - 1));
+    SmallVector<Value> at(lead);
+    at.push_back(safeRow);
+    at.push_back(col);
+    Value v = memref::LoadOp::create(kb, m, at);
+    Value zero = arith::ConstantOp::create(kb, kb.getZeroAttr(elt));
+    return arith::SelectOp::create(kb, valid, v, zero);
+  }
+
+  /// Two 16-bit floats as the i32 an mma operand register holds (first in
+  /// the low half).
+  Value pack(ImplicitLocOpBuilder &kb, Value lo, Value hi) {
+    Value v = vector::FromElementsOp::create(
+        kb, VectorType::get({2}, elt), ValueRange{lo, hi});
+    Value i = vector::BitCastOp::create(
+        kb, VectorType::get({1}, kb.getI32Type()), v);
+    return vector::ExtractOp::create(kb, i, ArrayRef<int64_t>{0});
+  }
+
+  /// c += a·b on the tensor cores.
+  Frag mma(ImplicitLocOpBuilder &kb, ArrayRef<Value> a, ArrayRef<Value> bOps,
+           const Frag &c) {
+    MLIRContext *ctx = kb.getContext();
+    Type f32 = kb.getF32Type();
+    auto structType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+    NVVM::MMATypes ptx =
+        elt.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+    Value d = NVVM::MmaOp::create(
+        kb, structType, a, bOps, ValueRange{c.c[0], c.c[1], c.c[2], c.c[3]},
+        ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+        std::array<NVVM::MMATypes, 2>{ptx, ptx},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                       NVVM::MMALayout::col});
+    Frag out;
+    for (int64_t i = 0; i < 4; ++i)
+      out.c[i] = LLVM::ExtractValueOp::create(kb, d, ArrayRef<int64_t>{i});
+    return out;
+  }
+
+  /// max (or sum) of `v` over the 4 lanes of a row (lanes 4g..4g+3).
+  Value rowReduce(ImplicitLocOpBuilder &kb, Value v, bool isMax) {
+    ScalarMath m(kb);
+    Value width = arith::ConstantIntOp::create(kb, kb.getI32Type(), 32);
+    for (int64_t offset : {1, 2}) {
+      Value o = arith::ConstantIntOp::create(kb, kb.getI32Type(), offset);
+      Value other = gpu::ShuffleOp::create(kb, v, o, width,
+                                           gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
+      v = isMax ? m.maxnum(v, other) : m.add(v, other);
+    }
+    return v;
+  }
+
+  AttentionOp op;
+  ImplicitLocOpBuilder &b;
+  GpuKernelBuilder &k;
+  Type elt;
+};
+
+void MmaAttention::build(PatternRewriter &rewriter) {
+  RankedTensorType qType = cast<RankedTensorType>(op.getQuery().getType());
+  RankedTensorType kType = cast<RankedTensorType>(op.getKey().getType());
+  RankedTensorType oType = cast<RankedTensorType>(op.getOutput().getType());
+  elt = qType.getElementType();
+  int64_t batch = qType.getDimSize(0), qHeads = qType.getDimSize(1),
+          sq = qType.getDimSize(2), headDim = qType.getDimSize(3),
+          kvHeads = kType.getDimSize(1), skv = kType.getDimSize(2),
+          valueDim = oType.getDimSize(3);
+  int64_t group = qHeads / kvHeads;
+  int64_t kSteps = headDim / 16, vTiles = valueDim / 8;
+  int64_t qTiles = llvm::divideCeil(sq, kRowsPerWarp * kWarps);
+  double scale = op.getEffectiveScale();
+  std::optional<double> softcap;
+  if (op.getSoftcap())
+    softcap = op.getSoftcap()->convertToDouble();
+  ArrayRef<int64_t> window = op.getWindow();
+  int64_t left = window[0], right = window[1];
+  bool causal = op.getCausal();
+
+  Value q = k.buffer(op.getQuery()), key = k.buffer(op.getKey()),
+        value = k.buffer(op.getValue()), lengths = k.buffer(op.getKvLengths());
+  Value out = k.output(oType);
+  Value lse;
+  RankedTensorType lseType;
+  if (op.getLse()) {
+    lseType = cast<RankedTensorType>(op.getLse().getType());
+    lse = k.output(lseType);
+  }
+
+  SmallVector<int64_t> blocks = {batch, qHeads, qTiles};
+  k.launch(batch * qHeads * qTiles, 32 * kWarps, [&](ImplicitLocOpBuilder &kb,
+                                                     Value block,
+                                                     Value thread) {
+    ScalarMath m(kb);
+    SmallVector<Value> bi = k.delinearize(kb, block, blocks);
+    Value bIdx = bi[0], h = bi[1], qTile = bi[2];
+    Value kvh = arith::DivUIOp::create(kb, h, idx(group));
+    Value warp = arith::DivUIOp::create(kb, thread, idx(32));
+    Value lane = arith::RemUIOp::create(kb, thread, idx(32));
+    Value g = arith::DivUIOp::create(kb, lane, idx(4));
+    Value t = arith::RemUIOp::create(kb, lane, idx(4));
+    Value t2 = arith::MulIOp::create(kb, t, idx(2));
+    Value blockRow0 = arith::MulIOp::create(kb, qTile, idx(kRowsPerWarp * kWarps));
+    Value row0 = arith::AddIOp::create(
+        kb, blockRow0, arith::MulIOp::create(kb, warp, idx(kRowsPerWarp)));
+    Value rowA = arith::AddIOp::create(kb, row0, g);
+    Value rowB = arith::AddIOp::create(kb, rowA, idx(8));
+    auto lt = [&](ImplicitLocOpBuilder &ib, Value x, int64_t bound) {
+      return arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, x, idx(bound))
+          .getResult();
+    };
+    Value rowAValid = lt(kb, rowA, sq), rowBValid = lt(kb, rowB, sq);
+    SmallVector<Value> qLead = {bIdx, h}, kvLead = {bIdx, kvh};
+
+    // The keys this block's rows may see: [lo, hi) (i64), with L the
+    // clamped kv length and p = row + L - Sq the query's position.
+    auto i64c = [&](int64_t v) {
+      return arith::ConstantIntOp::create(kb, kb.getI64Type(), v).getResult();
+    };
+    auto toI64 = [&](Value v) {
+      return arith::IndexCastOp::create(kb, kb.getI64Type(), v).getResult();
+    };
+    Value len = i64c(skv);
+    if (lengths) {
+      Value l = memref::LoadOp::create(kb, lengths, ValueRange{bIdx});
+      if (l.getType() != kb.getI64Type())
+        l = arith::ExtSIOp::create(kb, kb.getI64Type(), l);
+      len = arith::MinSIOp::create(kb, arith::MaxSIOp::create(kb, l, i64c(0)),
+                                   i64c(skv));
+    }
+    Value shift = arith::SubIOp::create(kb, len, i64c(sq));
+    Value pFirst = arith::AddIOp::create(kb, toI64(blockRow0), shift);
+    Value pLast = arith::AddIOp::create(
+        kb, pFirst, i64c(kRowsPerWarp * kWarps - 1));
+    Value hi = len, lo = i64c(0);
+    if (causal)
+      hi = arith::MinSIOp::create(kb, hi, arith::AddIOp::create(kb, pLast, i64c(1)));
+    if (right >= 0)
+      hi = arith::MinSIOp::create(
+          kb, hi, arith::AddIOp::create(kb, pLast, i64c(right + 1)));
+    if (left >= 0)
+      lo = arith::MaxSIOp::create(kb, lo,
+                                  arith::SubIOp::create(kb, pFirst, i64c(left)));
+    hi = arith::MaxSIOp::create(kb, hi, lo);
+    Value tileLo = arith::DivSIOp::create(kb, lo, i64c(kKeysPerTile));
+    Value tileHi = arith::DivSIOp::create(
+        kb, arith::AddIOp::create(kb, hi, i64c(kKeysPerTile - 1)),
+        i64c(kKeysPerTile));
+
+    // Q's A fragments, for every k-step of 16 along D.
+    SmallVector<SmallVector<Value>> qFrag;
+    for (int64_t s = 0; s < kSteps; ++s) {
+      Value c0 = arith::AddIOp::create(kb, idx(16 * s), t2);
+      Value c8 = arith::AddIOp::create(kb, idx(16 * s + 8), t2);
+      qFrag.push_back({pairAlongRow(kb, q, qLead, rowA, c0, rowAValid),
+                       pairAlongRow(kb, q, qLead, rowB, c0, rowBValid),
+                       pairAlongRow(kb, q, qLead, rowA, c8, rowAValid),
+                       pairAlongRow(kb, q, qLead, rowB, c8, rowBValid)});
+    }
+
+    // Carried: m (rows A, B), the lane's partial l (rows A, B), O.
+    Value negBig = m.constant(-FLT_MAX), zero = m.constant(0.0);
+    SmallVector<Value> init = {negBig, negBig, zero, zero};
+    for (int64_t n = 0; n < vTiles * 4; ++n)
+      init.push_back(zero);
+    Value rowAPos = arith::AddIOp::create(kb, toI64(rowA), shift);
+    Value rowBPos = arith::AddIOp::create(kb, toI64(rowB), shift);
+    auto tileLoop = scf::ForOp::create(
+        kb, arith::IndexCastOp::create(kb, kb.getIndexType(), tileLo),
+        arith::IndexCastOp::create(kb, kb.getIndexType(), tileHi), idx(1),
+        init, [&](OpBuilder &nb, Location loc, Value tile, ValueRange st) {
+          ImplicitLocOpBuilder ib(loc, nb);
+          ScalarMath im(ib);
+          Value key0 = arith::MulIOp::create(ib, tile, idx(kKeysPerTile));
+          // S = Q·Kᵀ for 8 n-tiles of 8 keys.
+          SmallVector<Frag> s(8);
+          for (int64_t nt = 0; nt < 8; ++nt) {
+            Value keyRow = arith::AddIOp::create(
+                ib, key0, arith::AddIOp::create(ib, g, idx(8 * nt)));
+            Value keyValid = lt(ib, keyRow, skv);
+            Frag acc = {{zero, zero, zero, zero}};
+            for (int64_t ks = 0; ks < kSteps; ++ks) {
+              Value c0 = arith::AddIOp::create(ib, idx(16 * ks), t2);
+              Value c8 = arith::AddIOp::create(ib, idx(16 * ks + 8), t2);
+              Value bOps[2] = {
+                  pairAlongRow(ib, key, kvLead, keyRow, c0, keyValid),
+                  pairAlongRow(ib, key, kvLead, keyRow, c8, keyValid)};
+              acc = mma(ib, qFrag[ks], bOps, acc);
+            }
+            s[nt] = acc;
+          }
+          // Scale, softcap and mask each element; the tile's row maxima.
+          Value mA = st[0], mB = st[1];
+          Value tileMaxA = negBig, tileMaxB = negBig;
+          for (int64_t nt = 0; nt < 8; ++nt)
+            for (int64_t e = 0; e < 4; ++e) {
+              bool upper = e < 2;
+              Value col = arith::AddIOp::create(
+                  ib, key0, arith::AddIOp::create(ib, t2, idx(8 * nt + e % 2)));
+              Value j = toI64(col);
+              Value p = upper ? rowAPos : rowBPos;
+              Value vis = arith::CmpIOp::create(ib, arith::CmpIPredicate::slt,
+                                                j, len);
+              auto andWith = [&](Value c) {
+                vis = arith::AndIOp::create(ib, vis, c);
+              };
+              if (causal)
+                andWith(arith::CmpIOp::create(ib, arith::CmpIPredicate::sle, j, p));
+              if (left >= 0)
+                andWith(arith::CmpIOp::create(
+                    ib, arith::CmpIPredicate::sge, j,
+                    arith::SubIOp::create(ib, p, i64c(left))));
+              if (right >= 0)
+                andWith(arith::CmpIOp::create(
+                    ib, arith::CmpIPredicate::sle, j,
+                    arith::AddIOp::create(ib, p, i64c(right))));
+              Value v = im.mul(s[nt].c[e], im.constant(scale));
+              if (softcap)
+                v = im.mul(im.constant(*softcap),
+                           im.tanh(im.div(v, im.constant(*softcap))));
+              v = im.select(vis, v, im.constant(-INFINITY));
+              s[nt].c[e] = v;
+              if (upper)
+                tileMaxA = im.maxnum(tileMaxA, v);
+              else
+                tileMaxB = im.maxnum(tileMaxB, v);
+            }
+          Value newMA = im.maxnum(mA, rowReduce(ib, tileMaxA, true));
+          Value newMB = im.maxnum(mB, rowReduce(ib, tileMaxB, true));
+          Value alphaA = im.exp(im.sub(mA, newMA));
+          Value alphaB = im.exp(im.sub(mB, newMB));
+          // P = exp(S - m) (0 where masked: exp(-inf) = 0), its lane sums.
+          Value sumA = zero, sumB = zero;
+          for (int64_t nt = 0; nt < 8; ++nt)
+            for (int64_t e = 0; e < 4; ++e) {
+              bool upper = e < 2;
+              Value v = s[nt].c[e];
+              Value pe = im.exp(im.sub(v, upper ? newMA : newMB));
+              pe = im.select(im.cmp(arith::CmpFPredicate::OEQ, v,
+                                    im.constant(-INFINITY)),
+                             zero, pe);
+              s[nt].c[e] = pe;
+              if (upper)
+                sumA = im.add(sumA, pe);
+              else
+                sumB = im.add(sumB, pe);
+            }
+          SmallVector<Value> next = {newMA, newMB,
+                                     math::FmaOp::create(ib, st[2], alphaA, sumA),
+                                     math::FmaOp::create(ib, st[3], alphaB, sumB)};
+          // O = alpha·O + P·V.
+          SmallVector<Frag> o(vTiles);
+          for (int64_t nv = 0; nv < vTiles; ++nv)
+            for (int64_t e = 0; e < 4; ++e)
+              o[nv].c[e] = im.mul(st[4 + 4 * nv + e], e < 2 ? alphaA : alphaB);
+          for (int64_t kk = 0; kk < 4; ++kk) {
+            auto p16 = [&](Value x) { return im.to(x, elt); };
+            Frag &lo16 = s[2 * kk], &hi16 = s[2 * kk + 1];
+            Value aOps[4] = {pack(ib, p16(lo16.c[0]), p16(lo16.c[1])),
+                             pack(ib, p16(lo16.c[2]), p16(lo16.c[3])),
+                             pack(ib, p16(hi16.c[0]), p16(hi16.c[1])),
+                             pack(ib, p16(hi16.c[2]), p16(hi16.c[3]))};
+            // V's B fragments: keys 16kk + 2t.. (+8), column 8nv + g.
+            Value kA = arith::AddIOp::create(ib, key0,
+                                             arith::AddIOp::create(ib, t2, idx(16 * kk)));
+            Value kB = arith::AddIOp::create(ib, kA, idx(1));
+            Value kC = arith::AddIOp::create(ib, kA, idx(8));
+            Value kD = arith::AddIOp::create(ib, kA, idx(9));
+            for (int64_t nv = 0; nv < vTiles; ++nv) {
+              Value col = arith::AddIOp::create(ib, g, idx(8 * nv));
+              auto v16 = [&](Value keyRow) {
+                return load16(ib, value, kvLead, keyRow, col, lt(ib, keyRow, skv));
+              };
+              Value bOps[2] = {pack(ib, v16(kA), v16(kB)),
+                               pack(ib, v16(kC), v16(kD))};
+              o[nv] = mma(ib, aOps, bOps, o[nv]);
+            }
+          }
+          for (int64_t nv = 0; nv < vTiles; ++nv)
+            for (int64_t e = 0; e < 4; ++e)
+              next.push_back(o[nv].c[e]);
+          scf::YieldOp::create(ib, next);
+        });
+
+    // Normalize and store: rows with no visible key give 0 (and -inf LSE).
+    Value lA = rowReduce(kb, tileLoop.getResult(2), false);
+    Value lB = rowReduce(kb, tileLoop.getResult(3), false);
+    auto inverse = [&](Value l) {
+      Value any = m.cmp(arith::CmpFPredicate::OGT, l, zero);
+      return std::pair{any, m.select(any, m.div(m.constant(1.0), l), zero)};
+    };
+    auto [anyA, invA] = inverse(lA);
+    auto [anyB, invB] = inverse(lB);
+    for (int64_t nv = 0; nv < vTiles; ++nv)
+      for (int64_t e = 0; e < 4; ++e) {
+        bool upper = e < 2;
+        Value col = arith::AddIOp::create(kb, t2, idx(8 * nv + e % 2));
+        Value v = m.mul(tileLoop.getResult(4 + 4 * nv + e), upper ? invA : invB);
+        Value row = upper ? rowA : rowB;
+        scf::IfOp::create(kb, upper ? rowAValid : rowBValid,
+                          [&](OpBuilder &tb, Location tl) {
+                            ImplicitLocOpBuilder tib(tl, tb);
+                            k.store(tib, v, out, ValueRange{bIdx, h, row, col});
+                            scf::YieldOp::create(tib);
+                          });
+      }
+    if (lse) {
+      Value firstOfRow = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, t,
+                                               idx(0));
+      for (int r = 0; r < 2; ++r) {
+        Value any = r == 0 ? anyA : anyB, l = r == 0 ? lA : lB;
+        Value mv = tileLoop.getResult(r);
+        Value safe = m.select(any, l, m.constant(1.0));
+        Value v = m.select(any, m.add(mv, m.log(safe)), m.constant(-INFINITY));
+        Value row = r == 0 ? rowA : rowB;
+        Value doStore = arith::AndIOp::create(kb, firstOfRow,
+                                              r == 0 ? rowAValid : rowBValid);
+        scf::IfOp::create(kb, doStore, [&](OpBuilder &tb, Location tl) {
+          ImplicitLocOpBuilder tib(tl, tb);
+          k.store(tib, v, lse, ValueRange{bIdx, h, row});
+          scf::YieldOp::create(tib);
+        });
+      }
+    }
+  });
+  SmallVector<Value> results = {k.result(out, oType)};
+  if (lse)
+    results.push_back(k.result(lse, lseType));
+  rewriter.replaceOp(op, results);
+}
+} // namespace
+
+bool mlir::seqc::canLowerAttentionToMma(AttentionOp op) {
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  Type elt = qType.getElementType();
+  int64_t headDim = qType.getDimSize(3), valueDim = oType.getDimSize(3);
+  return (elt.isBF16() || elt.isF16()) && !op.getQSegmentIds() &&
+         headDim % 16 == 0 && headDim <= 256 && valueDim % 8 == 0 &&
+         valueDim <= 256;
+}
+
+void mlir::seqc::lowerAttentionToMma(AttentionOp op, PatternRewriter &rewriter,
+                                     GpuKernelBuilder &k) {
+  MmaAttention(op, k.b, k).build(rewriter);
+}

@@ -37,6 +37,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -89,24 +90,35 @@ private:
     return arith::SelectOp::create(kb, valid, v, zero);
   }
 
-  /// Two 16-bit floats as the i32 an mma operand register holds (first in
-  /// the low half).
+  /// Two 16-bit floats as one operand register's vector<2xT> (first in the
+  /// low half).
   Value pack(ImplicitLocOpBuilder &kb, Value lo, Value hi) {
-    Value v = vector::FromElementsOp::create(
-        kb, VectorType::get({2}, elt), ValueRange{lo, hi});
+    return vector::FromElementsOp::create(kb, VectorType::get({2}, elt),
+                                          ValueRange{lo, hi});
+  }
+
+  /// What nvvm.mma.sync takes for a register: vector<2xf16> as is, bf16
+  /// pairs as an i32.
+  Value operand(ImplicitLocOpBuilder &kb, Value pair) {
+    if (!elt.isBF16())
+      return pair;
     Value i = vector::BitCastOp::create(
-        kb, VectorType::get({1}, kb.getI32Type()), v);
+        kb, VectorType::get({1}, kb.getI32Type()), pair);
     return vector::ExtractOp::create(kb, i, ArrayRef<int64_t>{0});
   }
 
   /// c += a·b on the tensor cores.
-  Frag mma(ImplicitLocOpBuilder &kb, ArrayRef<Value> a, ArrayRef<Value> bOps,
-           const Frag &c) {
+  Frag mma(ImplicitLocOpBuilder &kb, ArrayRef<Value> aPairs,
+           ArrayRef<Value> bPairs, const Frag &c) {
     MLIRContext *ctx = kb.getContext();
     Type f32 = kb.getF32Type();
     auto structType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
     NVVM::MMATypes ptx =
         elt.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+    SmallVector<Value> a = llvm::map_to_vector(
+        aPairs, [&](Value v) { return operand(kb, v); });
+    SmallVector<Value> bOps = llvm::map_to_vector(
+        bPairs, [&](Value v) { return operand(kb, v); });
     Value d = NVVM::MmaOp::create(
         kb, structType, a, bOps, ValueRange{c.c[0], c.c[1], c.c[2], c.c[3]},
         ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
@@ -131,6 +143,57 @@ private:
       v = isMax ? m.maxnum(v, other) : m.add(v, other);
     }
     return v;
+  }
+
+  /// `tiles` (4 or 2) 8x8 matrices from shared memory `smem`, lane l giving
+  /// the address of row (l % 8) of matrix l / 8 as (row(l), col(l)); the
+  /// result's register pairs, one per matrix.
+  SmallVector<Value> ldmatrix(ImplicitLocOpBuilder &kb, Value smem, Value row,
+                              Value col, int64_t tiles, bool transpose) {
+    auto type = VectorType::get({tiles, 2}, elt);
+    Value m = nvgpu::LdMatrixOp::create(kb, type, smem, ValueRange{row, col},
+                                        transpose, tiles);
+    SmallVector<Value> regs;
+    for (int64_t i = 0; i < tiles; ++i)
+      regs.push_back(vector::ExtractOp::create(kb, m, ArrayRef<int64_t>{i}));
+    return regs;
+  }
+
+  /// Copies rows [key0, key0 + 64) of `src` (zeros past `rows`) into the
+  /// shared tile `smem`, 8 elements (16 bytes) per access, all threads.
+  void stage(ImplicitLocOpBuilder &kb, Value src, ValueRange lead, Value key0,
+             int64_t rows, int64_t width, Value smem, Value thread) {
+    int64_t chunksPerRow = width / 8;
+    int64_t chunks = kKeysPerTile * chunksPerRow;
+    auto vec = VectorType::get({8}, elt);
+    Value zeros = arith::ConstantOp::create(
+        kb, vec, DenseElementsAttr::get(vec, kb.getZeroAttr(elt)));
+    for (int64_t c0 = 0; c0 < chunks; c0 += 32 * kWarps) {
+      Value c = arith::AddIOp::create(kb, thread, idx(c0));
+      Value inTile = arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, c,
+                                           idx(chunks));
+      scf::IfOp::create(kb, inTile, [&](OpBuilder &tb, Location tl) {
+        ImplicitLocOpBuilder ib(tl, tb);
+        Value r = arith::DivUIOp::create(ib, c, idx(chunksPerRow));
+        Value col = arith::MulIOp::create(
+            ib, arith::RemUIOp::create(ib, c, idx(chunksPerRow)), idx(8));
+        Value row = arith::AddIOp::create(ib, key0, r);
+        Value valid = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, row,
+                                            idx(rows));
+        SmallVector<Value> at(lead);
+        at.push_back(arith::MinUIOp::create(ib, row, idx(rows - 1)));
+        at.push_back(col);
+        // 16-byte aligned: rows are multiples of 16 bytes long (D % 16 == 0)
+        // and tensors start 256-byte aligned.
+        Value v = vector::LoadOp::create(ib, vec, src, at,
+                                         /*nontemporal=*/false,
+                                         llvm::MaybeAlign(16));
+        v = arith::SelectOp::create(ib, valid, v, zeros);
+        vector::StoreOp::create(ib, v, smem, ValueRange{r, col},
+                                /*nontemporal=*/false, llvm::MaybeAlign(16));
+        scf::YieldOp::create(ib);
+      });
+    }
   }
 
   AttentionOp op;
@@ -159,8 +222,11 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   int64_t left = window[0], right = window[1];
   bool causal = op.getCausal();
 
-  Value q = k.buffer(op.getQuery()), key = k.buffer(op.getKey()),
-        value = k.buffer(op.getValue()), lengths = k.buffer(op.getKvLengths());
+  Value q = k.buffer(op.getQuery()), lengths = k.buffer(op.getKvLengths());
+  // K and V are read 16 bytes at a time: a unit innermost stride (what the
+  // runtime passes and bufferization allocates).
+  Value key = k.buffer(op.getKey(), /*unitInnerStride=*/true),
+        value = k.buffer(op.getValue(), /*unitInnerStride=*/true);
   Value out = k.output(oType);
   Value lse;
   RankedTensorType lseType;
@@ -170,10 +236,16 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   }
 
   SmallVector<int64_t> blocks = {batch, qHeads, qTiles};
+  // K and V tiles in shared memory, rows padded by 16 bytes so that the 8
+  // rows an ldmatrix reads fall in different banks.
+  SmallVector<Type> tilesInShared = {
+      k.sharedType({kKeysPerTile, headDim + 8}, elt),
+      k.sharedType({kKeysPerTile, valueDim + 8}, elt)};
   k.launch(batch * qHeads * qTiles, 32 * kWarps, [&](ImplicitLocOpBuilder &kb,
                                                      Value block,
                                                      Value thread) {
     ScalarMath m(kb);
+    Value kTile = k.workgroupBuffers[0], vTile = k.workgroupBuffers[1];
     SmallVector<Value> bi = k.delinearize(kb, block, blocks);
     Value bIdx = bi[0], h = bi[1], qTile = bi[2];
     Value kvh = arith::DivUIOp::create(kb, h, idx(group));
@@ -254,20 +326,29 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           ImplicitLocOpBuilder ib(loc, nb);
           ScalarMath im(ib);
           Value key0 = arith::MulIOp::create(ib, tile, idx(kKeysPerTile));
-          // S = Q·Kᵀ for 8 n-tiles of 8 keys.
+          stage(ib, key, kvLead, key0, skv, headDim, kTile, thread);
+          stage(ib, value, kvLead, key0, skv, valueDim, vTile, thread);
+          gpu::BarrierOp::create(ib);
+          Value lane8 = arith::RemUIOp::create(ib, lane, idx(8));
+          Value matrix = arith::DivUIOp::create(ib, lane, idx(8));
+          // S = Q·Kᵀ for 8 n-tiles of 8 keys; K's B fragments by ldmatrix,
+          // two k-steps (4 matrices) per load.
           SmallVector<Frag> s(8);
           for (int64_t nt = 0; nt < 8; ++nt) {
-            Value keyRow = arith::AddIOp::create(
-                ib, key0, arith::AddIOp::create(ib, g, idx(8 * nt)));
-            Value keyValid = lt(ib, keyRow, skv);
+            Value kRow = arith::AddIOp::create(ib, lane8, idx(8 * nt));
             Frag acc = {{zero, zero, zero, zero}};
-            for (int64_t ks = 0; ks < kSteps; ++ks) {
-              Value c0 = arith::AddIOp::create(ib, idx(16 * ks), t2);
-              Value c8 = arith::AddIOp::create(ib, idx(16 * ks + 8), t2);
-              Value bOps[2] = {
-                  pairAlongRow(ib, key, kvLead, keyRow, c0, keyValid),
-                  pairAlongRow(ib, key, kvLead, keyRow, c8, keyValid)};
-              acc = mma(ib, qFrag[ks], bOps, acc);
+            for (int64_t ks = 0; ks < kSteps; ks += 2) {
+              int64_t tiles = ks + 1 < kSteps ? 4 : 2;
+              Value col = arith::AddIOp::create(
+                  ib, idx(16 * ks),
+                  arith::MulIOp::create(
+                      ib, arith::RemUIOp::create(ib, matrix, idx(tiles)),
+                      idx(8)));
+              SmallVector<Value> regs =
+                  ldmatrix(ib, kTile, kRow, col, tiles, /*transpose=*/false);
+              acc = mma(ib, qFrag[ks], {regs[0], regs[1]}, acc);
+              if (tiles == 4)
+                acc = mma(ib, qFrag[ks + 1], {regs[2], regs[3]}, acc);
             }
             s[nt] = acc;
           }
@@ -342,22 +423,32 @@ void MmaAttention::build(PatternRewriter &rewriter) {
                              pack(ib, p16(lo16.c[2]), p16(lo16.c[3])),
                              pack(ib, p16(hi16.c[0]), p16(hi16.c[1])),
                              pack(ib, p16(hi16.c[2]), p16(hi16.c[3]))};
-            // V's B fragments: keys 16kk + 2t.. (+8), column 8nv + g.
-            Value kA = arith::AddIOp::create(ib, key0,
-                                             arith::AddIOp::create(ib, t2, idx(16 * kk)));
-            Value kB = arith::AddIOp::create(ib, kA, idx(1));
-            Value kC = arith::AddIOp::create(ib, kA, idx(8));
-            Value kD = arith::AddIOp::create(ib, kA, idx(9));
-            for (int64_t nv = 0; nv < vTiles; ++nv) {
-              Value col = arith::AddIOp::create(ib, g, idx(8 * nv));
-              auto v16 = [&](Value keyRow) {
-                return load16(ib, value, kvLead, keyRow, col, lt(ib, keyRow, skv));
-              };
-              Value bOps[2] = {pack(ib, v16(kA), v16(kB)),
-                               pack(ib, v16(kC), v16(kD))};
-              o[nv] = mma(ib, aOps, bOps, o[nv]);
+            // V's B fragments by transposing ldmatrix: matrix i of lane l
+            // holds keys 16kk + 8(i % 2).., columns 8(nv + i / 2)..; two
+            // n-tiles per load.
+            Value vRow = arith::AddIOp::create(
+                ib, arith::AddIOp::create(ib, lane8, idx(16 * kk)),
+                arith::MulIOp::create(
+                    ib, arith::RemUIOp::create(ib, matrix, idx(2)), idx(8)));
+            for (int64_t nv = 0; nv < vTiles; nv += 2) {
+              int64_t tiles = nv + 1 < vTiles ? 4 : 2;
+              Value col = arith::AddIOp::create(
+                  ib, idx(8 * nv),
+                  arith::MulIOp::create(
+                      ib,
+                      arith::DivUIOp::create(
+                          ib, arith::RemUIOp::create(ib, matrix, idx(tiles)),
+                          idx(2)),
+                      idx(8)));
+              SmallVector<Value> regs =
+                  ldmatrix(ib, vTile, vRow, col, tiles, /*transpose=*/true);
+              o[nv] = mma(ib, aOps, {regs[0], regs[1]}, o[nv]);
+              if (tiles == 4)
+                o[nv + 1] = mma(ib, aOps, {regs[2], regs[3]}, o[nv + 1]);
             }
           }
+          // Every warp is done with the tiles before the next are staged.
+          gpu::BarrierOp::create(ib);
           for (int64_t nv = 0; nv < vTiles; ++nv)
             for (int64_t e = 0; e < 4; ++e)
               next.push_back(o[nv].c[e]);
@@ -404,7 +495,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
         });
       }
     }
-  });
+  }, /*sharedFloats=*/0, tilesInShared);
   SmallVector<Value> results = {k.result(out, oType)};
   if (lse)
     results.push_back(k.result(lse, lseType));
@@ -417,9 +508,11 @@ bool mlir::seqc::canLowerAttentionToMma(AttentionOp op) {
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
   Type elt = qType.getElementType();
   int64_t headDim = qType.getDimSize(3), valueDim = oType.getDimSize(3);
+  // The K and V tiles (64 rows each, padded) fit the 48 KB of static
+  // shared memory.
   return (elt.isBF16() || elt.isF16()) && !op.getQSegmentIds() &&
-         headDim % 16 == 0 && headDim <= 256 && valueDim % 8 == 0 &&
-         valueDim <= 256;
+         headDim % 16 == 0 && valueDim % 8 == 0 &&
+         128 * (headDim + valueDim + 16) <= 48 * 1024;
 }
 
 void mlir::seqc::lowerAttentionToMma(AttentionOp op, PatternRewriter &rewriter,

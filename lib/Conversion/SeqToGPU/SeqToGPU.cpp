@@ -26,6 +26,11 @@
 
 #include "seqc/Conversion/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
 #include "SeqToGPUPatterns.h"
 
 #include "../SeqToLinalg/LoweringUtils.h"

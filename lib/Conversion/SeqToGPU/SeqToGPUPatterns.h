@@ -27,17 +27,38 @@ public:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
 
   /// A read-only view of `tensor` with any strides.
-  Value buffer(Value tensor) {
+  Value buffer(Value tensor, bool unitInnerStride = false) {
     if (!tensor)
       return {};
     auto type = cast<RankedTensorType>(tensor.getType());
-    auto layout = StridedLayoutAttr::get(
-        b.getContext(), ShapedType::kDynamic,
-        SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic));
+    SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+    auto layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                                         strides);
     auto memrefType =
         MemRefType::get(type.getShape(), type.getElementType(), layout);
-    return bufferization::ToBufferOp::create(b, memrefType, tensor,
-                                             /*read_only=*/true);
+    Value view = bufferization::ToBufferOp::create(b, memrefType, tensor,
+                                                   /*read_only=*/true);
+    if (!unitInnerStride || strides.empty())
+      return view;
+    // Kernels that read 16 bytes at a time rely on the unit innermost stride
+    // that the runtime passes and bufferization allocates.
+    // (A reinterpret_cast, not a memref.cast: canonicalization would fold
+    // the cast into the loads and lose the unit stride.)
+    auto meta = memref::ExtractStridedMetadataOp::create(b, view);
+    SmallVector<OpFoldResult> sizes, newStrides;
+    for (int64_t d : type.getShape())
+      sizes.push_back(b.getIndexAttr(d));
+    for (Value stride : meta.getStrides().drop_back())
+      newStrides.push_back(stride);
+    newStrides.push_back(b.getIndexAttr(1));
+    strides.back() = 1;
+    return memref::ReinterpretCastOp::create(
+        b,
+        MemRefType::get(type.getShape(), type.getElementType(),
+                        StridedLayoutAttr::get(b.getContext(),
+                                               ShapedType::kDynamic, strides)),
+        meta.getBaseBuffer(), OpFoldResult(meta.getOffset()), sizes,
+        newStrides);
   }
 
   /// A new row-major buffer for a result of `type`.
@@ -58,14 +79,13 @@ public:
   /// `sharedFloats` f32 of shared memory are `shared` meanwhile.
   void launch(int64_t blocks, int64_t threads,
               function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body,
-              int64_t sharedFloats = 0) {
+              int64_t sharedFloats = 0,
+              ArrayRef<Type> extraWorkgroup = {}) {
     Value one = index(1);
     SmallVector<Type> workgroup;
     if (sharedFloats > 0)
-      workgroup.push_back(MemRefType::get(
-          {sharedFloats}, b.getF32Type(), AffineMap(),
-          gpu::AddressSpaceAttr::get(b.getContext(),
-                                     gpu::AddressSpace::Workgroup)));
+      workgroup.push_back(sharedType({sharedFloats}, b.getF32Type()));
+    workgroup.append(extraWorkgroup.begin(), extraWorkgroup.end());
     auto launch = gpu::LaunchOp::create(b, index(blocks), one, one,
                                         index(threads), one, one,
                                         /*dynamicSharedMemorySize=*/nullptr,
@@ -76,9 +96,21 @@ public:
     b.setInsertionPointToStart(&entry);
     shared = sharedFloats > 0 ? Value(launch.getWorkgroupAttributions()[0])
                               : Value();
+    workgroupBuffers.clear();
+    for (BlockArgument arg : launch.getWorkgroupAttributions().drop_front(
+             sharedFloats > 0 ? 1 : 0))
+      workgroupBuffers.push_back(arg);
     body(b, launch.getBlockIds().x, launch.getThreadIds().x);
     gpu::TerminatorOp::create(b);
     shared = Value();
+    workgroupBuffers.clear();
+  }
+
+  /// A shared-memory (workgroup) buffer type.
+  MemRefType sharedType(ArrayRef<int64_t> shape, Type elementType) {
+    return MemRefType::get(shape, elementType, AffineMap(),
+                           gpu::AddressSpaceAttr::get(
+                               b.getContext(), gpu::AddressSpace::Workgroup));
   }
 
   /// The sum of `v` over the block's `threads` threads (a multiple of 32),
@@ -165,6 +197,8 @@ public:
   ImplicitLocOpBuilder &b;
   /// The shared memory of the kernel being built, if it asked for some.
   Value shared;
+  /// Its extra workgroup buffers (launch's `extraWorkgroup`), in order.
+  SmallVector<Value> workgroupBuffers;
 };
 
 /// Whether seq.attention can run on the tensor cores (mma.sync): bf16 or

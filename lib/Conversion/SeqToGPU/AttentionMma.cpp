@@ -57,8 +57,7 @@ struct Frag {
 
 class MmaAttention {
 public:
-  MmaAttention(AttentionOp op, ImplicitLocOpBuilder &b, GpuKernelBuilder &k)
-      : op(op), b(b), k(k) {}
+  MmaAttention(AttentionOp op, GpuKernelBuilder &k) : op(op), k(k) {}
 
   void build(PatternRewriter &rewriter);
 
@@ -131,6 +130,15 @@ private:
     return out;
   }
 
+  /// 2^x by the special-function unit (ex2.approx: relative error about
+  /// 2^-22; 2^-inf = 0).
+  Value exp2(ImplicitLocOpBuilder &kb, Value x) {
+    return LLVM::CallIntrinsicOp::create(
+               kb, kb.getF32Type(),
+               kb.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"), ValueRange{x})
+        .getResult(0);
+  }
+
   /// max (or sum) of `v` over the 4 lanes of a row (lanes 4g..4g+3).
   Value rowReduce(ImplicitLocOpBuilder &kb, Value v, bool isMax) {
     ScalarMath m(kb);
@@ -197,7 +205,6 @@ private:
   }
 
   AttentionOp op;
-  ImplicitLocOpBuilder &b;
   GpuKernelBuilder &k;
   Type elt;
 };
@@ -268,12 +275,14 @@ void MmaAttention::build(PatternRewriter &rewriter) {
 
     // The keys this block's rows may see: [lo, hi) (i64), with L the
     // clamped kv length and p = row + L - Sq the query's position.
-    auto i64c = [&](int64_t v) {
-      return arith::ConstantIntOp::create(kb, kb.getI64Type(), v).getResult();
+    auto i64At = [&](ImplicitLocOpBuilder &bb, int64_t v) {
+      return arith::ConstantIntOp::create(bb, bb.getI64Type(), v).getResult();
     };
-    auto toI64 = [&](Value v) {
-      return arith::IndexCastOp::create(kb, kb.getI64Type(), v).getResult();
+    auto toI64At = [&](ImplicitLocOpBuilder &bb, Value v) {
+      return arith::IndexCastOp::create(bb, bb.getI64Type(), v).getResult();
     };
+    auto i64c = [&](int64_t v) { return i64At(kb, v); };
+    auto toI64 = [&](Value v) { return toI64At(kb, v); };
     Value len = i64c(skv);
     if (lengths) {
       Value l = memref::LoadOp::create(kb, lengths, ValueRange{bIdx});
@@ -352,56 +361,101 @@ void MmaAttention::build(PatternRewriter &rewriter) {
             }
             s[nt] = acc;
           }
-          // Scale, softcap and mask each element; the tile's row maxima.
+          // Scores in log2 units (scale·log2 e folded in, softcap applied
+          // first), masked to -inf only on tiles the band or the kv length
+          // cuts: tiles wholly inside skip the index arithmetic.
+          constexpr double kLog2E = 1.4426950408889634;
+          auto scores = [&](ImplicitLocOpBuilder &pb,
+                            bool masked) -> SmallVector<Value> {
+            ScalarMath pm(pb);
+            SmallVector<Value> out;
+            for (int64_t nt = 0; nt < 8; ++nt)
+              for (int64_t e = 0; e < 4; ++e) {
+                Value v = s[nt].c[e];
+                if (softcap) {
+                  v = pm.mul(v, pm.constant(scale));
+                  v = pm.mul(pm.constant(*softcap * kLog2E),
+                             pm.tanh(pm.div(v, pm.constant(*softcap))));
+                } else {
+                  v = pm.mul(v, pm.constant(scale * kLog2E));
+                }
+                if (masked) {
+                  Value col = arith::AddIOp::create(
+                      pb, key0,
+                      arith::AddIOp::create(pb, t2, idx(8 * nt + e % 2)));
+                  Value j = toI64At(pb, col);
+                  Value p = e < 2 ? rowAPos : rowBPos;
+                  Value vis = arith::CmpIOp::create(
+                      pb, arith::CmpIPredicate::slt, j, len);
+                  auto andWith = [&](Value c) {
+                    vis = arith::AndIOp::create(pb, vis, c);
+                  };
+                  if (causal)
+                    andWith(arith::CmpIOp::create(pb, arith::CmpIPredicate::sle,
+                                                  j, p));
+                  if (left >= 0)
+                    andWith(arith::CmpIOp::create(
+                        pb, arith::CmpIPredicate::sge, j,
+                        arith::SubIOp::create(pb, p, i64At(pb, left))));
+                  if (right >= 0)
+                    andWith(arith::CmpIOp::create(
+                        pb, arith::CmpIPredicate::sle, j,
+                        arith::AddIOp::create(pb, p, i64At(pb, right))));
+                  v = pm.select(vis, v, pm.constant(-INFINITY));
+                }
+                out.push_back(v);
+              }
+            return out;
+          };
+          // Wholly visible: every key of the tile exists and lies inside
+          // every row's band.
+          Value keyFirst = toI64At(ib, key0);
+          Value keyLast = arith::AddIOp::create(ib, keyFirst, i64At(ib, kKeysPerTile - 1));
+          Value full = arith::CmpIOp::create(ib, arith::CmpIPredicate::slt,
+                                             keyLast, len);
+          auto fullAnd = [&](Value c) { full = arith::AndIOp::create(ib, full, c); };
+          if (causal)
+            fullAnd(arith::CmpIOp::create(ib, arith::CmpIPredicate::sle, keyLast,
+                                          pFirst));
+          if (right >= 0)
+            fullAnd(arith::CmpIOp::create(
+                ib, arith::CmpIPredicate::sle, keyLast,
+                arith::AddIOp::create(ib, pFirst, i64At(ib, right))));
+          if (left >= 0)
+            fullAnd(arith::CmpIOp::create(
+                ib, arith::CmpIPredicate::sge, keyFirst,
+                arith::SubIOp::create(ib, pLast, i64At(ib, left))));
+          auto branch = scf::IfOp::create(
+              ib, full,
+              [&](OpBuilder &tb, Location tl) {
+                ImplicitLocOpBuilder pb(tl, tb);
+                scf::YieldOp::create(pb, scores(pb, false));
+              },
+              [&](OpBuilder &eb, Location el) {
+                ImplicitLocOpBuilder pb(el, eb);
+                scf::YieldOp::create(pb, scores(pb, true));
+              });
           Value mA = st[0], mB = st[1];
           Value tileMaxA = negBig, tileMaxB = negBig;
           for (int64_t nt = 0; nt < 8; ++nt)
             for (int64_t e = 0; e < 4; ++e) {
-              bool upper = e < 2;
-              Value col = arith::AddIOp::create(
-                  ib, key0, arith::AddIOp::create(ib, t2, idx(8 * nt + e % 2)));
-              Value j = toI64(col);
-              Value p = upper ? rowAPos : rowBPos;
-              Value vis = arith::CmpIOp::create(ib, arith::CmpIPredicate::slt,
-                                                j, len);
-              auto andWith = [&](Value c) {
-                vis = arith::AndIOp::create(ib, vis, c);
-              };
-              if (causal)
-                andWith(arith::CmpIOp::create(ib, arith::CmpIPredicate::sle, j, p));
-              if (left >= 0)
-                andWith(arith::CmpIOp::create(
-                    ib, arith::CmpIPredicate::sge, j,
-                    arith::SubIOp::create(ib, p, i64c(left))));
-              if (right >= 0)
-                andWith(arith::CmpIOp::create(
-                    ib, arith::CmpIPredicate::sle, j,
-                    arith::AddIOp::create(ib, p, i64c(right))));
-              Value v = im.mul(s[nt].c[e], im.constant(scale));
-              if (softcap)
-                v = im.mul(im.constant(*softcap),
-                           im.tanh(im.div(v, im.constant(*softcap))));
-              v = im.select(vis, v, im.constant(-INFINITY));
+              Value v = branch.getResult(4 * nt + e);
               s[nt].c[e] = v;
-              if (upper)
+              if (e < 2)
                 tileMaxA = im.maxnum(tileMaxA, v);
               else
                 tileMaxB = im.maxnum(tileMaxB, v);
             }
           Value newMA = im.maxnum(mA, rowReduce(ib, tileMaxA, true));
           Value newMB = im.maxnum(mB, rowReduce(ib, tileMaxB, true));
-          Value alphaA = im.exp(im.sub(mA, newMA));
-          Value alphaB = im.exp(im.sub(mB, newMB));
-          // P = exp(S - m) (0 where masked: exp(-inf) = 0), its lane sums.
+          Value alphaA = exp2(ib, im.sub(mA, newMA));
+          Value alphaB = exp2(ib, im.sub(mB, newMB));
+          // P = 2^(S - m) (ex2.approx of -inf is 0), its lane sums.
           Value sumA = zero, sumB = zero;
           for (int64_t nt = 0; nt < 8; ++nt)
             for (int64_t e = 0; e < 4; ++e) {
               bool upper = e < 2;
-              Value v = s[nt].c[e];
-              Value pe = im.exp(im.sub(v, upper ? newMA : newMB));
-              pe = im.select(im.cmp(arith::CmpFPredicate::OEQ, v,
-                                    im.constant(-INFINITY)),
-                             zero, pe);
+              Value pe = exp2(ib, im.sub(s[nt].c[e], upper ? newMA : newMB));
               s[nt].c[e] = pe;
               if (upper)
                 sumA = im.add(sumA, pe);
@@ -484,7 +538,11 @@ void MmaAttention::build(PatternRewriter &rewriter) {
         Value any = r == 0 ? anyA : anyB, l = r == 0 ? lA : lB;
         Value mv = tileLoop.getResult(r);
         Value safe = m.select(any, l, m.constant(1.0));
-        Value v = m.select(any, m.add(mv, m.log(safe)), m.constant(-INFINITY));
+        // m is in log2 units: lse = m·ln 2 + ln l.
+        Value v = m.select(any,
+                           m.add(m.mul(mv, m.constant(0.6931471805599453)),
+                                 m.log(safe)),
+                           m.constant(-INFINITY));
         Value row = r == 0 ? rowA : rowB;
         Value doStore = arith::AndIOp::create(kb, firstOfRow,
                                               r == 0 ? rowAValid : rowBValid);
@@ -517,5 +575,5 @@ bool mlir::seqc::canLowerAttentionToMma(AttentionOp op) {
 
 void mlir::seqc::lowerAttentionToMma(AttentionOp op, PatternRewriter &rewriter,
                                      GpuKernelBuilder &k) {
-  MmaAttention(op, k.b, k).build(rewriter);
+  MmaAttention(op, k).build(rewriter);
 }

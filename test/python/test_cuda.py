@@ -401,3 +401,13 @@ def test_cuda_library_without_a_gpu_is_a_clear_error(tmp_path):
                     "--options=target=cuda chip=sm_80", "-o", so], check=True)
     with pytest.raises(seqc.SeqcError, match="no CUDA driver|no GPU"):
         seqc.load(so)
+
+
+def test_cuda_compile_options_are_checked():
+    """Option errors come before any GPU is needed."""
+    text = open(os.path.join(REPO, "examples", "mamba_block.mlir")).read()
+    for bad, what in [("gpu-scan-steps=0", "gpu-scan-steps"),
+                      ("chip=volta", "chip"),
+                      ("gpu-format=elf", "gpu-format")]:
+        with pytest.raises(seqc.SeqcError, match=what):
+            seqc.compile(text, target="cuda", options=bad)

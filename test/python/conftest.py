@@ -8,6 +8,10 @@
   SEQC_ALLOW_MISSING_LIBRARY=1, which turns them into skips (CI must not skip
   silently).
 - Tests marked ``cuda`` are skipped unless an NVIDIA GPU answers.
+- SEQC_TEST_DEVICE=cuda runs the functional-op tests (test_ops.py,
+  test_bf16.py) on the GPU: every seqc functional op is wrapped so that its
+  array arguments become torch CUDA tensors and its results come back as
+  NumPy arrays; the tests' float64 references and bounds stay the same.
 """
 
 import ctypes
@@ -74,6 +78,70 @@ def gpu_available():
 def _importable(name):
     import importlib.util
     return importlib.util.find_spec(name) is not None
+
+
+_ARRAY_PARAMS = {
+    "attention": ("q", "k", "v", "kv_lengths", "q_segment_ids",
+                  "kv_segment_ids"),
+    "linear_recurrence": ("a", "b", "h0"),
+    "selective_scan": ("u", "delta", "A", "B", "C", "D", "z", "delta_bias"),
+    "gated_linear_attention": ("q", "k", "v", "g", "initial_state"),
+    "causal_conv1d": ("x", "weight", "bias"),
+    "rms_norm": ("x", "weight"),
+    "rope": ("x", "positions"),
+}
+
+
+def _on_gpu():
+    """Wraps the functional ops to run on CUDA (SEQC_TEST_DEVICE=cuda)."""
+    import functools
+    import inspect
+
+    import numpy as np
+    import torch
+
+    def to_device(x):
+        if isinstance(x, (list, tuple)) and x and all(
+                isinstance(e, (int, np.integer)) for e in x):
+            x = np.asarray(x)
+        if isinstance(x, np.ndarray):
+            # A copy: the device kernels take unit innermost strides.
+            return torch.from_numpy(np.ascontiguousarray(x)).cuda()
+        return x
+
+    def to_host(y):
+        if isinstance(y, tuple):
+            return tuple(to_host(e) for e in y)
+        if isinstance(y, torch.Tensor):
+            if y.dtype == torch.bfloat16:
+                return y.view(torch.int16).cpu().numpy().view(np.uint16)
+            return y.cpu().numpy()
+        return y
+
+    def wrap(name, fn):
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            if name == "scan":
+                combiner, *xs = args
+                xs = [to_device(x) for x in xs]
+                if kwargs.get("initial") is not None:
+                    kwargs["initial"] = [to_device(i) for i in kwargs["initial"]]
+                return to_host(fn(combiner, *xs, **kwargs))
+            bound = sig.bind(*args, **kwargs)
+            for p in _ARRAY_PARAMS[name]:
+                if p in bound.arguments:
+                    bound.arguments[p] = to_device(bound.arguments[p])
+            return to_host(fn(*bound.args, **bound.kwargs))
+        return run
+
+    for name in list(_ARRAY_PARAMS) + ["scan"]:
+        setattr(seqc, name, wrap(name, getattr(seqc, name)))
+
+
+if os.environ.get("SEQC_TEST_DEVICE") == "cuda":
+    _on_gpu()
 
 
 def pytest_configure(config):

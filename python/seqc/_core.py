@@ -136,6 +136,26 @@ class DeviceArray:
     def tolist(self):
         return self.tensor.tolist()
 
+    # The few array manipulations the functional ops apply to operands.
+    def reshape(self, *shape):
+        return DeviceArray(self.tensor.reshape(*shape).contiguous())
+
+    def astype(self, dtype):
+        import torch
+        return DeviceArray(self.tensor.to(getattr(torch, np.dtype(dtype).name)))
+
+
+def to_device_array(arr, device):
+    """A host array (one the functional ops made, or a small operand passed
+    from the host) as a DeviceArray on `device`."""
+    import torch
+    arr = np.ascontiguousarray(arr)
+    if arr.dtype == _BF16_BITS:
+        t = torch.from_numpy(arr.view(np.int16)).to(device).view(torch.bfloat16)
+    else:
+        t = torch.from_numpy(arr).to(device)
+    return DeviceArray(t)
+
 
 _TORCH_DTYPES = {}
 

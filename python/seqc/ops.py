@@ -241,11 +241,14 @@ class _Plan:
 
 def _execute(plan):
     call = plan.call
-    if call.cuda and any(not isinstance(a, _core.DeviceArray)
-                         for a in call.arrays):
-        raise call.error(ValueError, "mixes CUDA tensors with host arrays; "
-                         "pass every array on the GPU (or every one on the "
-                         "host)")
+    if call.cuda:
+        # Host operands of a GPU call (small ones passed from the host, or
+        # the identities and broadcasts the op made) go to the device too.
+        device = next(a.tensor.device for a in call.arrays
+                      if isinstance(a, _core.DeviceArray))
+        call.arrays = [a if isinstance(a, _core.DeviceArray)
+                       else _core.to_device_array(a, device)
+                       for a in call.arrays]
     module = _cache.get(plan.key)
     if module is None:
         module = _core.compile(plan.text(),

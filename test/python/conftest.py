@@ -126,7 +126,7 @@ def _on_gpu():
             if name == "scan":
                 combiner, *xs = args
                 xs = [to_device(x) for x in xs]
-                if kwargs.get("initial") is not None:
+                if isinstance(kwargs.get("initial"), (list, tuple)):
                     kwargs["initial"] = [to_device(i) for i in kwargs["initial"]]
                 return to_host(fn(combiner, *xs, **kwargs))
             bound = sig.bind(*args, **kwargs)
@@ -140,7 +140,8 @@ def _on_gpu():
         setattr(seqc, name, wrap(name, getattr(seqc, name)))
 
 
-if os.environ.get("SEQC_TEST_DEVICE") == "cuda":
+ON_GPU = os.environ.get("SEQC_TEST_DEVICE") == "cuda"
+if ON_GPU:
     _on_gpu()
 
 

@@ -339,9 +339,12 @@ def test_runs_on_the_current_stream(torch):
 @cuda
 def test_errors_on_the_gpu(torch):
     r = rng(1050)
-    q = dev(torch, randn(r, (1, 2, 8, 16)))
-    with pytest.raises(ValueError, match="mixes CUDA tensors with host arrays"):
-        seqc.attention(q, randn(r, (1, 2, 8, 16)), q)
+    # Host operands of a GPU call are copied to the device.
+    qn = randn(r, (1, 2, 8, 16))
+    q = dev(torch, qn)
+    out = seqc.attention(q, qn, q)
+    assert out.is_cuda
+    assert_close(out.cpu().numpy(), ref.attention(qn, qn, qn)[0], np.float32)
     m = seqc.compile("""
     func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
       %h, %l = seq.linear_recurrence %x, %x {dim = 0 : i64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<f32>

@@ -149,7 +149,7 @@ def to_device_array(arr, device):
     """A host array (one the functional ops made, or a small operand passed
     from the host) as a DeviceArray on `device`."""
     import torch
-    arr = np.ascontiguousarray(arr)
+    arr = np.array(arr, order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
     if arr.dtype == _BF16_BITS:
         t = torch.from_numpy(arr.view(np.int16)).to(device).view(torch.bfloat16)
     else:

@@ -106,7 +106,7 @@ def _on_gpu():
             x = np.asarray(x)
         if isinstance(x, np.ndarray):
             # A copy: the device kernels take unit innermost strides.
-            return torch.from_numpy(np.ascontiguousarray(x)).cuda()
+            return torch.from_numpy(np.array(x, order="C")).cuda()
         return x
 
     def to_host(y):

@@ -2,9 +2,9 @@
 //
 // Part of seqc. FlashAttention-2's forward pass on the tensor cores of
 // sm_80 and later, for bf16/f16 storage: a block of 4 warps takes 64 query
-// rows of one (batch, head), each warp 16 of them. Per key tile of 64:
+// rows of one (batch, head), each warp 16 of them. Per key tile of 32:
 //
-//   S = Q·Kᵀ      8 n-tiles x D/16 k-steps of mma.sync.m16n8k16 (f32 acc)
+//   S = Q·Kᵀ      4 n-tiles x D/16 k-steps of mma.sync.m16n8k16 (f32 acc)
 //   masks         the visibility predicate on each element's (row, key)
 //   online softmax row max over the lane, then over the 4 lanes of a row
 //                 (shuffles); O and the per-lane row sums rescaled by
@@ -13,9 +13,10 @@
 //                 m16n8 C layout of two n-tiles is the m16k16 A layout)
 //
 // Key tiles wholly outside the causal/window band of the block's rows are
-// never visited. Fragments are loaded by each lane straight from global
-// memory (L1/L2 serve the reuse); staging K/V tiles in shared memory with
-// ldmatrix and asynchronous copies is the next step.
+// never visited. The block's Q rows and each K/V tile are staged in shared
+// memory (16-byte loads, rows padded by 16 bytes against bank conflicts);
+// fragments come from there by ldmatrix (transposed for V). Overlapping the
+// next tile's loads (cp.async) is the next step.
 //
 // Register fragments (g = lane / 4, t = lane % 4), per PTX's m16n8k16:
 //   A (16x16, row): r0 = (g, 2t..2t+1), r1 = (g+8, 2t..), r2 = (g, 2t+8..),
@@ -49,7 +50,9 @@ using namespace mlir::seqc;
 using namespace mlir::seqc::seq;
 
 namespace {
-constexpr int64_t kRowsPerWarp = 16, kWarps = 4, kKeysPerTile = 64;
+constexpr int64_t kRowsPerWarp = 16, kWarps = 4, kKeysPerTile = 32;
+constexpr int64_t kBlockRows = kRowsPerWarp * kWarps;
+constexpr int64_t kKeyTiles = kKeysPerTile / 8; // n-tiles of S per key tile
 
 struct Frag {
   Value c[4];
@@ -170,9 +173,10 @@ private:
   /// Copies rows [key0, key0 + 64) of `src` (zeros past `rows`) into the
   /// shared tile `smem`, 8 elements (16 bytes) per access, all threads.
   void stage(ImplicitLocOpBuilder &kb, Value src, ValueRange lead, Value key0,
-             int64_t rows, int64_t width, Value smem, Value thread) {
+             int64_t rows, int64_t width, Value smem, Value thread,
+             int64_t tileRows = kKeysPerTile) {
     int64_t chunksPerRow = width / 8;
-    int64_t chunks = kKeysPerTile * chunksPerRow;
+    int64_t chunks = tileRows * chunksPerRow;
     auto vec = VectorType::get({8}, elt);
     Value zeros = arith::ConstantOp::create(
         kb, vec, DenseElementsAttr::get(vec, kb.getZeroAttr(elt)));
@@ -229,10 +233,11 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   int64_t left = window[0], right = window[1];
   bool causal = op.getCausal();
 
-  Value q = k.buffer(op.getQuery()), lengths = k.buffer(op.getKvLengths());
-  // K and V are read 16 bytes at a time: a unit innermost stride (what the
-  // runtime passes and bufferization allocates).
-  Value key = k.buffer(op.getKey(), /*unitInnerStride=*/true),
+  Value lengths = k.buffer(op.getKvLengths());
+  // Q, K and V are read 16 bytes at a time: a unit innermost stride (what
+  // the runtime passes and bufferization allocates).
+  Value q = k.buffer(op.getQuery(), /*unitInnerStride=*/true),
+        key = k.buffer(op.getKey(), /*unitInnerStride=*/true),
         value = k.buffer(op.getValue(), /*unitInnerStride=*/true);
   Value out = k.output(oType);
   Value lse;
@@ -247,21 +252,23 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   // rows an ldmatrix reads fall in different banks.
   SmallVector<Type> tilesInShared = {
       k.sharedType({kKeysPerTile, headDim + 8}, elt),
-      k.sharedType({kKeysPerTile, valueDim + 8}, elt)};
+      k.sharedType({kKeysPerTile, valueDim + 8}, elt),
+      k.sharedType({kBlockRows, headDim + 8}, elt)};
   k.launch(batch * qHeads * qTiles, 32 * kWarps, [&](ImplicitLocOpBuilder &kb,
                                                      Value block,
                                                      Value thread) {
     ScalarMath m(kb);
-    Value kTile = k.workgroupBuffers[0], vTile = k.workgroupBuffers[1];
+    Value kTile = k.workgroupBuffers[0], vTile = k.workgroupBuffers[1],
+          qTile = k.workgroupBuffers[2];
     SmallVector<Value> bi = k.delinearize(kb, block, blocks);
-    Value bIdx = bi[0], h = bi[1], qTile = bi[2];
+    Value bIdx = bi[0], h = bi[1], qTileIdx = bi[2];
     Value kvh = arith::DivUIOp::create(kb, h, idx(group));
     Value warp = arith::DivUIOp::create(kb, thread, idx(32));
     Value lane = arith::RemUIOp::create(kb, thread, idx(32));
     Value g = arith::DivUIOp::create(kb, lane, idx(4));
     Value t = arith::RemUIOp::create(kb, lane, idx(4));
     Value t2 = arith::MulIOp::create(kb, t, idx(2));
-    Value blockRow0 = arith::MulIOp::create(kb, qTile, idx(kRowsPerWarp * kWarps));
+    Value blockRow0 = arith::MulIOp::create(kb, qTileIdx, idx(kBlockRows));
     Value row0 = arith::AddIOp::create(
         kb, blockRow0, arith::MulIOp::create(kb, warp, idx(kRowsPerWarp)));
     Value rowA = arith::AddIOp::create(kb, row0, g);
@@ -310,17 +317,11 @@ void MmaAttention::build(PatternRewriter &rewriter) {
         kb, arith::AddIOp::create(kb, hi, i64c(kKeysPerTile - 1)),
         i64c(kKeysPerTile));
 
-    // Q's A fragments, for every k-step of 16 along D.
-    SmallVector<SmallVector<Value>> qFrag;
-    for (int64_t s = 0; s < kSteps; ++s) {
-      Value c0 = arith::AddIOp::create(kb, idx(16 * s), t2);
-      Value c8 = arith::AddIOp::create(kb, idx(16 * s + 8), t2);
-      qFrag.push_back({pairAlongRow(kb, q, qLead, rowA, c0, rowAValid),
-                       pairAlongRow(kb, q, qLead, rowB, c0, rowBValid),
-                       pairAlongRow(kb, q, qLead, rowA, c8, rowAValid),
-                       pairAlongRow(kb, q, qLead, rowB, c8, rowBValid)});
-    }
-
+    // The block's 64 query rows in shared memory (zeros past Sq); each warp
+    // reads its A fragments from there by ldmatrix, tile after tile, rather
+    // than holding D/16 x 4 registers.
+    stage(kb, q, qLead, blockRow0, sq, headDim, qTile, thread, kBlockRows);
+    gpu::BarrierOp::create(kb);
     // Carried: m (rows A, B), the lane's partial l (rows A, B), O.
     Value negBig = m.constant(-FLT_MAX), zero = m.constant(0.0);
     SmallVector<Value> init = {negBig, negBig, zero, zero};
@@ -342,8 +343,22 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           Value matrix = arith::DivUIOp::create(ib, lane, idx(8));
           // S = Q·Kᵀ for 8 n-tiles of 8 keys; K's B fragments by ldmatrix,
           // two k-steps (4 matrices) per load.
-          SmallVector<Frag> s(8);
-          for (int64_t nt = 0; nt < 8; ++nt) {
+          SmallVector<SmallVector<Value>> qFrag;
+          Value qRow = arith::AddIOp::create(
+              ib, arith::AddIOp::create(
+                      ib, arith::MulIOp::create(ib, warp, idx(kRowsPerWarp)),
+                      lane8),
+              arith::MulIOp::create(
+                  ib, arith::RemUIOp::create(ib, matrix, idx(2)), idx(8)));
+          Value qColHalf = arith::MulIOp::create(
+              ib, arith::DivUIOp::create(ib, matrix, idx(2)), idx(8));
+          for (int64_t ks = 0; ks < kSteps; ++ks)
+            qFrag.push_back(ldmatrix(
+                ib, qTile, qRow,
+                arith::AddIOp::create(ib, qColHalf, idx(16 * ks)), 4,
+                /*transpose=*/false));
+          SmallVector<Frag> s(kKeyTiles);
+          for (int64_t nt = 0; nt < kKeyTiles; ++nt) {
             Value kRow = arith::AddIOp::create(ib, lane8, idx(8 * nt));
             Frag acc = {{zero, zero, zero, zero}};
             for (int64_t ks = 0; ks < kSteps; ks += 2) {
@@ -369,7 +384,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
                             bool masked) -> SmallVector<Value> {
             ScalarMath pm(pb);
             SmallVector<Value> out;
-            for (int64_t nt = 0; nt < 8; ++nt)
+            for (int64_t nt = 0; nt < kKeyTiles; ++nt)
               for (int64_t e = 0; e < 4; ++e) {
                 Value v = s[nt].c[e];
                 if (softcap) {
@@ -437,7 +452,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
               });
           Value mA = st[0], mB = st[1];
           Value tileMaxA = negBig, tileMaxB = negBig;
-          for (int64_t nt = 0; nt < 8; ++nt)
+          for (int64_t nt = 0; nt < kKeyTiles; ++nt)
             for (int64_t e = 0; e < 4; ++e) {
               Value v = branch.getResult(4 * nt + e);
               s[nt].c[e] = v;
@@ -452,7 +467,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           Value alphaB = exp2(ib, im.sub(mB, newMB));
           // P = 2^(S - m) (ex2.approx of -inf is 0), its lane sums.
           Value sumA = zero, sumB = zero;
-          for (int64_t nt = 0; nt < 8; ++nt)
+          for (int64_t nt = 0; nt < kKeyTiles; ++nt)
             for (int64_t e = 0; e < 4; ++e) {
               bool upper = e < 2;
               Value pe = exp2(ib, im.sub(s[nt].c[e], upper ? newMA : newMB));
@@ -470,7 +485,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           for (int64_t nv = 0; nv < vTiles; ++nv)
             for (int64_t e = 0; e < 4; ++e)
               o[nv].c[e] = im.mul(st[4 + 4 * nv + e], e < 2 ? alphaA : alphaB);
-          for (int64_t kk = 0; kk < 4; ++kk) {
+          for (int64_t kk = 0; kk < kKeysPerTile / 16; ++kk) {
             auto p16 = [&](Value x) { return im.to(x, elt); };
             Frag &lo16 = s[2 * kk], &hi16 = s[2 * kk + 1];
             Value aOps[4] = {pack(ib, p16(lo16.c[0]), p16(lo16.c[1])),

@@ -2,9 +2,9 @@
 //
 // Part of seqc. FlashAttention-2's forward pass on the tensor cores of
 // sm_80 and later, for bf16/f16 storage: a block of 4 warps takes 64 query
-// rows of one (batch, head), each warp 16 of them. Per key tile of 32:
+// rows of one (batch, head), each warp 16 of them. Per key tile of 64:
 //
-//   S = Q·Kᵀ      4 n-tiles x D/16 k-steps of mma.sync.m16n8k16 (f32 acc)
+//   S = Q·Kᵀ      8 n-tiles x D/16 k-steps of mma.sync.m16n8k16 (f32 acc)
 //   masks         the visibility predicate on each element's (row, key)
 //   online softmax row max over the lane, then over the 4 lanes of a row
 //                 (shuffles); O and the per-lane row sums rescaled by
@@ -50,7 +50,7 @@ using namespace mlir::seqc;
 using namespace mlir::seqc::seq;
 
 namespace {
-constexpr int64_t kRowsPerWarp = 16, kWarps = 4, kKeysPerTile = 32;
+constexpr int64_t kRowsPerWarp = 16, kWarps = 4, kKeysPerTile = 64;
 constexpr int64_t kBlockRows = kRowsPerWarp * kWarps;
 constexpr int64_t kKeyTiles = kKeysPerTile / 8; // n-tiles of S per key tile
 
@@ -250,16 +250,22 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   SmallVector<int64_t> blocks = {batch, qHeads, qTiles};
   // K and V tiles in shared memory, rows padded by 16 bytes so that the 8
   // rows an ldmatrix reads fall in different banks.
-  SmallVector<Type> tilesInShared = {
+  // Dynamic shared memory: with D = 128 the three tiles need 52 KB, over
+  // the 48 KB of static shared memory (the runtime raises the kernel's
+  // limit).
+  SmallVector<MemRefType> tilesInShared = {
       k.sharedType({kKeysPerTile, headDim + 8}, elt),
       k.sharedType({kKeysPerTile, valueDim + 8}, elt),
       k.sharedType({kBlockRows, headDim + 8}, elt)};
+  int64_t sharedBytes = 0;
+  for (MemRefType t : tilesInShared)
+    sharedBytes += t.getNumElements() * 2;
   k.launch(batch * qHeads * qTiles, 32 * kWarps, [&](ImplicitLocOpBuilder &kb,
                                                      Value block,
                                                      Value thread) {
     ScalarMath m(kb);
-    Value kTile = k.workgroupBuffers[0], vTile = k.workgroupBuffers[1],
-          qTile = k.workgroupBuffers[2];
+    SmallVector<Value> tiles = k.dynamicShared(kb, tilesInShared);
+    Value kTile = tiles[0], vTile = tiles[1], qTile = tiles[2];
     SmallVector<Value> bi = k.delinearize(kb, block, blocks);
     Value bIdx = bi[0], h = bi[1], qTileIdx = bi[2];
     Value kvh = arith::DivUIOp::create(kb, h, idx(group));
@@ -568,7 +574,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
         });
       }
     }
-  }, /*sharedFloats=*/0, tilesInShared);
+  }, /*sharedFloats=*/0, /*extraWorkgroup=*/{}, sharedBytes);
   SmallVector<Value> results = {k.result(out, oType)};
   if (lse)
     results.push_back(k.result(lse, lseType));
@@ -581,11 +587,11 @@ bool mlir::seqc::canLowerAttentionToMma(AttentionOp op) {
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
   Type elt = qType.getElementType();
   int64_t headDim = qType.getDimSize(3), valueDim = oType.getDimSize(3);
-  // The K and V tiles (64 rows each, padded) fit the 48 KB of static
-  // shared memory.
+  // Q, K and V tiles (64 rows each, padded) within 100 KB of dynamic
+  // shared memory (two blocks per SM).
   return (elt.isBF16() || elt.isF16()) && !op.getQSegmentIds() &&
          headDim % 16 == 0 && valueDim % 8 == 0 &&
-         128 * (headDim + valueDim + 16) <= 48 * 1024;
+         128 * (2 * headDim + valueDim + 24) <= 100 * 1024;
 }
 
 void mlir::seqc::lowerAttentionToMma(AttentionOp op, PatternRewriter &rewriter,

@@ -80,15 +80,20 @@ public:
   void launch(int64_t blocks, int64_t threads,
               function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body,
               int64_t sharedFloats = 0,
-              ArrayRef<Type> extraWorkgroup = {}) {
+              ArrayRef<Type> extraWorkgroup = {},
+              int64_t dynamicSharedBytes = 0) {
     Value one = index(1);
     SmallVector<Type> workgroup;
     if (sharedFloats > 0)
       workgroup.push_back(sharedType({sharedFloats}, b.getF32Type()));
     workgroup.append(extraWorkgroup.begin(), extraWorkgroup.end());
+    Value dynamicBytes;
+    if (dynamicSharedBytes > 0)
+      dynamicBytes = arith::ConstantIntOp::create(b, b.getI32Type(),
+                                                  dynamicSharedBytes);
     auto launch = gpu::LaunchOp::create(b, index(blocks), one, one,
                                         index(threads), one, one,
-                                        /*dynamicSharedMemorySize=*/nullptr,
+                                        /*dynamicSharedMemorySize=*/dynamicBytes,
                                         /*asyncTokenType=*/nullptr,
                                         /*asyncDependencies=*/{}, workgroup);
     OpBuilder::InsertionGuard guard(b);
@@ -104,6 +109,26 @@ public:
     gpu::TerminatorOp::create(b);
     shared = Value();
     workgroupBuffers.clear();
+  }
+
+  /// Views of the launch's dynamic shared memory (launch's
+  /// `dynamicSharedBytes`), one per type, laid out one after the other.
+  SmallVector<Value> dynamicShared(ImplicitLocOpBuilder &kb,
+                                   ArrayRef<MemRefType> types) {
+    auto bytes = MemRefType::get(
+        {ShapedType::kDynamic}, kb.getI8Type(), AffineMap(),
+        gpu::AddressSpaceAttr::get(kb.getContext(),
+                                   gpu::AddressSpace::Workgroup));
+    Value base = gpu::DynamicSharedMemoryOp::create(kb, bytes);
+    SmallVector<Value> views;
+    int64_t offset = 0;
+    for (MemRefType type : types) {
+      views.push_back(memref::ViewOp::create(kb, type, base, index(offset),
+                                             ValueRange{}));
+      offset += type.getNumElements() *
+                llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+    }
+    return views;
   }
 
   /// A shared-memory (workgroup) buffer type.

@@ -623,51 +623,137 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     }
     bool softplus = op.getDeltaSoftplus();
     int64_t perGroup = channels / groups;
-    k.launchFlat(batch * channels, [&](ImplicitLocOpBuilder &kb, Value linear) {
+    // A block of 128 channels walks time in chunks of 16 steps: u, delta and
+    // z of the chunk come in through shared memory (each warp reads 64-byte
+    // runs along time instead of one element per channel-row), y goes out the
+    // same way, and each thread keeps its channel's N states in registers.
+    constexpr int64_t kChannels = 128, kChunk = 16;
+    int64_t channelBlocks = llvm::divideCeil(channels, kChannels);
+    int64_t chunks = llvm::divideCeil(length, kChunk);
+    Type f32 = b.getF32Type();
+    SmallVector<Type> tiles(4, k.sharedType({kChannels, kChunk + 1}, f32));
+    constexpr double kLog2E = 1.4426950408889634;
+    k.launch(batch * channelBlocks, kChannels, [&](ImplicitLocOpBuilder &kb,
+                                                   Value block, Value thread) {
       ScalarMath m(kb);
-      Value bi = arith::DivUIOp::create(kb, linear, k.index(channels));
-      Value d = arith::RemUIOp::create(kb, linear, k.index(channels));
-      Value g = arith::DivUIOp::create(kb, d, k.index(perGroup));
-      SmallVector<Value> a;
+      Value uS = k.workgroupBuffers[0], dS = k.workgroupBuffers[1],
+            zS = k.workgroupBuffers[2], yS = k.workgroupBuffers[3];
+      Value bi = arith::DivUIOp::create(kb, block, k.index(channelBlocks));
+      Value d0 = arith::MulIOp::create(
+          kb, arith::RemUIOp::create(kb, block, k.index(channelBlocks)),
+          k.index(kChannels));
+      Value d = arith::AddIOp::create(kb, d0, thread);
+      Value active = arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, d,
+                                           k.index(channels));
+      Value dSafe = arith::MinUIOp::create(kb, d, k.index(channels - 1));
+      Value g = arith::DivUIOp::create(kb, dSafe, k.index(perGroup));
+      // exp(Δ·A) = 2^(Δ·A·log2 e) on the special-function unit.
+      SmallVector<Value> a2;
       for (int64_t n = 0; n < states; ++n)
-        a.push_back(k.load(kb, A, ValueRange{d, k.index(n)}));
-      Value dBias = bias ? k.load(kb, bias, ValueRange{d}) : Value();
-      Value dSkip = D ? k.load(kb, D, ValueRange{d}) : Value();
+        a2.push_back(m.mul(k.load(kb, A, ValueRange{dSafe, k.index(n)}),
+                           m.constant(kLog2E)));
+      Value dBias = bias ? k.load(kb, bias, ValueRange{dSafe}) : Value();
+      Value dSkip = D ? k.load(kb, D, ValueRange{dSafe}) : Value();
+      auto exp2 = [&](ImplicitLocOpBuilder &eb, Value x) {
+        return LLVM::CallIntrinsicOp::create(
+                   eb, eb.getF32Type(),
+                   eb.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"), ValueRange{x})
+            .getResult(0);
+      };
+      // Element j·128 + thread of a chunk: channel (·)/16, step (·)%16.
+      auto forChunkElements = [&](ImplicitLocOpBuilder &eb, Value t0,
+                                  function_ref<void(ImplicitLocOpBuilder &,
+                                                    Value, Value, Value, Value)>
+                                      fn) {
+        for (int64_t j = 0; j < kChunk; ++j) {
+          Value e = arith::AddIOp::create(eb, thread, k.index(j * kChannels));
+          Value cl = arith::DivUIOp::create(eb, e, k.index(kChunk));
+          Value tt = arith::RemUIOp::create(eb, e, k.index(kChunk));
+          Value dd = arith::AddIOp::create(eb, d0, cl);
+          Value t = arith::AddIOp::create(eb, t0, tt);
+          Value ok = arith::AndIOp::create(
+              eb,
+              arith::CmpIOp::create(eb, arith::CmpIPredicate::ult, dd,
+                                    k.index(channels)),
+              arith::CmpIOp::create(eb, arith::CmpIPredicate::ult, t,
+                                    k.index(length)));
+          scf::IfOp::create(eb, ok, [&](OpBuilder &tb, Location tl) {
+            ImplicitLocOpBuilder ib(tl, tb);
+            fn(ib, cl, tt, dd, t);
+            scf::YieldOp::create(ib);
+          });
+        }
+      };
       SmallVector<Value> h0(states, m.constant(0.0));
-      auto loop = scf::ForOp::create(
-          kb, k.index(0), k.index(length), k.index(1), h0,
-          [&](OpBuilder &nb, Location loc, Value t, ValueRange h) {
-            ImplicitLocOpBuilder ib(loc, nb);
-            ScalarMath im(ib);
-            SmallVector<Value> at = {bi, d, t};
-            Value ut = k.load(ib, u, at);
-            Value dt = k.load(ib, delta, at);
-            if (dBias)
-              dt = im.add(dt, dBias);
-            if (softplus)
-              dt = im.softplus(dt);
-            Value dtu = im.mul(dt, ut);
-            SmallVector<Value> next;
-            Value yt = im.constant(0.0);
-            for (int64_t n = 0; n < states; ++n) {
-              SmallVector<Value> bcAt = {bi, g, k.index(n), t};
-              Value decay = im.exp(im.mul(dt, a[n]));
-              Value hn = math::FmaOp::create(
-                  ib, decay, h[n], im.mul(dtu, k.load(ib, B, bcAt)));
-              next.push_back(hn);
-              yt = math::FmaOp::create(ib, k.load(ib, C, bcAt), hn, yt);
-            }
-            if (dSkip)
-              yt = math::FmaOp::create(ib, dSkip, ut, yt);
-            if (z)
-              yt = im.mul(yt, im.silu(k.load(ib, z, at)));
-            k.store(ib, yt, y, at);
-            scf::YieldOp::create(ib, next);
+      auto chunkLoop = scf::ForOp::create(
+          kb, k.index(0), k.index(chunks), k.index(1), h0,
+          [&](OpBuilder &nb, Location loc, Value c, ValueRange hIn) {
+            ImplicitLocOpBuilder cb(loc, nb);
+            Value t0 = arith::MulIOp::create(cb, c, k.index(kChunk));
+            forChunkElements(cb, t0, [&](ImplicitLocOpBuilder &ib, Value cl,
+                                         Value tt, Value dd, Value t) {
+              SmallVector<Value> at = {bi, dd, t};
+              memref::StoreOp::create(ib, k.load(ib, u, at), uS,
+                                      ValueRange{cl, tt});
+              memref::StoreOp::create(ib, k.load(ib, delta, at), dS,
+                                      ValueRange{cl, tt});
+              if (z)
+                memref::StoreOp::create(ib, k.load(ib, z, at), zS,
+                                        ValueRange{cl, tt});
+            });
+            gpu::BarrierOp::create(cb);
+            // This thread's channel through the chunk's steps.
+            Value steps = arith::MinUIOp::create(
+                cb, k.index(kChunk),
+                arith::SubIOp::create(cb, k.index(length), t0));
+            auto stepLoop = scf::ForOp::create(
+                cb, k.index(0), steps, k.index(1), hIn,
+                [&](OpBuilder &sb, Location sl, Value tt, ValueRange h) {
+                  ImplicitLocOpBuilder ib(sl, sb);
+                  ScalarMath im(ib);
+                  Value t = arith::AddIOp::create(ib, t0, tt);
+                  SmallVector<Value> sAt = {thread, tt};
+                  Value ut = memref::LoadOp::create(ib, uS, sAt);
+                  Value dt = memref::LoadOp::create(ib, dS, sAt);
+                  if (dBias)
+                    dt = im.add(dt, dBias);
+                  if (softplus)
+                    dt = im.softplus(dt);
+                  Value dtu = im.mul(dt, ut);
+                  SmallVector<Value> next;
+                  Value yt = im.constant(0.0);
+                  for (int64_t n = 0; n < states; ++n) {
+                    SmallVector<Value> bcAt = {bi, g, k.index(n), t};
+                    Value decay = exp2(ib, im.mul(dt, a2[n]));
+                    Value hn = math::FmaOp::create(
+                        ib, decay, h[n], im.mul(dtu, k.load(ib, B, bcAt)));
+                    next.push_back(hn);
+                    yt = math::FmaOp::create(ib, k.load(ib, C, bcAt), hn, yt);
+                  }
+                  if (dSkip)
+                    yt = math::FmaOp::create(ib, dSkip, ut, yt);
+                  if (z)
+                    yt = im.mul(yt, im.silu(memref::LoadOp::create(ib, zS, sAt)));
+                  memref::StoreOp::create(ib, yt, yS, sAt);
+                  scf::YieldOp::create(ib, next);
+                });
+            gpu::BarrierOp::create(cb);
+            forChunkElements(cb, t0, [&](ImplicitLocOpBuilder &ib, Value cl,
+                                         Value tt, Value dd, Value t) {
+              k.store(ib, memref::LoadOp::create(ib, yS, ValueRange{cl, tt}),
+                      y, ValueRange{bi, dd, t});
+            });
+            scf::YieldOp::create(cb, stepLoop.getResults());
           });
       if (last)
-        for (int64_t n = 0; n < states; ++n)
-          k.store(kb, loop.getResult(n), last, ValueRange{bi, d, k.index(n)});
-    });
+        scf::IfOp::create(kb, active, [&](OpBuilder &tb, Location tl) {
+          ImplicitLocOpBuilder ib(tl, tb);
+          for (int64_t n = 0; n < states; ++n)
+            k.store(ib, chunkLoop.getResult(n), last,
+                    ValueRange{bi, d, k.index(n)});
+          scf::YieldOp::create(ib);
+        });
+    }, /*sharedFloats=*/0, tiles);
     SmallVector<Value> results = {k.result(y, uType)};
     if (last)
       results.push_back(k.result(last, lastType));

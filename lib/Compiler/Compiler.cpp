@@ -898,6 +898,35 @@ static void copyStrided(const void *src, llvm::ArrayRef<int64_t> srcStrides,
   }
 }
 
+/// Argument `i` of `sig` (inputs, then results) against its spec: the
+/// located message for a wrong dtype, shape, stride count or missing data;
+/// otherwise its element count in `elements`.
+static llvm::Error checkArgument(const FunctionSignature &sig, size_t i,
+                                 const BufferRef &arg, std::string &what,
+                                 int64_t &elements) {
+  size_t numInputs = sig.inputs.size();
+  bool isInput = i < numInputs;
+  const TensorSpec &spec = isInput ? sig.inputs[i] : sig.results[i - numInputs];
+  what = "@" + sig.name + ": " +
+         (isInput ? "input #" + std::to_string(i)
+                  : "result #" + std::to_string(i - numInputs));
+  if (arg.dtype != spec.dtype)
+    return makeError(what + " has dtype " + dtypeName(arg.dtype) +
+                     ", expected " + dtypeName(spec.dtype));
+  if (arg.shape != llvm::ArrayRef<int64_t>(spec.shape))
+    return makeError(what + " has shape " + formatShape(arg.shape) +
+                     ", expected " + formatShape(spec.shape));
+  if (arg.strides.size() != arg.shape.size())
+    return makeError(what + " has " + llvm::Twine(arg.strides.size()) +
+                     " strides for rank " + llvm::Twine(arg.shape.size()));
+  elements = 1;
+  for (int64_t d : arg.shape)
+    elements *= d;
+  if (!arg.data && elements != 0)
+    return makeError(what + " has no data");
+  return llvm::Error::success();
+}
+
 llvm::Error CompiledModule::invoke(llvm::StringRef name,
                                    llvm::ArrayRef<BufferRef> args) const {
   const FunctionSignature *sig = lookup(name);
@@ -927,25 +956,10 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
   llvm::SmallVector<std::pair<size_t, const BufferRef *>> copyBack;
   for (auto [i, arg] : llvm::enumerate(args)) {
     bool isInput = i < numInputs;
-    const TensorSpec &spec =
-        isInput ? sig->inputs[i] : sig->results[i - numInputs];
-    std::string what = "@" + name.str() + ": " +
-                       (isInput ? "input #" + std::to_string(i)
-                                : "result #" + std::to_string(i - numInputs));
-    if (arg.dtype != spec.dtype)
-      return makeError(what + " has dtype " + dtypeName(arg.dtype) +
-                       ", expected " + dtypeName(spec.dtype));
-    if (arg.shape != llvm::ArrayRef<int64_t>(spec.shape))
-      return makeError(what + " has shape " + formatShape(arg.shape) +
-                       ", expected " + formatShape(spec.shape));
-    if (arg.strides.size() != arg.shape.size())
-      return makeError(what + " has " + llvm::Twine(arg.strides.size()) +
-                       " strides for rank " + llvm::Twine(arg.shape.size()));
-    int64_t elements = 1;
-    for (int64_t d : arg.shape)
-      elements *= d;
-    if (!arg.data && elements != 0)
-      return makeError(what + " has no data");
+    std::string what;
+    int64_t elements;
+    if (llvm::Error error = checkArgument(*sig, i, arg, what, elements))
+      return error;
     if (arg.device)
       return makeError(what + " is CUDA device memory, but @" + name +
                        " was compiled for the cpu target");
@@ -998,25 +1012,10 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
   std::vector<llvm::SmallVector<int64_t>> descriptors(args.size());
   for (auto [i, arg] : llvm::enumerate(args)) {
     bool isInput = i < numInputs;
-    const TensorSpec &spec =
-        isInput ? sig.inputs[i] : sig.results[i - numInputs];
-    std::string what = "@" + sig.name + ": " +
-                       (isInput ? "input #" + std::to_string(i)
-                                : "result #" + std::to_string(i - numInputs));
-    if (arg.dtype != spec.dtype)
-      return makeError(what + " has dtype " + dtypeName(arg.dtype) +
-                       ", expected " + dtypeName(spec.dtype));
-    if (arg.shape != llvm::ArrayRef<int64_t>(spec.shape))
-      return makeError(what + " has shape " + formatShape(arg.shape) +
-                       ", expected " + formatShape(spec.shape));
-    if (arg.strides.size() != arg.shape.size())
-      return makeError(what + " has " + llvm::Twine(arg.strides.size()) +
-                       " strides for rank " + llvm::Twine(arg.shape.size()));
-    int64_t elements = 1;
-    for (int64_t d : arg.shape)
-      elements *= d;
-    if (!arg.data && elements != 0)
-      return makeError(what + " has no data");
+    std::string what;
+    int64_t elements;
+    if (llvm::Error error = checkArgument(sig, i, arg, what, elements))
+      return error;
     size_t bytes = elements * dtypeSize(arg.dtype);
     void *data = arg.data;
     llvm::SmallVector<int64_t> strides(arg.strides);

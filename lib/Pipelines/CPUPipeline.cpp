@@ -24,6 +24,26 @@
 
 using namespace mlir;
 
+void mlir::seqc::addBufferizationPasses(OpPassManager &pm) {
+  // Public functions take fully dynamic layouts, so callers pass strided,
+  // offset and non-contiguous inputs without copies; results become
+  // caller-provided, contiguous out-parameters. Callers' input buffers are
+  // never written.
+  pm.addPass(createSeqcReadonlyArguments());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::FullyDynamicLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Unit innermost strides for inputs, contiguous results written in place.
+  pm.addPass(createSeqcBoundaryLayouts());
+  pm.addPass(createCanonicalizerPass());
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.modifyPublicFunctions = true;
+  outParams.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+}
+
 void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
                                   const CPUPipelineOptions &options) {
   // seq's canonical forms first: a linear scan becomes linear_recurrence,
@@ -41,23 +61,7 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   // projection) become register micro-kernels instead of scalar loops.
   pm.addPass(createSeqcTileMatmuls());
 
-  // Bufferize. Public functions take fully dynamic layouts, so callers pass
-  // strided, offset and non-contiguous inputs without copies; results become
-  // caller-provided, contiguous out-parameters.
-  // Callers' input buffers are never written.
-  pm.addPass(createSeqcReadonlyArguments());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::FullyDynamicLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  // Unit innermost strides for inputs, contiguous results written in place.
-  pm.addPass(createSeqcBoundaryLayouts());
-  pm.addPass(createCanonicalizerPass());
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.modifyPublicFunctions = true;
-  outParams.hoistStaticAllocs = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  addBufferizationPasses(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
   // A block written in place and then "inserted" back is a copy of a view
   // onto itself: CSE makes the two views one and the copy folds away.

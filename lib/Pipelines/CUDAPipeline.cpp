@@ -45,18 +45,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
 
   // Bufferize as on the CPU: strided read-only arguments, results written
   // into caller-provided (device) buffers.
-  pm.addPass(createSeqcReadonlyArguments());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::FullyDynamicLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createSeqcBoundaryLayouts());
-  pm.addPass(createCanonicalizerPass());
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.modifyPublicFunctions = true;
-  outParams.hoistStaticAllocs = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  addBufferizationPasses(pm);
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
 

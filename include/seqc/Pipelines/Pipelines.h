@@ -65,6 +65,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
 /// results as trailing out-parameters, as on the CPU.
 void buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
 
+/// The bufferization both pipelines share: read-only, fully dynamic layout
+/// arguments (specialized to a unit innermost stride), results as
+/// contiguous out-parameters.
+void addBufferizationPasses(OpPassManager &pm);
+
 /// Registers `seqc-cpu-pipeline` and `seqc-cuda-pipeline` for tools.
 void registerPipelines();
 

@@ -49,6 +49,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_refs  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -713,19 +716,6 @@ def bench_recurrence(args, seqc, torch, ceil, rows):
 # Selective scan
 # ---------------------------------------------------------------------------
 
-def torch_selective_scan(torch, u, delta, A, B, C):
-    """mamba_ssm's selective_scan_ref (no D, z, bias or softplus): B, C are
-    [B, N, L] (one group)."""
-    dA = torch.exp(torch.einsum("bdl,dn->bdln", delta, A))
-    dBu = (delta * u).unsqueeze(-1) * B.transpose(1, 2).unsqueeze(1)
-    x = u.new_zeros(u.shape[0], u.shape[1], A.shape[1])
-    ys = []
-    for i in range(u.shape[2]):
-        x = dA[:, :, i] * x + dBu[:, :, i]
-        ys.append(torch.einsum("bdn,bn->bd", x, C[:, :, i]))
-    return torch.stack(ys, dim=2)
-
-
 def bench_selective_scan(args, seqc, torch, ceil, rows):
     Bt, D, L, N = (1, 256, 512, 16) if args.quick else (1, 1536, 2048, 16)
     rng = np.random.default_rng(args.seed + 3)
@@ -740,7 +730,7 @@ def bench_selective_scan(args, seqc, torch, ceil, rows):
     st_s, y_s = measure_seqc(
         lambda: seqc.selective_scan(u, delta, A, Bm, Cm), args.reps,
         args.max_seconds)
-    st_t, y_t = measure(lambda: torch_selective_scan(torch, *t_in),
+    st_t, y_t = measure(lambda: torch_refs.selective_scan(torch, *t_in),
                         args.reps, args.max_seconds)
     err, maxerr = rel_error(y_s, as_numpy(y_t))
     copy_bw = ceil["copy"]["ceiling_gbps"]

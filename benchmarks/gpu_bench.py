@@ -26,9 +26,13 @@ Each seqc result is checked against the baseline's before it is timed.
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_refs  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -166,17 +170,6 @@ def bench_recurrence(args, torch, seqc, rows, copy_bw):
         check="rel err %.1e" % err))
 
 
-def selective_scan_ref(torch, u, delta, A, B, C):
-    dA = torch.exp(torch.einsum("bdl,dn->bdln", delta, A))
-    dBu = torch.einsum("bdl,bnl,bdl->bdln", delta, B, u)
-    x = u.new_zeros(u.shape[0], u.shape[1], A.shape[1])
-    ys = []
-    for i in range(u.shape[2]):
-        x = dA[:, :, i] * x + dBu[:, :, i]
-        ys.append(torch.einsum("bdn,bn->bd", x, C[:, :, i]))
-    return torch.stack(ys, dim=2)
-
-
 def bench_selective_scan(args, torch, seqc, rows, copy_bw):
     Bt, D, L, N = (2, 256, 256, 16) if args.quick else (8, 1536, 2048, 16)
     u = torch.randn(Bt, D, L, device="cuda")
@@ -187,17 +180,10 @@ def bench_selective_scan(args, torch, seqc, rows, copy_bw):
     y = seqc.selective_scan(u, delta, A, Bm[:, None], Cm[:, None])
     # torch.compile of the whole 2048-step loop does not finish compiling in
     # minutes (it unrolls); the reference's step, compiled, in the loop.
-    step = torch.compile(lambda x, dA, dBu, C: (dA * x + dBu,))
+    step = torch.compile(lambda x, dA, dBu: dA * x + dBu)
 
     def compiled(u, delta, A, B, C):
-        dA = torch.exp(torch.einsum("bdl,dn->bdln", delta, A))
-        dBu = torch.einsum("bdl,bnl,bdl->bdln", delta, B, u)
-        x = u.new_zeros(u.shape[0], u.shape[1], A.shape[1])
-        ys = []
-        for i in range(u.shape[2]):
-            (x,) = step(x, dA[:, :, i], dBu[:, :, i], None)
-            ys.append(torch.einsum("bdn,bn->bd", x, C[:, :, i]))
-        return torch.stack(ys, dim=2)
+        return torch_refs.selective_scan(torch, u, delta, A, B, C, step=step)
 
     ref = compiled(u, delta, A, Bm, Cm)
     err = rel_err(torch, y, ref)

@@ -83,10 +83,13 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
       the visible keys (causal/window bounds as loop bounds, `kv_lengths`
       clamped, segment ids as a predicate), GQA by indexing, the `Dv`
       accumulators in registers; fully masked rows give 0 (and `-inf` LSE).
-    - `seq.scan`, `seq.linear_recurrence`: a thread per sequence, the carry in
-      registers.
-    - `seq.selective_scan`: a thread per (batch, channel) with its `N` states
-      in registers; `seq.gated_linear_attention`: a thread per (batch, head,
+    - `seq.linear_recurrence` along the contiguous dimension: a block per
+      row, `scan-steps-per-thread` steps per thread in registers, a block scan
+      of the affine maps; along other dimensions, and `seq.scan`: a thread
+      per sequence, the carry in registers.
+    - `seq.selective_scan`: one-warp blocks of channels walking time in
+      chunks staged through shared memory, each channel's `N` states in
+      registers; `seq.gated_linear_attention`: a thread per (batch, head,
       value column) with a `K`-long column of the state in registers. Neither
       state ever reaches device memory, except the optional final state.
     - `seq.rms_norm`: a block per row with a block-wide sum (`gpu.all_reduce`);

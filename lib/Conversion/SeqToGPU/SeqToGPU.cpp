@@ -8,16 +8,25 @@
 //   gpu.launch ... { loads, f32 math, stores }
 //   %y     = bufferization.to_tensor %y_buf restrict writable
 //
-// so One-Shot Bufferize sees ordinary buffers around the kernels. The
-// kernels are SIMT code: one thread per output element (rope, conv), one
-// block per row (rms_norm, with a block reduction: warp shuffles, then
-// shared memory), one thread per
-// independent recurrence (scans, recurrences, selective scan: its N states
-// in registers, GLA: a K-long column of the state in registers), one thread
-// per query row for attention (online softmax over the visible keys only,
-// the Dv accumulators in registers). Tensor-core attention and chunked
-// scans are the next step; these kernels are the correct baseline every
-// faster one is checked against.
+// so One-Shot Bufferize sees ordinary buffers around the kernels:
+//
+//   attention, bf16/f16    FlashAttention-2 on mma.sync tensor cores
+//                          (AttentionMma.cpp)
+//   attention, otherwise   a thread per query row, online softmax over the
+//                          visible keys, the Dv accumulators in registers
+//   linear_recurrence      along the contiguous dim: a block per row scanning
+//                          affine maps (shuffles + shared memory); along
+//                          others: a thread per column walking time
+//   scan                   a thread per sequence
+//   selective_scan         one-warp blocks of channels, time in chunks staged
+//                          through shared memory, N states in registers
+//   gated_linear_attn      a thread per (b, h, value column), a K-long state
+//                          column in registers
+//   rms_norm               a block per row (shuffle + shared-memory sum)
+//   rope, causal_conv1d    a thread per output element
+//
+// The SIMT kernels are also the correct baseline faster ones are checked
+// against (benchmarks/NOTES-gpu.md records each version).
 //
 // seq.recurrence has no kernel of its own: its body is user linalg code,
 // lowered by convert-seq-to-linalg and mapped to the GPU by the pipeline.

@@ -136,9 +136,16 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          "' (this build supports: cpu, cuda)");
       options.target = value.str();
     } else if (key == "chip") {
-      if (!value.starts_with("sm_") || value.size() < 5)
+      // sm_80 and later: the tensor-core attention uses mma.sync with bf16.
+      unsigned arch = 0;
+      if (!value.starts_with("sm_") ||
+          value.drop_front(3).take_while(llvm::isDigit).getAsInteger(10, arch))
         return makeError("option 'chip' needs an NVIDIA architecture such as "
                          "sm_80 or sm_90a, got '" +
+                         value + "'");
+      if (arch < 80)
+        return makeError("option 'chip': seqc's GPU kernels need sm_80 or "
+                         "newer, got '" +
                          value + "'");
       options.chip = value.str();
     } else if (key == "gpu-format") {
@@ -1031,6 +1038,18 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
                                      ? " needs a unit innermost stride on the "
                                        "device (make it contiguous)"
                                      : " must be a contiguous device buffer"));
+      // Kernels read 16 bytes at a time: an input view off a 16-byte
+      // boundary (a slice at an odd offset) is copied to a fresh buffer.
+      if (isInput && elements > 0 &&
+          reinterpret_cast<uintptr_t>(arg.data) % 16 != 0) {
+        if (!isRowMajor(arg.shape, arg.strides))
+          return makeError(what + " starts off a 16-byte boundary and is not "
+                                  "contiguous (make it contiguous)");
+        staged[i] = rt.alloc(bytes);
+        if (!staged[i] || !rt.copy(staged[i], arg.data, bytes, 2))
+          return makeError(what + ": " + rt.takeError());
+        data = staged[i];
+      }
     } else if (elements > 0) {
       // Host memory: a contiguous device copy (results copied back below).
       staged[i] = rt.alloc(bytes);

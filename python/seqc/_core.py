@@ -399,6 +399,11 @@ class Function:
                                           self._module.target == "cuda"):
             arr = x if isinstance(x, DeviceArray) else DeviceArray(x)
             self._check_input(what, arr, code, shape)
+            if arr.ptr % 16 or (arr.ndim and arr.shape[-1] > 1 and
+                                arr.strides[-1] != arr.itemsize):
+                # Kernels read 16 bytes at a time with a unit innermost
+                # stride: an odd view becomes an aligned contiguous copy.
+                arr = DeviceArray(arr.tensor.contiguous().clone())
             return arr, "cuda"
         arr, was_torch = to_numpy(x, what)
         if not isinstance(arr, np.ndarray):

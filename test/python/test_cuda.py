@@ -59,6 +59,7 @@ ATTENTION_CASES = [
     (2, 2, 1, 33, 41, 16, 16, dict(kv_lengths=[0, 29], causal=True)),
     (1, 4, 2, 130, 200, 128, 64, dict(causal=True)),             # D 128, Dv 64
     (1, 2, 2, 300, 300, 96, 96, dict()),                         # D 96
+    (1, 2, 1, 37, 50, 32, 40, dict(causal=True)),                # Dv 40: odd n-tiles
 ]
 
 
@@ -117,6 +118,33 @@ def test_attention_tensor_cores(torch, case, dtype):
                                      kv_lengths=kl, **opts)
     assert_close(out.double().cpu().numpy(), out_ref, np.float16)
     assert_close(lse.cpu().numpy(), lse_ref, np.float16)
+
+
+@cuda
+def test_misaligned_and_strided_device_views(torch):
+    """Views off a 16-byte boundary, or with a non-unit innermost stride, are
+    copied to aligned contiguous buffers before the kernels read them 16
+    bytes at a time: same result as the contiguous tensors."""
+    r = rng(1990)
+    shape = (1, 4, 45, 64)
+    n = int(np.prod(shape))
+    q, k, v = (randn(r, shape) for _ in range(3))
+    def odd(x):   # starts 2 bytes into its allocation
+        base = torch.empty(n + 1, device="cuda", dtype=torch.bfloat16)
+        t = base[1:].view(shape)
+        t.copy_(bf16_tensor(torch, x))
+        return t
+    qo, ko, vo = odd(q), odd(k), odd(v)
+    assert qo.data_ptr() % 16 != 0
+    got = seqc.attention(qo, ko, vo, causal=True)
+    want = seqc.attention(qo.contiguous().clone(), ko.clone(), vo.clone(),
+                          causal=True)
+    assert torch.equal(got, want)
+    kt = bf16_tensor(torch, k).transpose(-1, -2).contiguous().transpose(-1, -2)
+    got_t = seqc.attention(bf16_tensor(torch, q), kt, bf16_tensor(torch, v))
+    want_t = seqc.attention(bf16_tensor(torch, q), bf16_tensor(torch, k),
+                            bf16_tensor(torch, v))
+    assert torch.equal(got_t, want_t)
 
 
 @cuda
@@ -411,6 +439,7 @@ def test_cuda_compile_options_are_checked():
     text = open(os.path.join(REPO, "examples", "mamba_block.mlir")).read()
     for bad, what in [("gpu-scan-steps=0", "gpu-scan-steps"),
                       ("chip=volta", "chip"),
+                      ("chip=sm_75", "sm_80 or newer"),
                       ("gpu-format=elf", "gpu-format")]:
         with pytest.raises(seqc.SeqcError, match=what):
             seqc.compile(text, target="cuda", options=bad)

@@ -43,6 +43,11 @@ def parse_args(argv=None):
                    help="seconds of timed calls per measurement (default 1.5)")
     p.add_argument("--only", default="",
                    help="comma-separated: attention, recurrence, selective_scan")
+    p.add_argument("--attention-tiles", default="auto",
+                   help="comma-separated attention tilings to time: auto (the "
+                        "compiler's choice, through seqc.attention) or QxK "
+                        "(attention-tile-q=Q attention-tile-kv=K), e.g. "
+                        "auto,64x64,128x32")
     return p.parse_args(argv)
 
 
@@ -122,22 +127,50 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
             except RuntimeError as e:
                 baselines[name] = (None, str(e).split("\n")[0][:60])
         check = next((r for t, r in baselines.values() if t is not None), None)
-        err = rel_err(torch, out, check) if check is not None else float("nan")
-        t_s = timed(torch, lambda: seqc.attention(q, k, v, causal=causal),
-                    args.budget, max_reps=5)
-        for name, (t_b, ref) in baselines.items():
-            rows.append(dict(
-                workload="attention bf16", shape=label,
-                seqc="%.3f ms (%.1f TFLOP/s)" % (t_s * 1e3, flops / t_s / 1e12),
-                baseline=("SDPA %s: %.3f ms (%.1f TFLOP/s)"
-                          % (name, t_b * 1e3, flops / t_b / 1e12))
-                if t_b else "SDPA %s: unavailable (%s)" % (name, ref),
-                ratio="%.3fx" % (t_b / t_s) if t_b else "-",
-                achieved="%.1f TFLOP/s" % (flops / t_s / 1e12),
-                ceiling="%.0f TFLOP/s (bf16 matmul)" % mm_ceiling,
-                check="rel err %.1e vs SDPA" % err))
+        for tiling in args.attention_tiles.split(","):
+            if tiling == "auto":
+                fn = lambda: seqc.attention(q, k, v, causal=causal)  # noqa
+                shape = label
+            else:
+                fn = compiled_attention(seqc, q, k, v, causal, tiling)
+                shape = "%s tile %s" % (label, tiling)
+            out = fn()
+            err = rel_err(torch, out, check) if check is not None else float("nan")
+            t_s = timed(torch, fn, args.budget, max_reps=5)
+            attention_rows(rows, shape, baselines, t_s, flops, mm_ceiling, err)
         del q, k, v, out
         torch.cuda.empty_cache()
+
+
+def compiled_attention(seqc, q, k, v, causal, tiling):
+    """seq.attention on q, k, v compiled with an explicit tiling "QxK"."""
+    tq, tk = tiling.split("x")
+    tq_, tk_ = ("tensor<%s>" % "x".join(map(str, list(t.shape) + ["bf16"]))
+                for t in (q, k))
+    text = ("func.func @main(%%q: %s, %%k: %s, %%v: %s) -> %s {\n"
+            "  %%o = seq.attention %%q, %%k, %%v%s : %s, %s, %s -> %s\n"
+            "  return %%o : %s\n}\n"
+            % (tq_, tk_, tk_, tq_, " {causal}" if causal else "",
+               tq_, tk_, tk_, tq_, tq_))
+    module = seqc.compile(text, target="cuda",
+                          options="attention-tile-q=%s attention-tile-kv=%s"
+                          % (tq, tk))
+    main = module["main"]
+    return lambda: main(q, k, v)
+
+
+def attention_rows(rows, shape, baselines, t_s, flops, mm_ceiling, err):
+    for name, (t_b, ref) in baselines.items():
+        rows.append(dict(
+            workload="attention bf16", shape=shape,
+            seqc="%.3f ms (%.1f TFLOP/s)" % (t_s * 1e3, flops / t_s / 1e12),
+            baseline=("SDPA %s: %.3f ms (%.1f TFLOP/s)"
+                      % (name, t_b * 1e3, flops / t_b / 1e12))
+            if t_b else "SDPA %s: unavailable (%s)" % (name, ref),
+            ratio="%.3fx" % (t_b / t_s) if t_b else "-",
+            achieved="%.1f TFLOP/s" % (flops / t_s / 1e12),
+            ceiling="%.0f TFLOP/s (bf16 matmul)" % mm_ceiling,
+            check="rel err %.1e vs SDPA" % err))
 
 
 def bench_recurrence(args, torch, seqc, rows, copy_bw):

@@ -172,6 +172,16 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "attention-tile-q, attention-tile-kv)");
     }
   }
+  if (options.target == "cuda") {
+    if (!llvm::is_contained({0, 64, 128}, options.attentionTileQ))
+      return makeError("option 'attention-tile-q' must be 64 or 128 for "
+                       "target=cuda, got " +
+                       std::to_string(options.attentionTileQ));
+    if (!llvm::is_contained({0, 16, 32, 64, 128}, options.attentionTileKV))
+      return makeError("option 'attention-tile-kv' must be 16, 32, 64 or 128 "
+                       "for target=cuda, got " +
+                       std::to_string(options.attentionTileKV));
+  }
   return options;
 }
 
@@ -434,11 +444,15 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.chip = options.chip;
     pipelineOptions.format = resolveGpuFormat(options);
     pipelineOptions.scanStepsPerThread = options.gpuScanSteps;
+    pipelineOptions.attentionRowsPerWarp = options.attentionTileQ / 4;
+    pipelineOptions.attentionKeysPerTile = options.attentionTileKV;
     buildCUDAPipeline(pm, pipelineOptions);
   } else {
     CPUPipelineOptions pipelineOptions;
-    pipelineOptions.attentionTileQ = options.attentionTileQ;
-    pipelineOptions.attentionTileKV = options.attentionTileKV;
+    if (options.attentionTileQ)
+      pipelineOptions.attentionTileQ = options.attentionTileQ;
+    if (options.attentionTileKV)
+      pipelineOptions.attentionTileKV = options.attentionTileKV;
     buildCPUPipeline(pm, pipelineOptions);
   }
   if (failed(pm.run(*module)) || failed(addPackedEntryPoints(*module, sigs)))

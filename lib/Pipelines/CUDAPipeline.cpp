@@ -34,6 +34,8 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   ConvertSeqToGPUOptions seqToGPU;
   seqToGPU.attentionTensorCores = options.attentionTensorCores;
   seqToGPU.scanStepsPerThread = options.scanStepsPerThread;
+  seqToGPU.attentionRowsPerWarp = options.attentionRowsPerWarp;
+  seqToGPU.attentionKeysPerTile = options.attentionKeysPerTile;
   pm.addPass(createConvertSeqToGPU(seqToGPU));
   pm.addPass(createConvertSeqToLinalg());
   pm.addPass(createSeqcCheckContract({"linalg"}));
@@ -69,6 +71,10 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   // Kernels into gpu.module functions; their transcendental math into
   // polynomials and the rest into LLVM intrinsics (no libdevice needed),
   // then upstream's NVVM lowering and serialization (PTX, cubin or fatbin).
+  // Constants (which canonicalization hoists out of the launches) go back
+  // into the kernels first: otherwise each becomes a kernel parameter, and
+  // divisions by tile sizes become 64-bit divisions at run time.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createSeqcMathApproximations());
   pm.addNestedPass<gpu::GPUModuleOp>(arith::createArithExpandOpsPass());

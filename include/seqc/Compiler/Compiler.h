@@ -61,8 +61,11 @@ struct CompileOptions {
   std::string gpuFormat = "auto";
   /// Steps per thread of the GPU's innermost linear-recurrence block scan.
   int64_t gpuScanSteps = 2;
-  int64_t attentionTileQ = 64;
-  int64_t attentionTileKV = 64;
+  /// Attention tiles: query rows and keys per tile (0: the target's
+  /// choice; CPU 64 and 64; CUDA tensor cores 64 or 128 rows, 16 to 128
+  /// keys).
+  int64_t attentionTileQ = 0;
+  int64_t attentionTileKV = 0;
 
   /// Parses `key=value` words separated by spaces (`target=cpu`); unknown
   /// keys and bad values are errors.

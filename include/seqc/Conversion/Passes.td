@@ -112,6 +112,12 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     Option<"attentionTensorCores", "attention-tensor-cores", "bool", "true",
            "Lower bf16/f16 attention with head dims that are multiples of 16 "
            "to mma.sync tensor-core kernels (sm_80 and later)">,
+    Option<"attentionRowsPerWarp", "attention-rows-per-warp", "int64_t", "0",
+           "Query rows per warp of the tensor-core attention: 16 or 32 "
+           "(0: 32 while the O accumulators fit in registers)">,
+    Option<"attentionKeysPerTile", "attention-keys-per-tile", "int64_t", "0",
+           "Keys per tile of the tensor-core attention: 16, 32, 64 or 128 "
+           "(0: 64)">,
     Option<"scanStepsPerThread", "scan-steps-per-thread", "int64_t", "2",
            "Steps of a row each thread of the innermost linear recurrence's "
            "block scan holds in registers (a tile is 256 times this)">,

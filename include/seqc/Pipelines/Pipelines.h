@@ -53,6 +53,16 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       *this, "attention-tensor-cores",
       llvm::cl::desc("bf16/f16 attention on mma.sync tensor cores"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> attentionRowsPerWarp{
+      *this, "attention-rows-per-warp",
+      llvm::cl::desc("Query rows per warp of the tensor-core attention (16, "
+                     "32; 0: the kernel's choice)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> attentionKeysPerTile{
+      *this, "attention-keys-per-tile",
+      llvm::cl::desc("Keys per tile of the tensor-core attention (16, 32, "
+                     "64, 128; 0: the kernel's choice)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> scanStepsPerThread{
       *this, "scan-steps-per-thread",
       llvm::cl::desc("Steps per thread of the innermost linear recurrence"),

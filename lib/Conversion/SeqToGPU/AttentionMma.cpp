@@ -1,23 +1,26 @@
 //===- AttentionMma.cpp - seq.attention on tensor cores (mma.sync) --------===//
 //
 // Part of seqc. FlashAttention-2's forward pass on the tensor cores of
-// sm_80 and later, for bf16/f16 storage: a block of 4 warps takes 64 query
-// rows of one (batch, head), each warp 16 of them. Per key tile (64 keys,
-// 32 for D <= 64):
+// sm_80 and later, for bf16/f16 storage: a block of 4 warps takes 128 query
+// rows of one (batch, head), each warp 32 of them as two m16 tiles (64 and
+// 16 when Dv > 128 or Sq <= 64). Per key tile of 64 keys:
 //
-//   S = Q·Kᵀ      8 n-tiles x D/16 k-steps of mma.sync.m16n8k16 (f32 acc)
-//   masks         the visibility predicate on each element's (row, key)
-//   online softmax row max over the lane, then over the 4 lanes of a row
-//                 (shuffles); O and the per-lane row sums rescaled by
-//                 exp(m_old - m_new)
-//   O += P·V      P's accumulator fragments re-packed as A fragments (the
-//                 m16n8 C layout of two n-tiles is the m16k16 A layout)
+//   S = Q·Kᵀ      per k-step of 16: the warp's Q fragments and two n-tiles
+//                 of K per ldmatrix, each K fragment used by both m-tiles
+//   masks         the visibility predicate on each element's (row, key),
+//                 only on tiles the band or kv length cuts for the warp
+//   online softmax row max on the raw scores over the lane, then over the
+//                 4 lanes of a row (shuffles); P = 2^(c·S - m) by one FMA
+//                 and ex2.approx; O and the lane's row sums rescaled
+//   O += P·V      P's accumulator fragments re-packed (cvt.rn.bf16x2) as A
+//                 fragments (the m16n8 C layout of two n-tiles is the
+//                 m16k16 A layout); V fragments by transposing ldmatrix
 //
 // Key tiles wholly outside the causal/window band of the block's rows are
-// never visited. The block's Q rows and each K/V tile are staged in shared
-// memory (16-byte loads, rows padded by 16 bytes against bank conflicts);
-// fragments come from there by ldmatrix (transposed for V). Overlapping the
-// next tile's loads (cp.async) is the next step.
+// never visited. Q, K and V go to shared memory by cp.async (16 bytes per
+// copy, rows padded by 16 bytes against bank conflicts, rows past the end
+// zero-filled), pipelined as in FlashAttention-2: V[j] loads during
+// S = Q·K[j]ᵀ and K[j+1] during the softmax and P·V[j].
 //
 // Register fragments (g = lane / 4, t = lane % 4), per PTX's m16n8k16:
 //   A (16x16, row): r0 = (g, 2t..2t+1), r1 = (g+8, 2t..), r2 = (g, 2t+8..),
@@ -51,52 +54,37 @@ using namespace mlir::seqc;
 using namespace mlir::seqc::seq;
 
 namespace {
-constexpr int64_t kRowsPerWarp = 16, kWarps = 4;
-constexpr int64_t kBlockRows = kRowsPerWarp * kWarps;
+constexpr int64_t kWarps = 4, kThreads = 32 * kWarps;
 
 struct Frag {
   Value c[4];
 };
 
+/// The tile shape of one kernel: each warp owns `mTiles` m16 tiles of
+/// query rows (16 or 32 rows), a block 4 warps; keys go by `keysPerTile`.
+struct MmaTiling {
+  int64_t mTiles, keysPerTile;
+  int64_t rowsPerWarp() const { return 16 * mTiles; }
+  int64_t blockRows() const { return rowsPerWarp() * kWarps; }
+  int64_t keyTiles() const { return keysPerTile / 8; }
+};
+
 class MmaAttention {
 public:
-  MmaAttention(AttentionOp op, GpuKernelBuilder &k) : op(op), k(k) {}
+  MmaAttention(AttentionOp op, GpuKernelBuilder &k, MmaTiling tiling)
+      : op(op), k(k), tiling(tiling) {}
 
   void build(PatternRewriter &rewriter);
 
 private:
   Value idx(int64_t v) { return k.index(v); }
 
-  /// Two consecutive 16-bit elements of `m` at `row`, columns col, col+1
-  /// (zero where `valid` is false), as one i32.
-  Value pairAlongRow(ImplicitLocOpBuilder &kb, Value m, ValueRange lead,
-                     Value row, Value col, Value valid) {
-    Value e0 = load16(kb, m, lead, row, col, valid);
-    Value e1 = load16(kb, m, lead, row,
-                      arith::AddIOp::create(kb, col, idx(1)), valid);
-    return pack(kb, e0, e1);
-  }
-
-  /// Element (row, col) of `m` (indices `lead` first), or 0 when `valid` is
-  /// false (the index is clamped so the load stays in bounds).
-  Value load16(ImplicitLocOpBuilder &kb, Value m, ValueRange lead, Value row,
-               Value col, Value valid) {
-    auto type = cast<MemRefType>(m.getType());
-    int64_t rows = type.getDimSize(type.getRank() - 2);
-    Value safeRow = arith::MinUIOp::create(kb, row, idx(rows - 1));
-    SmallVector<Value> at(lead);
-    at.push_back(safeRow);
-    at.push_back(col);
-    Value v = memref::LoadOp::create(kb, m, at);
-    Value zero = arith::ConstantOp::create(kb, kb.getZeroAttr(elt));
-    return arith::SelectOp::create(kb, valid, v, zero);
-  }
-
   /// Two 16-bit floats as one operand register's vector<2xT> (first in the
-  /// low half).
+  /// low half), rounded from two f32 by one packed conversion.
   Value pack(ImplicitLocOpBuilder &kb, Value lo, Value hi) {
-    return vector::FromElementsOp::create(kb, VectorType::get({2}, elt),
-                                          ValueRange{lo, hi});
+    Value pair = vector::FromElementsOp::create(
+        kb, VectorType::get({2}, kb.getF32Type()), ValueRange{lo, hi});
+    return arith::TruncFOp::create(kb, VectorType::get({2}, elt), pair);
   }
 
   /// What nvvm.mma.sync takes for a register: vector<2xf16> as is, bf16
@@ -170,51 +158,78 @@ private:
     return regs;
   }
 
-  /// Copies rows [key0, key0 + 64) of `src` (zeros past `rows`) into the
-  /// shared tile `smem`, 8 elements (16 bytes) per access, all threads.
-  void stage(ImplicitLocOpBuilder &kb, Value src, ValueRange lead, Value key0,
-             int64_t rows, int64_t width, Value smem, Value thread,
-             int64_t tileRows) {
+  /// `tile` (a row-major shared tile) shifted by the lane's (row, col):
+  /// ldmatrix addresses into it are then one base register per lane plus
+  /// constant offsets, rather than a 64-bit address per fragment kept live
+  /// across the key loop.
+  Value laneView(ImplicitLocOpBuilder &kb, Value tile, Value row, Value col) {
+    auto type = cast<MemRefType>(tile.getType());
+    int64_t width = type.getDimSize(1);
+    Value offset = arith::AddIOp::create(
+        kb, arith::MulIOp::create(kb, row, idx(width)), col);
+    auto viewType = MemRefType::get(
+        type.getShape(), type.getElementType(),
+        StridedLayoutAttr::get(kb.getContext(), ShapedType::kDynamic,
+                               {width, 1}),
+        type.getMemorySpace());
+    return memref::ReinterpretCastOp::create(
+        kb, viewType, tile, OpFoldResult(offset),
+        ArrayRef<OpFoldResult>{kb.getIndexAttr(type.getDimSize(0)),
+                               kb.getIndexAttr(width)},
+        ArrayRef<OpFoldResult>{kb.getIndexAttr(width), kb.getIndexAttr(1)});
+  }
+
+  /// Starts copying rows [row0, row0 + tileRows) of `src` (zeros past
+  /// `rows`) into the shared tile `smem` with cp.async, 16 bytes per copy,
+  /// spread over the block's threads; commits them as one group, whose
+  /// token it returns.
+  Value stageAsync(ImplicitLocOpBuilder &kb, Value src, ValueRange lead,
+                   Value row0, int64_t rows, int64_t width, Value smem,
+                   Value thread, int64_t tileRows) {
     int64_t chunksPerRow = width / 8;
     int64_t chunks = tileRows * chunksPerRow;
-    auto vec = VectorType::get({8}, elt);
-    Value zeros = arith::ConstantOp::create(
-        kb, vec, DenseElementsAttr::get(vec, kb.getZeroAttr(elt)));
-    for (int64_t c0 = 0; c0 < chunks; c0 += 32 * kWarps) {
+    MLIRContext *ctx = kb.getContext();
+    SmallVector<Value> tokens;
+    for (int64_t c0 = 0; c0 < chunks; c0 += kThreads) {
       Value c = arith::AddIOp::create(kb, thread, idx(c0));
-      Value inTile = arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, c,
-                                           idx(chunks));
-      scf::IfOp::create(kb, inTile, [&](OpBuilder &tb, Location tl) {
-        ImplicitLocOpBuilder ib(tl, tb);
-        Value r = arith::DivUIOp::create(ib, c, idx(chunksPerRow));
-        Value col = arith::MulIOp::create(
-            ib, arith::RemUIOp::create(ib, c, idx(chunksPerRow)), idx(8));
-        Value row = arith::AddIOp::create(ib, key0, r);
-        Value valid = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, row,
-                                            idx(rows));
-        SmallVector<Value> at(lead);
-        at.push_back(arith::MinUIOp::create(ib, row, idx(rows - 1)));
-        at.push_back(col);
-        // 16-byte aligned: rows are multiples of 16 bytes long (D % 16 == 0)
-        // and tensors start 256-byte aligned.
-        Value v = vector::LoadOp::create(ib, vec, src, at,
-                                         /*nontemporal=*/false,
-                                         llvm::MaybeAlign(16));
-        v = arith::SelectOp::create(ib, valid, v, zeros);
-        vector::StoreOp::create(ib, v, smem, ValueRange{r, col},
-                                /*nontemporal=*/false, llvm::MaybeAlign(16));
-        scf::YieldOp::create(ib);
-      });
+      // A last round with fewer chunks than threads: the extra threads
+      // repeat the last chunk (the same bytes to the same place).
+      if (c0 + kThreads > chunks)
+        c = arith::MinUIOp::create(kb, c, idx(chunks - 1));
+      Value r = arith::DivUIOp::create(kb, c, idx(chunksPerRow));
+      Value col = arith::MulIOp::create(
+          kb, arith::RemUIOp::create(kb, c, idx(chunksPerRow)), idx(8));
+      Value row = arith::AddIOp::create(kb, row0, r);
+      Value valid =
+          arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, row, idx(rows));
+      SmallVector<Value> at(lead);
+      at.push_back(
+          arith::MinUIOp::create(kb, row, idx(std::max<int64_t>(rows - 1, 0))));
+      at.push_back(col);
+      // Rows past the end read nothing and are zero-filled; the source is
+      // 16-byte aligned (rows are multiples of 16 bytes long and the
+      // runtime passes 16-byte-aligned buffers).
+      Value srcElements = arith::SelectOp::create(kb, valid, idx(8), idx(0));
+      tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+          kb, nvgpu::DeviceAsyncTokenType::get(ctx), smem, ValueRange{r, col},
+          src, at, kb.getIndexAttr(8), srcElements,
+          /*bypassL1=*/kb.getUnitAttr()));
     }
+    return nvgpu::DeviceAsyncCreateGroupOp::create(
+        kb, nvgpu::DeviceAsyncTokenType::get(ctx), tokens);
+  }
+
+  /// Waits until every cp.async group of this thread has landed. (`token`
+  /// only orders the op after some group; with numGroups = 0 the wait
+  /// covers all of them.)
+  void waitAll(ImplicitLocOpBuilder &kb, Value token) {
+    nvgpu::DeviceAsyncWaitOp::create(kb, token, kb.getI32IntegerAttr(0));
   }
 
   AttentionOp op;
   GpuKernelBuilder &k;
+  MmaTiling tiling;
   Type elt;
-  /// Keys per tile, and S's n-tiles of 8 keys. Measured on the H100 (B8 H16
-  /// S4096, bf16): D = 64 ran at 47.7 TFLOP/s with 32 keys and 26.6 with 64;
-  /// D = 128 at 57.1 with 64 and 51.8 with 32.
-  int64_t kKeysPerTile = 64, kKeyTiles = 8;
 };
 
 void MmaAttention::build(PatternRewriter &rewriter) {
@@ -222,22 +237,31 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   RankedTensorType kType = cast<RankedTensorType>(op.getKey().getType());
   RankedTensorType oType = cast<RankedTensorType>(op.getOutput().getType());
   elt = qType.getElementType();
-  kKeysPerTile = qType.getDimSize(3) <= 64 ? 32 : 64;
-  kKeyTiles = kKeysPerTile / 8;
+  const int64_t mTiles = tiling.mTiles, keysPerTile = tiling.keysPerTile,
+                keyTiles = tiling.keyTiles(),
+                rowsPerWarp = tiling.rowsPerWarp(),
+                blockRows = tiling.blockRows();
   int64_t batch = qType.getDimSize(0), qHeads = qType.getDimSize(1),
           sq = qType.getDimSize(2), headDim = qType.getDimSize(3),
           kvHeads = kType.getDimSize(1), skv = kType.getDimSize(2),
           valueDim = oType.getDimSize(3);
   int64_t group = qHeads / kvHeads;
   int64_t kSteps = headDim / 16, vTiles = valueDim / 8;
-  int64_t qTiles = llvm::divideCeil(sq, kRowsPerWarp * kWarps);
+  int64_t qTiles = llvm::divideCeil(sq, blockRows);
   double scale = op.getEffectiveScale();
   std::optional<double> softcap;
   if (op.getSoftcap())
     softcap = op.getSoftcap()->convertToDouble();
   ArrayRef<int64_t> window = op.getWindow();
-  int64_t left = window[0], right = window[1];
+  int64_t left = std::min(window[0], sq + skv),
+          right = std::min(window[1], sq + skv);
   bool causal = op.getCausal();
+  constexpr double kLog2E = 1.4426950408889634;
+  // Scores enter the exponent as fma(s, c, -m) with the row max m taken on
+  // the raw scores (c > 0 keeps the max); a softcap (or a non-positive
+  // scale) is applied to every score first, in log2 units, and c = 1.
+  bool transformFirst = softcap || !(scale > 0);
+  double c = transformFirst ? 1.0 : scale * kLog2E;
 
   Value lengths = k.buffer(op.getKvLengths());
   // Q, K and V are read 16 bytes at a time: a unit innermost stride (what
@@ -254,21 +278,19 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   }
 
   SmallVector<int64_t> blocks = {batch, qHeads, qTiles};
-  // K and V tiles in shared memory, rows padded by 16 bytes so that the 8
-  // rows an ldmatrix reads fall in different banks.
-  // Dynamic shared memory: with D = 128 the three tiles need 52 KB, over
-  // the 48 KB of static shared memory (the runtime raises the kernel's
-  // limit).
+  // The block's Q rows and one K and one V tile in dynamic shared memory,
+  // rows padded by 16 bytes so that the 8 rows an ldmatrix reads fall in
+  // different banks (68 KB at D = 128; the runtime raises the kernel's
+  // limit above 48 KB).
   SmallVector<MemRefType> tilesInShared = {
-      k.sharedType({kKeysPerTile, headDim + 8}, elt),
-      k.sharedType({kKeysPerTile, valueDim + 8}, elt),
-      k.sharedType({kBlockRows, headDim + 8}, elt)};
+      k.sharedType({keysPerTile, headDim + 8}, elt),
+      k.sharedType({keysPerTile, valueDim + 8}, elt),
+      k.sharedType({blockRows, headDim + 8}, elt)};
   int64_t sharedBytes = 0;
   for (MemRefType t : tilesInShared)
     sharedBytes += t.getNumElements() * 2;
-  k.launch(batch * qHeads * qTiles, 32 * kWarps, [&](ImplicitLocOpBuilder &kb,
-                                                     Value block,
-                                                     Value thread) {
+  k.launch(batch * qHeads * qTiles, kThreads, [&](ImplicitLocOpBuilder &kb,
+                                                  Value block, Value thread) {
     ScalarMath m(kb);
     SmallVector<Value> tiles = k.dynamicShared(kb, tilesInShared);
     Value kTile = tiles[0], vTile = tiles[1], qTile = tiles[2];
@@ -277,183 +299,232 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     Value kvh = arith::DivUIOp::create(kb, h, idx(group));
     Value warp = arith::DivUIOp::create(kb, thread, idx(32));
     Value lane = arith::RemUIOp::create(kb, thread, idx(32));
+    Value lane8 = arith::RemUIOp::create(kb, lane, idx(8));
+    Value matrix = arith::DivUIOp::create(kb, lane, idx(8));
     Value g = arith::DivUIOp::create(kb, lane, idx(4));
     Value t = arith::RemUIOp::create(kb, lane, idx(4));
     Value t2 = arith::MulIOp::create(kb, t, idx(2));
-    Value blockRow0 = arith::MulIOp::create(kb, qTileIdx, idx(kBlockRows));
-    Value row0 = arith::AddIOp::create(
-        kb, blockRow0, arith::MulIOp::create(kb, warp, idx(kRowsPerWarp)));
-    Value rowA = arith::AddIOp::create(kb, row0, g);
-    Value rowB = arith::AddIOp::create(kb, rowA, idx(8));
-    auto lt = [&](ImplicitLocOpBuilder &ib, Value x, int64_t bound) {
-      return arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, x, idx(bound))
-          .getResult();
-    };
-    Value rowAValid = lt(kb, rowA, sq), rowBValid = lt(kb, rowB, sq);
+    Value blockRow0 = arith::MulIOp::create(kb, qTileIdx, idx(blockRows));
+    Value warpRow0 = arith::MulIOp::create(kb, warp, idx(rowsPerWarp));
+    Value row0 = arith::AddIOp::create(kb, blockRow0, warpRow0);
+    // The lane's rows: g and g + 8 of each m-tile (index r = 2·mt + half).
+    int64_t laneRows = 2 * mTiles;
+    SmallVector<Value> rows, rowValid;
+    for (int64_t r = 0; r < laneRows; ++r) {
+      rows.push_back(arith::AddIOp::create(
+          kb, row0, arith::AddIOp::create(kb, g, idx(16 * (r / 2) + 8 * (r % 2)))));
+      rowValid.push_back(arith::CmpIOp::create(kb, arith::CmpIPredicate::ult,
+                                               rows.back(), idx(sq)));
+    }
     SmallVector<Value> qLead = {bIdx, h}, kvLead = {bIdx, kvh};
 
-    // The keys this block's rows may see: [lo, hi) (i64), with L the
-    // clamped kv length and p = row + L - Sq the query's position.
-    auto i64At = [&](ImplicitLocOpBuilder &bb, int64_t v) {
-      return arith::ConstantIntOp::create(bb, bb.getI64Type(), v).getResult();
+    // The keys this block's rows may see: [lo, hi), with L the clamped kv
+    // length and p = row + L - Sq the query's position. Positions are i32
+    // (sequence lengths stay far below 2^31; window sizes are clamped to
+    // Sq + Skv, which sees the same keys), sparing 64-bit registers.
+    auto i32At = [&](ImplicitLocOpBuilder &bb, int64_t v) {
+      return arith::ConstantIntOp::create(bb, bb.getI32Type(), v).getResult();
     };
-    auto toI64At = [&](ImplicitLocOpBuilder &bb, Value v) {
-      return arith::IndexCastOp::create(bb, bb.getI64Type(), v).getResult();
+    auto toI32At = [&](ImplicitLocOpBuilder &bb, Value v) {
+      return arith::IndexCastOp::create(bb, bb.getI32Type(), v).getResult();
     };
-    auto i64c = [&](int64_t v) { return i64At(kb, v); };
-    auto toI64 = [&](Value v) { return toI64At(kb, v); };
-    Value len = i64c(skv);
+    auto i32c = [&](int64_t v) { return i32At(kb, v); };
+    auto toI32 = [&](Value v) { return toI32At(kb, v); };
+    Value len = i32c(skv);
     if (lengths) {
       Value l = memref::LoadOp::create(kb, lengths, ValueRange{bIdx});
-      if (l.getType() != kb.getI64Type())
-        l = arith::ExtSIOp::create(kb, kb.getI64Type(), l);
-      len = arith::MinSIOp::create(kb, arith::MaxSIOp::create(kb, l, i64c(0)),
-                                   i64c(skv));
+      Type lType = l.getType();
+      auto lc = [&](int64_t v) {
+        return arith::ConstantIntOp::create(kb, lType, v).getResult();
+      };
+      l = arith::MinSIOp::create(kb, arith::MaxSIOp::create(kb, l, lc(0)),
+                                 lc(skv));
+      if (lType != kb.getI32Type())
+        l = arith::TruncIOp::create(kb, kb.getI32Type(), l);
+      len = l;
     }
-    Value shift = arith::SubIOp::create(kb, len, i64c(sq));
-    Value pFirst = arith::AddIOp::create(kb, toI64(blockRow0), shift);
-    Value pLast = arith::AddIOp::create(
-        kb, pFirst, i64c(kRowsPerWarp * kWarps - 1));
-    Value hi = len, lo = i64c(0);
+    Value shift = arith::SubIOp::create(kb, len, i32c(sq));
+    Value pFirst = arith::AddIOp::create(kb, toI32(blockRow0), shift);
+    Value pLast = arith::AddIOp::create(kb, pFirst, i32c(blockRows - 1));
+    // The same for this warp's rows (whether a tile needs masks is decided
+    // per warp).
+    Value wFirst = arith::AddIOp::create(kb, toI32(row0), shift);
+    Value wLast = arith::AddIOp::create(kb, wFirst, i32c(rowsPerWarp - 1));
+    Value hi = len, lo = i32c(0);
     if (causal)
-      hi = arith::MinSIOp::create(kb, hi, arith::AddIOp::create(kb, pLast, i64c(1)));
+      hi = arith::MinSIOp::create(kb, hi, arith::AddIOp::create(kb, pLast, i32c(1)));
     if (right >= 0)
       hi = arith::MinSIOp::create(
-          kb, hi, arith::AddIOp::create(kb, pLast, i64c(right + 1)));
+          kb, hi, arith::AddIOp::create(kb, pLast, i32c(right + 1)));
     if (left >= 0)
       lo = arith::MaxSIOp::create(kb, lo,
-                                  arith::SubIOp::create(kb, pFirst, i64c(left)));
+                                  arith::SubIOp::create(kb, pFirst, i32c(left)));
     hi = arith::MaxSIOp::create(kb, hi, lo);
-    Value tileLo = arith::DivSIOp::create(kb, lo, i64c(kKeysPerTile));
-    Value tileHi = arith::DivSIOp::create(
-        kb, arith::AddIOp::create(kb, hi, i64c(kKeysPerTile - 1)),
-        i64c(kKeysPerTile));
+    Value tileLo = arith::IndexCastOp::create(
+        kb, kb.getIndexType(),
+        arith::DivSIOp::create(kb, lo, i32c(keysPerTile)));
+    Value tileHi = arith::IndexCastOp::create(
+        kb, kb.getIndexType(),
+        arith::DivSIOp::create(
+            kb, arith::AddIOp::create(kb, hi, i32c(keysPerTile - 1)),
+            i32c(keysPerTile)));
 
-    // The block's 64 query rows in shared memory (zeros past Sq); each warp
-    // reads its A fragments from there by ldmatrix, tile after tile, rather
-    // than holding D/16 x 4 registers.
-    stage(kb, q, qLead, blockRow0, sq, headDim, qTile, thread, kBlockRows);
-    gpu::BarrierOp::create(kb);
-    // Carried: m (rows A, B), the lane's partial l (rows A, B), O.
+    // Pipeline (FlashAttention-2's): the block's Q rows and the first K
+    // tile are in flight before the loop; in each iteration V[j] loads
+    // while S = Q·K[j]ᵀ is computed, and K[j+1] while the softmax and
+    // O += P·V[j] are.
+    Value first = stageAsync(kb, q, qLead, blockRow0, sq, headDim, qTile,
+                             thread, blockRows);
+    Value firstKey0 = arith::MulIOp::create(kb, tileLo, idx(keysPerTile));
+    stageAsync(kb, key, kvLead, firstKey0, skv, headDim, kTile, thread,
+               keysPerTile);
+    // Carried per lane row: m (log2 units), the lane's partial l; then O.
     Value negBig = m.constant(-FLT_MAX), zero = m.constant(0.0);
-    SmallVector<Value> init = {negBig, negBig, zero, zero};
-    for (int64_t n = 0; n < vTiles * 4; ++n)
+    SmallVector<Value> init;
+    for (int64_t r = 0; r < laneRows; ++r)
+      init.push_back(negBig);
+    for (int64_t r = 0; r < laneRows; ++r)
       init.push_back(zero);
-    Value rowAPos = arith::AddIOp::create(kb, toI64(rowA), shift);
-    Value rowBPos = arith::AddIOp::create(kb, toI64(rowB), shift);
+    for (int64_t n = 0; n < mTiles * vTiles * 4; ++n)
+      init.push_back(zero);
+    // Lane l gives the address of row l % 8 of matrix l / 8:
+    //   Q (A fragments, m16 x k16): rows 8(i % 2).., cols 8(i / 2)..
+    //   K (B fragments of n-tiles nt, nt+1 at one k-step): rows (keys)
+    //     8(i / 2).., cols 8(i % 2)..
+    //   V (transposed B fragments of n-tiles nv, nv+1 at k-step kk): rows
+    //     (keys) 8(i % 2).., cols 8(i / 2).. (8 (i % 2) for a lone n-tile)
+    Value iMod2x8 = arith::MulIOp::create(
+        kb, arith::RemUIOp::create(kb, matrix, idx(2)), idx(8));
+    Value iDiv2x8 = arith::MulIOp::create(
+        kb, arith::DivUIOp::create(kb, matrix, idx(2)), idx(8));
+    Value iDiv2Mod2x8 = arith::MulIOp::create(
+        kb,
+        arith::DivUIOp::create(kb, arith::RemUIOp::create(kb, matrix, idx(2)),
+                               idx(2)),
+        idx(8));
+    Value qLane = laneView(
+        kb, qTile, arith::AddIOp::create(kb, warpRow0,
+                                         arith::AddIOp::create(kb, lane8, iMod2x8)),
+        iDiv2x8);
+    Value kLane =
+        laneView(kb, kTile, arith::AddIOp::create(kb, lane8, iDiv2x8), iMod2x8);
+    Value vRowLane = arith::AddIOp::create(kb, lane8, iMod2x8);
+    Value vLane = laneView(kb, vTile, vRowLane, iDiv2x8);
+    Value vLaneLast = laneView(kb, vTile, vRowLane, iDiv2Mod2x8);
+    SmallVector<Value> rowPos;
+    for (Value row : rows)
+      rowPos.push_back(arith::AddIOp::create(kb, toI32(row), shift));
+    // Lane row of element e of m-tile mt's fragments.
+    auto laneRow = [](int64_t mt, int64_t e) { return 2 * mt + e / 2; };
+    auto oAt = [&](int64_t mt, int64_t nv, int64_t e) {
+      return 2 * laneRows + (mt * vTiles + nv) * 4 + e;
+    };
     auto tileLoop = scf::ForOp::create(
-        kb, arith::IndexCastOp::create(kb, kb.getIndexType(), tileLo),
-        arith::IndexCastOp::create(kb, kb.getIndexType(), tileHi), idx(1),
-        init, [&](OpBuilder &nb, Location loc, Value tile, ValueRange st) {
+        kb, tileLo, tileHi, idx(1), init,
+        [&](OpBuilder &nb, Location loc, Value tile, ValueRange st) {
           ImplicitLocOpBuilder ib(loc, nb);
           ScalarMath im(ib);
-          Value key0 = arith::MulIOp::create(ib, tile, idx(kKeysPerTile));
-          stage(ib, key, kvLead, key0, skv, headDim, kTile, thread,
-                kKeysPerTile);
-          stage(ib, value, kvLead, key0, skv, valueDim, vTile, thread,
-                kKeysPerTile);
+          Value key0 = arith::MulIOp::create(ib, tile, idx(keysPerTile));
+          // K[j] (and Q) landed for everyone; everyone is done with V[j-1].
+          waitAll(ib, first);
           gpu::BarrierOp::create(ib);
-          Value lane8 = arith::RemUIOp::create(ib, lane, idx(8));
-          Value matrix = arith::DivUIOp::create(ib, lane, idx(8));
-          // S = Q·Kᵀ for 8 n-tiles of 8 keys; K's B fragments by ldmatrix,
-          // two k-steps (4 matrices) per load.
-          SmallVector<SmallVector<Value>> qFrag;
-          Value qRow = arith::AddIOp::create(
-              ib, arith::AddIOp::create(
-                      ib, arith::MulIOp::create(ib, warp, idx(kRowsPerWarp)),
-                      lane8),
-              arith::MulIOp::create(
-                  ib, arith::RemUIOp::create(ib, matrix, idx(2)), idx(8)));
-          Value qColHalf = arith::MulIOp::create(
-              ib, arith::DivUIOp::create(ib, matrix, idx(2)), idx(8));
-          for (int64_t ks = 0; ks < kSteps; ++ks)
-            qFrag.push_back(ldmatrix(
-                ib, qTile, qRow,
-                arith::AddIOp::create(ib, qColHalf, idx(16 * ks)), 4,
-                /*transpose=*/false));
-          SmallVector<Frag> s(kKeyTiles);
-          for (int64_t nt = 0; nt < kKeyTiles; ++nt) {
-            Value kRow = arith::AddIOp::create(ib, lane8, idx(8 * nt));
-            Frag acc = {{zero, zero, zero, zero}};
-            for (int64_t ks = 0; ks < kSteps; ks += 2) {
-              int64_t tiles = ks + 1 < kSteps ? 4 : 2;
-              Value col = arith::AddIOp::create(
-                  ib, idx(16 * ks),
-                  arith::MulIOp::create(
-                      ib, arith::RemUIOp::create(ib, matrix, idx(tiles)),
-                      idx(8)));
+          Value vGroup = stageAsync(ib, value, kvLead, key0, skv, valueDim,
+                                    vTile, thread, keysPerTile);
+          // S = Q·Kᵀ: per k-step, the A fragments of the warp's m-tiles and
+          // the B fragments of two n-tiles per ldmatrix.
+          SmallVector<Frag> s(mTiles * keyTiles,
+                              Frag{{zero, zero, zero, zero}});
+          for (int64_t ks = 0; ks < kSteps; ++ks) {
+            SmallVector<SmallVector<Value>> qFrag;
+            for (int64_t mt = 0; mt < mTiles; ++mt)
+              qFrag.push_back(ldmatrix(ib, qLane, idx(16 * mt), idx(16 * ks),
+                                       4, /*transpose=*/false));
+            for (int64_t nt = 0; nt < keyTiles; nt += 2) {
               SmallVector<Value> regs =
-                  ldmatrix(ib, kTile, kRow, col, tiles, /*transpose=*/false);
-              acc = mma(ib, qFrag[ks], {regs[0], regs[1]}, acc);
-              if (tiles == 4)
-                acc = mma(ib, qFrag[ks + 1], {regs[2], regs[3]}, acc);
+                  ldmatrix(ib, kLane, idx(8 * nt), idx(16 * ks), 4,
+                           /*transpose=*/false);
+              for (int64_t mt = 0; mt < mTiles; ++mt) {
+                Frag &a = s[mt * keyTiles + nt], &b = s[mt * keyTiles + nt + 1];
+                a = mma(ib, qFrag[mt], {regs[0], regs[1]}, a);
+                b = mma(ib, qFrag[mt], {regs[2], regs[3]}, b);
+              }
             }
-            s[nt] = acc;
           }
-          // Scores in log2 units (scale·log2 e folded in, softcap applied
-          // first), masked to -inf only on tiles the band or the kv length
-          // cuts: tiles wholly inside skip the index arithmetic.
-          constexpr double kLog2E = 1.4426950408889634;
+          // V[j] landed for everyone; everyone is done with K[j]: the next
+          // K tile loads during the softmax and P·V.
+          waitAll(ib, vGroup);
+          gpu::BarrierOp::create(ib);
+          stageAsync(ib, key, kvLead,
+                     arith::AddIOp::create(ib, key0, idx(keysPerTile)), skv,
+                     headDim, kTile, thread, keysPerTile);
+
+          // Scores (transformed first when softcapped), masked to -inf only
+          // on tiles the band or the kv length cut for this warp: tiles
+          // wholly inside skip the index arithmetic.
           auto scores = [&](ImplicitLocOpBuilder &pb,
                             bool masked) -> SmallVector<Value> {
             ScalarMath pm(pb);
-            SmallVector<Value> out;
-            for (int64_t nt = 0; nt < kKeyTiles; ++nt)
-              for (int64_t e = 0; e < 4; ++e) {
-                Value v = s[nt].c[e];
-                if (softcap) {
-                  v = pm.mul(v, pm.constant(scale));
-                  v = pm.mul(pm.constant(*softcap * kLog2E),
-                             pm.tanh(pm.div(v, pm.constant(*softcap))));
-                } else {
-                  v = pm.mul(v, pm.constant(scale * kLog2E));
+            SmallVector<Value> vals;
+            for (int64_t mt = 0; mt < mTiles; ++mt)
+              for (int64_t nt = 0; nt < keyTiles; ++nt)
+                for (int64_t e = 0; e < 4; ++e) {
+                  Value v = s[mt * keyTiles + nt].c[e];
+                  if (softcap) {
+                    v = pm.mul(v, pm.constant(scale));
+                    v = pm.mul(pm.constant(*softcap * kLog2E),
+                               pm.tanh(pm.div(v, pm.constant(*softcap))));
+                  } else if (transformFirst) {
+                    v = pm.mul(v, pm.constant(scale * kLog2E));
+                  }
+                  if (masked) {
+                    Value col = arith::AddIOp::create(
+                        pb, key0,
+                        arith::AddIOp::create(pb, t2, idx(8 * nt + e % 2)));
+                    Value j = toI32At(pb, col);
+                    Value p = rowPos[laneRow(mt, e)];
+                    Value vis = arith::CmpIOp::create(
+                        pb, arith::CmpIPredicate::slt, j, len);
+                    auto andWith = [&](Value cond) {
+                      vis = arith::AndIOp::create(pb, vis, cond);
+                    };
+                    if (causal)
+                      andWith(arith::CmpIOp::create(
+                          pb, arith::CmpIPredicate::sle, j, p));
+                    if (left >= 0)
+                      andWith(arith::CmpIOp::create(
+                          pb, arith::CmpIPredicate::sge, j,
+                          arith::SubIOp::create(pb, p, i32At(pb, left))));
+                    if (right >= 0)
+                      andWith(arith::CmpIOp::create(
+                          pb, arith::CmpIPredicate::sle, j,
+                          arith::AddIOp::create(pb, p, i32At(pb, right))));
+                    v = pm.select(vis, v, pm.constant(-INFINITY));
+                  }
+                  vals.push_back(v);
                 }
-                if (masked) {
-                  Value col = arith::AddIOp::create(
-                      pb, key0,
-                      arith::AddIOp::create(pb, t2, idx(8 * nt + e % 2)));
-                  Value j = toI64At(pb, col);
-                  Value p = e < 2 ? rowAPos : rowBPos;
-                  Value vis = arith::CmpIOp::create(
-                      pb, arith::CmpIPredicate::slt, j, len);
-                  auto andWith = [&](Value c) {
-                    vis = arith::AndIOp::create(pb, vis, c);
-                  };
-                  if (causal)
-                    andWith(arith::CmpIOp::create(pb, arith::CmpIPredicate::sle,
-                                                  j, p));
-                  if (left >= 0)
-                    andWith(arith::CmpIOp::create(
-                        pb, arith::CmpIPredicate::sge, j,
-                        arith::SubIOp::create(pb, p, i64At(pb, left))));
-                  if (right >= 0)
-                    andWith(arith::CmpIOp::create(
-                        pb, arith::CmpIPredicate::sle, j,
-                        arith::AddIOp::create(pb, p, i64At(pb, right))));
-                  v = pm.select(vis, v, pm.constant(-INFINITY));
-                }
-                out.push_back(v);
-              }
-            return out;
+            return vals;
           };
-          // Wholly visible: every key of the tile exists and lies inside
-          // every row's band.
-          Value keyFirst = toI64At(ib, key0);
-          Value keyLast = arith::AddIOp::create(ib, keyFirst, i64At(ib, kKeysPerTile - 1));
+          // Wholly visible to the warp: every key of the tile exists and
+          // lies inside the band of each of the warp's rows.
+          Value keyFirst = toI32At(ib, key0);
+          Value keyLast =
+              arith::AddIOp::create(ib, keyFirst, i32At(ib, keysPerTile - 1));
           Value full = arith::CmpIOp::create(ib, arith::CmpIPredicate::slt,
                                              keyLast, len);
-          auto fullAnd = [&](Value c) { full = arith::AndIOp::create(ib, full, c); };
+          auto fullAnd = [&](Value cond) {
+            full = arith::AndIOp::create(ib, full, cond);
+          };
           if (causal)
-            fullAnd(arith::CmpIOp::create(ib, arith::CmpIPredicate::sle, keyLast,
-                                          pFirst));
+            fullAnd(arith::CmpIOp::create(ib, arith::CmpIPredicate::sle,
+                                          keyLast, wFirst));
           if (right >= 0)
             fullAnd(arith::CmpIOp::create(
                 ib, arith::CmpIPredicate::sle, keyLast,
-                arith::AddIOp::create(ib, pFirst, i64At(ib, right))));
+                arith::AddIOp::create(ib, wFirst, i32At(ib, right))));
           if (left >= 0)
             fullAnd(arith::CmpIOp::create(
                 ib, arith::CmpIPredicate::sge, keyFirst,
-                arith::SubIOp::create(ib, pLast, i64At(ib, left))));
+                arith::SubIOp::create(ib, wLast, i32At(ib, left))));
           auto branch = scf::IfOp::create(
               ib, full,
               [&](OpBuilder &tb, Location tl) {
@@ -464,120 +535,131 @@ void MmaAttention::build(PatternRewriter &rewriter) {
                 ImplicitLocOpBuilder pb(el, eb);
                 scf::YieldOp::create(pb, scores(pb, true));
               });
-          Value mA = st[0], mB = st[1];
-          Value tileMaxA = negBig, tileMaxB = negBig;
-          for (int64_t nt = 0; nt < kKeyTiles; ++nt)
-            for (int64_t e = 0; e < 4; ++e) {
-              Value v = branch.getResult(4 * nt + e);
-              s[nt].c[e] = v;
-              if (e < 2)
-                tileMaxA = im.maxnum(tileMaxA, v);
-              else
-                tileMaxB = im.maxnum(tileMaxB, v);
-            }
-          Value newMA = im.maxnum(mA, rowReduce(ib, tileMaxA, true));
-          Value newMB = im.maxnum(mB, rowReduce(ib, tileMaxB, true));
-          Value alphaA = exp2(ib, im.sub(mA, newMA));
-          Value alphaB = exp2(ib, im.sub(mB, newMB));
-          // P = 2^(S - m) (ex2.approx of -inf is 0), its lane sums.
-          Value sumA = zero, sumB = zero;
-          for (int64_t nt = 0; nt < kKeyTiles; ++nt)
-            for (int64_t e = 0; e < 4; ++e) {
-              bool upper = e < 2;
-              Value pe = exp2(ib, im.sub(s[nt].c[e], upper ? newMA : newMB));
-              s[nt].c[e] = pe;
-              if (upper)
-                sumA = im.add(sumA, pe);
-              else
-                sumB = im.add(sumB, pe);
-            }
-          SmallVector<Value> next = {newMA, newMB,
-                                     math::FmaOp::create(ib, st[2], alphaA, sumA),
-                                     math::FmaOp::create(ib, st[3], alphaB, sumB)};
+          SmallVector<Value> tileMax(laneRows, negBig);
+          for (int64_t mt = 0; mt < mTiles; ++mt)
+            for (int64_t nt = 0; nt < keyTiles; ++nt)
+              for (int64_t e = 0; e < 4; ++e) {
+                Value v = branch.getResult((mt * keyTiles + nt) * 4 + e);
+                s[mt * keyTiles + nt].c[e] = v;
+                Value &mx = tileMax[laneRow(mt, e)];
+                mx = im.maxnum(mx, v);
+              }
+          SmallVector<Value> newM, negM, alpha, sum(laneRows, zero);
+          for (int64_t r = 0; r < laneRows; ++r) {
+            Value rowMax = rowReduce(ib, tileMax[r], true);
+            if (c != 1.0)
+              rowMax = im.mul(rowMax, im.constant(c));
+            newM.push_back(im.maxnum(st[r], rowMax));
+            negM.push_back(arith::NegFOp::create(ib, newM.back()));
+            alpha.push_back(exp2(ib, im.sub(st[r], newM.back())));
+          }
+          // P = 2^(c·S - m) (ex2.approx of -inf is 0), its lane sums.
+          for (int64_t mt = 0; mt < mTiles; ++mt)
+            for (int64_t nt = 0; nt < keyTiles; ++nt)
+              for (int64_t e = 0; e < 4; ++e) {
+                int64_t r = laneRow(mt, e);
+                Value &v = s[mt * keyTiles + nt].c[e];
+                Value x = c != 1.0
+                              ? math::FmaOp::create(ib, v, im.constant(c), negM[r])
+                                    .getResult()
+                              : im.add(v, negM[r]);
+                v = exp2(ib, x);
+                sum[r] = im.add(sum[r], v);
+              }
+          SmallVector<Value> next(newM);
+          for (int64_t r = 0; r < laneRows; ++r)
+            next.push_back(
+                math::FmaOp::create(ib, st[laneRows + r], alpha[r], sum[r]));
           // O = alpha·O + P·V.
-          SmallVector<Frag> o(vTiles);
-          for (int64_t nv = 0; nv < vTiles; ++nv)
-            for (int64_t e = 0; e < 4; ++e)
-              o[nv].c[e] = im.mul(st[4 + 4 * nv + e], e < 2 ? alphaA : alphaB);
-          for (int64_t kk = 0; kk < kKeysPerTile / 16; ++kk) {
-            auto p16 = [&](Value x) { return im.to(x, elt); };
-            Frag &lo16 = s[2 * kk], &hi16 = s[2 * kk + 1];
-            Value aOps[4] = {pack(ib, p16(lo16.c[0]), p16(lo16.c[1])),
-                             pack(ib, p16(lo16.c[2]), p16(lo16.c[3])),
-                             pack(ib, p16(hi16.c[0]), p16(hi16.c[1])),
-                             pack(ib, p16(hi16.c[2]), p16(hi16.c[3]))};
-            // V's B fragments by transposing ldmatrix: matrix i of lane l
-            // holds keys 16kk + 8(i % 2).., columns 8(nv + i / 2)..; two
-            // n-tiles per load.
-            Value vRow = arith::AddIOp::create(
-                ib, arith::AddIOp::create(ib, lane8, idx(16 * kk)),
-                arith::MulIOp::create(
-                    ib, arith::RemUIOp::create(ib, matrix, idx(2)), idx(8)));
+          SmallVector<Frag> o(mTiles * vTiles);
+          for (int64_t mt = 0; mt < mTiles; ++mt)
+            for (int64_t nv = 0; nv < vTiles; ++nv)
+              for (int64_t e = 0; e < 4; ++e)
+                o[mt * vTiles + nv].c[e] = im.mul(st[oAt(mt, nv, e)],
+                                                  alpha[laneRow(mt, e)]);
+          for (int64_t kk = 0; kk < keysPerTile / 16; ++kk) {
+            // P's accumulator fragments of n-tiles 2kk, 2kk+1 are the A
+            // fragment of k-step kk.
+            SmallVector<SmallVector<Value>> aOps;
+            for (int64_t mt = 0; mt < mTiles; ++mt) {
+              Frag &lo16 = s[mt * keyTiles + 2 * kk],
+                   &hi16 = s[mt * keyTiles + 2 * kk + 1];
+              aOps.push_back({pack(ib, lo16.c[0], lo16.c[1]),
+                              pack(ib, lo16.c[2], lo16.c[3]),
+                              pack(ib, hi16.c[0], hi16.c[1]),
+                              pack(ib, hi16.c[2], hi16.c[3])});
+            }
+            // V's B fragments by transposing ldmatrix, two n-tiles per
+            // load (one for an odd last one).
             for (int64_t nv = 0; nv < vTiles; nv += 2) {
-              int64_t tiles = nv + 1 < vTiles ? 4 : 2;
-              Value col = arith::AddIOp::create(
-                  ib, idx(8 * nv),
-                  arith::MulIOp::create(
-                      ib,
-                      arith::DivUIOp::create(
-                          ib, arith::RemUIOp::create(ib, matrix, idx(tiles)),
-                          idx(2)),
-                      idx(8)));
+              int64_t count = nv + 1 < vTiles ? 4 : 2;
               SmallVector<Value> regs =
-                  ldmatrix(ib, vTile, vRow, col, tiles, /*transpose=*/true);
-              o[nv] = mma(ib, aOps, {regs[0], regs[1]}, o[nv]);
-              if (tiles == 4)
-                o[nv + 1] = mma(ib, aOps, {regs[2], regs[3]}, o[nv + 1]);
+                  ldmatrix(ib, count == 4 ? vLane : vLaneLast, idx(16 * kk),
+                           idx(8 * nv), count, /*transpose=*/true);
+              for (int64_t mt = 0; mt < mTiles; ++mt) {
+                Frag &o0 = o[mt * vTiles + nv];
+                o0 = mma(ib, aOps[mt], {regs[0], regs[1]}, o0);
+                if (count == 4) {
+                  Frag &o1 = o[mt * vTiles + nv + 1];
+                  o1 = mma(ib, aOps[mt], {regs[2], regs[3]}, o1);
+                }
+              }
             }
           }
-          // Every warp is done with the tiles before the next are staged.
-          gpu::BarrierOp::create(ib);
-          for (int64_t nv = 0; nv < vTiles; ++nv)
+          for (const Frag &f : o)
             for (int64_t e = 0; e < 4; ++e)
-              next.push_back(o[nv].c[e]);
+              next.push_back(f.c[e]);
           scf::YieldOp::create(ib, next);
         });
+    // The last iteration's K prefetch (unused) must land before exit.
+    waitAll(kb, first);
 
-    // Normalize and store: rows with no visible key give 0 (and -inf LSE).
-    Value lA = rowReduce(kb, tileLoop.getResult(2), false);
-    Value lB = rowReduce(kb, tileLoop.getResult(3), false);
-    auto inverse = [&](Value l) {
-      Value any = m.cmp(arith::CmpFPredicate::OGT, l, zero);
-      return std::pair{any, m.select(any, m.div(m.constant(1.0), l), zero)};
-    };
-    auto [anyA, invA] = inverse(lA);
-    auto [anyB, invB] = inverse(lB);
-    for (int64_t nv = 0; nv < vTiles; ++nv)
-      for (int64_t e = 0; e < 4; ++e) {
-        bool upper = e < 2;
-        Value col = arith::AddIOp::create(kb, t2, idx(8 * nv + e % 2));
-        Value v = m.mul(tileLoop.getResult(4 + 4 * nv + e), upper ? invA : invB);
-        Value row = upper ? rowA : rowB;
-        scf::IfOp::create(kb, upper ? rowAValid : rowBValid,
-                          [&](OpBuilder &tb, Location tl) {
-                            ImplicitLocOpBuilder tib(tl, tb);
-                            k.store(tib, v, out, ValueRange{bIdx, h, row, col});
-                            scf::YieldOp::create(tib);
-                          });
-      }
+    // Normalize and store, two columns per store: rows with no visible key
+    // give 0 (and a -inf LSE).
+    SmallVector<Value> l, any, inv;
+    for (int64_t r = 0; r < laneRows; ++r) {
+      l.push_back(rowReduce(kb, tileLoop.getResult(laneRows + r), false));
+      any.push_back(m.cmp(arith::CmpFPredicate::OGT, l.back(), zero));
+      inv.push_back(m.select(any.back(), m.div(m.constant(1.0), l.back()), zero));
+    }
+    auto pairType = VectorType::get({2}, oType.getElementType());
+    for (int64_t mt = 0; mt < mTiles; ++mt)
+      for (int64_t nv = 0; nv < vTiles; ++nv)
+        for (int64_t half = 0; half < 2; ++half) {
+          int64_t r = 2 * mt + half;
+          Value v0 = m.mul(tileLoop.getResult(oAt(mt, nv, 2 * half)), inv[r]);
+          Value v1 =
+              m.mul(tileLoop.getResult(oAt(mt, nv, 2 * half + 1)), inv[r]);
+          Value pair = arith::TruncFOp::create(
+              kb, pairType,
+              vector::FromElementsOp::create(
+                  kb, VectorType::get({2}, kb.getF32Type()),
+                  ValueRange{v0, v1}));
+          Value col = arith::AddIOp::create(kb, t2, idx(8 * nv));
+          scf::IfOp::create(kb, rowValid[r], [&](OpBuilder &tb, Location tl) {
+            ImplicitLocOpBuilder tib(tl, tb);
+            // 4-byte aligned: even columns of even-length rows.
+            vector::StoreOp::create(tib, pair, out,
+                                    ValueRange{bIdx, h, rows[r], col},
+                                    /*nontemporal=*/false, llvm::MaybeAlign(4));
+            scf::YieldOp::create(tib);
+          });
+        }
     if (lse) {
       Value firstOfRow = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, t,
                                                idx(0));
-      for (int r = 0; r < 2; ++r) {
-        Value any = r == 0 ? anyA : anyB, l = r == 0 ? lA : lB;
+      for (int64_t r = 0; r < laneRows; ++r) {
         Value mv = tileLoop.getResult(r);
-        Value safe = m.select(any, l, m.constant(1.0));
+        Value safe = m.select(any[r], l[r], m.constant(1.0));
         // m is in log2 units: lse = m·ln 2 + ln l.
-        Value v = m.select(any,
+        Value v = m.select(any[r],
                            m.add(m.mul(mv, m.constant(0.6931471805599453)),
                                  m.log(safe)),
                            m.constant(-INFINITY));
-        Value row = r == 0 ? rowA : rowB;
-        Value doStore = arith::AndIOp::create(kb, firstOfRow,
-                                              r == 0 ? rowAValid : rowBValid);
+        Value doStore = arith::AndIOp::create(kb, firstOfRow, rowValid[r]);
         scf::IfOp::create(kb, doStore, [&](OpBuilder &tb, Location tl) {
           ImplicitLocOpBuilder tib(tl, tb);
-          k.store(tib, v, lse, ValueRange{bIdx, h, row});
+          k.store(tib, v, lse, ValueRange{bIdx, h, rows[r]});
           scf::YieldOp::create(tib);
         });
       }
@@ -588,21 +670,47 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     results.push_back(k.result(lse, lseType));
   rewriter.replaceOp(op, results);
 }
+
+/// The tiling for `op`: 32 rows per warp (K/V fragments serve two m-tiles)
+/// while the O accumulators fit in registers (Dv <= 128) and there are
+/// more than 64 query rows; 64 keys per tile (FlashAttention-2's choice for
+/// the H100). `options` override either.
+MmaTiling chooseTiling(AttentionOp op, const MmaAttentionOptions &options) {
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  int64_t sq = qType.getDimSize(2), valueDim = oType.getDimSize(3);
+  MmaTiling tiling{valueDim <= 128 && sq > 64 ? 2 : 1, 64};
+  if (options.rowsPerWarp)
+    tiling.mTiles = options.rowsPerWarp / 16;
+  if (options.keysPerTile)
+    tiling.keysPerTile = options.keysPerTile;
+  return tiling;
+}
+
+/// Dynamic shared memory of the kernel: Q rows, one K and one V tile.
+int64_t sharedBytes(AttentionOp op, const MmaTiling &tiling) {
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  int64_t headDim = qType.getDimSize(3), valueDim = oType.getDimSize(3);
+  return 2 * ((tiling.keysPerTile + tiling.blockRows()) * (headDim + 8) +
+              tiling.keysPerTile * (valueDim + 8));
+}
 } // namespace
 
-bool mlir::seqc::canLowerAttentionToMma(AttentionOp op) {
+bool mlir::seqc::canLowerAttentionToMma(AttentionOp op,
+                                        const MmaAttentionOptions &options) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
   Type elt = qType.getElementType();
   int64_t headDim = qType.getDimSize(3), valueDim = oType.getDimSize(3);
-  // Q, K and V tiles (64 rows each, padded) within 100 KB of dynamic
-  // shared memory (two blocks per SM).
+  // Two blocks per SM: within 110 KB of dynamic shared memory each.
   return (elt.isBF16() || elt.isF16()) && !op.getQSegmentIds() &&
          headDim % 16 == 0 && valueDim % 8 == 0 &&
-         128 * (2 * headDim + valueDim + 24) <= 100 * 1024;
+         sharedBytes(op, chooseTiling(op, options)) <= 110 * 1024;
 }
 
 void mlir::seqc::lowerAttentionToMma(AttentionOp op, PatternRewriter &rewriter,
-                                     GpuKernelBuilder &k) {
-  MmaAttention(op, k).build(rewriter);
+                                     GpuKernelBuilder &k,
+                                     const MmaAttentionOptions &options) {
+  MmaAttention(op, k, chooseTiling(op, options)).build(rewriter);
 }

@@ -856,9 +856,12 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
 //===----------------------------------------------------------------------===//
 
 struct AttentionToGPU : OpRewritePattern<AttentionOp> {
-  AttentionToGPU(MLIRContext *ctx, bool useTensorCores)
-      : OpRewritePattern(ctx), useTensorCores(useTensorCores) {}
+  AttentionToGPU(MLIRContext *ctx, bool useTensorCores,
+                 MmaAttentionOptions mmaOptions)
+      : OpRewritePattern(ctx), useTensorCores(useTensorCores),
+        mmaOptions(mmaOptions) {}
   bool useTensorCores;
+  MmaAttentionOptions mmaOptions;
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     RankedTensorType qType = tensorTypeOf(op.getQuery());
@@ -874,8 +877,8 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     KernelBuilder k(b);
     // bf16/f16 with head dims the m16n8k16 tiles divide: tensor cores.
-    if (useTensorCores && canLowerAttentionToMma(op)) {
-      lowerAttentionToMma(op, rewriter, k);
+    if (useTensorCores && canLowerAttentionToMma(op, mmaOptions)) {
+      lowerAttentionToMma(op, rewriter, k, mmaOptions);
       return success();
     }
     Value q = k.buffer(op.getQuery()), key = k.buffer(op.getKey()),
@@ -1056,7 +1059,16 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
           << "convert-seq-to-gpu: scan-steps-per-thread must be in [1, 64]";
       return signalPassFailure();
     }
-    patterns.add<AttentionToGPU>(&getContext(), attentionTensorCores);
+    if (!llvm::is_contained({0, 16, 32}, attentionRowsPerWarp) ||
+        !llvm::is_contained({0, 16, 32, 64, 128}, attentionKeysPerTile)) {
+      getOperation().emitError()
+          << "convert-seq-to-gpu: attention-rows-per-warp must be 0, 16 or "
+             "32 and attention-keys-per-tile 0, 16, 32, 64 or 128";
+      return signalPassFailure();
+    }
+    patterns.add<AttentionToGPU>(
+        &getContext(), attentionTensorCores,
+        MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile});
     patterns.add<ScanToGPU, SelectiveScanToGPU,
                  GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
                  CausalConv1dToGPU>(&getContext());

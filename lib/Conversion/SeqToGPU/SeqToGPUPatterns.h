@@ -226,14 +226,25 @@ public:
   SmallVector<Value> workgroupBuffers;
 };
 
+/// Tile-shape overrides of the tensor-core attention (0: the kernel's own
+/// choice).
+struct MmaAttentionOptions {
+  /// Query rows per warp: 16 or 32.
+  int64_t rowsPerWarp = 0;
+  /// Keys per tile: 16, 32, 64 or 128.
+  int64_t keysPerTile = 0;
+};
+
 /// Whether seq.attention can run on the tensor cores (mma.sync): bf16 or
-/// f16 storage, head dims multiples of 16 (queries/keys) and 8 (values), up
-/// to 256, no segment ids.
-bool canLowerAttentionToMma(seq::AttentionOp op);
+/// f16 storage, head dims multiples of 16 (queries/keys) and 8 (values),
+/// tiles within 110 KB of shared memory, no segment ids.
+bool canLowerAttentionToMma(seq::AttentionOp op,
+                            const MmaAttentionOptions &options);
 
 /// Replaces `op` by a FlashAttention-2 kernel on mma.sync.m16n8k16.
 void lowerAttentionToMma(seq::AttentionOp op, PatternRewriter &rewriter,
-                         GpuKernelBuilder &k);
+                         GpuKernelBuilder &k,
+                         const MmaAttentionOptions &options);
 
 } // namespace mlir::seqc
 

@@ -26,6 +26,12 @@ pack() {
   # there through ctypes alone.
   "$root/build/bin/seqc" "$root/examples/mamba_block.mlir" \
     --options="target=cuda chip=sm_90a" -o "$dist/stage/aot/mamba_block_cuda.so"
+  # The tensor-core attention kernels and every op's kernel as cubins, for
+  # the SASS instruction counts there (cuobjdump is on that machine).
+  PATH="$PATH:/usr/local/cuda/bin" python3 "$root/scripts/sass-report.py" \
+    "$root/test/Pipelines/Inputs/attention-bf16.mlir" --out "$dist/stage/cubins/attention"
+  PATH="$PATH:/usr/local/cuda/bin" python3 "$root/scripts/sass-report.py" \
+    "$root/test/Pipelines/Inputs/all-ops-static.mlir" --out "$dist/stage/cubins/all-ops"
   # pytest for a machine that may lack it (pure Python, from this machine).
   for m in pytest _pytest pluggy iniconfig py.py; do
     p=/usr/lib/python3/dist-packages/$m
@@ -54,6 +60,10 @@ run() {
   { nvidia-smi -L || echo "no nvidia-smi"; "$py" -c "import torch, numpy, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'numpy', numpy.__version__)"; } \
     2>&1 | tee "$out/device.txt" || true
   status=0
+  # SASS of the packed kernels: tensor-core instructions (HMMA/HGMMA), local
+  # memory (LDL/STL), cp.async (LDGSTS), ldmatrix (LDSM).
+  "$py" "$root/scripts/sass-report.py" --cubin "$stage"/cubins/*/*.cubin 2>&1 |
+    tee "$out/sass.log" || echo "no SASS counts (cuobjdump missing?)"
   (cd "$root/test/python" &&
     timeout "${SEQC_GPU_TEST_TIMEOUT:-300}" "$py" -m pytest -m cuda -q -p no:cacheprovider -rs \
       --junitxml="$out/pytest.xml" 2>&1) | tee "$out/pytest.log" || status=1
@@ -62,7 +72,7 @@ run() {
     timeout "${SEQC_GPU_TEST_TIMEOUT:-300}" "$py" -m pytest -q -p no:cacheprovider \
       -m "not cuda" test_ops.py test_bf16.py --junitxml="$out/pytest-ops.xml" 2>&1) |
     tee "$out/pytest-ops.log" || status=1
-timeout "${SEQC_GPU_BENCH_TIMEOUT:-240}" "$py" "$root/benchmarks/gpu_bench.py" \
+  timeout "${SEQC_GPU_BENCH_TIMEOUT:-240}" "$py" "$root/benchmarks/gpu_bench.py" \
     --json "$out/bench.json" ${SEQC_GPU_BENCH_ARGS:-} 2>&1 | tee "$out/bench.log" || status=1
   return $status
 }

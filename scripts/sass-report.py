@@ -4,6 +4,7 @@ spill report, and the SASS instruction mix.
 
     scripts/sass-report.py FILE.mlir [--chip sm_90a] [--options "k=v ..."]
                            [--out DIR] [--seqc-opt PATH]
+    scripts/sass-report.py --cubin FILE.cubin ...   (SASS counts only)
 
 Runs `seqc-opt --seqc-cuda-pipeline="chip=... format=isa ..."`, takes the PTX
 out of each gpu.binary, assembles it with `ptxas -v`, disassembles the cubin
@@ -11,7 +12,8 @@ with `cuobjdump -sass`, and prints per kernel: registers, spill stores and
 loads, stack bytes, shared memory, and the count of each instruction class
 that matters for the seqc kernels (HMMA/HGMMA tensor-core ops, LDSM ldmatrix,
 LDGSTS cp.async, MUFU.EX2, LDL/STL local memory, BAR). With --out, the PTX,
-cubin and SASS stay in DIR.
+cubin and SASS stay in DIR. With --cubin (where cuobjdump is but seqc-opt
+is not, e.g. the GPU machine), only the SASS counts of existing cubins.
 """
 
 import argparse
@@ -50,15 +52,51 @@ def ptx_sources(mlir_text):
     return out
 
 
+def sass_counts(sass):
+    """Per function in cuobjdump -sass output: instruction class counts."""
+    counts = collections.defaultdict(collections.Counter)
+    current = None
+    for line in sass.splitlines():
+        m = re.search(r"Function : (\S+)", line)
+        if m:
+            current = m.group(1)
+            continue
+        m = re.search(r"/\*[0-9a-f]{4}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)",
+                      line)
+        if m and current:
+            op = m.group(1)
+            for cls in CLASSES:
+                if op == cls or op.startswith(cls + "."):
+                    counts[current][cls] += 1
+                    break
+    return counts
+
+
+def mix(counter):
+    return " ".join(f"{c}={counter[c]}" for c in CLASSES if counter[c])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("file")
+    ap.add_argument("file", nargs="?")
+    ap.add_argument("--cubin", nargs="+", help="disassemble these cubins only")
     ap.add_argument("--chip", default="sm_90a")
     ap.add_argument("--options", default="")
     ap.add_argument("--out")
     ap.add_argument("--seqc-opt",
                     default=os.path.join(ROOT, "build", "bin", "seqc-opt"))
     args = ap.parse_args()
+    if args.cubin:
+        cuobjdump = find_tool("cuobjdump")
+        for cubin in args.cubin:
+            sass = subprocess.run([cuobjdump, "-sass", cubin],
+                                  capture_output=True, text=True,
+                                  check=True).stdout
+            for fn, counter in sorted(sass_counts(sass).items()):
+                print(f"{cubin}: {fn}: {mix(counter)}")
+        return
+    if not args.file:
+        ap.error("an MLIR file (or --cubin) is needed")
     ptxas = find_tool("ptxas")
     cuobjdump = find_tool("cuobjdump", required=False)
     if not cuobjdump:
@@ -115,29 +153,12 @@ def main():
                 report[name]["regs"] = int(m.group(1))
                 s = re.search(r"(\d+) bytes smem", line)
                 report[name]["smem"] = int(s.group(1)) if s else 0
-        # SASS: per function, count instruction classes.
-        counts = collections.defaultdict(collections.Counter)
-        current = None
-        for line in sass.splitlines():
-            m = re.search(r"Function : (\S+)", line)
-            if m:
-                current = m.group(1)
-                continue
-            m = re.search(r"/\*[0-9a-f]{4}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)",
-                          line)
-            if m and current:
-                op = m.group(1)
-                for cls in CLASSES:
-                    if op == cls or op.startswith(cls + "."):
-                        counts[current][cls] += 1
-                        break
+        counts = sass_counts(sass)
         for fn in sorted(set(report) | set(counts)):
             r = report.get(fn, {})
-            mix = " ".join(f"{c}={counts[fn][c]}" for c in CLASSES
-                           if counts[fn][c])
             print(f"{fn}: regs={r.get('regs', '?')} stack={r.get('stack', '?')} "
                   f"spill_st={r.get('spill_st', '?')} "
-                  f"spill_ld={r.get('spill_ld', '?')} | {mix}")
+                  f"spill_ld={r.get('spill_ld', '?')} | {mix(counts[fn])}")
     if args.out:
         print(f"PTX, cubin and SASS in {out_dir}")
     else:

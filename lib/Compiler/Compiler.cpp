@@ -490,6 +490,9 @@ void mgpuMemcpy(void *, void *, size_t, void *);
 void mgpuMemset32(void *, unsigned, size_t, void *);
 void mgpuMemset16(void *, unsigned short, size_t, void *);
 void mgpuSetDefaultDevice(int32_t);
+void *mgpuTensorMapEncodeTiledMemref(int64_t, void *, int64_t, int64_t,
+                                     int64_t, int64_t, int64_t,
+                                     const int64_t *);
 void *seqcDeviceMalloc(size_t);
 void *seqcDeviceAlignedAlloc(size_t, size_t);
 void seqcDeviceFree(void *);
@@ -520,6 +523,7 @@ static llvm::orc::SymbolMap cudaRuntimeSymbols(llvm::orc::MangleAndInterner m) {
   add("mgpuMemcpy", &mgpuMemcpy);
   add("mgpuMemset32", &mgpuMemset32);
   add("mgpuMemset16", &mgpuMemset16);
+  add("mgpuTensorMapEncodeTiledMemref", &mgpuTensorMapEncodeTiledMemref);
   add("mgpuSetDefaultDevice", &mgpuSetDefaultDevice);
   add("seqcDeviceMalloc", &seqcDeviceMalloc);
   add("seqcDeviceAlignedAlloc", &seqcDeviceAlignedAlloc);

@@ -24,10 +24,27 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/Support/CommandLine.h"
+
 using namespace mlir;
+
+/// Shared, constant and local memory addressed with 32-bit pointers in the
+/// NVPTX backend (its `nvptx-short-ptr` option; the data layout follows).
+/// Shared-memory addresses held across a kernel's loops then take one
+/// register rather than two: the tensor-core attention keeps a base per
+/// fragment kind live across its key loop. Process-wide, as every seqc
+/// kernel wants it.
+static void useShortNVPTXPointers() {
+  auto &options =
+      llvm::cl::getRegisteredOptions();
+  auto it = options.find("nvptx-short-ptr");
+  if (it != options.end())
+    static_cast<llvm::cl::opt<bool> *>(it->second)->setValue(true);
+}
 
 void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
                                    const CUDAPipelineOptions &options) {
+  useShortNVPTXPointers();
   pm.addPass(createCanonicalizerPass());
   // seq ops to kernels; seq.recurrence (whose body is linalg code) through
   // the portable decomposition.
@@ -75,6 +92,11 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   // into the kernels first: otherwise each becomes a kernel parameter, and
   // divisions by tile sizes become 64-bit divisions at run time.
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
+  // nvgpu ops (TMA descriptors made on the host, tensor-map kernel
+  // arguments, mbarriers, cp.async, ldmatrix) to NVVM before outlining, as
+  // upstream's NVVM pipeline does: kernel arguments of nvgpu types become
+  // pointers.
+  pm.addPass(createConvertNVGPUToNVVMPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createSeqcMathApproximations());
   pm.addNestedPass<gpu::GPUModuleOp>(arith::createArithExpandOpsPass());

@@ -89,10 +89,18 @@ struct Driver {
     (CUdeviceptr, unsigned, size_t, CUstream))                     \
   X(cuMemsetD16Async,                                                          \
     (CUdeviceptr, unsigned short, size_t, CUstream))               \
-  X(cuPointerGetAttribute, (void *, int, CUdeviceptr))
+  X(cuPointerGetAttribute, (void *, int, CUdeviceptr))                        \
+  X(cuMemcpyHtoD_v2, (CUdeviceptr, const void *, size_t))                      \
+  X(cuCtxSynchronize, ())
 #define SEQC_CU_MEMBER(name, args) CUresult(*name) args = nullptr;
   SEQC_CU_FUNCTIONS(SEQC_CU_MEMBER)
 #undef SEQC_CU_MEMBER
+  /// cuTensorMapEncodeTiled (CUDA 12 drivers and later); looked up apart so
+  /// that an older driver still runs everything that needs no tensor map.
+  CUresult (*cuTensorMapEncodeTiled)(void *, int, unsigned, void *,
+                                     const uint64_t *, const uint64_t *,
+                                     const unsigned *, const unsigned *, int,
+                                     int, int, int) = nullptr;
 
   CUcontext context = nullptr;
   CUdevice device = 0;
@@ -149,6 +157,8 @@ void openDriver() {
              "the CUDA driver lacks " #name " (driver too old?)");
   SEQC_CU_FUNCTIONS(SEQC_CU_LOOKUP)
 #undef SEQC_CU_LOOKUP
+  d.cuTensorMapEncodeTiled = reinterpret_cast<decltype(d.cuTensorMapEncodeTiled)>(
+      dlsym(lib, "cuTensorMapEncodeTiled"));
   if (d.failure[0])
     return;
   char text[256];
@@ -476,6 +486,132 @@ SEQC_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
   if (d)
     ok(*d, d->cuMemsetD16Async(dptr(dst), value, count, threadStream),
        "cuMemsetD16Async");
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor maps (TMA descriptors): nvgpu.tma.create.descriptor's host call
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Bytes per element of each CUtensorMapDataType (cuda.h's order: UINT8,
+/// UINT16, UINT32, INT32, UINT64, INT64, FLOAT16, FLOAT32, FLOAT64,
+/// BFLOAT16, FLOAT32_FTZ, TFLOAT32, TFLOAT32_FTZ).
+constexpr int kTensorMapElementBytes[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2, 4, 4, 4};
+constexpr int kTensorMapBytes = 128; // sizeof(CUtensorMap)
+constexpr int kTensorMapMaxRank = 5;
+
+/// Tensor maps already in device memory, by content: kernels read their
+/// map from global memory, so each distinct map is copied once and kept.
+/// When the table is full, the context is synchronized (no kernel can still
+/// read an old map) and the table starts over.
+struct TensorMapCache {
+  static constexpr unsigned kEntries = 1024;
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  CUdeviceptr block = 0;
+  unsigned used = 0;
+  alignas(64) unsigned char maps[kEntries][kTensorMapBytes];
+};
+TensorMapCache tensorMaps;
+
+/// The device copy of `map` (64-byte aligned), or 0 with an error recorded.
+CUdeviceptr deviceTensorMap(Driver &d, const unsigned char *map) {
+  TensorMapCache &c = tensorMaps;
+  pthread_mutex_lock(&c.lock);
+  CUdeviceptr result = 0;
+  for (unsigned i = 0; i < c.used && !result; ++i)
+    if (!memcmp(c.maps[i], map, kTensorMapBytes))
+      result = c.block + i * kTensorMapBytes;
+  if (!result) {
+    bool ready = true;
+    if (!c.block)
+      ready = ok(d, d.cuMemAlloc_v2(&c.block, sizeof(c.maps)),
+                 "cuMemAlloc (tensor maps)");
+    if (ready && c.used == TensorMapCache::kEntries) {
+      ready = ok(d, d.cuCtxSynchronize(), "cuCtxSynchronize (tensor maps)");
+      c.used = 0;
+    }
+    if (ready) {
+      unsigned i = c.used;
+      memcpy(c.maps[i], map, kTensorMapBytes);
+      // Synchronous: the map is in place before any later launch.
+      if (ok(d, d.cuMemcpyHtoD_v2(c.block + i * kTensorMapBytes, c.maps[i],
+                                  kTensorMapBytes),
+             "cuMemcpyHtoD (tensor map)")) {
+        c.used = i + 1;
+        result = c.block + i * kTensorMapBytes;
+      }
+    }
+  }
+  pthread_mutex_unlock(&c.lock);
+  return result;
+}
+} // namespace
+
+/// A tiled tensor map for the ranked memref `descriptor` ({allocated,
+/// aligned, offset, sizes[rank], strides[rank]}) with boxes of `boxDims`
+/// (outermost first), in device memory; what `nvgpu.tma.create.descriptor`
+/// lowers to. The enums are cuTensorMapEncodeTiled's. Null (with the error
+/// recorded) on failure.
+SEQC_EXPORT void *mgpuTensorMapEncodeTiledMemref(
+    int64_t rank, void *descriptor, int64_t dataType, int64_t interleave,
+    int64_t swizzle, int64_t l2Promotion, int64_t oobFill,
+    const int64_t *boxDims) {
+  Driver *d = ready("tensor map encoding");
+  if (!d)
+    return nullptr;
+  if (!d->cuTensorMapEncodeTiled) {
+    setErrorf("tensor map encoding: the CUDA driver lacks "
+              "cuTensorMapEncodeTiled (CUDA 12 or newer is needed)");
+    return nullptr;
+  }
+  if (rank < 1 || rank > kTensorMapMaxRank) {
+    setErrorf("tensor map encoding: rank %lld is outside [1, %d]",
+              static_cast<long long>(rank), kTensorMapMaxRank);
+    return nullptr;
+  }
+  if (dataType < 0 ||
+      dataType >= static_cast<int64_t>(sizeof(kTensorMapElementBytes) /
+                                       sizeof(int))) {
+    setErrorf("tensor map encoding: unknown element type code %lld",
+              static_cast<long long>(dataType));
+    return nullptr;
+  }
+  struct Ranked {
+    char *allocated, *aligned;
+    int64_t offset, sizesAndStrides[2 * kTensorMapMaxRank];
+  };
+  const Ranked *m = static_cast<const Ranked *>(descriptor);
+  const int64_t *sizes = m->sizesAndStrides, *strides = sizes + rank;
+  int64_t bytes = kTensorMapElementBytes[dataType];
+  if (strides[rank - 1] != 1) {
+    setErrorf("tensor map encoding: the innermost stride is %lld elements; "
+              "a tensor map needs 1",
+              static_cast<long long>(strides[rank - 1]));
+    return nullptr;
+  }
+  // The driver's order is innermost first; its strides are in bytes and
+  // start at the second dimension.
+  uint64_t globalDim[kTensorMapMaxRank], globalStrides[kTensorMapMaxRank];
+  unsigned box[kTensorMapMaxRank], elementStrides[kTensorMapMaxRank];
+  for (int64_t i = 0; i < rank; ++i) {
+    globalDim[i] = static_cast<uint64_t>(sizes[rank - 1 - i]);
+    globalStrides[i] = static_cast<uint64_t>(strides[rank - 1 - i] * bytes);
+    box[i] = static_cast<unsigned>(boxDims[rank - 1 - i]);
+    elementStrides[i] = 1;
+  }
+  alignas(64) unsigned char map[kTensorMapBytes];
+  memset(map, 0, sizeof(map));
+  if (!ok(*d,
+          d->cuTensorMapEncodeTiled(
+              map, static_cast<int>(dataType), static_cast<unsigned>(rank),
+              m->aligned + m->offset * bytes, globalDim, globalStrides + 1,
+              box, elementStrides, static_cast<int>(interleave),
+              static_cast<int>(swizzle), static_cast<int>(l2Promotion),
+              static_cast<int>(oobFill)),
+          "cuTensorMapEncodeTiled"))
+    return nullptr;
+  CUdeviceptr p = deviceTensorMap(*d, map);
+  return p ? reinterpret_cast<void *>(static_cast<uintptr_t>(p)) : nullptr;
 }
 
 SEQC_EXPORT void mgpuSetDefaultDevice(int32_t device) {

@@ -120,6 +120,130 @@ def test_attention_tensor_cores(torch, case, dtype):
     assert_close(lse.cpu().numpy(), lse_ref, np.float16)
 
 
+TILINGS = ["64x16", "64x32", "64x64", "64x128", "128x16", "128x32", "128x64"]
+
+
+@cuda
+@pytest.mark.parametrize("tiling", TILINGS)
+@pytest.mark.parametrize("case", [1, 3, 6, 7, 9])
+def test_attention_tensor_core_tilings(torch, tiling, case):
+    """Every tile shape the tensor-core kernel takes (attention-tile-q rows
+    per block, attention-tile-kv keys per tile), with odd sizes, GQA,
+    kv_lengths and odd value n-tiles; bf16 against float64."""
+    B, Hq, Hkv, Sq, Skv, D, Dv, opts = ATTENTION_CASES[case]
+    opts = dict(opts)
+    r = rng(2300 + case)
+    q, k = bf16_tensor(torch, randn(r, (B, Hq, Sq, D))), \
+        bf16_tensor(torch, randn(r, (B, Hkv, Skv, D)))
+    v = bf16_tensor(torch, randn(r, (B, Hkv, Skv, Dv)))
+    kv_lengths = opts.pop("kv_lengths", None)
+    kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
+    plan = seqc.ops._attention_plan(
+        q, k, v, opts.get("causal", False), opts.get("window", (-1, -1)),
+        None, opts.get("softcap"), None if kl is None else dev(torch, kl),
+        None, None, False)
+    tq, tk = tiling.split("x")
+    module = seqc.compile(plan.text(), target="cuda",
+                          options="attention-tile-q=%s attention-tile-kv=%s"
+                          % (tq, tk))
+    out = module["main"](*plan.call.arrays)
+    out_ref, _ = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
+                               kv_lengths=kl, **opts)
+    assert_close(out.double().cpu().numpy(), out_ref, np.float16)
+
+
+TMA_COPY = """
+!tile = memref<32x16xf32, #gpu.address_space<workgroup>>
+!map = !nvgpu.tensormap.descriptor<tensor = !tile, swizzle = none, l2promo = none, oob = zero, interleave = none>
+!bar = !nvgpu.mbarrier.group<memorySpace = #gpu.address_space<workgroup>>
+func.func @main(%x: tensor<ROWSxCOLSxf32>) -> tensor<64x48xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c128 = arith.constant 128 : index
+  %m = bufferization.to_buffer %x read_only : tensor<ROWSxCOLSxf32> to memref<ROWSxCOLSxf32, strided<[?, ?], offset: ?>>
+  %u = memref.cast %m : memref<ROWSxCOLSxf32, strided<[?, ?], offset: ?>> to memref<*xf32>
+  %desc = nvgpu.tma.create.descriptor %u box[%c32, %c16] : memref<*xf32> -> !map
+  %out = memref.alloc() : memref<64x48xf32>
+  %shbytes = arith.constant 2176 : i32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c2, %gy = %c3, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c128, %sy = %c1, %sz = %c1) dynamic_shared_memory_size %shbytes {
+    %dyn = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+    %base = memref.extract_aligned_pointer_as_index %dyn : memref<?xi8, #gpu.address_space<workgroup>> -> index
+    %c127 = arith.constant 127 : index
+    %neg = arith.subi %c0, %base : index
+    %pad = arith.andi %neg, %c127 : index
+    %smem = memref.view %dyn[%pad][] : memref<?xi8, #gpu.address_space<workgroup>> to !tile
+    %bar = nvgpu.mbarrier.create -> !bar
+    %first = arith.cmpi eq, %tx, %c0 : index
+    %row0 = arith.muli %bx, %c32 : index
+    %col0 = arith.muli %by, %c16 : index
+    scf.if %first {
+      nvgpu.mbarrier.init %bar[%c0], %c1 : !bar
+    }
+    gpu.barrier
+    scf.if %first {
+      %bytes = arith.constant 2048 : index
+      nvgpu.tma.async.load %desc[%col0, %row0], %bar[%c0] to %smem : !map, !bar -> !tile
+      nvgpu.mbarrier.arrive.expect_tx %bar[%c0], %bytes : !bar
+    }
+    %ticks = arith.constant 10000000 : index
+    %phase = arith.constant false
+    nvgpu.mbarrier.try_wait.parity %bar[%c0], %phase, %ticks : !bar
+    %c512 = arith.constant 512 : index
+    scf.for %e = %tx to %c512 step %c128 {
+      %r = arith.divui %e, %c16 : index
+      %c = arith.remui %e, %c16 : index
+      %v = memref.load %smem[%r, %c] : !tile
+      %gr = arith.addi %row0, %r : index
+      %gc = arith.addi %col0, %c : index
+      memref.store %v, %out[%gr, %gc] : memref<64x48xf32>
+    }
+    gpu.terminator
+  }
+  %t = bufferization.to_tensor %out restrict writable : memref<64x48xf32> to tensor<64x48xf32>
+  return %t : tensor<64x48xf32>
+}
+"""
+
+
+def tma_copy_module(rows, cols):
+    return seqc.compile(TMA_COPY.replace("ROWS", str(rows))
+                        .replace("COLS", str(cols)), target="cuda",
+                        options="chip=sm_90a")
+
+
+@cuda
+def test_tensor_map_encoding_and_tma_load(torch):
+    """The runtime's tensor-map encoding (mgpuTensorMapEncodeTiledMemref,
+    what nvgpu.tma.create.descriptor lowers to) drives TMA loads: 32x16
+    boxes of a [64, 48] f32 tensor through shared memory, whole, from an
+    offset view of a larger tensor (the map starts at the view), and with
+    the box past the end of a smaller tensor (zero fill); a row stride the
+    hardware cannot take is the driver's error, raised."""
+    if torch.cuda.get_device_capability()[0] < 9:
+        pytest.skip("TMA needs sm_90")
+    r = rng(77)
+    x = dev(torch, randn(r, (64, 48)))
+    out = tma_copy_module(64, 48)["main"](x)
+    assert torch.equal(out, x)
+    # An offset, 16-byte-aligned view: rows 8..72 of a [80, 48] tensor.
+    big = dev(torch, randn(r, (80, 48)))
+    out = tma_copy_module(64, 48)["main"](big[8:72])
+    assert torch.equal(out, big[8:72])
+    # A [50, 40] tensor: the boxes past its end are zero-filled.
+    small = dev(torch, randn(r, (50, 40)))
+    out = tma_copy_module(50, 40)["main"](small)
+    expect = torch.zeros(64, 48, device="cuda")
+    expect[:50, :40] = small
+    assert torch.equal(out, expect)
+    # Rows of 47 floats (188 bytes): not a multiple of 16, refused.
+    with pytest.raises(seqc.SeqcError, match="cuTensorMapEncodeTiled"):
+        tma_copy_module(64, 47)["main"](dev(torch, randn(r, (64, 47))))
+
+
 @cuda
 def test_misaligned_and_strided_device_views(torch):
     """Views off a 16-byte boundary, or with a non-unit innermost stride, are
@@ -440,6 +564,8 @@ def test_cuda_compile_options_are_checked():
     for bad, what in [("gpu-scan-steps=0", "gpu-scan-steps"),
                       ("chip=volta", "chip"),
                       ("chip=sm_75", "sm_80 or newer"),
-                      ("gpu-format=elf", "gpu-format")]:
+                      ("gpu-format=elf", "gpu-format"),
+                      ("attention-tile-q=96", "attention-tile-q' must be 64 or 128"),
+                      ("attention-tile-kv=48", "attention-tile-kv' must be 16, 32")]:
         with pytest.raises(seqc.SeqcError, match=what):
             seqc.compile(text, target="cuda", options=bad)

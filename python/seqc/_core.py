@@ -92,19 +92,52 @@ def _is_torch(x):
     return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "__dlpack__")
 
 
+_DLPACK_GPU_DEVICES = (2, 13)  # kDLCUDA, kDLCUDAManaged
+
+
+def _on_dlpack_gpu(x):
+    """Whether x is a non-torch DLPack producer (CuPy, JAX, ...) whose memory
+    is on a CUDA device."""
+    if _is_torch(x) or not hasattr(x, "__dlpack_device__"):
+        return False
+    try:
+        return int(x.__dlpack_device__()[0]) in _DLPACK_GPU_DEVICES
+    except Exception:  # a producer that cannot say: not a GPU array
+        return False
+
+
 def is_cuda_tensor(x):
-    return _is_torch(x) and x.device.type == "cuda"
+    """A torch CUDA tensor, or any DLPack producer on a CUDA device."""
+    if _is_torch(x):
+        return x.device.type == "cuda"
+    return _on_dlpack_gpu(x)
+
+
+def _torch_from_dlpack(x):
+    """A GPU DLPack producer as a torch tensor on the same memory."""
+    try:
+        import torch
+    except ImportError:
+        raise TypeError("a DLPack array on a CUDA device needs torch to be "
+                        "imported zero-copy (seqc passes GPU memory through "
+                        "torch.from_dlpack); install torch or pass a torch "
+                        "tensor") from None
+    return torch.from_dlpack(x)
 
 
 class DeviceArray:
     """A CUDA tensor as seqc passes it: data pointer, shape, strides (bytes,
     as NumPy's), dtype (uint16 bit patterns for bf16) and the torch tensor
-    that owns the memory."""
+    that owns the memory (a DLPack producer on the GPU other than torch is
+    imported with torch.from_dlpack, zero copy)."""
 
     device = True
 
     def __init__(self, tensor):
         import torch
+        if not _is_torch(tensor):
+            # Any DLPack producer on the GPU: the same memory, zero copy.
+            tensor = _torch_from_dlpack(tensor)
         if tensor.requires_grad:
             tensor = tensor.detach()
         self.tensor = tensor

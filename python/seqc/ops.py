@@ -111,7 +111,7 @@ class _Call:
             if arr.dtype not in allowed:
                 names = " or ".join(_dtype_name(d) for d in allowed)
                 raise self.error(TypeError, "%s must have dtype %s, got %s"
-                                 % (name, names, x.dtype))
+                                 % (name, names, arr.tensor.dtype))
             return arr
         arr, was_torch = _core.to_numpy(x, "seqc.%s: %s" % (self.op, name))
         self.torch = self.torch or was_torch

@@ -290,6 +290,40 @@ def test_attention_segments_and_fully_masked_rows(torch):
     assert torch.all(out[1] == 0) and torch.all(torch.isinf(lse[1]))
 
 
+class ForeignGpuArray:
+    """A DLPack producer on the GPU that is not a torch tensor (as a CuPy
+    or JAX array is): only __dlpack__ and __dlpack_device__."""
+
+    def __init__(self, tensor):
+        self._tensor = tensor
+
+    def __dlpack__(self, stream=None, **kwargs):
+        return self._tensor.__dlpack__(stream=stream)
+
+    def __dlpack_device__(self):
+        return self._tensor.__dlpack_device__()
+
+
+@cuda
+def test_any_dlpack_gpu_producer(torch):
+    """Non-torch DLPack arrays on the GPU go in zero-copy (the same device
+    pointer) to functional ops and compiled functions; results are torch
+    CUDA tensors."""
+    r = rng(991)
+    x, w = dev(torch, randn(r, (6, 40))), dev(torch, uniform(r, (40,), 0.5, 1.5))
+    fx, fw = ForeignGpuArray(x), ForeignGpuArray(w)
+    assert seqc._core.DeviceArray(fx).ptr == x.data_ptr()
+    got = seqc.rms_norm(fx, fw)
+    assert isinstance(got, torch.Tensor) and got.is_cuda
+    assert torch.equal(got, seqc.rms_norm(x, w))
+    module = seqc.compile(
+        "func.func @main(%x: tensor<6x40xf32>, %w: tensor<40xf32>) -> "
+        "tensor<6x40xf32> {\n  %y = seq.rms_norm %x, %w : tensor<6x40xf32>, "
+        "tensor<40xf32> -> tensor<6x40xf32>\n  return %y : tensor<6x40xf32>\n}",
+        target="cuda")
+    assert torch.equal(module["main"](fx, fw), got)
+
+
 @cuda
 @pytest.mark.parametrize("dtype", ["bf16", "f16"])
 def test_attention_low_precision(torch, dtype):

@@ -314,6 +314,12 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     Value kTile = tiles[0], vTile = tiles[1], qTile = tiles[2];
     SmallVector<Value> bi = k.delinearize(kb, block, blocks);
     Value bIdx = bi[0], h = bi[1], qTileIdx = bi[2];
+    // With a causal band, later row blocks see more keys: each (batch,
+    // head) takes its row blocks heaviest first, so that the grid's last
+    // blocks are light ones rather than the heaviest (a long tail); blocks
+    // of one (batch, head) stay together, sharing K and V in L2.
+    if (causal)
+      qTileIdx = arith::SubIOp::create(kb, idx(qTiles - 1), qTileIdx);
     Value kvh = arith::DivUIOp::create(kb, h, idx(group));
     Value warp = arith::DivUIOp::create(kb, thread, idx(32));
     Value lane = arith::RemUIOp::create(kb, thread, idx(32));

@@ -310,7 +310,7 @@ def test_any_dlpack_gpu_producer(torch):
     pointer) to functional ops and compiled functions; results are torch
     CUDA tensors."""
     r = rng(991)
-    x, w = dev(torch, randn(r, (6, 40))), dev(torch, uniform(r, (40,), 0.5, 1.5))
+    x, w = dev(torch, randn(r, (6, 40))), dev(torch, uniform(r, 0.5, 1.5, (40,)))
     fx, fw = ForeignGpuArray(x), ForeignGpuArray(w)
     assert seqc._core.DeviceArray(fx).ptr == x.data_ptr()
     got = seqc.rms_norm(fx, fw)

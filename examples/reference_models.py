@@ -29,6 +29,9 @@ CONFIGS = {
     "mamba_block": {"eps": 1e-5, "dt_rank": 8, "d_state": 16},
     "gla_block": {"eps": 1e-5, "n_heads": 4},
 }
+# The unfused Llama block is the same model written with its attention
+# unfused (seq-raise-attention raises it).
+CONFIGS["llama_block_unfused"] = CONFIGS["llama_block"]
 
 
 def _f64(a):
@@ -222,4 +225,5 @@ REFERENCES = {
     "llama_block": llama_block,
     "mamba_block": mamba_block,
     "gla_block": gla_block,
+    "llama_block_unfused": llama_block,
 }

@@ -128,7 +128,7 @@ class Example:
         w = {a.name: a.shape for a in self.args}
         seq = "L" if self.func == "mamba_block" else "T"
         label = "B%d %s%d D%d" % (x[0], seq, x[1], x[2])
-        if self.func == "llama_block":
+        if self.func.startswith("llama_block"):
             label += " H%d:%d" % (self.config["n_heads"],
                                   self.config["n_kv_heads"])
         elif self.func == "mamba_block":

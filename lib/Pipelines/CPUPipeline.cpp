@@ -24,6 +24,11 @@
 
 using namespace mlir;
 
+void mlir::seqc::addRaisingPasses(OpPassManager &pm) {
+  pm.addPass(createSeqRaiseAttention());
+  pm.addPass(createSeqRaiseScans());
+}
+
 void mlir::seqc::addBufferizationPasses(OpPassManager &pm) {
   // Public functions take fully dynamic layouts, so callers pass strided,
   // offset and non-contiguous inputs without copies; results become
@@ -46,8 +51,9 @@ void mlir::seqc::addBufferizationPasses(OpPassManager &pm) {
 
 void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
                                   const CPUPipelineOptions &options) {
-  // seq's canonical forms first: a linear scan becomes linear_recurrence,
-  // trivial scans fold away before anything is lowered.
+  // Unfused attention and linear scans raised to seq ops, then seq's
+  // canonical forms: trivial scans fold away before anything is lowered.
+  addRaisingPasses(pm);
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertSeqToLinalg(
       {options.attentionTileQ, options.attentionTileKV}));

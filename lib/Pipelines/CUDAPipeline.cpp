@@ -45,6 +45,7 @@ static void useShortNVPTXPointers() {
 void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
                                    const CUDAPipelineOptions &options) {
   useShortNVPTXPointers();
+  addRaisingPasses(pm);
   pm.addPass(createCanonicalizerPass());
   // seq ops to kernels; seq.recurrence (whose body is linalg code) through
   // the portable decomposition.

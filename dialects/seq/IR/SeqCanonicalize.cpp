@@ -18,6 +18,7 @@
 #include "seq/IR/SeqOps.h"
 #include "seq/IR/SeqTypeInference.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 
@@ -85,10 +86,63 @@ bool ScanOp::isLinearRecurrenceCombiner() {
   // The carry's combined decay a1·a2.
   if (!isProductOf(yield.getValues()[0], a1, a2))
     return false;
-  // The carry's combined offset a2·b1 + b2, in either operand order.
-  auto add = yield.getValues()[1].getDefiningOp<arith::AddFOp>();
+  // The carry's combined offset a2·b1 + b2, in either operand order, or
+  // fused as fma(a2, b1, b2).
+  Value offset = yield.getValues()[1];
+  if (auto fma = offset.getDefiningOp<math::FmaOp>())
+    return fma.getC() == b2 &&
+           ((fma.getA() == a2 && fma.getB() == b1) ||
+            (fma.getA() == b1 && fma.getB() == a2));
+  auto add = offset.getDefiningOp<arith::AddFOp>();
   return add && ((isProductOf(add.getLhs(), a2, b1) && add.getRhs() == b2) ||
                  (isProductOf(add.getRhs(), a2, b1) && add.getLhs() == b2));
+}
+
+LogicalResult ScanOp::raiseToLinearRecurrence(RewriterBase &rewriter,
+                                              std::string *why) {
+  auto fail = [&](const char *reason) {
+    if (why)
+      *why = reason;
+    return failure();
+  };
+  if (!isLinearRecurrenceCombiner())
+    return fail("the combiner is not (a1, b1), (a2, b2) -> (a1*a2, a2*b1 + b2)");
+  // The exclusive form would shift h by one step; keep it as a scan.
+  if (getExclusive())
+    return fail("the scan is exclusive");
+  Value a = getInputs()[0], b = getInputs()[1];
+  if (a.getType() != b.getType())
+    return fail("the decays and offsets differ in type");
+
+  Location loc = getLoc();
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(*this);
+  ValueRange initial = getInitial();
+  // With an initial carry (a0, b0), h_{-1} = b0; a0 only scales the decay
+  // product.
+  Value h0 = initial.empty() ? Value() : initial[1];
+  auto recurrence = LinearRecurrenceOp::create(
+      rewriter, loc, getResult(1).getType(), getResult(3).getType(), a, b, h0,
+      getDimAttr(), getReverseAttr());
+
+  Value decays = getResult(0), decayCarry = getResult(2);
+  if (!decays.use_empty() || !decayCarry.use_empty()) {
+    auto product = ScanOp::create(
+        rewriter, loc, TypeRange{decays.getType(), decayCarry.getType()},
+        ValueRange{a}, initial.empty() ? ValueRange() : initial.take_front(),
+        getDimAttr(), getReverseAttr(), getExclusiveAttr());
+    Type elt = getElementTypeOrSelf(a.getType());
+    Block *block = rewriter.createBlock(&product.getCombiner(), {},
+                                        {elt, elt}, {loc, loc});
+    Value mul = arith::MulFOp::create(rewriter, loc, block->getArgument(0),
+                                      block->getArgument(1));
+    YieldOp::create(rewriter, loc, mul);
+    decays = product.getResult(0);
+    decayCarry = product.getResult(1);
+  }
+  rewriter.replaceOp(*this, {decays, recurrence.getH(), decayCarry,
+                             recurrence.getLast()});
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -103,41 +157,9 @@ struct ScanToLinearRecurrence : OpRewritePattern<ScanOp> {
 
   LogicalResult matchAndRewrite(ScanOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!op.isLinearRecurrenceCombiner())
-      return rewriter.notifyMatchFailure(op, "combiner is not linear");
-    // The exclusive form would shift h by one step; keep it as a scan.
-    if (op.getExclusive())
-      return rewriter.notifyMatchFailure(op, "exclusive scan");
-    Value a = op.getInputs()[0], b = op.getInputs()[1];
-    if (a.getType() != b.getType())
-      return rewriter.notifyMatchFailure(op, "decays and offsets differ in type");
-
-    Location loc = op.getLoc();
-    ValueRange initial = op.getInitial();
-    // With an initial carry (a0, b0), h_{-1} = b0; a0 only scales the decay
-    // product.
-    Value h0 = initial.empty() ? Value() : initial[1];
-    auto recurrence = LinearRecurrenceOp::create(
-        rewriter, loc, op.getResult(1).getType(), op.getResult(3).getType(), a,
-        b, h0, op.getDimAttr(), op.getReverseAttr());
-
-    Value decays = op.getResult(0), decayCarry = op.getResult(2);
-    if (!decays.use_empty() || !decayCarry.use_empty()) {
-      auto product = ScanOp::create(
-          rewriter, loc, TypeRange{decays.getType(), decayCarry.getType()},
-          ValueRange{a}, initial.empty() ? ValueRange() : initial.take_front(),
-          op.getDimAttr(), op.getReverseAttr(), op.getExclusiveAttr());
-      Type elt = getElementTypeOrSelf(a.getType());
-      Block *block = rewriter.createBlock(&product.getCombiner(), {},
-                                          {elt, elt}, {loc, loc});
-      Value mul = arith::MulFOp::create(rewriter, loc, block->getArgument(0),
-                                        block->getArgument(1));
-      YieldOp::create(rewriter, loc, mul);
-      decays = product.getResult(0);
-      decayCarry = product.getResult(1);
-    }
-    rewriter.replaceOp(op, {decays, recurrence.getH(), decayCarry,
-                            recurrence.getLast()});
+    std::string why;
+    if (failed(op.raiseToLinearRecurrence(rewriter, &why)))
+      return rewriter.notifyMatchFailure(op, why);
     return success();
   }
 };

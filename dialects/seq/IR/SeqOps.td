@@ -146,8 +146,15 @@ def Seq_ScanOp : Seq_Op<"scan", [Pure, AttrSizedOperandSegments,
     ::mlir::ResultRange getCarries() {
       return getResults().drop_front(getInputs().size());
     }
-    /// True when the combiner is `(a1, b1, a2, b2) -> (a1*a2, a2*b1 + b2)`.
+    /// True when the combiner is `(a1, b1, a2, b2) -> (a1*a2, a2*b1 + b2)`
+    /// (either operand order of each product and of the sum, or the sum as
+    /// `math.fma(a2, b1, b2)`).
     bool isLinearRecurrenceCombiner();
+    /// Replaces a linear-recurrence scan by seq.linear_recurrence (and a
+    /// product scan of the decays when that result is used); on failure
+    /// nothing changes and `why` (if given) says why.
+    ::mlir::LogicalResult raiseToLinearRecurrence(
+        ::mlir::RewriterBase &rewriter, std::string *why = nullptr);
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;

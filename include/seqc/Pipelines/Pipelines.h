@@ -75,6 +75,10 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
 /// results as trailing out-parameters, as on the CPU.
 void buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
 
+/// The raising both pipelines start with: seq-raise-attention and
+/// seq-raise-scans (unfused attention and linear scans become seq ops).
+void addRaisingPasses(OpPassManager &pm);
+
 /// The bufferization both pipelines share: read-only, fully dynamic layout
 /// arguments (specialized to a unit innermost stride), results as
 /// contiguous out-parameters.

@@ -36,6 +36,85 @@ def SeqcCheckContract : Pass<"seqc-check-contract", "ModuleOp"> {
   ];
 }
 
+def SeqRaiseAttention : Pass<"seq-raise-attention"> {
+  let summary = "Raise unfused attention (matmul, scale, mask, softmax, "
+                "matmul) to seq.attention";
+  let description = [{
+    Frontends write attention as `Q·Kᵀ -> scale -> mask -> softmax -> ·V`.
+    Anchored on each `linalg.softmax` over the key dimension, this pass walks
+    back through the score chain and forward to the `P·V` matmul and, when it
+    can prove the chain equivalent, replaces it by one `seq.attention` (whose
+    lowerings never build the `Sq x Skv` scores).
+
+    Accepted: `linalg.batch_matmul` on `[B·H, S, D]` operands (K transposed
+    by `linalg.transpose [0, 2, 1]`, or a batch_matmul whose indexing maps
+    read `K[b, j, d]`), both zero-initialized; scales (`arith.mulf`/`divf`
+    by splat constants, or elementwise `linalg.generic` multiplying by a
+    constant); one mask, additive (0 and -inf, or finite values <= -1e30 as
+    Hugging Face's `finfo.min`) or a `select` of the scores and -inf, given
+    as a constant or generated from indices (`tensor.generate`, or an
+    input-less `linalg.generic` reading `linalg.index`) of shape `[Sq, Skv]`
+    broadcast over the batch; head reshapes (`tensor.collapse_shape` of
+    `[B, H, S, D]`) and GQA broadcasts (`linalg.broadcast` of `[B, Hkv, S,
+    D]` over a group dimension, collapsed) on Q, K and V.
+
+    The mask is evaluated at every (query, key) and must be exactly a causal
+    and/or sliding-window band (bottom-right aligned) with no fully masked
+    row. Everything else stays as it is; with `explain`, each softmax that
+    was not raised gets a remark saying why (also under `-debug` in builds
+    with assertions).
+
+    ```mlir
+    %kt = linalg.transpose ins(%k : tensor<8x64x32xf32>) outs(%e : tensor<8x32x64xf32>) permutation = [0, 2, 1]
+    %s = linalg.batch_matmul ins(%q, %kt : ...) outs(%zero : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+    %ss = arith.mulf %s, %scale : tensor<8x64x64xf32>
+    %sm = arith.addf %ss, %causal_mask : tensor<8x64x64xf32>
+    %p = linalg.softmax dimension(2) ins(%sm : tensor<8x64x64xf32>) outs(%e2 : tensor<8x64x64xf32>) -> tensor<8x64x64xf32>
+    %o = linalg.batch_matmul ins(%p, %v : ...) outs(%zero2 : tensor<8x64x32xf32>) -> tensor<8x64x32xf32>
+    // becomes
+    %o4 = seq.attention %q4, %k4, %v4 {causal, scale = 0.176 : f32} : ...
+    %o = tensor.collapse_shape %o4 [[0, 1], [2], [3]] : tensor<1x8x64x32xf32> into tensor<8x64x32xf32>
+    ```
+  }];
+  let options = [
+    Option<"explain", "explain", "bool", "false",
+           "Remark at each linalg.softmax that was not raised, saying why">,
+  ];
+  let dependentDialects = ["::mlir::seqc::seq::SeqDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def SeqRaiseScans : Pass<"seq-raise-scans"> {
+  let summary = "Raise linear-recurrence scans to seq.linear_recurrence";
+  let description = [{
+    A `seq.scan` of two tensors whose combiner is the composition of affine
+    maps, `(a1, b1), (a2, b2) -> (a1·a2, a2·b1 + b2)` (in any operand order,
+    or with `math.fma(a2, b1, b2)`), is the linear recurrence
+    `h_t = a_t·h_{t-1} + b_t`: it becomes `seq.linear_recurrence` (plus a
+    multiplicative scan of the decays, only when their running product is
+    used). Exclusive scans and other combiners stay; with `explain`, each
+    scan that was not raised gets a remark saying why.
+
+    ```mlir
+    %pa, %h, %ca, %ch = seq.scan ins(%a, %b : ...) {dim = 1 : i64} -> ... {
+    ^bb0(%a1: f32, %b1: f32, %a2: f32, %b2: f32):
+      %m = arith.mulf %a1, %a2 : f32
+      %t = arith.mulf %a2, %b1 : f32
+      %n = arith.addf %t, %b2 : f32
+      seq.yield %m, %n : f32, f32
+    }
+    // becomes (the decay products %pa, %ca unused)
+    %h, %last = seq.linear_recurrence %a, %b {dim = 1 : i64} : ...
+    ```
+  }];
+  let options = [
+    Option<"explain", "explain", "bool", "false",
+           "Remark at each seq.scan that was not raised, saying why">,
+  ];
+  let dependentDialects = ["::mlir::seqc::seq::SeqDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def SeqcCopiesToLinalg : Pass<"seqc-copies-to-linalg"> {
   let summary = "Rewrite memref.copy as linalg.copy so that copies become loops";
   let description = [{

@@ -495,7 +495,7 @@ def _example(name):
 
 
 @cuda
-@pytest.mark.parametrize("name", ["llama_block", "mamba_block", "gla_block"])
+@pytest.mark.parametrize("name", ["llama_block", "llama_block_unfused", "mamba_block", "gla_block"])
 def test_example_blocks_on_gpu(torch, name):
     """Whole blocks (seq kernels plus the blocks' own linalg ops mapped to
     the GPU) against the independent float64 NumPy models."""

@@ -66,6 +66,18 @@ def test_example_matches_reference(name):
     np.testing.assert_array_equal(again, row["out"])
 
 
+@pytest.mark.needs_library
+def test_unfused_attention_matches_fused_block():
+    """The unfused Llama block (raised by seq-raise-attention) and the fused
+    one give the same outputs on the same inputs."""
+    fused = run_examples.prepare("llama_block")
+    unfused = run_examples.prepare("llama_block_unfused")
+    inputs = run_examples.make_inputs(fused)
+    a = compiled(fused)[fused.func](*inputs.values())
+    b = compiled(unfused)[unfused.func](*inputs.values())
+    np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
+
+
 # ---------------------------------------------------------------------------
 # The block references' ops against reference.py's
 # ---------------------------------------------------------------------------

@@ -1030,7 +1030,7 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
   rt.takeError(); // an earlier failure on this thread is not this call's
   size_t numInputs = sig.inputs.size();
   std::vector<void *> staged(args.size(), nullptr);
-  auto freeStaged = llvm::make_scope_exit([&] {
+  llvm::scope_exit freeStaged([&] {
     for (void *p : staged)
       rt.free(p);
   });

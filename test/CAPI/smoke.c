@@ -72,11 +72,11 @@ int main(void) {
   int64_t shape2[2] = {3, 5}, rowMajor[2] = {5, 1}, transposed[2] = {1, 3};
   int64_t shape1[1] = {3}, unit[1] = {1};
   seqc_buffer args[5] = {
-      {aStorage, SEQC_F32, 2, shape2, transposed},
-      {b, SEQC_F32, 2, shape2, rowMajor},
-      {h0, SEQC_F32, 1, shape1, unit},
-      {h, SEQC_F32, 2, shape2, rowMajor},
-      {last, SEQC_F32, 1, shape1, unit},
+      {aStorage, SEQC_F32, 2, shape2, transposed, 0},
+      {b, SEQC_F32, 2, shape2, rowMajor, 0},
+      {h0, SEQC_F32, 1, shape1, unit, 0},
+      {h, SEQC_F32, 2, shape2, rowMajor, 0},
+      {last, SEQC_F32, 1, shape1, unit, 0},
   };
   status = seqc_invoke(module, "recur", args, 5);
   CHECK(status == SEQC_OK, "invoke failed: %s", seqc_last_error());

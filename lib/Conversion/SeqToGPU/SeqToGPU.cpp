@@ -74,7 +74,6 @@ namespace {
 /// (GLA) or Dv (attention) f32 values each.
 constexpr int64_t kMaxRegisterState = 256;
 constexpr int64_t kThreadsPerBlock = 256;
-constexpr int64_t kAttentionQueriesPerBlock = 128;
 
 using KernelBuilder = GpuKernelBuilder;
 
@@ -88,10 +87,6 @@ SmallVector<Value> withIndex(ValueRange indices, int64_t dim, Value v) {
   out.insert(out.begin() + dim, v);
   return out;
 }
-
-/// exp(x) for the polynomial approximation that follows: inputs below -88
-/// give 0 (the approximation clamps), never NaN.
-Value expF32(ImplicitLocOpBuilder &kb, Value x) { return ScalarMath(kb).exp(x); }
 
 /// 1/sqrt(x) through sqrt (no libdevice call on the GPU).
 Value rsqrtF32(ImplicitLocOpBuilder &kb, Value x) {

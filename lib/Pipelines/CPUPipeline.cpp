@@ -27,6 +27,9 @@ using namespace mlir;
 void mlir::seqc::addRaisingPasses(OpPassManager &pm) {
   pm.addPass(createSeqRaiseAttention());
   pm.addPass(createSeqRaiseScans());
+  // What was not raised (a softmax that is no provable attention) becomes
+  // plain linalg.
+  pm.addPass(createSeqcDecomposeAggregates());
 }
 
 void mlir::seqc::addBufferizationPasses(OpPassManager &pm) {

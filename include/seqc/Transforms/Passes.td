@@ -115,6 +115,18 @@ def SeqRaiseScans : Pass<"seq-raise-scans"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def SeqcDecomposeAggregates : Pass<"seqc-decompose-aggregates"> {
+  let summary = "Decompose aggregated linalg ops (linalg.softmax) into "
+                "generics";
+  let description = [{
+    What seq-raise-attention leaves (a softmax it could not prove part of
+    an attention) still has to compile: each op with linalg's
+    `AggregatedOpInterface` becomes its decomposition (for `linalg.softmax`:
+    max, subtract, exp, sum, divide as `linalg.generic`s), which the
+    pipelines lower like any other linalg code.
+  }];
+}
+
 def SeqcCopiesToLinalg : Pass<"seqc-copies-to-linalg"> {
   let summary = "Rewrite memref.copy as linalg.copy so that copies become loops";
   let description = [{

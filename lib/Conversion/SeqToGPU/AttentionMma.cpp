@@ -410,6 +410,28 @@ void MmaAttention::build(PatternRewriter &rewriter) {
       init.push_back(zero);
     for (int64_t n = 0; n < mTiles * vTiles * 4; ++n)
       init.push_back(zero);
+    // The visibility predicate of seq.attention: key jHi < L, and (causal)
+    // jHi <= pHi, (right) jHi <= pHi + right, (left) jLo >= pLo - left.
+    // Per element jHi = jLo and pHi = pLo; for a whole tile the corners
+    // that bind each bound.
+    auto visible = [&](ImplicitLocOpBuilder &vb, Value jHi, Value pHi,
+                       Value jLo, Value pLo) -> Value {
+      Value vis =
+          arith::CmpIOp::create(vb, arith::CmpIPredicate::slt, jHi, len);
+      auto andWith = [&](arith::CmpIPredicate pred, Value x, Value y) {
+        vis = arith::AndIOp::create(vb, vis,
+                                    arith::CmpIOp::create(vb, pred, x, y));
+      };
+      if (causal)
+        andWith(arith::CmpIPredicate::sle, jHi, pHi);
+      if (right >= 0)
+        andWith(arith::CmpIPredicate::sle, jHi,
+                arith::AddIOp::create(vb, pHi, i32At(vb, right)));
+      if (left >= 0)
+        andWith(arith::CmpIPredicate::sge, jLo,
+                arith::SubIOp::create(vb, pLo, i32At(vb, left)));
+      return vis;
+    };
     // Lane l gives the address of row l % 8 of matrix l / 8:
     //   Q (A fragments, m16 x k16): rows 8(i % 2).., cols 8(i / 2)..
     //   K (B fragments of n-tiles nt, nt+1 at one k-step): rows (keys)
@@ -506,22 +528,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
                         arith::AddIOp::create(pb, t2, idx(8 * nt + e % 2)));
                     Value j = toI32At(pb, col);
                     Value p = rowPos[laneRow(mt, e)];
-                    Value vis = arith::CmpIOp::create(
-                        pb, arith::CmpIPredicate::slt, j, len);
-                    auto andWith = [&](Value cond) {
-                      vis = arith::AndIOp::create(pb, vis, cond);
-                    };
-                    if (causal)
-                      andWith(arith::CmpIOp::create(
-                          pb, arith::CmpIPredicate::sle, j, p));
-                    if (left >= 0)
-                      andWith(arith::CmpIOp::create(
-                          pb, arith::CmpIPredicate::sge, j,
-                          arith::SubIOp::create(pb, p, i32At(pb, left))));
-                    if (right >= 0)
-                      andWith(arith::CmpIOp::create(
-                          pb, arith::CmpIPredicate::sle, j,
-                          arith::AddIOp::create(pb, p, i32At(pb, right))));
+                    Value vis = visible(pb, j, p, j, p);
                     v = pm.select(vis, v, pm.constant(-INFINITY));
                   }
                   vals.push_back(v);
@@ -533,22 +540,9 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           Value keyFirst = toI32At(ib, key0);
           Value keyLast =
               arith::AddIOp::create(ib, keyFirst, i32At(ib, keysPerTile - 1));
-          Value full = arith::CmpIOp::create(ib, arith::CmpIPredicate::slt,
-                                             keyLast, len);
-          auto fullAnd = [&](Value cond) {
-            full = arith::AndIOp::create(ib, full, cond);
-          };
-          if (causal)
-            fullAnd(arith::CmpIOp::create(ib, arith::CmpIPredicate::sle,
-                                          keyLast, wFirst));
-          if (right >= 0)
-            fullAnd(arith::CmpIOp::create(
-                ib, arith::CmpIPredicate::sle, keyLast,
-                arith::AddIOp::create(ib, wFirst, i32At(ib, right))));
-          if (left >= 0)
-            fullAnd(arith::CmpIOp::create(
-                ib, arith::CmpIPredicate::sge, keyFirst,
-                arith::SubIOp::create(ib, wLast, i32At(ib, left))));
+          // The band's upper bounds are tightest at (last key, first row),
+          // its lower bound at (first key, last row).
+          Value full = visible(ib, keyLast, wFirst, keyFirst, wLast);
           auto branch = scf::IfOp::create(
               ib, full,
               [&](OpBuilder &tb, Location tl) {

@@ -123,6 +123,15 @@ SEQC_CAPI_EXPORTED seqc_status seqc_function_arg(seqc_module module,
                                                  int64_t *rank,
                                                  const int64_t **shape);
 
+/// Result `result` of a function is written in place into input `*input`
+/// (the MLIR result attribute `seq.in_place`: a KV cache or a recurrent
+/// state updated by a decode step), or `*input` is -1. seqc_invoke then
+/// takes that input's buffer for the result too, and updates it.
+SEQC_CAPI_EXPORTED seqc_status seqc_function_in_place(seqc_module module,
+                                                      const char *name,
+                                                      int64_t result,
+                                                      int64_t *input);
+
 /// Runs function `name` on `args`: its inputs, then one buffer per result
 /// (written in place). Shapes and dtypes are checked against the signature;
 /// a mismatch is an error naming the argument.

@@ -149,6 +149,21 @@ seqc_status seqc_function_arg(seqc_module module, const char *name,
   return SEQC_OK;
 }
 
+seqc_status seqc_function_in_place(seqc_module module, const char *name,
+                                   int64_t result, int64_t *input) {
+  const FunctionSignature *sig =
+      signature(module, name, "seqc_function_in_place");
+  if (!sig)
+    return SEQC_ERROR;
+  if (result < 0 || result >= static_cast<int64_t>(sig->results.size()))
+    return fail("seqc_function_in_place: @" + std::string(name) + " has " +
+                std::to_string(sig->results.size()) + " results, index " +
+                std::to_string(result) + " is out of range");
+  if (input)
+    *input = sig->results[result].inPlace;
+  return SEQC_OK;
+}
+
 seqc_status seqc_invoke(seqc_module module, const char *name,
                         const seqc_buffer *args, int64_t num_args) {
   if (!signature(module, name, "seqc_invoke"))

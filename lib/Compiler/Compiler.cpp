@@ -10,6 +10,7 @@
 #include "seqc/Compiler/Compiler.h"
 
 #include "seqc/InitAll.h"
+#include "seq/IR/SeqDialect.h"
 #include "seqc/Pipelines/Pipelines.h"
 
 #include "Runtime/CudaRuntime.h"
@@ -235,9 +236,13 @@ static LogicalResult collectSignatures(ModuleOp module,
     for (auto [i, type] : llvm::enumerate(func.getArgumentTypes()))
       if (failed(add(type, "argument", i, sig.inputs)))
         return failure();
-    for (auto [i, type] : llvm::enumerate(func.getResultTypes()))
+    for (auto [i, type] : llvm::enumerate(func.getResultTypes())) {
       if (failed(add(type, "result", i, sig.results)))
         return failure();
+      if (auto arg = func.getResultAttrOfType<IntegerAttr>(
+              i, seqc::seq::SeqDialect::kInPlaceAttrName))
+        sig.results.back().inPlace = arg.getInt();
+    }
     // Entry points get C wrappers taking memref descriptors by pointer.
     func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                   UnitAttr::get(func.getContext()));
@@ -289,8 +294,17 @@ std::string mlir::seqc::formatSpec(const TensorSpec &spec) {
 std::string mlir::seqc::encodeSignatures(ArrayRef<FunctionSignature> sigs) {
   std::string text;
   for (const FunctionSignature &sig : sigs) {
+    // A result written into input k ends in `@k`.
     auto join = [](const std::vector<TensorSpec> &specs) {
-      return llvm::join(llvm::map_range(specs, formatSpec), ";");
+      return llvm::join(llvm::map_range(specs,
+                                        [](const TensorSpec &spec) {
+                                          std::string text = formatSpec(spec);
+                                          if (spec.inPlace >= 0)
+                                            text += "@" + std::to_string(
+                                                              spec.inPlace);
+                                          return text;
+                                        }),
+                        ";");
     };
     text += sig.name + ":" + join(sig.inputs) + "->" + join(sig.results) + "\n";
   }
@@ -298,8 +312,13 @@ std::string mlir::seqc::encodeSignatures(ArrayRef<FunctionSignature> sigs) {
 }
 
 static llvm::Expected<TensorSpec> decodeSpec(StringRef text) {
-  auto [name, rest] = text.split('[');
+  auto [type, inPlace] = text.split('@');
+  auto [name, rest] = type.split('[');
   TensorSpec spec{DType::F32, {}};
+  if (!inPlace.empty() &&
+      (inPlace.getAsInteger(10, spec.inPlace) || spec.inPlace < 0))
+    return makeError("malformed in-place index in signature entry '" + text +
+                     "'");
   bool known = false;
   for (int code = 0; code <= static_cast<int>(DType::I1); ++code)
     if (dtypeName(static_cast<DType>(code)) == name) {
@@ -413,8 +432,20 @@ static LogicalResult addPackedEntryPoints(ModuleOp module,
     OpBuilder::InsertionGuard guard(b);
     Block *entry = packed.addEntryBlock(b);
     b.setInsertionPointToStart(entry);
+    // descriptors[] holds every input, then every result; a result written
+    // in place (seq.in_place) has no out-parameter of its own.
+    SmallVector<int32_t> slots;
+    for (int32_t i = 0, e = sig.inputs.size(); i < e; ++i)
+      slots.push_back(i);
+    for (auto [j, result] : llvm::enumerate(sig.results))
+      if (result.inPlace < 0)
+        slots.push_back(sig.inputs.size() + j);
+    if (slots.size() != target.getNumArguments())
+      return module.emitError()
+             << "@" << sig.name << " takes " << target.getNumArguments()
+             << " buffers after lowering, expected " << slots.size();
     SmallVector<Value> args;
-    for (int32_t i = 0, e = target.getNumArguments(); i < e; ++i) {
+    for (int32_t i : slots) {
       Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, entry->getArgument(0),
                                        ArrayRef<LLVM::GEPArg>{i});
       args.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
@@ -691,13 +722,20 @@ static std::string headerText(ArrayRef<FunctionSignature> sigs,
   for (const FunctionSignature &sig : sigs) {
     os << "/* " << sig.name << ": "
        << llvm::join(llvm::map_range(sig.inputs, formatSpec), ", ") << " -> "
-       << llvm::join(llvm::map_range(sig.results, formatSpec), ", ") << " */\n"
-       << "void _mlir_ciface_" << sig.name << "(";
+       << llvm::join(llvm::map_range(sig.results, formatSpec), ", ") << " */\n";
     llvm::SmallVector<std::string> params;
     for (auto [i, spec] : llvm::enumerate(sig.inputs))
       params.push_back(descriptor(spec) + " *input" + std::to_string(i));
-    for (auto [i, spec] : llvm::enumerate(sig.results))
+    for (auto [i, spec] : llvm::enumerate(sig.results)) {
+      if (spec.inPlace >= 0) {
+        // Written into the input's buffer: no out-parameter.
+        os << "/* result " << i << " is written in place into input"
+           << spec.inPlace << " (seq.in_place) */\n";
+        continue;
+      }
       params.push_back(descriptor(spec) + " *result" + std::to_string(i));
+    }
+    os << "void _mlir_ciface_" << sig.name << "(";
     os << llvm::join(params, ", ") << ");\n\n";
   }
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* SEQC_GENERATED_H */\n";
@@ -952,6 +990,29 @@ static llvm::Error checkArgument(const FunctionSignature &sig, size_t i,
   return llvm::Error::success();
 }
 
+/// A result marked seq.in_place = k is written into input k's buffer: the
+/// caller passes that same buffer for both.
+static llvm::Error checkInPlace(const FunctionSignature &sig,
+                                llvm::ArrayRef<BufferRef> args,
+                                llvm::SmallVectorImpl<bool> &updated) {
+  size_t numInputs = sig.inputs.size();
+  updated.assign(numInputs, false);
+  for (auto [j, result] : llvm::enumerate(sig.results)) {
+    if (result.inPlace < 0)
+      continue;
+    const BufferRef &in = args[result.inPlace], &out = args[numInputs + j];
+    if (in.data != out.data || in.shape != out.shape ||
+        in.strides != out.strides || in.device != out.device)
+      return makeError("@" + sig.name + ": result #" + llvm::Twine(j) +
+                       " is written in place into input #" +
+                       llvm::Twine(result.inPlace) +
+                       " (seq.in_place): pass input #" +
+                       llvm::Twine(result.inPlace) + "'s buffer for both");
+    updated[result.inPlace] = true;
+  }
+  return llvm::Error::success();
+}
+
 llvm::Error CompiledModule::invoke(llvm::StringRef name,
                                    llvm::ArrayRef<BufferRef> args) const {
   const FunctionSignature *sig = lookup(name);
@@ -976,6 +1037,9 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
   // Memref descriptors: {allocated, aligned, offset, sizes[r], strides[r]}.
   // Compiled code takes inputs with a unit innermost stride and contiguous
   // results; other views go through contiguous temporaries.
+  llvm::SmallVector<bool> updated;
+  if (llvm::Error error = checkInPlace(*sig, args, updated))
+    return error;
   std::vector<llvm::SmallVector<int64_t>> descriptors(args.size());
   std::vector<std::vector<char>> temporaries(args.size());
   llvm::SmallVector<std::pair<size_t, const BufferRef *>> copyBack;
@@ -985,6 +1049,9 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
     int64_t elements;
     if (llvm::Error error = checkArgument(*sig, i, arg, what, elements))
       return error;
+    // An in-place result's buffer is its input's (the entry skips it).
+    if (!isInput && sig->results[i - numInputs].inPlace >= 0)
+      continue;
     if (arg.device)
       return makeError(what + " is CUDA device memory, but @" + name +
                        " was compiled for the cpu target");
@@ -1000,7 +1067,7 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
       strides = rowMajorStrides(arg.shape);
       if (isInput)
         copyStrided(arg.data, arg.strides, data, strides, arg.shape, itemSize);
-      else
+      if (!isInput || updated[i])
         copyBack.push_back({i, &arg});
     }
     auto &desc = descriptors[i];
@@ -1034,6 +1101,9 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
     for (void *p : staged)
       rt.free(p);
   });
+  llvm::SmallVector<bool> updated;
+  if (llvm::Error error = checkInPlace(sig, args, updated))
+    return error;
   std::vector<llvm::SmallVector<int64_t>> descriptors(args.size());
   for (auto [i, arg] : llvm::enumerate(args)) {
     bool isInput = i < numInputs;
@@ -1041,6 +1111,9 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
     int64_t elements;
     if (llvm::Error error = checkArgument(sig, i, arg, what, elements))
       return error;
+    // An in-place result's buffer is its input's (the entry skips it).
+    if (!isInput && sig.results[i - numInputs].inPlace >= 0)
+      continue;
     size_t bytes = elements * dtypeSize(arg.dtype);
     void *data = arg.data;
     llvm::SmallVector<int64_t> strides(arg.strides);
@@ -1102,14 +1175,24 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
   rt.synchronize();
   if (const char *error = rt.takeError())
     return makeError("@" + sig.name + ": " + error);
-  for (size_t i = numInputs; i < args.size(); ++i) {
+  // Staged results, and staged inputs that a result updated in place, go
+  // back to the caller's buffers.
+  for (size_t i = 0; i < args.size(); ++i) {
     const BufferRef &arg = args[i];
-    if (arg.device || !staged[i])
+    bool back = i < numInputs ? updated[i]
+                              : sig.results[i - numInputs].inPlace < 0;
+    if (!back || !staged[i])
       continue;
     int64_t elements = 1;
     for (int64_t d : arg.shape)
       elements *= d;
     size_t bytes = elements * dtypeSize(arg.dtype);
+    if (arg.device) {
+      // An input copied off a 16-byte boundary (it is contiguous).
+      if (!rt.copy(arg.data, staged[i], bytes, 2))
+        return makeError("@" + sig.name + ": " + rt.takeError());
+      continue;
+    }
     if (isRowMajor(arg.shape, arg.strides)) {
       if (!rt.copy(arg.data, staged[i], bytes, 1))
         return makeError("@" + sig.name + ": " + rt.takeError());

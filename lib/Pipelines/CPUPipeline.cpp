@@ -36,13 +36,15 @@ void mlir::seqc::addBufferizationPasses(OpPassManager &pm) {
   // Public functions take fully dynamic layouts, so callers pass strided,
   // offset and non-contiguous inputs without copies; results become
   // caller-provided, contiguous out-parameters. Callers' input buffers are
-  // never written.
+  // never written, except those a `seq.in_place` result updates.
   pm.addPass(createSeqcReadonlyArguments());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::FullyDynamicLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Results marked seq.in_place go into their arguments' buffers.
+  pm.addPass(createSeqcInPlaceResults());
   // Unit innermost strides for inputs, contiguous results written in place.
   pm.addPass(createSeqcBoundaryLayouts());
   pm.addPass(createCanonicalizerPass());

@@ -81,6 +81,9 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   mapping.mappingPolicyStr = "innermost-first";
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass(mapping));
   pm.addPass(createConvertParallelLoopToGpuPass());
+  // Scalars of input tensors (a decode step's position) are read by the
+  // kernels that use them, not by the host.
+  pm.addPass(createSeqcGpuSinkScalarLoads());
   pm.addPass(createSeqcGpuHostBuffers());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

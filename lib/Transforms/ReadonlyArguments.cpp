@@ -9,6 +9,9 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "seq/IR/SeqDialect.h"
+
+#include "llvm/ADT/DenseSet.h"
 
 namespace mlir::seqc {
 #define GEN_PASS_DEF_SEQCREADONLYARGUMENTS
@@ -21,15 +24,21 @@ namespace {
 struct SeqcReadonlyArguments
     : seqc::impl::SeqcReadonlyArgumentsBase<SeqcReadonlyArguments> {
   void runOnOperation() override {
-    auto readonly = BoolAttr::get(&getContext(), false);
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (!func.isPublic() || func.isDeclaration())
         continue;
+      // Arguments that a result is written into (`seq.in_place`) are the
+      // caller's state buffers: writable.
+      llvm::SmallDenseSet<int64_t> inPlace;
+      for (unsigned r = 0, e = func.getNumResults(); r < e; ++r)
+        if (auto arg = func.getResultAttrOfType<IntegerAttr>(
+                r, seqc::seq::SeqDialect::kInPlaceAttrName))
+          inPlace.insert(arg.getInt());
       for (auto [i, type] : llvm::enumerate(func.getArgumentTypes()))
         if (isa<TensorType>(type))
           func.setArgAttr(
               i, bufferization::BufferizationDialect::kWritableAttrName,
-              readonly);
+              BoolAttr::get(&getContext(), inPlace.contains(i)));
     }
   }
 };

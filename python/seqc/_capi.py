@@ -92,6 +92,8 @@ _SIGNATURES = {
     "seqc_function_arg": (_c_status, [_c_module, ctypes.c_char_p,
                                       ctypes.c_int64, ctypes.POINTER(_c_dtype),
                                       _p_int64, ctypes.POINTER(_p_int64)]),
+    "seqc_function_in_place": (_c_status, [_c_module, ctypes.c_char_p,
+                                           ctypes.c_int64, _p_int64]),
     "seqc_invoke": (_c_status, [_c_module, ctypes.c_char_p,
                                 ctypes.POINTER(SeqcBuffer), ctypes.c_int64]),
     "seqc_module_target": (ctypes.c_char_p, [_c_module]),

@@ -393,6 +393,9 @@ class Function:
         self._cname = name.encode()
         # [(seqc_dtype, shape with -1 for dynamic sizes)]
         self.inputs, self.results = module._backend.signature(name)
+        #: For each result, the input it is written into in place
+        #: (``seq.in_place``: a KV cache, a recurrent state), or -1.
+        self.in_place = list(module._backend.in_place(name))
         if arg_names is not None and len(arg_names) != len(self.inputs):
             arg_names = None
         self.arg_names = arg_names
@@ -406,10 +409,45 @@ class Function:
             self.name, ", ".join(fmt(e) for e in self.inputs),
             ", ".join(fmt(e) for e in self.results))
 
-    def _check_out(self, out):
+    @staticmethod
+    def _updatable(arr):
+        """A buffer the compiled code may update in place: the array itself
+        when it is writable and contiguous, else a contiguous copy (which the
+        call then returns)."""
+        if isinstance(arr, DeviceArray):
+            if arr.tensor.is_contiguous() and arr.ptr % 16 == 0:
+                return arr
+            return DeviceArray(arr.tensor.contiguous().clone())
+        if arr.flags.c_contiguous and arr.flags.writeable:
+            return arr
+        return np.array(arr, order="C")
+
+    @staticmethod
+    def _to_device(arr, device):
+        if isinstance(arr, DeviceArray):
+            return arr
+        import torch
+        return DeviceArray(torch.from_numpy(np.ascontiguousarray(arr))
+                           .to(device))
+
+    def _check_out(self, out, inputs=None):
         if isinstance(out, np.ndarray):
             out = (out,)
         out = list(out)
+        if inputs is not None:
+            # A result written in place is its input: pass it or None.
+            for j, k in enumerate(self.in_place):
+                if k < 0 or j >= len(out):
+                    continue
+                if out[j] is not None and not (
+                        isinstance(out[j], np.ndarray) and
+                        isinstance(inputs[k], np.ndarray) and
+                        out[j].ctypes.data == inputs[k].ctypes.data):
+                    raise ValueError(
+                        "out[%d] (result %d of @%s) is written in place into "
+                        "%s (seq.in_place): pass that array, or None"
+                        % (j, j + 1, self.name, self._argname(k)))
+                out[j] = inputs[k]
         if len(out) != len(self.results):
             raise TypeError("@%s has %d result%s, got %d out array%s"
                             % (self.name, len(self.results),
@@ -477,8 +515,11 @@ class Function:
                                "" if len(self.inputs) == 1 else "s",
                                len(args)))
         inputs, as_torch, on_gpu = [], False, None
+        updated = {k for k in self.in_place if k >= 0}
         for i, x in enumerate(args):
             arr, was_torch = self._input(i, x)
+            if i in updated:
+                arr = self._updatable(arr)
             inputs.append(arr)
             as_torch = as_torch or bool(was_torch)
             if was_torch == "cuda" and on_gpu is None:
@@ -496,7 +537,12 @@ class Function:
         if on_gpu is not None and out is None:
             import torch
             outputs = []
-            for code, shape in self.results:
+            for j, (code, shape) in enumerate(self.results):
+                if self.in_place[j] >= 0:
+                    outputs.append(self._to_device(inputs[self.in_place[j]],
+                                                   on_gpu))
+                    inputs[self.in_place[j]] = outputs[-1]
+                    continue
                 t = torch.empty(shape, dtype=torch_dtype(code), device=on_gpu)
                 if poison and t.is_floating_point():
                     t.fill_(float("nan"))
@@ -505,14 +551,18 @@ class Function:
             result = [o.tensor for o in outputs]
             return result[0] if len(result) == 1 else tuple(result)
         if out is not None:
-            outputs = self._check_out(out)
+            outputs = self._check_out(out, inputs)
             if poison:
-                for o in outputs:
-                    _poison(o)
+                for j, o in enumerate(outputs):
+                    if self.in_place[j] < 0:
+                        _poison(o)
             self._module._backend.invoke(self.name, inputs + outputs)
             return outputs[0] if len(outputs) == 1 else tuple(outputs)
         outputs = []
         for j, (code, shape) in enumerate(self.results):
+            if self.in_place[j] >= 0:
+                outputs.append(inputs[self.in_place[j]])
+                continue
             if any(s < 0 for s in shape):
                 raise ValueError("result %d of @%s has a dynamic shape %s; "
                                  "results must have static shapes to be "
@@ -647,6 +697,20 @@ class _CAPIBackend:
             sig.append((dtype.value, tuple(shape[d] for d in range(rank.value))))
         return sig[:n_in.value], sig[n_in.value:]
 
+    def in_place(self, name):
+        """For each result: the input it is written into (seq.in_place), or
+        -1."""
+        lib = _capi.lib()
+        _, results = self.signature(name)
+        out = []
+        for j in range(len(results)):
+            k = ctypes.c_int64()
+            _capi.check(lib.seqc_function_in_place(self._handle, name.encode(),
+                                                   j, ctypes.byref(k)),
+                        "@%s result %d" % (name, j + 1))
+            out.append(k.value)
+        return out
+
     def invoke(self, name, arrays):
         inputs, results = self.signature(name)
         codes = [code for code, _ in inputs + results]
@@ -691,12 +755,18 @@ class _LibraryBackend:
             raise SeqcError("'%s' is not a seqc module (it has no "
                             "_seqc_signatures)" % path) from None
         self._signatures = {}
+        self._in_place = {}
         text = ctypes.string_at(ctypes.addressof(table)).decode()
         for line in filter(None, text.split("\n")):
             name, _, types = line.partition(":")
             ins, _, outs = types.partition("->")
+            outs = [t for t in outs.split(";") if t]
+            # `f32[2,3]@k`: the result is written into input k.
+            self._in_place[name] = [int(t.partition("@")[2] or -1)
+                                    for t in outs]
             self._signatures[name] = ([self._spec(t) for t in ins.split(";") if t],
-                                      [self._spec(t) for t in outs.split(";") if t])
+                                      [self._spec(t.partition("@")[0])
+                                       for t in outs])
         # CUDA modules carry seqc's CUDA runtime; its entry points stage host
         # arrays and report errors.
         self._cuda = hasattr(self._lib, "seqcCudaTakeError")
@@ -734,6 +804,9 @@ class _LibraryBackend:
     def signature(self, name):
         return self._signatures[name]
 
+    def in_place(self, name):
+        return self._in_place[name]
+
     def target(self):
         return "cuda" if self._cuda else "cpu"
 
@@ -747,6 +820,8 @@ class _LibraryBackend:
         # Compiled code takes inputs with a unit innermost stride (the
         # outputs are allocated contiguous by the caller).
         n_inputs = len(self._signatures[name][0])
+        in_place = self._in_place[name]
+        updated = {k for k in in_place if k >= 0}
         for i, a in enumerate(arrays):
             if isinstance(a, DeviceArray):
                 if not self._cuda:
@@ -773,6 +848,10 @@ class _LibraryBackend:
                                        else arr.ctypes.data)
                     continue
                 # Host memory for a CUDA module: a device copy.
+                if i >= n_inputs and in_place[i - n_inputs] >= 0:
+                    # Written into its input's (staged) buffer.
+                    pointers_of.append(pointers_of[in_place[i - n_inputs]])
+                    continue
                 ptr = self._lib.seqcCudaAlloc(max(arr.nbytes, 1))
                 if not ptr:
                     self._raise(name)
@@ -793,7 +872,8 @@ class _LibraryBackend:
                 self._lib.seqcCudaSynchronize()
                 self._raise(name, only_if_error=True)
                 for ptr, i in staged:
-                    if i >= n_inputs and arrays[i].nbytes and \
+                    back = (i in updated) if i < n_inputs else True
+                    if back and arrays[i].nbytes and \
                             not self._lib.seqcCudaCopy(arrays[i].ctypes.data,
                                                        ptr, arrays[i].nbytes, 1):
                         self._raise(name)

@@ -24,6 +24,13 @@ def Seq_Dialect : Dialect {
     tensors in batch, heads, time, features order (as PyTorch's SDPA);
     bufferization happens in the pipelines.
   }];
+  // `seq.in_place` on function results (a result written into an argument's
+  // buffer).
+  let hasRegionResultAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// The result attribute naming the argument a result is written into.
+    static constexpr ::llvm::StringLiteral kInPlaceAttrName = "seq.in_place";
+  }];
   // Canonicalization materializes arith constants and tensor reshapes.
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -11,6 +11,7 @@
 #include "seq/IR/SeqTypeInference.h"
 
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include <cmath>
 
@@ -624,3 +625,57 @@ LogicalResult RoPEOp::verify() {
 
 #define GET_OP_CLASSES
 #include "seq/IR/SeqOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Function result attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult SeqDialect::verifyRegionResultAttribute(Operation *op,
+                                                      unsigned regionIndex,
+                                                      unsigned resultIndex,
+                                                      NamedAttribute attribute) {
+  if (attribute.getName() != kInPlaceAttrName)
+    return op->emitError() << "unknown seq result attribute '"
+                           << attribute.getName().getValue()
+                           << "' (seq defines 'seq.in_place')";
+  // in_place_c1
+  auto func = dyn_cast<FunctionOpInterface>(op);
+  auto index = dyn_cast<IntegerAttr>(attribute.getValue());
+  if (!func || regionIndex != 0 || !index)
+    return op->emitError()
+           << "'seq.in_place' must be an integer attribute on a function "
+              "result, got "
+           << attribute.getValue();
+  // in_place_c2
+  int64_t arg = index.getInt();
+  ArrayRef<Type> argTypes = func.getArgumentTypes();
+  if (arg < 0 || arg >= static_cast<int64_t>(argTypes.size()))
+    return op->emitError() << "result #" << resultIndex
+                           << " is in place into argument #" << arg
+                           << ", but the function has " << argTypes.size()
+                           << " arguments";
+  // in_place_c3
+  // (After bufferization both are memrefs whose layouts may differ.)
+  Type resultType = func.getResultTypes()[resultIndex];
+  auto shapedArg = dyn_cast<ShapedType>(argTypes[arg]);
+  auto shapedResult = dyn_cast<ShapedType>(resultType);
+  bool bothMemRefs =
+      isa_and_nonnull<MemRefType>(shapedArg) && isa<MemRefType>(resultType);
+  if (bothMemRefs ? shapedArg.getShape() != shapedResult.getShape() ||
+                        shapedArg.getElementType() !=
+                            shapedResult.getElementType()
+                  : argTypes[arg] != resultType)
+    return op->emitError() << "result #" << resultIndex << " has type "
+                           << resultType << " but is in place into argument #"
+                           << arg << " of type " << argTypes[arg];
+  // in_place_c4
+  for (unsigned other = 0; other < resultIndex; ++other) {
+    auto otherIndex =
+        func.getResultAttrOfType<IntegerAttr>(other, kInPlaceAttrName);
+    if (otherIndex && otherIndex.getInt() == arg)
+      return op->emitError() << "results #" << other << " and #"
+                             << resultIndex << " are both in place into "
+                             << "argument #" << arg;
+  }
+  return success();
+}

@@ -36,6 +36,9 @@ llvm::StringRef dtypeName(DType dtype);
 struct TensorSpec {
   DType dtype;
   llvm::SmallVector<int64_t> shape;
+  /// For a result marked `seq.in_place = k`: k, the input whose buffer the
+  /// result is written into (callers pass that buffer for both); else -1.
+  int64_t inPlace = -1;
 };
 
 /// `[2,3]` and `f32[2,3]`: the one spelling of shapes and specs in messages,

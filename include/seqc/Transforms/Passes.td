@@ -164,6 +164,35 @@ def SeqcReadonlyArguments : Pass<"seqc-readonly-arguments", "ModuleOp"> {
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
+def SeqcInPlaceResults : Pass<"seqc-in-place-results", "ModuleOp"> {
+  let summary = "Write `seq.in_place` results into their arguments' buffers";
+  let description = [{
+    Runs after One-Shot Bufferize at function boundaries. A public function's
+    result marked `{seq.in_place = k}` is the new value of argument `k` (a
+    KV cache, a recurrent state), whose buffer `seqc-readonly-arguments` left
+    writable. The result is removed from the function: where bufferization
+    updated the argument's buffer in place, the returned buffer is that
+    argument (through casts) and nothing else is needed; otherwise the
+    returned buffer is copied into the argument before returning. A function
+    that also returns the argument's buffer (or a view of it) as another
+    result is an error, since the copy would change that result.
+
+    ```mlir
+    func.func @step(%c: memref<8xf32, strided<[?], offset: ?>>)
+        -> (memref<8xf32, strided<[?], offset: ?>> {seq.in_place = 0 : i64}) {
+      ... writes %c ...
+      return %c : memref<8xf32, strided<[?], offset: ?>>
+    }
+    // becomes
+    func.func @step(%c: memref<8xf32, strided<[?], offset: ?>>) {
+      ... writes %c ...
+      return
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def SeqcBoundaryLayouts : Pass<"seqc-boundary-layouts", "ModuleOp"> {
   let summary = "Fix the buffer layouts at the boundary of public functions";
   let description = [{
@@ -215,6 +244,38 @@ def SeqcMathApproximations : Pass<"seqc-math-approximations"> {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
+}
+
+def SeqcGpuSinkScalarLoads : Pass<"seqc-gpu-sink-scalar-loads", "ModuleOp"> {
+  let summary = "Read scalars of device tensors inside the kernels that use them";
+  let description = [{
+    Host code of a `cuda` module holds device pointers only, so a scalar read
+    from an input tensor (`tensor.extract %pos[]`: a decode step's position)
+    cannot run on the host. Where such a load, and the index arithmetic and
+    views computed from it (the offset of the KV-cache row a step writes),
+    are used only to feed `gpu.launch` ops, this pass clones the chain into
+    each launch, so that every thread reads the scalar itself. It sinks loads
+    from the function's arguments that nothing in the function writes (the
+    arguments a `seq.in_place` result updates are not read this way, since a
+    kernel between the load and the launch could change them); any other
+    host load remains, and `seqc-check-contract` reports it.
+
+    ```mlir
+    %p = memref.load %pos[] : memref<i32, ...>
+    %i = arith.index_cast %p : i32 to index
+    %row = memref.subview %cache[0, %i, 0] [2, 1, 4] [1, 1, 1] : ...
+    gpu.launch ... { ... memref.store %v, %row[...] ... }
+    // becomes
+    gpu.launch ... {
+      %p = memref.load %pos[] : memref<i32, ...>
+      %i = arith.index_cast %p : i32 to index
+      %row = memref.subview %cache[0, %i, 0] [2, 1, 4] [1, 1, 1] : ...
+      ... memref.store %v, %row[...] ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def SeqcGpuHostBuffers : Pass<"seqc-gpu-host-buffers", "ModuleOp"> {

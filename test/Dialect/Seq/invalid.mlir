@@ -939,3 +939,42 @@ func.func @f(%x: f32) {
   // expected-error @+1 {{'seq.yield' op expects parent op to be one of 'seq.scan, seq.recurrence'}}
   seq.yield %x : f32
 }
+
+// -----
+
+// in_place_c1
+// expected-error @+1 {{'seq.in_place' must be an integer attribute on a function result, got "cache"}}
+func.func @f(%c: tensor<4xf32>) -> (tensor<4xf32> {seq.in_place = "cache"}) {
+  return %c : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{unknown seq result attribute 'seq.inplace' (seq defines 'seq.in_place')}}
+func.func @f(%c: tensor<4xf32>) -> (tensor<4xf32> {seq.inplace = 0 : i64}) {
+  return %c : tensor<4xf32>
+}
+
+// -----
+
+// in_place_c2
+// expected-error @+1 {{result #0 is in place into argument #2, but the function has 1 arguments}}
+func.func @f(%c: tensor<4xf32>) -> (tensor<4xf32> {seq.in_place = 2 : i64}) {
+  return %c : tensor<4xf32>
+}
+
+// -----
+
+// in_place_c3
+// expected-error @+1 {{result #1 has type 'tensor<4xf32>' but is in place into argument #0 of type 'tensor<8xf32>'}}
+func.func @f(%c: tensor<8xf32>, %d: tensor<4xf32>) -> (tensor<8xf32>, tensor<4xf32> {seq.in_place = 0 : i64}) {
+  return %c, %d : tensor<8xf32>, tensor<4xf32>
+}
+
+// -----
+
+// in_place_c4
+// expected-error @+1 {{results #0 and #1 are both in place into argument #0}}
+func.func @f(%c: tensor<4xf32>) -> (tensor<4xf32> {seq.in_place = 0 : i64}, tensor<4xf32> {seq.in_place = 0 : i64}) {
+  return %c, %c : tensor<4xf32>, tensor<4xf32>
+}

@@ -1,0 +1,151 @@
+//===- GpuSinkScalarLoads.cpp - the seqc-gpu-sink-scalar-loads pass -------===//
+//
+// Part of seqc.
+//
+//===----------------------------------------------------------------------===//
+
+#include "seqc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace mlir::seqc {
+#define GEN_PASS_DEF_SEQCGPUSINKSCALARLOADS
+#include "seqc/Transforms/Passes.h.inc"
+} // namespace mlir::seqc
+
+using namespace mlir;
+
+namespace {
+
+/// Whether anything in `func` may write `arg`'s buffer: a use by an op
+/// with a write effect on it (directly or through views), or by an op
+/// whose effects are unknown (a launch writing through a view, a call).
+bool mayBeWritten(BlockArgument arg) {
+  SmallVector<Value> work = {arg};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<ViewLikeOpInterface, memref::CastOp>(user)) {
+        work.append(user->result_begin(), user->result_end());
+        continue;
+      }
+      if (isa<memref::LoadOp>(user))
+        continue;
+      auto effects = dyn_cast<MemoryEffectOpInterface>(user);
+      if (!effects)
+        return true; // gpu.launch, func.call, ...: assume a write
+      SmallVector<MemoryEffects::EffectInstance> list;
+      effects.getEffectsOnValue(v, list);
+      if (llvm::any_of(list, [](const MemoryEffects::EffectInstance &e) {
+            return isa<MemoryEffects::Write, MemoryEffects::Free>(
+                e.getEffect());
+          }))
+        return true;
+    }
+  }
+  return false;
+}
+
+struct SeqcGpuSinkScalarLoads
+    : seqc::impl::SeqcGpuSinkScalarLoadsBase<SeqcGpuSinkScalarLoads> {
+  /// Ops the chain from a load to a launch may go through: pure scalar and
+  /// index arithmetic, and views (metadata only).
+  static bool isSinkable(Operation *op) {
+    if (isa<ViewLikeOpInterface, memref::CastOp, affine::AffineApplyOp,
+            affine::AffineMinOp, affine::AffineMaxOp>(op))
+      return true;
+    return op->getDialect() &&
+           isa<arith::ArithDialect>(op->getDialect()) && isPure(op);
+  }
+
+  /// Whether `value` (defined above a launch) reads device memory on the
+  /// host: a load from a read-only argument, or arithmetic and views of
+  /// one. Other host loads are not sunk.
+  bool readsDevice(Value value, DenseMap<Value, bool> &memo) {
+    auto it = memo.find(value);
+    if (it != memo.end())
+      return it->second;
+    bool result = false;
+    Operation *def = value.getDefiningOp();
+    if (auto load = dyn_cast_or_null<memref::LoadOp>(def)) {
+      auto arg = dyn_cast<BlockArgument>(load.getMemRef());
+      result = arg && isa<func::FuncOp>(arg.getOwner()->getParentOp()) &&
+               !mayBeWritten(arg) &&
+               llvm::all_of(load.getIndices(), [&](Value index) {
+                 return !readsDevice(index, memo) &&
+                        (isa<BlockArgument>(index) ||
+                         index.getDefiningOp()->hasTrait<
+                             OpTrait::ConstantLike>());
+               });
+    } else if (def && isSinkable(def)) {
+      result = llvm::any_of(def->getOperands(), [&](Value operand) {
+        return readsDevice(operand, memo);
+      });
+    }
+    memo[value] = result;
+    return result;
+  }
+
+  /// Clones the chain defining `value` into `builder`'s block (operands
+  /// already in `mapping` are reused).
+  Value clone(Value value, OpBuilder &builder, IRMapping &mapping,
+              DenseMap<Value, bool> &memo) {
+    if (Value mapped = mapping.lookupOrNull(value))
+      return mapped;
+    Operation *def = value.getDefiningOp();
+    if (!def || !(readsDevice(value, memo) ||
+                  def->hasTrait<OpTrait::ConstantLike>()))
+      return value; // a value the launch may take as an argument
+    for (Value operand : def->getOperands())
+      clone(operand, builder, mapping, memo);
+    Operation *copy = builder.clone(*def, mapping);
+    return copy->getResult(cast<OpResult>(value).getResultNumber());
+  }
+
+  static void eraseDeadChain(Value value) {
+    Operation *def = value.getDefiningOp();
+    if (!def || !isOpTriviallyDead(def))
+      return;
+    SmallVector<Value> operands(def->getOperands());
+    def->erase();
+    for (Value operand : operands)
+      eraseDeadChain(operand);
+  }
+
+  void runOnOperation() override {
+    DenseMap<Value, bool> memo;
+    getOperation()->walk([&](gpu::LaunchOp launch) {
+      // Values from above that the launch uses and that read device memory.
+      llvm::SetVector<Value> needed;
+      launch.getBody().walk([&](Operation *op) {
+        for (Value operand : op->getOperands())
+          if (!launch.getBody().isAncestor(operand.getParentRegion()) &&
+              readsDevice(operand, memo))
+            needed.insert(operand);
+      });
+      if (needed.empty())
+        return;
+      OpBuilder builder(launch.getContext());
+      builder.setInsertionPointToStart(&launch.getBody().front());
+      IRMapping mapping;
+      for (Value value : needed) {
+        Value inside = clone(value, builder, mapping, memo);
+        value.replaceUsesWithIf(inside, [&](OpOperand &use) {
+          return launch->isProperAncestor(use.getOwner());
+        });
+      }
+      // The host chains that fed only this launch are dead now.
+      for (Value value : needed)
+        eraseDeadChain(value);
+    });
+  }
+};
+} // namespace

@@ -1,0 +1,48 @@
+// RUN: seqc-opt %s --seqc-gpu-sink-scalar-loads | FileCheck %s
+
+// The position read from an input tensor, its index cast and the cache row
+// view computed from it move into the kernel that writes the row.
+// CHECK-LABEL: func.func @write_row
+// CHECK-NOT: memref.load
+// CHECK: gpu.launch
+// CHECK-NEXT: %[[P:.*]] = memref.load %arg1[]
+// CHECK-NEXT: %[[I:.*]] = arith.index_cast %[[P]]
+// CHECK-NEXT: %[[ROW:.*]] = memref.subview %arg0[0, %[[I]], 0] [2, 1, 4]
+// CHECK: memref.store %{{.*}}, %[[ROW]]
+func.func @write_row(%cache: memref<2x8x4xf32>, %pos: memref<i32>, %new: memref<2x1x4xf32>) {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c0 = arith.constant 0 : index
+  %p = memref.load %pos[] : memref<i32>
+  %i = arith.index_cast %p : i32 to index
+  %row = memref.subview %cache[0, %i, 0] [2, 1, 4] [1, 1, 1] : memref<2x8x4xf32> to memref<2x1x4xf32, strided<[32, 4, 1], offset: ?>>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c2, %sz = %c1) {
+    %v = memref.load %new[%ty, %c0, %tx] : memref<2x1x4xf32>
+    memref.store %v, %row[%ty, %c0, %tx] : memref<2x1x4xf32, strided<[32, 4, 1], offset: ?>>
+    gpu.terminator
+  }
+  return
+}
+
+// A buffer the function writes is not read inside a later kernel (another
+// kernel in between could change it): the host load stays, and the
+// gpu-host contract reports it.
+// CHECK-LABEL: func.func @written
+// CHECK: %[[P:.*]] = memref.load %arg0[]
+// CHECK: gpu.launch
+// CHECK-NOT: memref.load %arg0
+// CHECK: gpu.terminator
+func.func @written(%state: memref<i32>, %out: memref<4xi32>) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %p = memref.load %state[] : memref<i32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    memref.store %p, %out[%tx] : memref<4xi32>
+    memref.store %p, %state[] : memref<i32>
+    gpu.terminator
+  }
+  return
+}

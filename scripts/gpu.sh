@@ -60,6 +60,12 @@ run() {
   { nvidia-smi -L || echo "no nvidia-smi"; "$py" -c "import torch, numpy, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'numpy', numpy.__version__)"; } \
     2>&1 | tee "$out/device.txt" || true
   status=0
+  # SEQC_GPU_ONLY=decode: only the decode benchmark (a short run).
+  if [ "${SEQC_GPU_ONLY:-}" = decode ]; then
+    "$py" "$root/benchmarks/decode_bench.py" --json "$out/decode.json" \
+      ${SEQC_DECODE_ARGS:-} 2>&1 | tee "$out/decode.log"
+    return "${PIPESTATUS[0]}"
+  fi
   # SASS of the packed kernels: tensor-core instructions (HMMA/HGMMA), local
   # memory (LDL/STL), cp.async (LDGSTS), ldmatrix (LDSM).
   "$py" "$root/scripts/sass-report.py" --cubin "$stage"/cubins/*/*.cubin 2>&1 |
@@ -74,6 +80,10 @@ run() {
     tee "$out/pytest-ops.log" || status=1
   timeout "${SEQC_GPU_BENCH_TIMEOUT:-240}" "$py" "$root/benchmarks/gpu_bench.py" \
     --json "$out/bench.json" ${SEQC_GPU_BENCH_ARGS:-} 2>&1 | tee "$out/bench.log" || status=1
+  # Decode-step latency of the Llama-style model at KV 4096 against
+  # transformers (or torch eager where transformers is missing).
+  timeout "${SEQC_GPU_BENCH_TIMEOUT:-240}" "$py" "$root/benchmarks/decode_bench.py" \
+    --json "$out/decode.json" 2>&1 | tee "$out/decode.log" || status=1
   return $status
 }
 

@@ -140,6 +140,37 @@ SEQC_CAPI_EXPORTED seqc_status seqc_invoke(seqc_module module,
                                            const seqc_buffer *args,
                                            int64_t num_args);
 
+/*===------------------------------------------------------------------===*
+ * Weights: .safetensors files (the format of PyTorch / Hugging Face
+ * checkpoints), memory-mapped. Tensors are read-only host views, valid until
+ * seqc_weights_close; pass them to seqc_invoke as inputs.
+ *===------------------------------------------------------------------===*/
+
+typedef struct seqc_weights_impl *seqc_weights;
+
+/// Maps and validates `path` (header, offsets, sizes); errors name the file.
+SEQC_CAPI_EXPORTED seqc_status seqc_weights_open(const char *path,
+                                                 seqc_weights *out);
+SEQC_CAPI_EXPORTED void seqc_weights_close(seqc_weights weights);
+
+/// The tensors, by name in sorted order.
+SEQC_CAPI_EXPORTED int64_t seqc_weights_count(seqc_weights weights);
+SEQC_CAPI_EXPORTED const char *seqc_weights_name(seqc_weights weights,
+                                                 int64_t index);
+
+/// `__metadata__[key]`, or NULL.
+SEQC_CAPI_EXPORTED const char *seqc_weights_metadata(seqc_weights weights,
+                                                     const char *key);
+
+/// Tensor `name` as a buffer, checked to be of `dtype` and `shape` (pass an
+/// argument's from seqc_function_arg): a missing tensor (with the closest
+/// names in the file) or a different dtype or shape is an error naming it.
+SEQC_CAPI_EXPORTED seqc_status seqc_weights_get(seqc_weights weights,
+                                                const char *name,
+                                                seqc_dtype dtype, int64_t rank,
+                                                const int64_t *shape,
+                                                seqc_buffer *out);
+
 #ifdef __cplusplus
 }
 #endif

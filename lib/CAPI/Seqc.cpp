@@ -8,6 +8,7 @@
 #include "seqc-c/Seqc.h"
 
 #include "seqc/Compiler/Compiler.h"
+#include "Runtime/Safetensors.h"
 
 #include <mutex>
 #include <string>
@@ -191,5 +192,68 @@ seqc_status seqc_invoke(seqc_module module, const char *name,
   }
   if (llvm::Error error = module->module->invoke(name, buffers))
     return fail(std::move(error));
+  return SEQC_OK;
+}
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+struct seqc_weights_impl {
+  std::unique_ptr<SafetensorsFile> file;
+};
+
+seqc_status seqc_weights_open(const char *path, seqc_weights *out) {
+  if (!path || !out)
+    return fail("seqc_weights_open: path and out must not be NULL");
+  *out = nullptr;
+  auto file = SafetensorsFile::open(path);
+  if (!file)
+    return fail(file.takeError());
+  *out = new seqc_weights_impl{std::move(*file)};
+  return SEQC_OK;
+}
+
+void seqc_weights_close(seqc_weights weights) { delete weights; }
+
+int64_t seqc_weights_count(seqc_weights weights) {
+  return weights ? weights->file->tensors().size() : 0;
+}
+
+const char *seqc_weights_name(seqc_weights weights, int64_t index) {
+  if (!weights || index < 0 ||
+      index >= static_cast<int64_t>(weights->file->tensors().size()))
+    return nullptr;
+  return weights->file->tensors()[index].name.c_str();
+}
+
+const char *seqc_weights_metadata(seqc_weights weights, const char *key) {
+  if (!weights || !key)
+    return nullptr;
+  const std::string *value = weights->file->metadata(key);
+  return value ? value->c_str() : nullptr;
+}
+
+seqc_status seqc_weights_get(seqc_weights weights, const char *name,
+                             seqc_dtype dtype, int64_t rank,
+                             const int64_t *shape, seqc_buffer *out) {
+  if (!weights || !name || !out || rank < 0 || (rank > 0 && !shape))
+    return fail("seqc_weights_get: weights, name, shape and out must not be "
+                "NULL");
+  if (dtype < SEQC_F32 || dtype > SEQC_I1)
+    return fail("seqc_weights_get: unknown dtype code " +
+                std::to_string(dtype));
+  TensorSpec spec{static_cast<DType>(dtype),
+                  llvm::SmallVector<int64_t>(shape, shape + rank)};
+  auto buffer = weights->file->buffer(name, spec);
+  if (!buffer)
+    return fail(buffer.takeError());
+  const SafetensorsFile::Tensor *tensor = weights->file->lookup(name);
+  out->data = buffer->data;
+  out->dtype = dtype;
+  out->rank = rank;
+  out->shape = tensor->shape.data();
+  out->strides = tensor->strides.data();
+  out->device = SEQC_HOST;
   return SEQC_OK;
 }

@@ -120,7 +120,94 @@ struct SeqcGpuSinkScalarLoads
       eraseDeadChain(operand);
   }
 
+  /// Whether `op` is inside a gpu.launch.
+  static bool onDevice(Operation *op) {
+    return op->getParentOfType<gpu::LaunchOp>() != nullptr;
+  }
+
+  /// A store left on the host (a loop nest of one iteration that
+  /// canonicalization folded away, a 0-d linalg op) runs in a one-thread
+  /// launch, with the loads and scalar arithmetic it depends on. Stores
+  /// whose inputs come from elsewhere, or with a write between their loads
+  /// and themselves, stay (and seqc-check-contract reports them).
+  void launchHostStores(func::FuncOp func) {
+    SmallVector<memref::StoreOp> stores;
+    func.walk([&](memref::StoreOp store) {
+      if (!onDevice(store) &&
+          !store.getMemRef().getDefiningOp<memref::AllocaOp>())
+        stores.push_back(store);
+    });
+    for (memref::StoreOp store : stores) {
+      Block *block = store->getBlock();
+      llvm::SetVector<Operation *> slice;
+      bool ok = true;
+      SmallVector<Value> work(store->getOperands());
+      while (!work.empty() && ok) {
+        Value v = work.pop_back_val();
+        Operation *def = v.getDefiningOp();
+        if (!def || def->getBlock() != block || slice.contains(def))
+          continue;
+        if (isa<memref::LoadOp>(def) || isSinkable(def) ||
+            def->hasTrait<OpTrait::ConstantLike>()) {
+          slice.insert(def);
+          work.append(def->operand_begin(), def->operand_end());
+        }
+        // Anything else (an allocation, a block argument) the launch
+        // captures.
+      }
+      // The loads move to the store's position: unless they all read
+      // arguments nothing writes, nothing between the slice's first op
+      // and the store may write memory.
+      bool readOnly = llvm::all_of(slice, [](Operation *op) {
+        auto load = dyn_cast<memref::LoadOp>(op);
+        if (!load)
+          return true;
+        auto arg = dyn_cast<BlockArgument>(load.getMemRef());
+        return arg && isa<func::FuncOp>(arg.getOwner()->getParentOp()) &&
+               !mayBeWritten(arg);
+      });
+      Operation *first = store;
+      for (Operation *op : slice)
+        if (!readOnly && op->isBeforeInBlock(first))
+          first = op;
+      for (Operation *op = first; op != store.getOperation();
+           op = op->getNextNode()) {
+        if (slice.contains(op))
+          continue;
+        auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+        bool writes = !isMemoryEffectFree(op) &&
+                      (!effects || effects.hasEffect<MemoryEffects::Write>() ||
+                       effects.hasEffect<MemoryEffects::Free>());
+        if (writes) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok)
+        continue;
+      SmallVector<Operation *> ordered(slice.begin(), slice.end());
+      llvm::sort(ordered, [](Operation *a, Operation *b) {
+        return a->isBeforeInBlock(b);
+      });
+      OpBuilder b(store);
+      Location loc = store.getLoc();
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      auto launch = gpu::LaunchOp::create(b, loc, one, one, one, one, one, one);
+      OpBuilder inside = OpBuilder::atBlockBegin(&launch.getBody().front());
+      IRMapping mapping;
+      for (Operation *op : ordered)
+        inside.clone(*op, mapping);
+      inside.clone(*store, mapping);
+      gpu::TerminatorOp::create(inside, loc);
+      store->erase();
+      for (Operation *op : llvm::reverse(ordered))
+        if (isOpTriviallyDead(op))
+          op->erase();
+    }
+  }
+
   void runOnOperation() override {
+    getOperation()->walk([&](func::FuncOp func) { launchHostStores(func); });
     DenseMap<Value, bool> memo;
     getOperation()->walk([&](gpu::LaunchOp launch) {
       // Values from above that the launch uses and that read device memory.

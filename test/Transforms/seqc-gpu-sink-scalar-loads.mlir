@@ -46,3 +46,23 @@ func.func @written(%state: memref<i32>, %out: memref<4xi32>) {
   }
   return
 }
+
+// A one-element linalg op folded to host scalar code (kv_lengths = pos + 1
+// at batch 1) runs in a one-thread launch.
+// CHECK-LABEL: func.func @host_store
+// CHECK: %[[ONE:.*]] = arith.constant 1 : index
+// CHECK-NEXT: gpu.launch blocks({{.*}}) in ({{.*}} = %[[ONE]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]]) threads({{.*}}) in ({{.*}} = %[[ONE]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]])
+// CHECK: %[[P:.*]] = memref.load %arg0
+// CHECK: %[[S:.*]] = arith.addi %[[P]]
+// CHECK: memref.store %[[S]], %arg1
+// CHECK: gpu.terminator
+// CHECK-NEXT: }
+// CHECK-NEXT: return
+func.func @host_store(%pos: memref<1xi32>, %len: memref<1xi32>) {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1 : i32
+  %p = memref.load %pos[%c0] : memref<1xi32>
+  %s = arith.addi %p, %one : i32
+  memref.store %s, %len[%c0] : memref<1xi32>
+  return
+}

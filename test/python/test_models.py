@@ -15,6 +15,9 @@ Linear weights [out, in]), exchanged through a .safetensors file:
 The same checks run on the GPU (marked cuda) where one answers.
 """
 
+import os
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -178,3 +181,72 @@ def test_model_matches_reference_cuda(cases, name):
     runner = cases(name).runner("cuda")
     # The state lives on the device.
     assert all(s.is_cuda for s in runner.states)
+
+
+SEQC_BIN = os.path.dirname(os.path.abspath(
+    os.environ.get("SEQC_LIBRARY", os.path.join(os.path.dirname(__file__), "..", "..",
+                                                "build", "lib", "libseqc_c.so"))))
+SEQC_BIN = os.path.join(os.path.dirname(SEQC_BIN), "bin")
+
+
+@pytest.mark.parametrize("name", ["llama", "mamba", "gru"])
+def test_c_generate(cases, tmp_path, name):
+    """The greedy loop in C (examples/c/generate.c): an ahead-of-time
+    library of @prefill/@decode, weights from .safetensors through the C
+    API, the state updated in place; the same tokens as the reference."""
+    case = cases(name)
+    tool, generate = os.path.join(SEQC_BIN, "seqc"), os.path.join(SEQC_BIN, "seqc-generate")
+    for exe in (tool, generate):
+        if not os.path.exists(exe):
+            pytest.fail("%s is missing (build it first)" % exe)
+    src = tmp_path / "model.mlir"
+    src.write_text(case.model.module(1, PROMPT, MAX_LEN))
+    lib = tmp_path / "model.so"
+    subprocess.run([tool, str(src), "-o", str(lib)], check=True)
+    weights = tmp_path / "weights.safetensors"
+    case.model.save_arguments(str(weights), str(case.path))
+    prompt = case.prompt[:1]
+    run = subprocess.run([generate, str(lib), str(weights), str(STEPS)] +
+                         [str(t) for t in prompt[0]], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    tokens = [int(t) for t in run.stdout.split()]
+    want = ref.greedy(ref.MODELS[name][0], case.weights, case.cfg, prompt, STEPS)[0]
+    assert tokens == want.tolist()
+
+
+def test_c_generate_errors(cases, tmp_path):
+    case = cases("gru")
+    generate = os.path.join(SEQC_BIN, "seqc-generate")
+    src = tmp_path / "model.mlir"
+    src.write_text(case.model.module(1, 3, MAX_LEN))
+    lib = tmp_path / "model.so"
+    subprocess.run([os.path.join(SEQC_BIN, "seqc"), str(src), "-o", str(lib)], check=True)
+    # A checkpoint in the original layout has no argument list.
+    run = subprocess.run([generate, str(lib), str(case.path), "4", "1", "2", "3"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "no 'seqc.weights' metadata" in run.stderr
+    # A tensor of the wrong shape is named, with what was expected.
+    names = [p.name for p in case.model.params()]
+    arrays = case.model.arguments(str(case.path))
+    arrays[1] = arrays[1].T.copy()
+    bad = tmp_path / "bad.safetensors"
+    safetensors.save(str(bad), dict(zip(names, arrays)),
+                     metadata={"seqc.weights": ",".join(names)})
+    run = subprocess.run([generate, str(lib), str(bad), "4", "1", "2", "3"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "tensor 'rnn.weight_ih_l0' is F32[192, 64], expected f32[64,192]" in run.stderr
+    # A prompt of another length than the compiled @prefill's.
+    good = tmp_path / "good.safetensors"
+    case.model.save_arguments(str(good), str(case.path))
+    run = subprocess.run([generate, str(lib), str(good), "4", "1", "2"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "takes [1, 3] tokens, got a prompt of 2" in run.stderr
+    # A truncated file.
+    data = good.read_bytes()
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(data[: len(data) // 2])
+    run = subprocess.run([generate, str(lib), str(cut), "4", "1", "2", "3"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "cut.safetensors: tensor '" in run.stderr
+    assert "run past the end of the data" in run.stderr

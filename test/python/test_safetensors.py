@@ -443,3 +443,94 @@ def test_against_safetensors_package(tmp_path):
     for k, v in got.items():
         assert_same(v, tensors[k])
     assert st.load_metadata(theirs) == {"a": "b"}
+
+
+# ---------------------------------------------------------------------------
+# The C++ reader behind the C API (seqc_weights_*), on the same files
+# ---------------------------------------------------------------------------
+
+def _c_weights():
+    import ctypes
+    from seqc import _capi
+    try:
+        return ctypes, _capi, _capi.lib()
+    except Exception as e:  # pragma: no cover - the library is built in CI
+        pytest.fail("libseqc_c is needed for the C++ reader: %s" % e)
+
+
+def _c_open(path):
+    ctypes, _capi, lib = _c_weights()
+    handle = ctypes.c_void_p()
+    status = lib.seqc_weights_open(str(path).encode(), ctypes.byref(handle))
+    return status, handle, _capi.last_error()
+
+
+def test_cpp_reader_reads_what_python_writes(tmp_path):
+    ctypes, _capi, lib = _c_weights()
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    b = np.array([1, -2, 3], np.int64)
+    path = tmp_path / "w.safetensors"
+    st.save(str(path), {"b": b, "a": a}, metadata={"k": "v"})
+    status, h, err = _c_open(path)
+    assert status == 0, err
+    try:
+        assert lib.seqc_weights_count(h) == 2
+        assert [lib.seqc_weights_name(h, i) for i in range(2)] == [b"a", b"b"]
+        assert lib.seqc_weights_metadata(h, b"k") == b"v"
+        assert lib.seqc_weights_metadata(h, b"missing") is None
+        buf = _capi.SeqcBuffer()
+        shape = (ctypes.c_int64 * 2)(3, 4)
+        assert lib.seqc_weights_get(h, b"a", _capi.SEQC_F32, 2, shape,
+                                    ctypes.byref(buf)) == 0
+        got = np.ctypeslib.as_array(ctypes.cast(buf.data, ctypes.POINTER(ctypes.c_float)),
+                                    shape=(12,)).reshape(3, 4)
+        np.testing.assert_array_equal(got, a)
+        assert [buf.strides[i] for i in range(2)] == [4, 1]
+        # Wrong shape, wrong dtype, missing name: located errors.
+        bad = (ctypes.c_int64 * 2)(4, 3)
+        assert lib.seqc_weights_get(h, b"a", _capi.SEQC_F32, 2, bad, ctypes.byref(buf)) != 0
+        assert "tensor 'a' is F32[3, 4], expected f32[4,3]" in _capi.last_error()
+        one = (ctypes.c_int64 * 1)(3)
+        assert lib.seqc_weights_get(h, b"b", _capi.SEQC_I32, 1, one, ctypes.byref(buf)) != 0
+        assert "tensor 'b' is I64[3], expected i32[3]" in _capi.last_error()
+        assert lib.seqc_weights_get(h, b"aa", _capi.SEQC_F32, 2, shape, ctypes.byref(buf)) != 0
+        assert "no tensor 'aa' (closest: 'a', 'b')" in _capi.last_error()
+    finally:
+        lib.seqc_weights_close(h)
+
+
+@pytest.mark.parametrize("header, message", [
+    (b"{not json", "header is not valid JSON"),
+    (b"[1, 2]", "header is not a JSON object"),
+    (b'{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}',
+     "tensor 'a': holds 4 bytes, but F32[2] needs 8"),
+    (b'{"a": {"dtype": "Q8", "shape": [1], "data_offsets": [0, 1]}}',
+     "tensor 'a': unknown dtype 'Q8'"),
+    (b'{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}',
+     "tensor 'a': data_offsets [0, 16] run past the end of the data (8 bytes)"),
+    (b'{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},'
+     b' "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}',
+     "tensors overlap in the data"),
+    (b'{"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}',
+     "shape entries must be non-negative integers"),
+    (b'{"__metadata__": {"k": 1}}', "__metadata__['k'] is not a string"),
+])
+def test_cpp_reader_errors(tmp_path, header, message):
+    import struct
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 8)
+    status, _, err = _c_open(path)
+    assert status != 0
+    assert str(path) in err and message in err, err
+
+
+def test_cpp_reader_short_files(tmp_path):
+    path = tmp_path / "short.safetensors"
+    path.write_bytes(b"\1\2\3")
+    status, _, err = _c_open(path)
+    assert status != 0 and "shorter than the 8-byte header length" in err
+    path.write_bytes((1000).to_bytes(8, "little") + b"{}")
+    status, _, err = _c_open(path)
+    assert status != 0 and "header length 1000 runs past the end of the file" in err
+    status, _, err = _c_open(tmp_path / "absent.safetensors")
+    assert status != 0 and "absent.safetensors: cannot open" in err

@@ -260,6 +260,12 @@ def SeqcGpuSinkScalarLoads : Pass<"seqc-gpu-sink-scalar-loads", "ModuleOp"> {
     kernel between the load and the launch could change them); any other
     host load remains, and `seqc-check-contract` reports it.
 
+    First, a store left on the host (a loop nest of one iteration that
+    canonicalization folded away, a 0-d linalg op: `kv_lengths = pos + 1`
+    at batch 1) becomes a one-thread `gpu.launch` with the loads and scalar
+    arithmetic it depends on, when nothing between those loads and the
+    store writes memory.
+
     ```mlir
     %p = memref.load %pos[] : memref<i32, ...>
     %i = arith.index_cast %p : i32 to index

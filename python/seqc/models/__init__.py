@@ -162,6 +162,27 @@ class Model:
             out.append(np.ascontiguousarray(a, dtype=np.float32))
         return out
 
+    def module(self, batch, prompt_len, max_len):
+        """One module with ``@prefill`` (prompts of `prompt_len` tokens) and
+        ``@decode``: what ``seqc model.mlir -o model.so`` compiles ahead of
+        time for a C program (examples/c/generate.c)."""
+        return (self.mlir("prefill", batch, prompt_len, max_len) + "\n" +
+                self.mlir("decode", batch, 1, max_len))
+
+    def save_arguments(self, path, weights):
+        """Writes the weight arguments (in seqc's layouts, under their
+        checkpoint names) to a .safetensors file whose metadata lists them
+        in argument order ("seqc.weights"), as the C API's loader and
+        examples/c/generate.c read them."""
+        from .. import safetensors
+        arrays = self.arguments(weights)
+        names = [p.name for p in self.params()]
+        import json
+        safetensors.save(path, dict(zip(names, arrays)),
+                         metadata={"seqc.weights": ",".join(names),
+                                   "seqc.model": self.name,
+                                   "seqc.config": json.dumps(self.config, sort_keys=True)})
+
     def runner(self, weights, batch=1, max_len=256, target="auto", options=None):
         return Runner(self, weights, batch, max_len, target, options)
 

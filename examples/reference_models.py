@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = [
     "CONFIGS", "REFERENCES",
-    "llama_block", "mamba_block", "gla_block",
+    "llama_block", "mamba_block", "gla_block", "lru_block",
     "rms_norm", "silu", "softplus", "log_sigmoid", "rope_rotate_half",
     "gqa_causal_attention", "causal_conv1d", "selective_scan",
     "gated_linear_attention",
@@ -28,10 +28,13 @@ CONFIGS = {
                     "n_kv_heads": 2},
     "mamba_block": {"eps": 1e-5, "dt_rank": 8, "d_state": 16},
     "gla_block": {"eps": 1e-5, "n_heads": 4},
+    "lru_block": {"eps": 1e-5},
 }
 # The unfused Llama block is the same model written with its attention
 # unfused (seq-raise-attention raises it).
 CONFIGS["llama_block_unfused"] = CONFIGS["llama_block"]
+# Likewise the gated linear RNN written with seq.scan (seq-raise-scans).
+CONFIGS["lru_block_scan"] = CONFIGS["lru_block"]
 
 
 def _f64(a):
@@ -221,9 +224,27 @@ def gla_block(x, norm_w, wq, wk, wv, wg, wr, wo, *, eps=1e-5, n_heads=4):
     return x + (o @ wo).reshape(B, T, Dm)
 
 
+def lru_block(x, norm_w, wf, wi, wg, wo, *, eps=1e-5):
+    """examples/lru_block.mlir (and lru_block_scan.mlir): a gated diagonal
+    linear RNN, s_t = f_t s_(t-1) + (1 - f_t) i_t, run step by step."""
+    x = _f64(x)
+    wf, wi, wg, wo = map(_f64, (wf, wi, wg, wo))
+    h = rms_norm(x, norm_w, eps)
+    f = 1.0 / (1.0 + np.exp(-(h @ wf)))
+    b = (1.0 - f) * (h @ wi)
+    s = np.zeros_like(b)
+    state = np.zeros((x.shape[0], wf.shape[1]))
+    for t in range(x.shape[1]):
+        state = f[:, t] * state + b[:, t]
+        s[:, t] = state
+    return x + (s * silu(h @ wg)) @ wo
+
+
 REFERENCES = {
     "llama_block": llama_block,
     "mamba_block": mamba_block,
     "gla_block": gla_block,
     "llama_block_unfused": llama_block,
+    "lru_block": lru_block,
+    "lru_block_scan": lru_block,
 }

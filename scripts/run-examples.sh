@@ -30,4 +30,11 @@ echo
 PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" \
 SEQC_LIBRARY="$build/lib/libseqc_c.so" \
   /usr/bin/python3 "$root/examples/run_examples.py" || status=1
+echo
+
+# The model library: whole models (prefill + 32 greedy decode steps, state
+# updated in place) against independent float64 NumPy models.
+PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" \
+SEQC_LIBRARY="$build/lib/libseqc_c.so" \
+  /usr/bin/python3 "$root/examples/run_models.py" || status=1
 exit $status

@@ -78,6 +78,19 @@ def test_unfused_attention_matches_fused_block():
     np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.needs_library
+def test_scan_block_matches_fused_block():
+    """The gated linear RNN written with seq.scan (raised by
+    seq-raise-scans) and the one written with seq.linear_recurrence give
+    the same outputs on the same inputs."""
+    fused = run_examples.prepare("lru_block")
+    scan = run_examples.prepare("lru_block_scan")
+    inputs = run_examples.make_inputs(fused)
+    a = compiled(fused)[fused.func](*inputs.values())
+    b = compiled(scan)[scan.func](*inputs.values())
+    np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
+
+
 # ---------------------------------------------------------------------------
 # The block references' ops against reference.py's
 # ---------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Configures (once) and builds seqc in build/ with clang-22, lld and Ninja,
 # linking the shared libMLIR.so. Extra arguments go to `ninja` (targets).
+# SEQC_BUILD_DIR picks another build folder, SEQC_CMAKE_ARGS adds configure
+# options (the sanitized build of scripts/fuzz.sh and scripts/test-sanitized.sh).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup-deps.sh"
@@ -17,6 +19,6 @@ if [ ! -f "$build/build.ninja" ]; then
     -DMLIR_DIR="$llvm_prefix/lib/cmake/mlir" \
     -DLLVM_EXTERNAL_LIT="$llvm_prefix/bin/lit" \
     -DPython3_EXECUTABLE=/usr/bin/python3 \
-    "${launcher[@]}" >/dev/null
+    "${launcher[@]}" ${SEQC_CMAKE_ARGS:-} >/dev/null
 fi
 cmake --build "$build" -- "$@"

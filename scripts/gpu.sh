@@ -76,7 +76,7 @@ run() {
   # The CPU suite's functional-op tests again, every op and option, on the GPU.
   (cd "$root/test/python" && SEQC_TEST_DEVICE=cuda \
     timeout "${SEQC_GPU_TEST_TIMEOUT:-300}" "$py" -m pytest -q -p no:cacheprovider \
-      -m "not cuda" test_ops.py test_bf16.py --junitxml="$out/pytest-ops.xml" 2>&1) |
+      -m "not cuda" test_ops.py test_bf16.py test_edges.py --junitxml="$out/pytest-ops.xml" 2>&1) |
     tee "$out/pytest-ops.log" || status=1
   timeout "${SEQC_GPU_BENCH_TIMEOUT:-240}" "$py" "$root/benchmarks/gpu_bench.py" \
     --json "$out/bench.json" ${SEQC_GPU_BENCH_ARGS:-} 2>&1 | tee "$out/bench.log" || status=1

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer and UndefinedBehaviorSanitizer:
+# builds build-sanitize/ (the configuration scripts/fuzz.sh uses), runs the
+# lit suite, the C++ unit tests and the C API smoke test through ctest, then
+# the pytest suite with the ASan runtime preloaded into Python (the C library
+# it loads is instrumented; the code seqc generates is not). Any sanitizer
+# report fails the run.
+#
+#   scripts/test-sanitized.sh [pytest args...]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${SEQC_SANITIZE_DIR:-$root/build-sanitize}"
+SEQC_BUILD_DIR="$build" \
+SEQC_CMAKE_ARGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLVM_USE_SANITIZER=Address;Undefined -DLLVM_USE_SANITIZE_COVERAGE=ON -DSEQC_FUZZER=ON" \
+  "$root/scripts/build.sh"
+export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+(cd "$build" && ctest --output-on-failure -E seqc-python)
+asan_rt="$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so)"
+cd "$root/test/python"
+LD_PRELOAD="$asan_rt" SEQC_LIBRARY="$build/lib/libseqc_c.so" \
+  ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what seqc needs on a Debian bookworm machine: LLVM/MLIR 22 and
-# their tools (from bookworm-security), the build tools and the Python test
+# their tools (from bookworm-security), the sanitizer and libFuzzer runtimes,
+# the build tools and the Python test
 # dependencies, plus any packages named as arguments (the benchmarks add
 # theirs). Idempotent, and silent when everything is present.
 set -euo pipefail
 
 packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
-  libomp-22-dev cmake ninja-build libgtest-dev python3 python3-numpy
+  libomp-22-dev libclang-rt-22-dev cmake ninja-build libgtest-dev python3 python3-numpy
   python3-pytest xz-utils "$@"
 )
 

@@ -66,6 +66,19 @@ run() {
       ${SEQC_DECODE_ARGS:-} 2>&1 | tee "$out/decode.log"
     return "${PIPESTATUS[0]}"
   fi
+  # SEQC_GPU_ONLY=sanitize: the GPU tests under compute-sanitizer memcheck
+  # and racecheck (SEQC_SANITIZE_TESTS picks the test files; slow).
+  if [ "${SEQC_GPU_ONLY:-}" = sanitize ]; then
+    cs="$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)"
+    for tool in memcheck racecheck; do
+      (cd "$root/test/python" &&
+        "$cs" --tool "$tool" --error-exitcode 99 --target-processes all \
+          --print-limit 20 "$py" -m pytest -m cuda -q -p no:cacheprovider \
+          ${SEQC_SANITIZE_TESTS:-test_cuda.py test_in_place.py} 2>&1) |
+        tee "$out/sanitize-$tool.log" | tail -15 || status=1
+    done
+    return $status
+  fi
   # SASS of the packed kernels: tensor-core instructions (HMMA/HGMMA), local
   # memory (LDL/STL), cp.async (LDGSTS), ldmatrix (LDSM).
   "$py" "$root/scripts/sass-report.py" --cubin "$stage"/cubins/*/*.cubin 2>&1 |

@@ -16,7 +16,7 @@ seconds="${1:-60}"
 mode="${2:-structure}"
 build="${SEQC_SANITIZE_DIR:-$root/build-sanitize}"
 SEQC_BUILD_DIR="$build" \
-SEQC_CMAKE_ARGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLVM_USE_SANITIZER=Address;Undefined -DLLVM_USE_SANITIZE_COVERAGE=ON -DSEQC_FUZZER=ON" \
+SEQC_CMAKE_ARGS="-C $root/scripts/sanitize.cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo" \
   "$root/scripts/build.sh" seqc-fuzz >/dev/null
 
 work="$build/fuzz"
@@ -32,7 +32,11 @@ for path in sorted(list((root / "test").rglob("*.mlir")) + list((root / "example
             n += 1
 print("fuzz: %d seed modules" % n)
 PY
-export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:allocator_may_return_null=1"
+# handle_segv=0: a crash of an upstream parser reaches the harness's
+# recovery (as in seqc's compile API); the inputs go to recovered/.
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:allocator_may_return_null=1:handle_segv=0"
+export SEQC_FUZZ_RECOVERED_DIR="$work/recovered"
+mkdir -p "$work/recovered"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export SEQC_FUZZ_MODE="$mode"
 "$build/bin/seqc-fuzz" "$work/corpus" "$work/seeds" \

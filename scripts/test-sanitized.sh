@@ -11,9 +11,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SEQC_SANITIZE_DIR:-$root/build-sanitize}"
 SEQC_BUILD_DIR="$build" \
-SEQC_CMAKE_ARGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLVM_USE_SANITIZER=Address;Undefined -DLLVM_USE_SANITIZE_COVERAGE=ON -DSEQC_FUZZER=ON" \
+SEQC_CMAKE_ARGS="-C $root/scripts/sanitize.cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo" \
   "$root/scripts/build.sh"
-export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0"
+export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:handle_segv=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 (cd "$build" && ctest --output-on-failure -E seqc-python)
 asan_rt="$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so)"

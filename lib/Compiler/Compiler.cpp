@@ -11,6 +11,11 @@
 
 #include "seqc/InitAll.h"
 #include "seq/IR/SeqDialect.h"
+
+#include "llvm/Support/CrashRecoveryContext.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "seqc/Pipelines/Pipelines.h"
 
 #include "Runtime/CudaRuntime.h"
@@ -463,10 +468,35 @@ static LogicalResult addPackedEntryPoints(ModuleOp module,
   return success();
 }
 
+bool mlir::seqc::runRecoveringCrashes(llvm::function_ref<void()> fn) {
+  // Signal handlers are process-wide, and LLVM's own (installed when a
+  // compile writes files) replace the recovery's: reinstall it each time.
+  {
+    static std::mutex mutex;
+    std::lock_guard<std::mutex> lock(mutex);
+    llvm::CrashRecoveryContext::Disable();
+    llvm::CrashRecoveryContext::Enable();
+  }
+  llvm::CrashRecoveryContext recovery;
+  return recovery.RunSafely(fn);
+}
+
 FailureOr<OwningOpRef<ModuleOp>>
 Session::lower(const CompileOptions &options,
                std::vector<FunctionSignature> &sigs) {
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  // Some upstream op parsers crash on malformed text (a float in
+  // linalg.transpose's permutation, found by fuzzing): the crash becomes
+  // this compile's error instead of taking the caller's process down.
+  OwningOpRef<ModuleOp> module;
+  if (!runRecoveringCrashes(
+          [&] { module = parseSourceFile<ModuleOp>(sourceMgr, &context); })) {
+    (void)module.release(); // half-built IR: leave it alone
+    log += sourceMgr.getMemoryBuffer(1)->getBufferIdentifier().str() +
+           ": error: the MLIR parser crashed on this input (a bug in an "
+           "upstream op's parser, recovered by seqc): check the syntax of "
+           "the ops' attributes\n";
+    return failure();
+  }
   if (!module || failed(collectSignatures(*module, sigs)))
     return failure();
   PassManager pm(&context);
@@ -486,7 +516,25 @@ Session::lower(const CompileOptions &options,
       pipelineOptions.attentionTileKV = options.attentionTileKV;
     buildCPUPipeline(pm, pipelineOptions);
   }
-  if (failed(pm.run(*module)) || failed(addPackedEntryPoints(*module, sigs)))
+  // A pass that crashes becomes this compile's error too, with a
+  // reproducer (the module before the failing pass, and the pipeline) for
+  // the bug report.
+  llvm::SmallString<128> reproducer;
+  llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, reproducer);
+  llvm::sys::path::append(reproducer,
+                          "seqc-crash-" +
+                              std::to_string(llvm::sys::Process::getProcessId()) +
+                              "-" + std::to_string(reinterpret_cast<uintptr_t>(this)) +
+                              ".mlir");
+  pm.enableCrashReproducerGeneration(reproducer, /*genLocalReproducer=*/false);
+  if (failed(pm.run(*module))) {
+    if (llvm::sys::fs::exists(reproducer))
+      log += "error: a pass crashed while compiling this module (a compiler "
+             "bug); a reproducer is in " +
+             reproducer.str().str() + "\n";
+    return failure();
+  }
+  if (failed(addPackedEntryPoints(*module, sigs)))
     return failure();
   return module;
 }

@@ -235,3 +235,22 @@ def test_bad_compile_options_are_errors():
         seqc.compile(src, options="attention-tile-q=0")
     with pytest.raises(seqc.SeqcError, match="unknown compile option"):
         seqc.compile(src, options="tile=3")
+
+
+def test_upstream_parser_crash_is_an_error():
+    """Fuzzing found that linalg.transpose's parser (upstream MLIR 22)
+    crashes on a float in its permutation. seqc recovers the crash: the
+    compile fails with a message, and the process (and later compiles)
+    carry on."""
+    bad = """
+func.func @f(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  %e = tensor.empty() : tensor<3x2xf32>
+  %t = linalg.transpose ins(%x : tensor<2x3xf32>) outs(%e : tensor<3x2xf32>) permutation = [1, 1.0e-30]
+  return %t : tensor<3x2xf32>
+}
+"""
+    with pytest.raises(seqc.SeqcError, match="the MLIR parser crashed on this input"):
+        seqc.compile(bad, target="cpu")
+    good = bad.replace("1.0e-30", "0")
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(seqc.compile(good, target="cpu").f(x), x.T)

@@ -31,10 +31,13 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 
+#include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <cstring>
 #include <random>
 #include <regex>
@@ -67,9 +70,30 @@ void runPipeline(ModuleOp module, bool cuda) {
   (void)pm.run(module);
 }
 
+/// Keeps an input whose parse crashed (and was recovered) next to the
+/// fuzzer's artifacts, and counts it (printed at exit).
+unsigned recovered = 0;
+void recordRecovered(const uint8_t *data, size_t size) {
+  ++recovered;
+  const char *dir = std::getenv("SEQC_FUZZ_RECOVERED_DIR");
+  if (!dir)
+    return;
+  std::string path = std::string(dir) + "/recovered-" +
+                     std::to_string(std::hash<std::string>()(
+                         std::string(reinterpret_cast<const char *>(data), size)));
+  if (FILE *f = std::fopen(path.c_str(), "wb")) {
+    std::fwrite(data, 1, size, f);
+    std::fclose(f);
+  }
+}
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+  llvm::CrashRecoveryContext::Enable();
+  std::atexit([] {
+    std::fprintf(stderr, "seqc-fuzz: %u inputs crashed an upstream parser "
+                         "(recovered)\n", recovered);
+  });
   llvm::InitializeAllTargets();
   llvm::InitializeAllTargetMCs();
   llvm::InitializeAllAsmPrinters();
@@ -89,7 +113,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       llvm::MemoryBuffer::getMemBufferCopy(
           llvm::StringRef(reinterpret_cast<const char *>(data), size), "fuzz"),
       llvm::SMLoc());
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  // As seqc's compile API does, a crash of an upstream op parser is
+  // recovered (llvm::CrashRecoveryContext; run with ASAN_OPTIONS
+  // handle_segv=0 so that the signal reaches it). Recovered inputs are
+  // counted and kept, not reported as crashes: they are upstream MLIR's
+  // bugs, and seqc turns them into errors. Crashes anywhere else (seqc's
+  // passes, and every sanitizer report) end the run.
+  OwningOpRef<ModuleOp> module;
+  llvm::CrashRecoveryContext recovery;
+  if (!recovery.RunSafely(
+          [&] { module = parseSourceFile<ModuleOp>(sourceMgr, &context); })) {
+    (void)module.release();
+    recordRecovered(data, size);
+    return 0;
+  }
   if (!module || failed(verify(*module)))
     return 0;
   OwningOpRef<ModuleOp> copy = module->clone();

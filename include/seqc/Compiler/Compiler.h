@@ -10,6 +10,7 @@
 #define SEQC_COMPILER_COMPILER_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -89,6 +90,11 @@ struct BufferRef {
   /// `cpu` modules take host memory only.
   bool device = false;
 };
+
+/// Runs `fn`, turning a crash inside it (a signal) into a false return
+/// instead of the process's end. Compiles parse under it: some upstream op
+/// parsers crash on malformed text.
+bool runRecoveringCrashes(llvm::function_ref<void()> fn);
 
 /// The form `compileToFile` writes.
 enum class EmitKind { SharedLibrary, Object, LLVMIR, MLIR };

@@ -122,6 +122,28 @@ int main(void) {
   CHECK(seqc_load("/nonexistent/model.so", &bad) == SEQC_ERROR,
         "load of a missing file");
 
+  /* An upstream parser crash (found by fuzzing) is an error, and the
+     process goes on. */
+  const char *crash =
+      "func.func @f(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {\n"
+      "  %e = tensor.empty() : tensor<3x2xf32>\n"
+      "  %t = linalg.transpose ins(%x : tensor<2x3xf32>) outs(%e : "
+      "tensor<3x2xf32>) permutation = [1, 1.0e-30]\n"
+      "  return %t : tensor<3x2xf32>\n}\n";
+  CHECK(seqc_compile(crash, strlen(crash), NULL, &bad) == SEQC_ERROR &&
+            strstr(seqc_last_error(), "the MLIR parser crashed"),
+        "parser crash: %s", seqc_last_error());
+
+  /* Weight files: a missing file, and a missing name. */
+  seqc_weights weights = NULL;
+  CHECK(seqc_weights_open("/nonexistent/w.safetensors", &weights) ==
+                SEQC_ERROR &&
+            weights == NULL &&
+            strstr(seqc_last_error(), "/nonexistent/w.safetensors: cannot open"),
+        "missing weights: %s", seqc_last_error());
+  CHECK(seqc_weights_get(NULL, "w", SEQC_F32, 0, NULL, NULL) == SEQC_ERROR,
+        "weights_get on NULL");
+
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -541,6 +541,35 @@ def test_errors_on_the_gpu(torch):
 
 
 @cuda
+def test_device_out_of_memory_is_an_error(torch):
+    """An intermediate of 4 TiB cannot be allocated on any GPU: the call
+    fails with the driver's out-of-memory message, and the module (and the
+    GPU) stay usable."""
+    m = seqc.compile("""
+    func.func @f(%x: tensor<4xf32>) -> tensor<f32> {
+      %c = arith.constant 1.0 : f32
+      %z = arith.constant 0.0 : f32
+      %e = tensor.empty() : tensor<1099511627776xf32>
+      %big = linalg.fill ins(%c : f32) outs(%e : tensor<1099511627776xf32>) -> tensor<1099511627776xf32>
+      %e0 = tensor.empty() : tensor<f32>
+      %acc = linalg.fill ins(%z : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+      %s = linalg.reduce ins(%big : tensor<1099511627776xf32>) outs(%acc : tensor<f32>) dimensions = [0]
+        (%a: f32, %b: f32) {
+          %r = arith.addf %a, %b : f32
+          linalg.yield %r : f32
+        }
+      return %s : tensor<f32>
+    }""", target="cuda")
+    x = torch.ones(4, device="cuda")
+    with pytest.raises(seqc.SeqcError, match="(?i)out of memory"):
+        m.f(x)
+    out = seqc.attention(dev(torch, randn(rng(1), (1, 1, 4, 8))),
+                         dev(torch, randn(rng(2), (1, 1, 4, 8))),
+                         dev(torch, randn(rng(3), (1, 1, 4, 8))))
+    assert out.is_cuda and bool(torch.isfinite(out).all())
+
+
+@cuda
 def test_ahead_of_time_cuda_library(torch, tmp_path):
     """An AOT CUDA library (made here if the seqc tool exists, else the one
     the GPU bundle carries) runs through ctypes alone."""

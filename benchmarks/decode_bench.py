@@ -96,6 +96,8 @@ def main():
     ap.add_argument("--json", help="write the row to this file")
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--kv", type=int, default=4096)
+    ap.add_argument("--profile", action="store_true",
+                    help="also print seqc's kernels by GPU time (torch.profiler/CUPTI)")
     args = ap.parse_args()
 
     import torch
@@ -188,6 +190,25 @@ def main():
           % (row["model"], S, row["seqc_ms"], baseline, row["baseline_ms"], row["ratio"],
              step_bytes / 1e9, floor_ms, bw, err))
     print("seqc compile (decode module): %.1f s" % compile_s)
+    if args.profile:
+        # Where a step's time goes: every kernel of 5 steps, by total time.
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(5):
+                seqc_step()
+            sync()
+        totals = {}
+        for event in prof.events():
+            if event.device_type == torch.autograd.DeviceType.CUDA:
+                name = event.name[:60]
+                count, us = totals.get(name, (0, 0.0))
+                totals[name] = (count + 1, us + event.device_time)
+        print("\nseqc decode step, kernels by GPU time (5 steps):")
+        print("| kernel | launches | total ms | ms / step |")
+        print("|---|---|---|---|")
+        for name, (count, us) in sorted(totals.items(), key=lambda kv: -kv[1][1])[:25]:
+            print("| %s | %d | %.3f | %.3f |" % (name, count, us / 1e3, us / 5e3))
+        row["profile"] = {k: v[1] / 5e3 for k, v in totals.items()}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(row, f, indent=1)

@@ -63,7 +63,7 @@ run() {
   # SEQC_GPU_ONLY=decode: only the decode benchmark (a short run).
   if [ "${SEQC_GPU_ONLY:-}" = decode ]; then
     "$py" "$root/benchmarks/decode_bench.py" --json "$out/decode.json" \
-      ${SEQC_DECODE_ARGS:-} 2>&1 | tee "$out/decode.log"
+      ${SEQC_DECODE_ARGS:---profile} 2>&1 | tee "$out/decode.log"
     return "${PIPESTATUS[0]}"
   fi
   # SEQC_GPU_ONLY=sanitize: the GPU tests under compute-sanitizer memcheck
@@ -95,7 +95,7 @@ run() {
     --json "$out/bench.json" ${SEQC_GPU_BENCH_ARGS:-} 2>&1 | tee "$out/bench.log" || status=1
   # Decode-step latency of the Llama-style model at KV 4096 against
   # transformers (or torch eager where transformers is missing).
-  timeout "${SEQC_GPU_BENCH_TIMEOUT:-240}" "$py" "$root/benchmarks/decode_bench.py" \
+  timeout "${SEQC_GPU_BENCH_TIMEOUT:-240}" "$py" "$root/benchmarks/decode_bench.py" --profile \
     --json "$out/decode.json" 2>&1 | tee "$out/decode.log" || status=1
   return $status
 }

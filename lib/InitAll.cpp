@@ -59,6 +59,9 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/RuntimeOpVerification.h"
+#include "mlir/Dialect/MemRef/Transforms/RuntimeOpVerification.h"
+#include "mlir/Dialect/Tensor/Transforms/RuntimeOpVerification.h"
 
 using namespace mlir;
 
@@ -80,6 +83,10 @@ void mlir::seqc::registerAllDialects(DialectRegistry &registry) {
   vector::registerBufferizableOpInterfaceExternalModels(registry);
   // memref.alloc as an allocation: lets results be hoisted into out-params.
   memref::registerAllocationOpInterfaceExternalModels(registry);
+  // Bounds checks of the generated code (the CPU pipeline's bounds-check).
+  memref::registerRuntimeVerifiableOpInterfaceExternalModels(registry);
+  tensor::registerRuntimeVerifiableOpInterfaceExternalModels(registry);
+  linalg::registerRuntimeVerifiableOpInterfaceExternalModels(registry);
   // GPU code generation: the NVVM target (serializes gpu.modules through
   // LLVM's NVPTX backend), LLVM IR translation of kernels and of the
   // gpu.binary / gpu.launch_func ops left in host code.

@@ -39,7 +39,8 @@ export SEQC_FUZZ_RECOVERED_DIR="$work/recovered"
 mkdir -p "$work/recovered"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export SEQC_FUZZ_MODE="$mode"
-"$build/bin/seqc-fuzz" "$work/corpus" "$work/seeds" \
+LD_PRELOAD="$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so)" \
+  "$build/bin/seqc-fuzz" "$work/corpus" "$work/seeds" \
   -max_total_time="$seconds" -timeout=60 -rss_limit_mb=6144 -max_len=65536 \
   -print_final_stats=1 -artifact_prefix="$work/artifacts/" 2>&1 |
   grep -vE "^#[0-9]+\s+(NEW|REDUCE|pulse)" | tail -40

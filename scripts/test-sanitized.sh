@@ -3,8 +3,9 @@
 # builds build-sanitize/ (the configuration scripts/fuzz.sh uses), runs the
 # lit suite, the C++ unit tests and the C API smoke test through ctest, then
 # the pytest suite with the ASan runtime preloaded into Python (the C library
-# it loads is instrumented; the code seqc generates is not). Any sanitizer
-# report fails the run.
+# it loads is instrumented; the code seqc generates is not), and last the
+# correctness suite with bounds-checked generated code. Any sanitizer report
+# or out-of-bounds access fails the run.
 #
 #   scripts/test-sanitized.sh [pytest args...]
 set -euo pipefail
@@ -21,3 +22,11 @@ cd "$root/test/python"
 LD_PRELOAD="$asan_rt" SEQC_LIBRARY="$build/lib/libseqc_c.so" \
   ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@"
+# The correctness suite once more on the normal build with bounds-checked
+# generated code: every memref access of the compiled CPU code is checked
+# (SEQC_BOUNDS_CHECK=1; an out-of-bounds access aborts with its location).
+"$root/scripts/build.sh" >/dev/null
+SEQC_BOUNDS_CHECK=1 SEQC_LIBRARY="$root/build/lib/libseqc_c.so" \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider test_ops.py test_bf16.py \
+  test_edges.py test_in_place.py test_recurrence.py test_raising.py \
+  test_examples.py test_models.py -k "not c_generate"

@@ -172,13 +172,21 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          value + "'");
       (key == "attention-tile-q" ? options.attentionTileQ
                                  : options.attentionTileKV) = number;
+    } else if (key == "bounds-check") {
+      if (value != "0" && value != "1")
+        return makeError("option 'bounds-check' must be 0 or 1, got '" +
+                         value + "'");
+      options.boundsCheck = value == "1";
     } else {
       return makeError("unknown compile option '" + word +
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
-                       "attention-tile-q, attention-tile-kv)");
+                       "attention-tile-q, attention-tile-kv, bounds-check)");
     }
   }
   if (options.target == "cuda") {
+    if (options.boundsCheck)
+      return makeError("option 'bounds-check' is for target=cpu (on the GPU, "
+                       "run compute-sanitizer memcheck)");
     if (!llvm::is_contained({0, 64, 128}, options.attentionTileQ))
       return makeError("option 'attention-tile-q' must be 64 or 128 for "
                        "target=cuda, got " +
@@ -197,7 +205,8 @@ std::string CompileOptions::str() const {
     text += " chip=" + chip + " gpu-format=" + gpuFormat +
             " gpu-scan-steps=" + std::to_string(gpuScanSteps);
   return text + " attention-tile-q=" + std::to_string(attentionTileQ) +
-         " attention-tile-kv=" + std::to_string(attentionTileKV);
+         " attention-tile-kv=" + std::to_string(attentionTileKV) +
+         (boundsCheck ? " bounds-check=1" : "");
 }
 
 /// The embedded GPU code format: `auto` is a fatbin (cubin + PTX) when
@@ -514,6 +523,7 @@ Session::lower(const CompileOptions &options,
       pipelineOptions.attentionTileQ = options.attentionTileQ;
     if (options.attentionTileKV)
       pipelineOptions.attentionTileKV = options.attentionTileKV;
+    pipelineOptions.boundsCheck = options.boundsCheck;
     buildCPUPipeline(pm, pipelineOptions);
   }
   // A pass that crashes becomes this compile's error too, with a

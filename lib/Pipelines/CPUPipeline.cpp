@@ -96,6 +96,10 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertVectorToSCFPass(
       VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addPass(createCanonicalizerPass());
+  // Testing: every load, store and view checked against its memref's
+  // bounds (cf.assert, which aborts with the op's location).
+  if (options.boundsCheck)
+    pm.addPass(createGenerateRuntimeVerificationPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(arith::createArithExpandOpsPass());

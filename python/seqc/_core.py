@@ -917,6 +917,9 @@ def _options(target, options):
     if target == "auto":
         target = "cuda" if cuda_available()[0] else "cpu"
     parts = ["target=%s" % target]
+    # SEQC_BOUNDS_CHECK=1 (testing): CPU code checks every memory access.
+    if target == "cpu" and os.environ.get("SEQC_BOUNDS_CHECK", "") not in ("", "0"):
+        parts.append("bounds-check=1")
     if options:
         if isinstance(options, dict):
             parts += ["%s=%s" % kv for kv in options.items()]

@@ -254,3 +254,36 @@ func.func @f(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
     good = bad.replace("1.0e-30", "0")
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
     np.testing.assert_array_equal(seqc.compile(good, target="cpu").f(x), x.T)
+
+
+def test_bounds_check_option_catches_out_of_bounds_reads(tmp_path):
+    """bounds-check=1 (SEQC_BOUNDS_CHECK=1 in the environment) makes the CPU
+    code check every memory access: an index read from the input that is
+    out of range aborts with the op and its source location instead of
+    reading past the buffer. (The correctness suite passes with it on:
+    scripts/test-sanitized.sh.)"""
+    script = tmp_path / "oob.py"
+    script.write_text(
+        "import sys, numpy as np\n"
+        "sys.path.insert(0, %r)\n"
+        "import seqc\n"
+        "m = seqc.compile('''\n"
+        "func.func @f(%%t: tensor<4xf32>, %%i: tensor<i32>) -> tensor<1xf32> {\n"
+        "  %%p = tensor.extract %%i[] : tensor<i32>\n"
+        "  %%ix = arith.index_cast %%p : i32 to index\n"
+        "  %%v = tensor.extract %%t[%%ix] : tensor<4xf32>\n"
+        "  %%r = tensor.from_elements %%v : tensor<1xf32>\n"
+        "  return %%r : tensor<1xf32>\n"
+        "}''', target='cpu', options='bounds-check=1')\n"
+        "print(float(m.f(np.arange(4, dtype=np.float32), np.array(int(sys.argv[1]), np.int32))[0]))\n"
+        % os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "python"))
+    ok = subprocess.run([sys.executable, str(script), "2"], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.strip() == "2.0", ok.stderr
+    bad = subprocess.run([sys.executable, str(script), "9"], capture_output=True, text=True)
+    assert bad.returncode != 0
+    text = bad.stdout + bad.stderr
+    assert "out-of-bounds access" in text and 'loc("<input>":5:' in text
+    with pytest.raises(seqc.SeqcError, match="option 'bounds-check' is for target=cpu"):
+        seqc.compile("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }",
+                     target="cuda", options="bounds-check=1")

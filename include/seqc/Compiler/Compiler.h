@@ -70,6 +70,10 @@ struct CompileOptions {
   /// keys).
   int64_t attentionTileQ = 0;
   int64_t attentionTileKV = 0;
+  /// CPU: every memref access and view of the generated code checked
+  /// against its bounds at run time (MLIR's runtime verification); a
+  /// violation prints the op and its location and aborts. For testing.
+  bool boundsCheck = false;
 
   /// Parses `key=value` words separated by spaces (`target=cpu`); unknown
   /// keys and bad values are errors.

@@ -25,6 +25,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<int64_t> attentionTileKV{
       *this, "attention-tile-kv",
       llvm::cl::desc("Keys per attention tile"), llvm::cl::init(64)};
+  PassOptions::Option<bool> boundsCheck{
+      *this, "bounds-check",
+      llvm::cl::desc("Check every memref access and view against its bounds "
+                     "at run time (aborts with the op's location)"),
+      llvm::cl::init(false)};
 };
 
 /// seq (+ linalg/tensor/arith/math) on tensors -> LLVM dialect for the host.

@@ -108,3 +108,28 @@ def test_functional_ops_from_many_threads():
         want = ref.attention(f64(q), f64(k), f64(v), causal=True)[0]
         np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
     run_threads(work)
+
+
+@pytest.mark.cuda
+def test_cuda_module_many_callers():
+    """One CUDA module from many threads, NumPy arrays staged through the
+    device by each call, every result checked; then the same with torch
+    tensors, each thread on its own stream."""
+    import torch
+    module = seqc.compile(source(129), target="cuda")
+
+    def numpy_work(i):
+        for rep in range(10):
+            a, b = inputs(2000 * i + rep, 129)
+            check(module.f(a, b), a, b)
+    run_threads(numpy_work)
+
+    def torch_work(i):
+        stream = torch.cuda.Stream()
+        with torch.cuda.stream(stream):
+            for rep in range(10):
+                a, b = inputs(3000 * i + rep, 129)
+                h = module.f(torch.from_numpy(a).cuda(), torch.from_numpy(b).cuda())
+                stream.synchronize()
+                check(h.cpu().numpy(), a, b)
+    run_threads(torch_work)

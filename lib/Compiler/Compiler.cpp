@@ -172,6 +172,11 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          value + "'");
       (key == "attention-tile-q" ? options.attentionTileQ
                                  : options.attentionTileKV) = number;
+    } else if (key == "attention-split-keys") {
+      if (value != "0" && value != "1")
+        return makeError("option 'attention-split-keys' must be 0 or 1, got '" +
+                         value + "'");
+      options.attentionSplitKeys = value == "1";
     } else if (key == "bounds-check") {
       if (value != "0" && value != "1")
         return makeError("option 'bounds-check' must be 0 or 1, got '" +
@@ -180,7 +185,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
     } else {
       return makeError("unknown compile option '" + word +
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
-                       "attention-tile-q, attention-tile-kv, bounds-check)");
+                       "attention-tile-q, attention-tile-kv, attention-split-keys, "
+                       "bounds-check)");
     }
   }
   if (options.target == "cuda") {
@@ -206,7 +212,8 @@ std::string CompileOptions::str() const {
             " gpu-scan-steps=" + std::to_string(gpuScanSteps);
   return text + " attention-tile-q=" + std::to_string(attentionTileQ) +
          " attention-tile-kv=" + std::to_string(attentionTileKV) +
-         (boundsCheck ? " bounds-check=1" : "");
+         (boundsCheck ? " bounds-check=1" : "") +
+         (attentionSplitKeys ? " attention-split-keys=1" : "");
 }
 
 /// The embedded GPU code format: `auto` is a fatbin (cubin + PTX) when
@@ -516,6 +523,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.scanStepsPerThread = options.gpuScanSteps;
     pipelineOptions.attentionRowsPerWarp = options.attentionTileQ / 4;
     pipelineOptions.attentionKeysPerTile = options.attentionTileKV;
+    pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;
     buildCUDAPipeline(pm, pipelineOptions);
   } else {
     CPUPipelineOptions pipelineOptions;

@@ -54,6 +54,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.scanStepsPerThread = options.scanStepsPerThread;
   seqToGPU.attentionRowsPerWarp = options.attentionRowsPerWarp;
   seqToGPU.attentionKeysPerTile = options.attentionKeysPerTile;
+  seqToGPU.attentionSplitKeys = options.attentionSplitKeys;
   pm.addPass(createConvertSeqToGPU(seqToGPU));
   pm.addPass(createConvertSeqToLinalg());
   pm.addPass(createSeqcCheckContract({"linalg"}));

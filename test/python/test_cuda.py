@@ -541,6 +541,47 @@ def test_errors_on_the_gpu(torch):
 
 
 @cuda
+@pytest.mark.parametrize("case", ["decode_gqa", "lengths_segments", "few_keys"])
+def test_attention_split_keys(torch, case):
+    """attention-split-keys=1 (decoding: each query row's keys split across
+    threads, partial softmaxes combined): against float64 and against the
+    unsplit kernel, with GQA, kv_lengths (0 included: fully masked rows),
+    segment ids, softcap and the lse."""
+    r = rng(1200)
+    kwargs = {}
+    if case == "decode_gqa":
+        B, Hq, Hkv, Sq, Skv, D = 2, 16, 4, 1, 4096, 128
+        kwargs = dict(causal=True, kv_lengths=np.array([4096, 1537], np.int32))
+    elif case == "lengths_segments":
+        B, Hq, Hkv, Sq, Skv, D = 3, 4, 2, 2, 777, 64
+        kwargs = dict(causal=True, softcap=5.0,
+                      kv_lengths=np.array([777, 0, 129], np.int32),
+                      q_segment_ids=r.integers(0, 3, (B, Sq)).astype(np.int32),
+                      kv_segment_ids=r.integers(0, 3, (B, Skv)).astype(np.int32))
+    else:
+        B, Hq, Hkv, Sq, Skv, D = 1, 2, 1, 1, 100, 32
+    q = randn(r, (B, Hq, Sq, D))
+    k = randn(r, (B, Hkv, Skv, D))
+    v = randn(r, (B, Hkv, Skv, D))
+    text = seqc.ops.mlir_text("attention", q, k, v, return_lse=True, **kwargs)
+    split = seqc.compile(text, target="cuda", options="attention-split-keys=1")
+    plain = seqc.compile(text, target="cuda")
+    name = list(split)[0]
+    extra = [kwargs[n] for n in ("kv_lengths", "q_segment_ids", "kv_segment_ids")
+             if n in kwargs]
+    args = [dev(torch, x) for x in [q, k, v] + extra]
+    out, lse = split[name](*args)
+    out0, lse0 = plain[name](*args)
+    want, want_lse = ref.attention(f64(q), f64(k), f64(v), **kwargs)
+    assert_close(out.cpu().numpy(), want, np.float32)
+    got_lse = lse.cpu().numpy()
+    assert np.array_equal(np.isinf(got_lse), np.isinf(want_lse))
+    finite = np.isfinite(want_lse)
+    np.testing.assert_allclose(got_lse[finite], want_lse[finite], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(out.cpu().numpy(), out0.cpu().numpy(), rtol=1e-5, atol=1e-5)
+
+
+@cuda
 def test_device_out_of_memory_is_an_error(torch):
     """An intermediate of 4 TiB cannot be allocated on any GPU: the call
     fails with the driver's out-of-memory message, and the module (and the

@@ -74,6 +74,10 @@ struct CompileOptions {
   /// against its bounds at run time (MLIR's runtime verification); a
   /// violation prints the op and its location and aborts. For testing.
   bool boundsCheck = false;
+  /// CUDA: SIMT attention with few query rows (decoding) splits each row's
+  /// keys across threads and combines them in a second kernel. Off until
+  /// measured on a GPU.
+  bool attentionSplitKeys = false;
 
   /// Parses `key=value` words separated by spaces (`target=cpu`); unknown
   /// keys and bad values are errors.

@@ -118,6 +118,10 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     Option<"attentionKeysPerTile", "attention-keys-per-tile", "int64_t", "0",
            "Keys per tile of the tensor-core attention: 16, 32, 64 or 128 "
            "(0: 64)">,
+    Option<"attentionSplitKeys", "attention-split-keys", "bool", "false",
+           "SIMT attention with few query rows (decoding): split each row's "
+           "keys across threads (up to 1024 splits of 64 keys or more) and "
+           "combine the partial softmaxes in a second kernel">,
     Option<"scanStepsPerThread", "scan-steps-per-thread", "int64_t", "2",
            "Steps of a row each thread of the innermost linear recurrence's "
            "block scan holds in registers (a tile is 256 times this)">,

@@ -68,6 +68,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Keys per tile of the tensor-core attention (16, 32, "
                      "64, 128; 0: the kernel's choice)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> attentionSplitKeys{
+      *this, "attention-split-keys",
+      llvm::cl::desc("SIMT attention: split few rows' keys across threads "
+                     "(decoding) and combine"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> scanStepsPerThread{
       *this, "scan-steps-per-thread",
       llvm::cl::desc("Steps per thread of the innermost linear recurrence"),

@@ -852,11 +852,21 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
 
 struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   AttentionToGPU(MLIRContext *ctx, bool useTensorCores,
-                 MmaAttentionOptions mmaOptions)
+                 MmaAttentionOptions mmaOptions, bool splitKeys)
       : OpRewritePattern(ctx), useTensorCores(useTensorCores),
-        mmaOptions(mmaOptions) {}
+        mmaOptions(mmaOptions), splitKeys(splitKeys) {}
   bool useTensorCores;
   MmaAttentionOptions mmaOptions;
+  /// Few query rows over many keys (decoding): each row's keys split
+  /// across threads, then a combine kernel.
+  bool splitKeys;
+
+  /// Key splits per query row: enough threads to fill the GPU (about 16K)
+  /// with at least 64 keys each; 1 when the rows alone fill it.
+  static int64_t keySplits(int64_t rows, int64_t skv) {
+    int64_t wanted = llvm::divideCeil(int64_t(16384), std::max<int64_t>(rows, 1));
+    return std::clamp<int64_t>(std::min(wanted, skv / 64), 1, 1024);
+  }
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     RankedTensorType qType = tensorTypeOf(op.getQuery());
@@ -897,9 +907,23 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
     int64_t group = qHeads / kvHeads;
     SmallVector<int64_t> rows = {batch, qHeads, sq};
 
-    k.launchFlat(batch * qHeads * sq, [&](ImplicitLocOpBuilder &kb,
-                                          Value linear) {
+    int64_t numRows = batch * qHeads * sq;
+    int64_t splits = splitKeys ? keySplits(numRows, skv) : 1;
+    // With splits: each thread's partial (row max m, sum l, unnormalized
+    // accumulators) goes to `partial` [rows, splits, 2 + Dv], and a second
+    // kernel combines them.
+    Value partial;
+    if (splits > 1)
+      partial = memref::AllocOp::create(
+          b, MemRefType::get({numRows, splits, 2 + valueDim}, b.getF32Type()));
+    k.launchFlat(numRows * splits, [&](ImplicitLocOpBuilder &kb,
+                                       Value flat) {
       ScalarMath m(kb);
+      Value linear = flat, split;
+      if (splits > 1) {
+        split = arith::RemUIOp::create(kb, flat, k.index(splits));
+        linear = arith::DivUIOp::create(kb, flat, k.index(splits));
+      }
       SmallVector<Value> idx = k.delinearize(kb, linear, rows);
       Value bi = idx[0], h = idx[1], i = idx[2];
       Value kvh = arith::DivUIOp::create(kb, h, k.index(group));
@@ -933,6 +957,17 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
       if (left >= 0)
         lo = maxI(lo, arith::SubIOp::create(kb, p, cst(left)));
       hi = maxI(hi, lo);
+      if (splits > 1) {
+        // This thread's share of [lo, hi): ceil((hi - lo) / splits) keys.
+        Value span = arith::SubIOp::create(kb, hi, lo);
+        Value per = arith::DivSIOp::create(
+            kb, arith::AddIOp::create(kb, span, cst(splits - 1)), cst(splits));
+        Value first = arith::AddIOp::create(
+            kb, lo, arith::MulIOp::create(kb, i64(split), per));
+        Value last = minI(hi, arith::AddIOp::create(kb, first, per));
+        lo = minI(first, hi);
+        hi = maxI(last, lo);
+      }
       Value loIdx = arith::IndexCastOp::create(kb, kb.getIndexType(), lo);
       Value hiIdx = arith::IndexCastOp::create(kb, kb.getIndexType(), hi);
       Value qSegId = qSeg ? memref::LoadOp::create(kb, qSeg, ValueRange{bi, i})
@@ -994,6 +1029,16 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
             scf::YieldOp::create(ib, guarded.getResults());
           });
       Value mFinal = loop.getResult(0), l = loop.getResult(1);
+      if (splits > 1) {
+        memref::StoreOp::create(kb, mFinal, partial,
+                                ValueRange{linear, split, k.index(0)});
+        memref::StoreOp::create(kb, l, partial,
+                                ValueRange{linear, split, k.index(1)});
+        for (int64_t d = 0; d < valueDim; ++d)
+          memref::StoreOp::create(kb, loop.getResult(2 + d), partial,
+                                  ValueRange{linear, split, k.index(2 + d)});
+        return;
+      }
       Value any = m.cmp(arith::CmpFPredicate::OGT, l, m.constant(0.0));
       Value inv = m.select(any, m.div(m.constant(1.0), l), m.constant(0.0));
       for (int64_t d = 0; d < valueDim; ++d)
@@ -1006,6 +1051,55 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
         k.store(kb, value, lse, ValueRange{bi, h, i});
       }
     });
+    if (splits > 1) {
+      // Combine: a thread per (row, value column) rescales every split's
+      // partial to the row's maximum: M = max m_s, L = sum l_s e^(m_s - M),
+      // out_d = sum acc_s,d e^(m_s - M) / L. Splits that saw no key hold
+      // m = -FLT_MAX and l = 0, and drop out.
+      k.launchFlat(numRows * valueDim, [&](ImplicitLocOpBuilder &kb,
+                                           Value flat) {
+        ScalarMath m(kb);
+        Value d = arith::RemUIOp::create(kb, flat, k.index(valueDim));
+        Value row = arith::DivUIOp::create(kb, flat, k.index(valueDim));
+        SmallVector<Value> idx = k.delinearize(kb, row, rows);
+        Value mMax = m.constant(-FLT_MAX);
+        for (int64_t sp = 0; sp < splits; ++sp)
+          mMax = m.maxnum(mMax, memref::LoadOp::create(
+                                    kb, partial,
+                                    ValueRange{row, k.index(sp), k.index(0)}));
+        Value total = m.constant(0.0), acc = m.constant(0.0);
+        Value dSlot = arith::AddIOp::create(kb, d, k.index(2));
+        for (int64_t sp = 0; sp < splits; ++sp) {
+          Value ms = memref::LoadOp::create(
+              kb, partial, ValueRange{row, k.index(sp), k.index(0)});
+          Value ls = memref::LoadOp::create(
+              kb, partial, ValueRange{row, k.index(sp), k.index(1)});
+          Value as = memref::LoadOp::create(
+              kb, partial, ValueRange{row, k.index(sp), dSlot});
+          Value w = m.exp(m.sub(ms, mMax));
+          total = math::FmaOp::create(kb, ls, w, total);
+          acc = math::FmaOp::create(kb, as, w, acc);
+        }
+        Value any = m.cmp(arith::CmpFPredicate::OGT, total, m.constant(0.0));
+        Value inv =
+            m.select(any, m.div(m.constant(1.0), total), m.constant(0.0));
+        k.store(kb, m.mul(acc, inv), out, ValueRange{idx[0], idx[1], idx[2], d});
+        if (lse) {
+          Value first = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, d,
+                                              k.index(0));
+          scf::IfOp::create(kb, first, [&](OpBuilder &nb, Location loc) {
+            ImplicitLocOpBuilder ib(loc, nb);
+            ScalarMath im(ib);
+            Value safe = im.select(any, total, im.constant(1.0));
+            Value value = im.select(any, im.add(mMax, im.log(safe)),
+                                    im.constant(-INFINITY));
+            k.store(ib, value, lse, ValueRange{idx[0], idx[1], idx[2]});
+            scf::YieldOp::create(ib);
+          });
+        }
+      });
+      memref::DeallocOp::create(b, partial);
+    }
     SmallVector<Value> results = {k.result(out, oType)};
     if (lse)
       results.push_back(k.result(lse, lseType));
@@ -1063,7 +1157,8 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
     }
     patterns.add<AttentionToGPU>(
         &getContext(), attentionTensorCores,
-        MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile});
+        MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile},
+        attentionSplitKeys);
     patterns.add<ScanToGPU, SelectiveScanToGPU,
                  GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
                  CausalConv1dToGPU>(&getContext());

@@ -168,11 +168,24 @@ def main():
                 return torch_llama_step(torch, cfg, w, k_cache, v_cache, S - 1,
                                         torch.tensor([123], device="cuda"))
 
+    # The same step with attention-split-keys=1 (decoding attention split
+    # over keys; off by default until measured).
+    split_runner = model.runner(weights, batch=1, max_len=S, target="cuda",
+                                options="attention-split-keys=1")
+    for mine, theirs_state in zip(split_runner.states, runner.states):
+        mine.copy_(theirs_state)
+
+    def split_step():
+        split_runner.pos = S - 1
+        return split_runner.decode(token)
+
     ours = seqc_step()[:, -1].float()
     theirs = base_step().reshape(ours.shape).float()
     err = float((ours - theirs).norm() / theirs.norm())
     sync = torch.cuda.synchronize
+    split_err = float((split_step()[:, -1].float() - ours).norm() / ours.norm())
     t_seqc = timed(seqc_step, sync)
+    t_split = timed(split_step, sync)
     t_base = timed(base_step, sync)
     bw = copy_bandwidth(torch)
     n_weights = sum(int(np.prod(p.shape)) for p in model.params())
@@ -189,6 +202,10 @@ def main():
     print("| %s | %d | %.3f ms | %s | %.3f ms | %.2fx | %.2f GB | %.3f ms (%.0f GB/s) | %.1e |"
           % (row["model"], S, row["seqc_ms"], baseline, row["baseline_ms"], row["ratio"],
              step_bytes / 1e9, floor_ms, bw, err))
+    print("| %s, attention-split-keys=1 | %d | %.3f ms | %s | %.3f ms | %.2fx | %.2f GB | %.3f ms (%.0f GB/s) | %.1e vs unsplit |"
+          % (row["model"], S, t_split * 1e3, baseline, row["baseline_ms"],
+             t_base / t_split, step_bytes / 1e9, floor_ms, bw, split_err))
+    row.update(split_keys_ms=t_split * 1e3, split_keys_rel_err=split_err)
     print("seqc compile (decode module): %.1f s" % compile_s)
     if args.profile:
         # Where a step's time goes: every kernel of 5 steps, by total time.
@@ -197,18 +214,24 @@ def main():
             for _ in range(5):
                 seqc_step()
             sync()
-        totals = {}
-        for event in prof.events():
-            if event.device_type == torch.autograd.DeviceType.CUDA:
-                name = event.name[:60]
-                count, us = totals.get(name, (0, 0.0))
-                totals[name] = (count + 1, us + event.device_time)
-        print("\nseqc decode step, kernels by GPU time (5 steps):")
-        print("| kernel | launches | total ms | ms / step |")
-        print("|---|---|---|---|")
-        for name, (count, us) in sorted(totals.items(), key=lambda kv: -kv[1][1])[:25]:
-            print("| %s | %d | %.3f | %.3f |" % (name, count, us / 1e3, us / 5e3))
-        row["profile"] = {k: v[1] / 5e3 for k, v in totals.items()}
+        with profile(activities=[ProfilerActivity.CUDA]) as prof_split:
+            for _ in range(5):
+                split_step()
+            sync()
+        for title, p, key in (("", prof, "profile"),
+                              (", attention-split-keys=1", prof_split, "profile_split")):
+            totals = {}
+            for event in p.events():
+                if event.device_type == torch.autograd.DeviceType.CUDA:
+                    name = event.name[:60]
+                    count, us = totals.get(name, (0, 0.0))
+                    totals[name] = (count + 1, us + event.device_time)
+            print("\nseqc decode step%s, kernels by GPU time (5 steps):" % title)
+            print("| kernel | launches | total ms | ms / step |")
+            print("|---|---|---|---|")
+            for name, (count, us) in sorted(totals.items(), key=lambda kv: -kv[1][1])[:25]:
+                print("| %s | %d | %.3f | %.3f |" % (name, count, us / 1e3, us / 5e3))
+            row[key] = {k: v[1] / 5e3 for k, v in totals.items()}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(row, f, indent=1)

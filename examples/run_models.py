@@ -25,9 +25,6 @@ import model_references as ref  # noqa: E402
 import seqc.models as models  # noqa: E402
 from seqc import safetensors  # noqa: E402
 
-KEYS = {"V": "vocab", "d": "d", "L": "layers", "H": "heads", "Hkv": "kv_heads",
-        "F": "ffn", "eps": "eps", "theta": "theta", "P": "positions",
-        "Di": "d_inner", "N": "d_state", "R": "dt_rank", "W": "conv", "Hm": "heads"}
 BATCH, PROMPT, STEPS = 2, 8, 32
 
 
@@ -38,7 +35,7 @@ def run(name, folder):
     path = os.path.join(folder, name + ".safetensors")
     safetensors.save(path, weights)
     prompt = np.random.default_rng(8).integers(0, cfg["V"], (BATCH, PROMPT)).astype(np.int32)
-    model = models.get(name, **{KEYS[k]: v for k, v in cfg.items()})
+    model = models.get(name, **ref.seqc_config(name))
     t0 = time.perf_counter()
     runner = model.runner(path, batch=BATCH, max_len=PROMPT + STEPS, target="cpu")
     runner.prefill_function(PROMPT)

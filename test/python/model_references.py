@@ -725,3 +725,15 @@ CONFIGS = {
     "lstm": dict(V=96, d=64, L=2),
     "gru": dict(V=96, d=64, L=2),
 }
+
+# The config keys above -> seqc.models' config keys (the one bridge between
+# the two; the references themselves never use it).
+SEQC_KEYS = {"V": "vocab", "d": "d", "L": "layers", "H": "heads", "Hkv": "kv_heads",
+             "F": "ffn", "eps": "eps", "theta": "theta", "P": "positions",
+             "Di": "d_inner", "N": "d_state", "R": "dt_rank", "W": "conv",
+             "Hm": "heads"}
+
+
+def seqc_config(name):
+    """CONFIGS[name] in seqc.models' keys."""
+    return {SEQC_KEYS[k]: v for k, v in CONFIGS[name].items()}

@@ -29,18 +29,12 @@ import model_references as ref
 
 pytestmark = pytest.mark.needs_library
 
-# The references' config keys -> seqc.models config keys.
-KEYS = {"V": "vocab", "d": "d", "L": "layers", "H": "heads", "Hkv": "kv_heads",
-        "F": "ffn", "eps": "eps", "theta": "theta", "P": "positions",
-        "Di": "d_inner", "N": "d_state", "R": "dt_rank", "W": "conv",
-        "Hm": "heads"}
-
 NAMES = sorted(ref.MODELS)
 BATCH, PROMPT, STEPS, MAX_LEN = 2, 7, 32, 48
 
 
 def model_config(name):
-    return {KEYS[k]: v for k, v in ref.CONFIGS[name].items()}
+    return ref.seqc_config(name)
 
 
 def rel_err(out, want):

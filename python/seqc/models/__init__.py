@@ -859,14 +859,15 @@ class _RNN(Model):
         st = tensor_type((B, d))
         names = [em.fresh("st") for _ in init]
         xt = em.fresh("xt")
+        # The body's lines go into the region; its names come from the
+        # function's counter (a region cannot redefine a name from above).
         inner = Emitter()
-        inner._count = em._count + 1000
+        inner.fresh = em.fresh
         gx = inner.linear(Val(xt, (B, d)), w["rnn.weight_ih_l%d" % layer],
                           w["rnn.bias_ih_l%d" % layer])
         gh = inner.linear(Val(names[0], (B, d)), w["rnn.weight_hh_l%d" % layer],
                           w["rnn.bias_hh_l%d" % layer])
         new = self.cell(inner, gx, gh, [Val(n, (B, d)) for n in names], B)
-        em._count = inner._count + 1
         r = em.fresh("rec")
         y_type = tensor_type((B, T, d))
         em.emit("%s:%d = seq.recurrence init(%s : %s) ins(%s : %s) {dim = 1 : i64} -> %s, %s {"

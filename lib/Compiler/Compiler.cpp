@@ -172,6 +172,11 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          value + "'");
       (key == "attention-tile-q" ? options.attentionTileQ
                                  : options.attentionTileKV) = number;
+    } else if (key == "matmul-split-k") {
+      if (value != "0" && value != "1")
+        return makeError("option 'matmul-split-k' must be 0 or 1, got '" +
+                         value + "'");
+      options.matmulSplitK = value == "1";
     } else if (key == "attention-split-keys") {
       if (value != "0" && value != "1")
         return makeError("option 'attention-split-keys' must be 0 or 1, got '" +
@@ -186,7 +191,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
       return makeError("unknown compile option '" + word +
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
                        "attention-tile-q, attention-tile-kv, attention-split-keys, "
-                       "bounds-check)");
+                       "matmul-split-k, bounds-check)");
     }
   }
   if (options.target == "cuda") {
@@ -213,7 +218,8 @@ std::string CompileOptions::str() const {
   return text + " attention-tile-q=" + std::to_string(attentionTileQ) +
          " attention-tile-kv=" + std::to_string(attentionTileKV) +
          (boundsCheck ? " bounds-check=1" : "") +
-         (attentionSplitKeys ? " attention-split-keys=1" : "");
+         (attentionSplitKeys ? " attention-split-keys=1" : "") +
+         (matmulSplitK ? " matmul-split-k=1" : "");
 }
 
 /// The embedded GPU code format: `auto` is a fatbin (cubin + PTX) when
@@ -524,6 +530,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionRowsPerWarp = options.attentionTileQ / 4;
     pipelineOptions.attentionKeysPerTile = options.attentionTileKV;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;
+    pipelineOptions.matmulSplitK = options.matmulSplitK;
     buildCUDAPipeline(pm, pipelineOptions);
   } else {
     CPUPipelineOptions pipelineOptions;
@@ -532,6 +539,7 @@ Session::lower(const CompileOptions &options,
     if (options.attentionTileKV)
       pipelineOptions.attentionTileKV = options.attentionTileKV;
     pipelineOptions.boundsCheck = options.boundsCheck;
+    pipelineOptions.matmulSplitK = options.matmulSplitK;
     buildCPUPipeline(pm, pipelineOptions);
   }
   // A pass that crashes becomes this compile's error too, with a

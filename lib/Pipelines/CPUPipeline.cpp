@@ -68,6 +68,8 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.matmulSplitK)
+    pm.addPass(createSeqcSplitSmallMatmuls());
   // Matmuls (the model's projections, a recurrence's hoisted input
   // projection) become register micro-kernels instead of scalar loops.
   pm.addPass(createSeqcTileMatmuls());

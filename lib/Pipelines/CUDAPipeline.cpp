@@ -61,6 +61,10 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Decoding's GEMVs (M = 1) as split-K partials and a sum: M·N threads
+  // alone leave most of the GPU idle.
+  if (options.matmulSplitK)
+    pm.addPass(createSeqcSplitSmallMatmuls());
   // Constant tensors would bufferize to host globals: splats become fills.
   pm.addPass(createSeqcGpuConstants());
 

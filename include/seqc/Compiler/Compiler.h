@@ -78,6 +78,9 @@ struct CompileOptions {
   /// keys across threads and combines them in a second kernel. Off until
   /// measured on a GPU.
   bool attentionSplitKeys = false;
+  /// Matmuls with few outputs (decoding's GEMVs) split along K into
+  /// partials and a sum (seqc-split-small-matmuls). Off until measured.
+  bool matmulSplitK = false;
 
   /// Parses `key=value` words separated by spaces (`target=cpu`); unknown
   /// keys and bad values are errors.

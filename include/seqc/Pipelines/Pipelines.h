@@ -25,6 +25,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<int64_t> attentionTileKV{
       *this, "attention-tile-kv",
       llvm::cl::desc("Keys per attention tile"), llvm::cl::init(64)};
+  PassOptions::Option<bool> matmulSplitK{
+      *this, "matmul-split-k",
+      llvm::cl::desc("Split the reduction of matmuls with few outputs "
+                     "(seqc-split-small-matmuls)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> boundsCheck{
       *this, "bounds-check",
       llvm::cl::desc("Check every memref access and view against its bounds "
@@ -68,6 +73,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Keys per tile of the tensor-core attention (16, 32, "
                      "64, 128; 0: the kernel's choice)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> matmulSplitK{
+      *this, "matmul-split-k",
+      llvm::cl::desc("Split the reduction of matmuls with few outputs "
+                     "(decoding's GEMVs; seqc-split-small-matmuls)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> attentionSplitKeys{
       *this, "attention-split-keys",
       llvm::cl::desc("SIMT attention: split few rows' keys across threads "

@@ -284,6 +284,35 @@ def SeqcGpuSinkScalarLoads : Pass<"seqc-gpu-sink-scalar-loads", "ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def SeqcSplitSmallMatmuls : Pass<"seqc-split-small-matmuls", "ModuleOp"> {
+  let summary = "Split the reduction of matmuls with too few outputs (decoding's GEMVs)";
+  let description = [{
+    A GPU kernel with a thread per output of `linalg.matmul` has M·N
+    threads, each summing K products: at M = 1 (a decode step's
+    projections) that is too few threads to keep memory busy. This pass
+    rewrites a static-shape float matmul whose M·N is below `min-threads`
+    into a split-K form: partials over S chunks of K (the smallest power of
+    two S with M·N·S >= min-threads and chunks of at least 64), iterated
+    with N innermost of the parallel dimensions so that neighbouring
+    threads read neighbouring columns, then a sum over S added to the
+    matmul's init.
+
+    ```mlir
+    %r = linalg.matmul ins(%x, %w : tensor<1x2048xf32>, tensor<2048x5632xf32>) outs(%c : tensor<1x5632xf32>)
+    // becomes (min-threads = 65536: S = 16, chunks of 128)
+    %p = linalg.generic (s, m, n, kk) { A[m, 128s + kk] * B[128s + kk, n] } -> tensor<16x1x5632xf32>
+    %r = linalg.generic (m, n, s) { C[m, n] + sum_s P[s, m, n] } -> tensor<1x5632xf32>
+    ```
+  }];
+  let options = [
+    Option<"minThreads", "min-threads", "int64_t", "65536",
+           "Split while M*N*S is below this">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def SeqcGpuHostBuffers : Pass<"seqc-gpu-host-buffers", "ModuleOp"> {
   let summary = "Free the host code's intermediate (device) buffers";
   let description = [{

@@ -297,6 +297,13 @@ def _neg_exp(em, a_log):
     return em.map(body, a_log, hint="A")
 
 
+def _swiglu_params(prefix, d, ffn):
+    """The weights `_swiglu_mlp` reads (Hugging Face names, [out, in])."""
+    return [Param(prefix + "gate_proj.weight", (d, ffn), "T"),
+            Param(prefix + "up_proj.weight", (d, ffn), "T"),
+            Param(prefix + "down_proj.weight", (ffn, d), "T")]
+
+
 def _swiglu_mlp(em, x, weights, prefix, norm_w, eps):
     h = em.rms_norm(x, weights[norm_w], eps)
     gate = em.linear(h, weights[prefix + "gate_proj.weight"])
@@ -335,10 +342,8 @@ class Llama(Model):
                    Param(p + "self_attn.k_proj.weight", (d, self.kv_heads * hd), "T"),
                    Param(p + "self_attn.v_proj.weight", (d, self.kv_heads * hd), "T"),
                    Param(p + "self_attn.o_proj.weight", (self.heads * hd, d), "T"),
-                   Param(p + "post_attention_layernorm.weight", (d,)),
-                   Param(p + "mlp.gate_proj.weight", (d, F), "T"),
-                   Param(p + "mlp.up_proj.weight", (d, F), "T"),
-                   Param(p + "mlp.down_proj.weight", (F, d), "T")]
+                   Param(p + "post_attention_layernorm.weight", (d,))]
+            ps += _swiglu_params(p + "mlp.", d, F)
         return ps + [Param("model.norm.weight", (d,)),
                      Param("lm_head.weight", (d, V), "T")]
 
@@ -761,10 +766,8 @@ class GLA(Model):
             ps += [Param(p + "attn_norm.weight", (d,))]
             ps += [Param(p + "attn.%s.weight" % n, (d, d), "T")
                    for n in ("q_proj", "k_proj", "v_proj", "gk_proj", "g_proj", "o_proj")]
-            ps += [Param(p + "mlp_norm.weight", (d,)),
-                   Param(p + "mlp.gate_proj.weight", (d, F), "T"),
-                   Param(p + "mlp.up_proj.weight", (d, F), "T"),
-                   Param(p + "mlp.down_proj.weight", (F, d), "T")]
+            ps += [Param(p + "mlp_norm.weight", (d,))]
+            ps += _swiglu_params(p + "mlp.", d, F)
         return ps + [Param("model.norm.weight", (d,)),
                      Param("lm_head.weight", (d, V), "T")]
 
@@ -782,17 +785,7 @@ class GLA(Model):
             q, k, v, gk = (_heads(em, em.linear(h, w[a + n + ".weight"]), H, K)
                            for n in ("q_proj", "k_proj", "v_proj", "gk_proj"))
 
-            def logsigmoid(args, t):
-                x0 = args[0]
-                ab, n, e, l, z, mn, s = (t() for _ in range(7))
-                return ["%s = math.absf %s : f32" % (ab, x0),
-                        "%s = arith.negf %s : f32" % (n, ab),
-                        "%s = math.exp %s : f32" % (e, n),
-                        "%s = math.log1p %s : f32" % (l, e),
-                        "%s = arith.constant 0.0 : f32" % z,
-                        "%s = arith.minimumf %s, %s : f32" % (mn, x0, z),
-                        "%s = arith.subf %s, %s : f32" % (s, mn, l)], s
-            gk = em.map(logsigmoid, gk, hint="gk")
+            gk = em.map(lambda a, t: em.logsigmoid_lines(a[0], t), gk, hint="gk")
             o = Val(em.fresh("gla"), q.shape)
             S = Val(em.fresh("S"), (batch, H, K, K))
             init = ""

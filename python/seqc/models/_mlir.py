@@ -216,16 +216,25 @@ class Emitter:
                 "%s = arith.addf %s, %s : f32" % (d, one, e),
                 "%s = arith.divf %s, %s : f32" % (s, one, d)], s
 
-    def softplus_lines(self, x, t):
-        # max(x, 0) + log1p(exp(-|x|)): no overflow.
+    def _log1p_exp_lines(self, x, t, bound, combine):
+        """bound(x, 0) combine log1p(exp(-|x|)): softplus and log-sigmoid
+        without overflow."""
         ab, n, e, l, z, m, s = t(), t(), t(), t(), t(), t(), t()
         return ["%s = math.absf %s : f32" % (ab, x),
                 "%s = arith.negf %s : f32" % (n, ab),
                 "%s = math.exp %s : f32" % (e, n),
                 "%s = math.log1p %s : f32" % (l, e),
                 "%s = arith.constant 0.0 : f32" % z,
-                "%s = arith.maximumf %s, %s : f32" % (m, x, z),
-                "%s = arith.addf %s, %s : f32" % (s, m, l)], s
+                "%s = arith.%s %s, %s : f32" % (m, bound, x, z),
+                "%s = arith.%s %s, %s : f32" % (s, combine, m, l)], s
+
+    def softplus_lines(self, x, t):
+        # max(x, 0) + log1p(exp(-|x|))
+        return self._log1p_exp_lines(x, t, "maximumf", "addf")
+
+    def logsigmoid_lines(self, x, t):
+        # min(x, 0) - log1p(exp(-|x|))
+        return self._log1p_exp_lines(x, t, "minimumf", "subf")
 
     def silu(self, x):
         return self.map(lambda a, t: self.silu_lines(a[0], t), x, hint="silu")

@@ -337,6 +337,12 @@ def _llama_hd(cfg):
     return int(cfg.get("hd", cfg["d"] // cfg["H"]))
 
 
+def _swiglu_shapes(prefix, d, F):
+    """The SwiGLU MLP's Linear weights ([out, in]), as Llama and GLA name them."""
+    return {prefix + "gate_proj.weight": (F, d), prefix + "up_proj.weight": (F, d),
+            prefix + "down_proj.weight": (d, F)}
+
+
 def PARAMS_llama(cfg):
     V, d, L, H, Hkv, F = (cfg[k] for k in ("V", "d", "L", "H", "Hkv", "F"))
     hd = _llama_hd(cfg)
@@ -349,9 +355,7 @@ def PARAMS_llama(cfg):
         p[pre + "self_attn.v_proj.weight"] = (Hkv * hd, d)
         p[pre + "self_attn.o_proj.weight"] = (d, H * hd)
         p[pre + "post_attention_layernorm.weight"] = (d,)
-        p[pre + "mlp.gate_proj.weight"] = (F, d)
-        p[pre + "mlp.up_proj.weight"] = (F, d)
-        p[pre + "mlp.down_proj.weight"] = (d, F)
+        p.update(_swiglu_shapes(pre + "mlp.", d, F))
     p["model.norm.weight"] = (d,)
     p["lm_head.weight"] = (V, d)
     return p
@@ -610,9 +614,7 @@ def PARAMS_gla(cfg):
                      "o_proj"):
             p[pre + "attn.%s.weight" % name] = (d, d)
         p[pre + "mlp_norm.weight"] = (d,)
-        p[pre + "mlp.gate_proj.weight"] = (F, d)
-        p[pre + "mlp.up_proj.weight"] = (F, d)
-        p[pre + "mlp.down_proj.weight"] = (d, F)
+        p.update(_swiglu_shapes(pre + "mlp.", d, F))
     p["model.norm.weight"] = (d,)
     p["lm_head.weight"] = (V, d)
     return p

@@ -98,7 +98,8 @@ class Model:
         return em.gather_rows(weights[self.embedding], tokens)
 
     def head(self, em, h, weights):
-        raise NotImplementedError
+        """Logits [B, T, V]: the LM head (stored [d, V])."""
+        return em.linear(h, weights["lm_head.weight"])
 
     # -- the functions ----------------------------------------------------
     def mlir(self, kind, batch, length, max_len):
@@ -371,9 +372,6 @@ class Llama(Model):
             x = _swiglu_mlp(em, x, w, p + "mlp.", p + "post_attention_layernorm.weight", self.eps)
         return em.rms_norm(x, w["model.norm.weight"], self.eps), new_states
 
-    def head(self, em, h, w):
-        return em.linear(h, w["lm_head.weight"])
-
 
 def _rope(em, x, positions, theta):
     out = Val(em.fresh("rope"), x.shape)
@@ -457,9 +455,6 @@ class GPT2(Model):
             x = em.add(x, em.linear(m, w[p + "mlp.c_proj.weight"], w[p + "mlp.c_proj.bias"]))
         return em.layer_norm(x, w["transformer.ln_f.weight"], w["transformer.ln_f.bias"],
                              self.eps), new_states
-
-    def head(self, em, h, w):
-        return em.linear(h, w["lm_head.weight"])
 
 
 def _gelu_tanh(em, x):
@@ -581,11 +576,8 @@ class Mamba(Model):
         dt2 = em.reshape(dt, (B, Di), [[0, 1], [2]])
         bias = w[m + "dt_proj.bias"]
 
-        def softplus(a, o):
-            s = em.fresh()
-            lines, y = em.softplus_lines(s, em.fresh)
-            return ["%s = arith.addf %s, %s : f32" % (s, a[0], a[1])] + lines, y
-        delta = em.generic([(dt2, (0, 1)), (bias, (1,))], (B, Di), (0, 1), softplus,
+        delta = em.generic([(dt2, (0, 1)), (bias, (1,))], (B, Di), (0, 1),
+                           lambda a, o: em.softplus_sum_lines(a, em.fresh),
                            hint="delta")
 
         def update(a, o):
@@ -617,9 +609,6 @@ class Mamba(Model):
         y = em.generic([(ch, (0, 1)), (w[m + "D"], (1,)), (u2, (0, 1)), (z2, (0, 1))],
                        (B, Di), (0, 1), lambda a, o: finish(a, em.fresh), hint="y")
         return em.reshape(y, (B, 1, Di), [[0, 1], [2]]), h
-
-    def head(self, em, h, w):
-        return em.linear(h, w["lm_head.weight"])
 
 
 # ---------------------------------------------------------------------------
@@ -692,12 +681,9 @@ class Mamba2(Model):
             Bm = em.slice(xbc, [0, 0, Di], [B, T, N])
             Cm = em.slice(xbc, [0, 0, Di + N], [B, T, N])
 
-            def softplus(a, o):
-                s = em.fresh()
-                lines, y = em.softplus_lines(s, em.fresh)
-                return ["%s = arith.addf %s, %s : f32" % (s, a[0], a[1])] + lines, y
             delta = em.generic([(dt, (0, 1, 2)), (w[m + "dt_bias"], (2,))], (B, T, H),
-                               (0, 1, 2), softplus, hint="delta")
+                               (0, 1, 2), lambda a, o: em.softplus_sum_lines(a, em.fresh),
+                               hint="delta")
             A = _neg_exp(em, w[m + "A_log"])
 
             def mul(a, o):
@@ -740,9 +726,6 @@ class Mamba2(Model):
             new_states += [conv_state, S]
             x = em.add(x, em.linear(y, w[m + "out_proj.weight"]))
         return em.rms_norm(x, w["backbone.norm_f.weight"], self.eps), new_states
-
-    def head(self, em, h, w):
-        return em.linear(h, w["lm_head.weight"])
 
 
 # ---------------------------------------------------------------------------
@@ -806,9 +789,6 @@ class GLA(Model):
             x = em.add(x, em.linear(og, w[a + "o_proj.weight"]))
             x = _swiglu_mlp(em, x, w, p + "mlp.", p + "mlp_norm.weight", self.eps)
         return em.rms_norm(x, w["model.norm.weight"], self.eps), new_states
-
-    def head(self, em, h, w):
-        return em.linear(h, w["lm_head.weight"])
 
 
 # ---------------------------------------------------------------------------

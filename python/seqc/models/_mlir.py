@@ -232,6 +232,12 @@ class Emitter:
         # max(x, 0) + log1p(exp(-|x|))
         return self._log1p_exp_lines(x, t, "maximumf", "addf")
 
+    def softplus_sum_lines(self, args, t):
+        """softplus(args[0] + args[1]) (a step size and its bias)."""
+        s = t()
+        lines, y = self.softplus_lines(s, t)
+        return ["%s = arith.addf %s, %s : f32" % (s, args[0], args[1])] + lines, y
+
     def logsigmoid_lines(self, x, t):
         # min(x, 0) - log1p(exp(-|x|))
         return self._log1p_exp_lines(x, t, "minimumf", "subf")

@@ -43,6 +43,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "llvm/IR/Instructions.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
@@ -603,6 +604,61 @@ void *seqcDeviceAlignedAlloc(size_t, size_t);
 void seqcDeviceFree(void *);
 }
 
+/// Whether every use of `value`, through address arithmetic, is in `block`.
+static bool usedOnlyIn(llvm::Value *value, llvm::BasicBlock *block) {
+  for (llvm::User *user : value->users()) {
+    auto *inst = llvm::dyn_cast<llvm::Instruction>(user);
+    if (!inst || inst->getParent() != block || llvm::isa<llvm::PHINode>(inst))
+      return false;
+    if (llvm::isa<llvm::GetElementPtrInst, llvm::CastInst>(inst) &&
+        !usedOnlyIn(inst, block))
+      return false;
+  }
+  return true;
+}
+
+/// Moves fixed-size allocas used only in their own block (no pointer to
+/// them can reach a later iteration) out of loops into the function's entry
+/// block. A gpu.launch_func translates to allocas of its argument array
+/// where it stands, so a launch in a host loop grew the stack by that array
+/// on every iteration (a stack overflow after some 10^5 iterations); LLVM
+/// only treats entry-block allocas as static. Each launch fills its array
+/// just before the call that reads it, so one array per launch site
+/// suffices.
+static void hoistFixedAllocas(llvm::Module &module) {
+  for (llvm::Function &function : module) {
+    if (function.isDeclaration())
+      continue;
+    llvm::BasicBlock &entry = function.getEntryBlock();
+    llvm::BasicBlock::iterator where = entry.getFirstNonPHIOrDbgOrAlloca();
+    SmallVector<llvm::AllocaInst *> moved;
+    for (llvm::BasicBlock &block : function) {
+      if (&block == &entry)
+        continue;
+      for (llvm::Instruction &inst : block)
+        if (auto *alloca = llvm::dyn_cast<llvm::AllocaInst>(&inst))
+          if (llvm::isa<llvm::ConstantInt>(alloca->getArraySize()) &&
+              usedOnlyIn(alloca, &block))
+            moved.push_back(alloca);
+    }
+    for (llvm::AllocaInst *alloca : moved)
+      alloca->moveBefore(entry, where);
+  }
+}
+
+/// The -O3 pipeline; for the host code of CUDA modules, after
+/// hoistFixedAllocas.
+static std::function<llvm::Error(llvm::Module *)>
+makeHostTransformer(llvm::TargetMachine *machine, bool cuda) {
+  auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
+                                            machine);
+  return [optimize, cuda](llvm::Module *module) {
+    if (cuda)
+      hoistFixedAllocas(*module);
+    return optimize(module);
+  };
+}
+
 static llvm::orc::SymbolMap cudaRuntimeSymbols(llvm::orc::MangleAndInterner m) {
   llvm::orc::SymbolMap symbols;
   auto add = [&](const char *name, auto *function) {
@@ -694,11 +750,10 @@ CompiledModule::compile(llvm::StringRef source, const CompileOptions &options) {
   if (!machine)
     return machine.takeError();
   // The engine keeps a reference to the transformer while it is created.
-  auto transformer = makeOptimizingTransformer(/*optLevel=*/3,
-                                               /*sizeLevel=*/0, machine->get());
+  bool cuda = options.target == "cuda";
+  auto transformer = makeHostTransformer(machine->get(), cuda);
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
-  bool cuda = options.target == "cuda";
   // Parallel loops call the OpenMP runtime: where it was at build time, or
   // SEQC_LIBOMP (a relocated build, like the GPU bundle's).
   const char *ompFromEnv = getenv("SEQC_LIBOMP");
@@ -894,8 +949,8 @@ llvm::Error mlir::seqc::compileToFile(StringRef source, StringRef sourceName,
     return session.error("translation to LLVM IR failed");
   llvmModule->setDataLayout((*machine)->createDataLayout());
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
-  if (llvm::Error error = makeOptimizingTransformer(
-          /*optLevel=*/3, /*sizeLevel=*/0, machine->get())(llvmModule.get()))
+  if (llvm::Error error = makeHostTransformer(
+          machine->get(), options.target == "cuda")(llvmModule.get()))
     return error;
   if (emit == EmitKind::LLVMIR) {
     std::string text;

@@ -106,6 +106,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   // upstream's NVVM pipeline does: kernel arguments of nvgpu types become
   // pointers.
   pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createSeqcGpuNameKernels());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createSeqcMathApproximations());
   pm.addNestedPass<gpu::GPUModuleOp>(arith::createArithExpandOpsPass());

@@ -10,7 +10,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -125,6 +127,63 @@ struct SeqcGpuSinkScalarLoads
     return op->getParentOfType<gpu::LaunchOp>() != nullptr;
   }
 
+  /// Whether a host loop can run whole in one thread on the device: it
+  /// has no results in use, holds no launch, and does only scalar work on
+  /// memory (loads, stores, views, scf, arith and math), none of it on a
+  /// host stack buffer from outside.
+  static bool isScalarDeviceLoop(Operation *loop) {
+    if (llvm::any_of(loop->getResults(),
+                     [](Value r) { return !r.use_empty(); }))
+      return false;
+    bool stores = false;
+    WalkResult walk = loop->walk([&](Operation *op) {
+      if (op == loop)
+        return WalkResult::advance();
+      stores |= isa<memref::StoreOp>(op);
+      Dialect *dialect = op->getDialect();
+      bool scalar =
+          isa<memref::LoadOp, memref::StoreOp, ViewLikeOpInterface,
+              memref::CastOp, affine::AffineApplyOp, affine::AffineMinOp,
+              affine::AffineMaxOp>(op) ||
+          (dialect && isa<scf::SCFDialect, arith::ArithDialect,
+                          math::MathDialect>(dialect));
+      if (!scalar)
+        return WalkResult::interrupt();
+      for (Value operand : op->getOperands())
+        if (operand.getDefiningOp<memref::AllocaOp>() &&
+            !loop->isAncestor(operand.getDefiningOp()))
+          return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    return !walk.wasInterrupted() && stores;
+  }
+
+  /// A loop left on the host that only does scalar work on device memory
+  /// (a linalg.reduce to a scalar, after bufferization a sequential loop)
+  /// runs whole in one one-thread launch. Split op by op (below), it would
+  /// be a launch per iteration, and a host loop of 10^12 launches.
+  void launchHostLoops(func::FuncOp func) {
+    SmallVector<Operation *> loops;
+    func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (isa<gpu::LaunchOp>(op))
+        return WalkResult::skip();
+      if (isa<scf::ForOp, scf::WhileOp>(op) && isScalarDeviceLoop(op)) {
+        loops.push_back(op);
+        return WalkResult::skip();
+      }
+      return WalkResult::advance();
+    });
+    for (Operation *loop : loops) {
+      OpBuilder b(loop);
+      Location loc = loop->getLoc();
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      auto launch = gpu::LaunchOp::create(b, loc, one, one, one, one, one, one);
+      OpBuilder inside = OpBuilder::atBlockBegin(&launch.getBody().front());
+      auto terminator = gpu::TerminatorOp::create(inside, loc);
+      loop->moveBefore(terminator);
+    }
+  }
+
   /// A store left on the host (a loop nest of one iteration that
   /// canonicalization folded away, a 0-d linalg op) runs in a one-thread
   /// launch, with the loads and scalar arithmetic it depends on. Stores
@@ -207,7 +266,10 @@ struct SeqcGpuSinkScalarLoads
   }
 
   void runOnOperation() override {
-    getOperation()->walk([&](func::FuncOp func) { launchHostStores(func); });
+    getOperation()->walk([&](func::FuncOp func) {
+      launchHostLoops(func);
+      launchHostStores(func);
+    });
     DenseMap<Value, bool> memo;
     getOperation()->walk([&](gpu::LaunchOp launch) {
       // Values from above that the launch uses and that read device memory.

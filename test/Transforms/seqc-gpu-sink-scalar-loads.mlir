@@ -66,3 +66,65 @@ func.func @host_store(%pos: memref<1xi32>, %len: memref<1xi32>) {
   memref.store %s, %len[%c0] : memref<1xi32>
   return
 }
+
+// A host loop doing scalar work on device memory (a linalg.reduce to a
+// scalar, bufferized) runs whole in one one-thread launch, not as a launch
+// per iteration.
+// CHECK-LABEL: func.func @host_loop
+// CHECK-NOT: scf.for
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[ONE:[a-z0-9_]+]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]]) threads({{.*}}) in ({{.*}} = %[[ONE]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]])
+// CHECK-NEXT: scf.for
+// CHECK: memref.load %arg0
+// CHECK: memref.store {{.*}}, %arg1[]
+// CHECK: }
+// CHECK-NEXT: gpu.terminator
+// CHECK-NEXT: }
+// CHECK-NEXT: return
+func.func @host_loop(%x: memref<1024xf32>, %sum: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 1024 : index
+  scf.for %i = %c0 to %n step %c1 {
+    %a = memref.load %x[%i] : memref<1024xf32>
+    %b = memref.load %sum[] : memref<f32>
+    %s = arith.addf %a, %b : f32
+    memref.store %s, %sum[] : memref<f32>
+  }
+  return
+}
+
+// A host loop around launches (a recurrence's time loop) stays on the host.
+// CHECK-LABEL: func.func @loop_of_launches
+// CHECK: scf.for
+// CHECK-NEXT: gpu.launch
+func.func @loop_of_launches(%x: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %v = arith.constant 1.0 : f32
+  scf.for %i = %c0 to %c8 step %c1 {
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+               threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+      memref.store %v, %x[%tx] : memref<8xf32>
+      gpu.terminator
+    }
+  }
+  return
+}
+
+// A loop on a host stack buffer from outside stays (the kernel could not
+// reach it).
+// CHECK-LABEL: func.func @host_stack_loop
+// CHECK: memref.alloca
+// CHECK-NEXT: scf.for
+func.func @host_stack_loop() {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %v = arith.constant 1.0 : f32
+  %a = memref.alloca() : memref<8xf32>
+  scf.for %i = %c0 to %c8 step %c1 {
+    memref.store %v, %a[%i] : memref<8xf32>
+  }
+  return
+}

@@ -611,6 +611,52 @@ def test_device_out_of_memory_is_an_error(torch):
 
 
 @cuda
+def test_scalar_reduction_is_one_kernel(torch):
+    """A reduction to a scalar (a sequential loop after bufferization) runs
+    as one one-thread kernel, not a host loop of a launch per element; the
+    sum is exact for small integers."""
+    n = 100003
+    m = seqc.compile("""
+    func.func @f(%%x: tensor<%dxf32>) -> tensor<f32> {
+      %%z = arith.constant 0.0 : f32
+      %%e = tensor.empty() : tensor<f32>
+      %%acc = linalg.fill ins(%%z : f32) outs(%%e : tensor<f32>) -> tensor<f32>
+      %%s = linalg.reduce ins(%%x : tensor<%dxf32>) outs(%%acc : tensor<f32>) dimensions = [0]
+        (%%a: f32, %%b: f32) {
+          %%r = arith.addf %%a, %%b : f32
+          linalg.yield %%r : f32
+        }
+      return %%s : tensor<f32>
+    }""" % (n, n), target="cuda")
+    x = np.arange(n, dtype=np.float32) % 7
+    assert float(m.f(x)) == float(x.astype(np.float64).sum())
+
+
+@cuda
+def test_long_host_loop_of_launches(torch):
+    """A host loop of 40000 steps, each a kernel launch (a running sum down
+    the rows): each launch's argument array is allocated once, not once per
+    step (which overflowed the stack after some 10^4 steps)."""
+    steps = 40000
+    m = seqc.compile("""
+    func.func @f(%%x: tensor<%dx8xf32>) -> tensor<%dx8xf32> {
+      %%c1 = arith.constant 1 : index
+      %%n = arith.constant %d : index
+      %%r = scf.for %%t = %%c1 to %%n step %%c1 iter_args(%%acc = %%x) -> tensor<%dx8xf32> {
+        %%p = arith.subi %%t, %%c1 : index
+        %%prev = tensor.extract_slice %%acc[%%p, 0] [1, 8] [1, 1] : tensor<%dx8xf32> to tensor<8xf32>
+        %%cur = tensor.extract_slice %%acc[%%t, 0] [1, 8] [1, 1] : tensor<%dx8xf32> to tensor<8xf32>
+        %%s = linalg.add ins(%%prev, %%cur : tensor<8xf32>, tensor<8xf32>) outs(%%cur : tensor<8xf32>) -> tensor<8xf32>
+        %%u = tensor.insert_slice %%s into %%acc[%%t, 0] [1, 8] [1, 1] : tensor<8xf32> into tensor<%dx8xf32>
+        scf.yield %%u : tensor<%dx8xf32>
+      }
+      return %%r : tensor<%dx8xf32>
+    }""" % ((steps,) * 9), target="cuda")
+    x = (np.arange(steps * 8, dtype=np.float32).reshape(steps, 8) % 3) - 1
+    np.testing.assert_array_equal(m.f(x), np.cumsum(x.astype(np.float64), 0))
+
+
+@cuda
 def test_ahead_of_time_cuda_library(torch, tmp_path):
     """An AOT CUDA library (made here if the seqc tool exists, else the one
     the GPU bundle carries) runs through ctypes alone."""

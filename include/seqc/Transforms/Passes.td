@@ -246,6 +246,20 @@ def SeqcMathApproximations : Pass<"seqc-math-approximations"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def SeqcGpuNameKernels : Pass<"seqc-gpu-name-kernels", "ModuleOp"> {
+  let summary = "Name each kernel after its function and what it does";
+  let description = [{
+    Kernel outlining names every kernel of a function `<function>_kernel`,
+    so a profile of a decode step lists hundreds of launches of one name.
+    This pass, before outlining, names each `gpu.launch` that has no name
+    yet (the seq lowerings name theirs after the op: `decode_attention`)
+    after its function and its shape of work: `<function>_map` for an
+    elementwise kernel, `<function>_reduce` for one whose threads loop (a
+    reduction, a matmul's K loop) and `<function>_serial` for a one-thread
+    kernel. Outlining keeps the names, adding `_0`, `_1`, ... to repeats.
+  }];
+}
+
 def SeqcGpuSinkScalarLoads : Pass<"seqc-gpu-sink-scalar-loads", "ModuleOp"> {
   let summary = "Read scalars of device tensors inside the kernels that use them";
   let description = [{

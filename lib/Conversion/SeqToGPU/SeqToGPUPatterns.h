@@ -16,6 +16,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 namespace mlir::seqc {
 
@@ -96,6 +97,16 @@ public:
                                         /*dynamicSharedMemorySize=*/dynamicBytes,
                                         /*asyncTokenType=*/nullptr,
                                         /*asyncDependencies=*/{}, workgroup);
+    // The kernel is named after its function and the op it lowers (the op
+    // being rewritten, where the builder inserts): `decode_attention`.
+    if (b.getInsertionPoint() != b.getInsertionBlock()->end()) {
+      Operation *origin = &*b.getInsertionPoint();
+      std::string name = origin->getName().stripDialect().str();
+      llvm::replace(name, '.', '_');
+      if (auto func = origin->getParentOfType<FunctionOpInterface>())
+        name = (func.getName() + "_" + name).str();
+      launch.setFunctionAttr(FlatSymbolRefAttr::get(b.getContext(), name));
+    }
     OpBuilder::InsertionGuard guard(b);
     Block &entry = launch.getBody().front();
     b.setInsertionPointToStart(&entry);

@@ -134,6 +134,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
   CompileOptions options;
   llvm::SmallVector<llvm::StringRef> words;
   text.split(words, ' ', -1, /*KeepEmpty=*/false);
+  bool splitKeysGiven = false, splitKGiven = false;
   for (llvm::StringRef word : words) {
     auto [key, value] = word.split('=');
     int64_t number = 0;
@@ -178,11 +179,13 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
         return makeError("option 'matmul-split-k' must be 0 or 1, got '" +
                          value + "'");
       options.matmulSplitK = value == "1";
+      splitKGiven = true;
     } else if (key == "attention-split-keys") {
       if (value != "0" && value != "1")
         return makeError("option 'attention-split-keys' must be 0 or 1, got '" +
                          value + "'");
       options.attentionSplitKeys = value == "1";
+      splitKeysGiven = true;
     } else if (key == "bounds-check") {
       if (value != "0" && value != "1")
         return makeError("option 'bounds-check' must be 0 or 1, got '" +
@@ -196,6 +199,12 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
     }
   }
   if (options.target == "cuda") {
+    // The decoding kernels are on by default on the GPU (they apply only
+    // where the rows or the outputs are too few to fill it).
+    if (!splitKeysGiven)
+      options.attentionSplitKeys = true;
+    if (!splitKGiven)
+      options.matmulSplitK = true;
     if (options.boundsCheck)
       return makeError("option 'bounds-check' is for target=cpu (on the GPU, "
                        "run compute-sanitizer memcheck)");

@@ -543,9 +543,9 @@ def test_errors_on_the_gpu(torch):
 @cuda
 @pytest.mark.parametrize("case", ["decode_gqa", "lengths_segments", "few_keys"])
 def test_attention_split_keys(torch, case):
-    """attention-split-keys=1 (decoding: each query row's keys split across
-    threads, partial softmaxes combined): against float64 and against the
-    unsplit kernel, with GQA, kv_lengths (0 included: fully masked rows),
+    """attention-split-keys (decoding: each query row's keys split across
+    threads, partial softmaxes combined; on by default): against float64 and
+    against the unsplit kernel (attention-split-keys=0), with GQA, kv_lengths (0 included: fully masked rows),
     segment ids, softcap and the lse."""
     r = rng(1200)
     kwargs = {}
@@ -565,7 +565,7 @@ def test_attention_split_keys(torch, case):
     v = randn(r, (B, Hkv, Skv, D))
     text = seqc.ops.mlir_text("attention", q, k, v, return_lse=True, **kwargs)
     split = seqc.compile(text, target="cuda", options="attention-split-keys=1")
-    plain = seqc.compile(text, target="cuda")
+    plain = seqc.compile(text, target="cuda", options="attention-split-keys=0")
     name = list(split)[0]
     extra = [kwargs[n] for n in ("kv_lengths", "q_segment_ids", "kv_segment_ids")
              if n in kwargs]

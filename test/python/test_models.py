@@ -262,12 +262,13 @@ def test_split_k_matmuls_same_tokens(cases, name):
 @pytest.mark.cuda
 @pytest.mark.parametrize("name", ["llama", "gpt2"])
 def test_decode_options_cuda(cases, name):
-    """The decoding kernels that are off by default (attention-split-keys,
-    matmul-split-k) give the reference's logits and tokens on the GPU."""
+    """Without the decoding kernels that are on by default on the GPU
+    (attention-split-keys=0 matmul-split-k=0), the logits and tokens are the
+    reference's too (the default runs in test_model_matches_reference_cuda)."""
     case = cases(name)
     runner = case.model.runner(str(case.path), batch=BATCH, max_len=MAX_LEN,
                                target="cuda",
-                               options="attention-split-keys=1 matmul-split-k=1")
+                               options="attention-split-keys=0 matmul-split-k=0")
     logits = runner.prefill(case.prompt).cpu().numpy()
     assert rel_err(logits, case.logits) < 1e-4
     np.testing.assert_array_equal(runner.generate(case.prompt, STEPS), case.greedy)

@@ -861,11 +861,14 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   /// across threads, then a combine kernel.
   bool splitKeys;
 
-  /// Key splits per query row: enough threads to fill the GPU (about 16K)
-  /// with at least 64 keys each; 1 when the rows alone fill it.
+  /// Key splits per query row, each split a warp: enough warps to fill the
+  /// GPU (about 4096) with at least 32 keys each; 1 (the thread-per-row
+  /// kernel) when the rows alone fill it.
   static int64_t keySplits(int64_t rows, int64_t skv) {
-    int64_t wanted = llvm::divideCeil(int64_t(16384), std::max<int64_t>(rows, 1));
-    return std::clamp<int64_t>(std::min(wanted, skv / 64), 1, 1024);
+    if (rows >= 16384)
+      return 1;
+    int64_t wanted = llvm::divideCeil(int64_t(4096), std::max<int64_t>(rows, 1));
+    return std::clamp<int64_t>(std::min(wanted, skv / 32), 1, 256);
   }
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -909,24 +912,8 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
 
     int64_t numRows = batch * qHeads * sq;
     int64_t splits = splitKeys ? keySplits(numRows, skv) : 1;
-    // With splits: each thread's partial (row max m, sum l, unnormalized
-    // accumulators) goes to `partial` [rows, splits, 2 + Dv], and a second
-    // kernel combines them.
-    Value partial;
-    if (splits > 1)
-      partial = memref::AllocOp::create(
-          b, MemRefType::get({numRows, splits, 2 + valueDim}, b.getF32Type()));
-    k.launchFlat(numRows * splits, [&](ImplicitLocOpBuilder &kb,
-                                       Value flat) {
-      ScalarMath m(kb);
-      Value linear = flat, split;
-      if (splits > 1) {
-        split = arith::RemUIOp::create(kb, flat, k.index(splits));
-        linear = arith::DivUIOp::create(kb, flat, k.index(splits));
-      }
-      SmallVector<Value> idx = k.delinearize(kb, linear, rows);
-      Value bi = idx[0], h = idx[1], i = idx[2];
-      Value kvh = arith::DivUIOp::create(kb, h, k.index(group));
+    // The keys row (bi, i) sees: [lo, hi) as i64, before the segment test.
+    auto visibleRange = [&](ImplicitLocOpBuilder &kb, Value bi, Value i) {
       auto i64 = [&](Value v) {
         return arith::IndexCastOp::create(kb, kb.getI64Type(), v).getResult();
       };
@@ -939,7 +926,6 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
       auto maxI = [&](Value x, Value y) {
         return arith::MaxSIOp::create(kb, x, y).getResult();
       };
-      // Visible keys: [lo, hi) intersected with the segment test.
       Value len = cst(skv);
       if (lengths) {
         Value l = memref::LoadOp::create(kb, lengths, ValueRange{bi});
@@ -957,100 +943,229 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
       if (left >= 0)
         lo = maxI(lo, arith::SubIOp::create(kb, p, cst(left)));
       hi = maxI(hi, lo);
-      if (splits > 1) {
-        // This thread's share of [lo, hi): ceil((hi - lo) / splits) keys.
-        Value span = arith::SubIOp::create(kb, hi, lo);
-        Value per = arith::DivSIOp::create(
-            kb, arith::AddIOp::create(kb, span, cst(splits - 1)), cst(splits));
-        Value first = arith::AddIOp::create(
-            kb, lo, arith::MulIOp::create(kb, i64(split), per));
-        Value last = minI(hi, arith::AddIOp::create(kb, first, per));
-        lo = minI(first, hi);
-        hi = maxI(last, lo);
-      }
-      Value loIdx = arith::IndexCastOp::create(kb, kb.getIndexType(), lo);
-      Value hiIdx = arith::IndexCastOp::create(kb, kb.getIndexType(), hi);
-      Value qSegId = qSeg ? memref::LoadOp::create(kb, qSeg, ValueRange{bi, i})
-                                .getResult()
-                          : Value();
-
-      SmallVector<Value> qRow;
-      for (int64_t d = 0; d < headDim; ++d)
-        qRow.push_back(
-            m.mul(k.load(kb, q, ValueRange{bi, h, i, k.index(d)}),
-                  m.constant(scale)));
-      SmallVector<Value> init = {m.constant(-FLT_MAX), m.constant(0.0)};
-      for (int64_t d = 0; d < valueDim; ++d)
-        init.push_back(m.constant(0.0));
-
-      auto loop = scf::ForOp::create(
-          kb, loIdx, hiIdx, k.index(1), init,
-          [&](OpBuilder &nb, Location loc, Value j, ValueRange state) {
-            ImplicitLocOpBuilder ib(loc, nb);
-            auto update = [&](ImplicitLocOpBuilder &ub) {
-              ScalarMath um(ub);
-              Value s = um.constant(0.0);
-              for (int64_t d = 0; d < headDim; ++d)
-                s = math::FmaOp::create(
-                    ub, qRow[d],
-                    k.load(ub, key, ValueRange{bi, kvh, j, k.index(d)}), s);
-              if (softcap)
-                s = um.mul(um.constant(*softcap),
-                           um.tanh(um.div(s, um.constant(*softcap))));
-              Value mOld = state[0], lOld = state[1];
-              Value mNew = um.maxnum(mOld, s);
-              Value alpha = um.exp(um.sub(mOld, mNew));
-              Value pr = um.exp(um.sub(s, mNew));
-              SmallVector<Value> next = {
-                  mNew, math::FmaOp::create(ub, lOld, alpha, pr)};
-              for (int64_t d = 0; d < valueDim; ++d)
-                next.push_back(math::FmaOp::create(
-                    ub, pr,
-                    k.load(ub, value, ValueRange{bi, kvh, j, k.index(d)}),
-                    um.mul(state[2 + d], alpha)));
-              return next;
-            };
-            if (!qSeg) {
-              scf::YieldOp::create(ib, update(ib));
-              return;
-            }
-            Value kSegId = memref::LoadOp::create(ib, kSeg, ValueRange{bi, j});
-            Value same = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq,
-                                               qSegId, kSegId);
-            auto guarded = scf::IfOp::create(
-                ib, same,
-                [&](OpBuilder &tb, Location tl) {
-                  ImplicitLocOpBuilder tib(tl, tb);
-                  scf::YieldOp::create(tib, update(tib));
-                },
-                [&](OpBuilder &eb, Location el) {
-                  scf::YieldOp::create(eb, el, state);
-                });
-            scf::YieldOp::create(ib, guarded.getResults());
+      return std::make_pair(lo, hi);
+    };
+    // One step of the online softmax: running max m, sum l and the
+    // accumulators acc rescaled for score s, plus p·v.
+    auto onlineUpdate = [&](ImplicitLocOpBuilder &ub, Value s, ValueRange state,
+                            function_ref<Value(int64_t)> valueAt) {
+      ScalarMath um(ub);
+      if (softcap)
+        s = um.mul(um.constant(*softcap),
+                   um.tanh(um.div(s, um.constant(*softcap))));
+      Value mOld = state[0], lOld = state[1];
+      Value mNew = um.maxnum(mOld, s);
+      Value alpha = um.exp(um.sub(mOld, mNew));
+      Value pr = um.exp(um.sub(s, mNew));
+      SmallVector<Value> next = {mNew, math::FmaOp::create(ub, lOld, alpha, pr)};
+      for (int64_t e = 0; e + 2 < int64_t(state.size()); ++e)
+        next.push_back(math::FmaOp::create(ub, pr, valueAt(e),
+                                           um.mul(state[2 + e], alpha)));
+      return next;
+    };
+    // Runs `update` for key j, or keeps `state` when the segments differ.
+    auto segmentGuarded =
+        [&](ImplicitLocOpBuilder &ib, Value bi, Value j, Value qSegId,
+            ValueRange state,
+            function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)> update)
+        -> SmallVector<Value> {
+      if (!qSeg)
+        return update(ib);
+      Value kSegId = memref::LoadOp::create(ib, kSeg, ValueRange{bi, j});
+      Value same = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq, qSegId,
+                                         kSegId);
+      auto guarded = scf::IfOp::create(
+          ib, same,
+          [&](OpBuilder &tb, Location tl) {
+            ImplicitLocOpBuilder tib(tl, tb);
+            scf::YieldOp::create(tib, update(tib));
+          },
+          [&](OpBuilder &eb, Location el) {
+            scf::YieldOp::create(eb, el, state);
           });
-      Value mFinal = loop.getResult(0), l = loop.getResult(1);
-      if (splits > 1) {
-        memref::StoreOp::create(kb, mFinal, partial,
-                                ValueRange{linear, split, k.index(0)});
-        memref::StoreOp::create(kb, l, partial,
-                                ValueRange{linear, split, k.index(1)});
+      return SmallVector<Value>(guarded.getResults());
+    };
+    Value partial;
+    if (splits > 1) {
+      // A warp per (row, split): the lanes hold the head dims (lane,
+      // lane + 32, ...), so each key row is read in coalesced 128-byte
+      // pieces and its score is one xor-shuffle sum; each lane keeps its
+      // value dims' accumulators. The partial (row max m, sum l,
+      // unnormalized accumulators) goes to `partial` [rows, splits, 2 + Dv]
+      // for the combine kernel.
+      partial = memref::AllocOp::create(
+          b, MemRefType::get({numRows, splits, 2 + valueDim}, b.getF32Type()));
+      constexpr int64_t kWarps = 4;
+      int64_t warps = numRows * splits;
+      int64_t qPerLane = llvm::divideCeil(headDim, 32);
+      int64_t vPerLane = llvm::divideCeil(valueDim, 32);
+      k.launch(llvm::divideCeil(warps, kWarps), 32 * kWarps,
+               [&](ImplicitLocOpBuilder &kb, Value block, Value thread) {
+        ScalarMath m(kb);
+        Value lane = arith::RemUIOp::create(kb, thread, k.index(32));
+        Value warp = arith::AddIOp::create(
+            kb, arith::MulIOp::create(kb, block, k.index(kWarps)),
+            arith::DivUIOp::create(kb, thread, k.index(32)));
+        // Warp-uniform: a warp past the end does nothing.
+        Value live = arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, warp,
+                                           k.index(warps));
+        scf::IfOp::create(kb, live, [&](OpBuilder &nb, Location nl) {
+          ImplicitLocOpBuilder wb(nl, nb);
+          ScalarMath wm(wb);
+          Value split = arith::RemUIOp::create(wb, warp, k.index(splits));
+          Value linear = arith::DivUIOp::create(wb, warp, k.index(splits));
+          SmallVector<Value> idx = k.delinearize(wb, linear, rows);
+          Value bi = idx[0], h = idx[1], i = idx[2];
+          Value kvh = arith::DivUIOp::create(wb, h, k.index(group));
+          auto [lo, hi] = visibleRange(wb, bi, i);
+          // This split's share of [lo, hi): ceil((hi - lo) / splits) keys.
+          auto cst = [&](int64_t v) {
+            return arith::ConstantIntOp::create(wb, wb.getI64Type(), v)
+                .getResult();
+          };
+          Value span = arith::SubIOp::create(wb, hi, lo);
+          Value per = arith::DivSIOp::create(
+              wb, arith::AddIOp::create(wb, span, cst(splits - 1)), cst(splits));
+          Value first = arith::AddIOp::create(
+              wb, lo,
+              arith::MulIOp::create(
+                  wb, arith::IndexCastOp::create(wb, wb.getI64Type(), split),
+                  per));
+          Value last = arith::MinSIOp::create(
+              wb, hi, arith::AddIOp::create(wb, first, per));
+          Value from = arith::MinSIOp::create(wb, first, hi);
+          Value to = arith::MaxSIOp::create(wb, last, from);
+          Value fromIdx =
+              arith::IndexCastOp::create(wb, wb.getIndexType(), from);
+          Value toIdx = arith::IndexCastOp::create(wb, wb.getIndexType(), to);
+          Value qSegId =
+              qSeg ? memref::LoadOp::create(wb, qSeg, ValueRange{bi, i})
+                         .getResult()
+                   : Value();
+          // Lane dims: d = lane + 32·c, clamped in bounds; q is 0 past D.
+          auto laneDim = [&](ImplicitLocOpBuilder &lb, int64_t c, int64_t dim) {
+            Value d = arith::AddIOp::create(lb, lane, k.index(32 * c));
+            Value in = arith::CmpIOp::create(lb, arith::CmpIPredicate::ult, d,
+                                             k.index(dim));
+            Value safe = arith::MinUIOp::create(lb, d, k.index(dim - 1));
+            return std::make_pair(safe, in);
+          };
+          SmallVector<Value> qLane;
+          for (int64_t c = 0; c < qPerLane; ++c) {
+            auto [d, in] = laneDim(wb, c, headDim);
+            Value qv = wm.mul(k.load(wb, q, ValueRange{bi, h, i, d}),
+                              wm.constant(scale));
+            qLane.push_back(wm.select(in, qv, wm.constant(0.0)));
+          }
+          SmallVector<Value> init = {wm.constant(-FLT_MAX), wm.constant(0.0)};
+          for (int64_t c = 0; c < vPerLane; ++c)
+            init.push_back(wm.constant(0.0));
+          Value width = arith::ConstantIntOp::create(wb, wb.getI32Type(), 32);
+          auto loop = scf::ForOp::create(
+              wb, fromIdx, toIdx, k.index(1), init,
+              [&](OpBuilder &lb0, Location ll, Value j, ValueRange state) {
+                ImplicitLocOpBuilder ib(ll, lb0);
+                auto update = [&](ImplicitLocOpBuilder &ub) {
+                  ScalarMath um(ub);
+                  Value s = um.constant(0.0);
+                  for (int64_t c = 0; c < qPerLane; ++c) {
+                    auto [d, in] = laneDim(ub, c, headDim);
+                    (void)in;
+                    s = math::FmaOp::create(
+                        ub, qLane[c],
+                        k.load(ub, key, ValueRange{bi, kvh, j, d}), s);
+                  }
+                  for (int64_t o = 16; o >= 1; o /= 2) {
+                    Value off =
+                        arith::ConstantIntOp::create(ub, ub.getI32Type(), o);
+                    s = um.add(s, gpu::ShuffleOp::create(
+                                      ub, s, off, width, gpu::ShuffleMode::XOR)
+                                      .getShuffleResult());
+                  }
+                  return onlineUpdate(ub, s, state, [&](int64_t c) {
+                    auto [e, in] = laneDim(ub, c, valueDim);
+                    (void)in;
+                    return k.load(ub, value, ValueRange{bi, kvh, j, e});
+                  });
+                };
+                scf::YieldOp::create(
+                    ib, segmentGuarded(ib, bi, j, qSegId, state, update));
+              });
+          Value isLane0 = arith::CmpIOp::create(wb, arith::CmpIPredicate::eq,
+                                                lane, k.index(0));
+          scf::IfOp::create(wb, isLane0, [&](OpBuilder &tb, Location tl) {
+            memref::StoreOp::create(tb, tl, loop.getResult(0), partial,
+                                    ValueRange{linear, split, k.index(0)});
+            memref::StoreOp::create(tb, tl, loop.getResult(1), partial,
+                                    ValueRange{linear, split, k.index(1)});
+            scf::YieldOp::create(tb, tl);
+          });
+          for (int64_t c = 0; c < vPerLane; ++c) {
+            auto [e, in] = laneDim(wb, c, valueDim);
+            Value slot = arith::AddIOp::create(wb, e, k.index(2));
+            Value result = loop.getResult(2 + c);
+            scf::IfOp::create(wb, in, [&](OpBuilder &tb, Location tl) {
+              memref::StoreOp::create(tb, tl, result, partial,
+                                      ValueRange{linear, split, slot});
+              scf::YieldOp::create(tb, tl);
+            });
+          }
+          scf::YieldOp::create(wb);
+        });
+      });
+    } else {
+      // A thread per query row walks its visible keys.
+      k.launchFlat(numRows, [&](ImplicitLocOpBuilder &kb, Value linear) {
+        ScalarMath m(kb);
+        SmallVector<Value> idx = k.delinearize(kb, linear, rows);
+        Value bi = idx[0], h = idx[1], i = idx[2];
+        Value kvh = arith::DivUIOp::create(kb, h, k.index(group));
+        auto [lo, hi] = visibleRange(kb, bi, i);
+        Value loIdx = arith::IndexCastOp::create(kb, kb.getIndexType(), lo);
+        Value hiIdx = arith::IndexCastOp::create(kb, kb.getIndexType(), hi);
+        Value qSegId =
+            qSeg ? memref::LoadOp::create(kb, qSeg, ValueRange{bi, i})
+                       .getResult()
+                 : Value();
+        SmallVector<Value> qRow;
+        for (int64_t d = 0; d < headDim; ++d)
+          qRow.push_back(
+              m.mul(k.load(kb, q, ValueRange{bi, h, i, k.index(d)}),
+                    m.constant(scale)));
+        SmallVector<Value> init = {m.constant(-FLT_MAX), m.constant(0.0)};
         for (int64_t d = 0; d < valueDim; ++d)
-          memref::StoreOp::create(kb, loop.getResult(2 + d), partial,
-                                  ValueRange{linear, split, k.index(2 + d)});
-        return;
-      }
-      Value any = m.cmp(arith::CmpFPredicate::OGT, l, m.constant(0.0));
-      Value inv = m.select(any, m.div(m.constant(1.0), l), m.constant(0.0));
-      for (int64_t d = 0; d < valueDim; ++d)
-        k.store(kb, m.mul(loop.getResult(2 + d), inv), out,
-                ValueRange{bi, h, i, k.index(d)});
-      if (lse) {
-        Value safeL = m.select(any, l, m.constant(1.0));
-        Value value = m.select(any, m.add(mFinal, m.log(safeL)),
-                               m.constant(-INFINITY));
-        k.store(kb, value, lse, ValueRange{bi, h, i});
-      }
-    });
+          init.push_back(m.constant(0.0));
+        auto loop = scf::ForOp::create(
+            kb, loIdx, hiIdx, k.index(1), init,
+            [&](OpBuilder &nb, Location loc, Value j, ValueRange state) {
+              ImplicitLocOpBuilder ib(loc, nb);
+              auto update = [&](ImplicitLocOpBuilder &ub) {
+                Value s = ScalarMath(ub).constant(0.0);
+                for (int64_t d = 0; d < headDim; ++d)
+                  s = math::FmaOp::create(
+                      ub, qRow[d],
+                      k.load(ub, key, ValueRange{bi, kvh, j, k.index(d)}), s);
+                return onlineUpdate(ub, s, state, [&](int64_t d) {
+                  return k.load(ub, value, ValueRange{bi, kvh, j, k.index(d)});
+                });
+              };
+              scf::YieldOp::create(
+                  ib, segmentGuarded(ib, bi, j, qSegId, state, update));
+            });
+        Value mFinal = loop.getResult(0), l = loop.getResult(1);
+        Value any = m.cmp(arith::CmpFPredicate::OGT, l, m.constant(0.0));
+        Value inv = m.select(any, m.div(m.constant(1.0), l), m.constant(0.0));
+        for (int64_t d = 0; d < valueDim; ++d)
+          k.store(kb, m.mul(loop.getResult(2 + d), inv), out,
+                  ValueRange{bi, h, i, k.index(d)});
+        if (lse) {
+          Value safeL = m.select(any, l, m.constant(1.0));
+          Value value = m.select(any, m.add(mFinal, m.log(safeL)),
+                                 m.constant(-INFINITY));
+          k.store(kb, value, lse, ValueRange{bi, h, i});
+        }
+      });
+    }
     if (splits > 1) {
       // Combine: a thread per (row, value column) rescales every split's
       // partial to the row's maximum: M = max m_s, L = sum l_s e^(m_s - M),
@@ -1062,24 +1177,35 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
         Value d = arith::RemUIOp::create(kb, flat, k.index(valueDim));
         Value row = arith::DivUIOp::create(kb, flat, k.index(valueDim));
         SmallVector<Value> idx = k.delinearize(kb, row, rows);
-        Value mMax = m.constant(-FLT_MAX);
-        for (int64_t sp = 0; sp < splits; ++sp)
-          mMax = m.maxnum(mMax, memref::LoadOp::create(
-                                    kb, partial,
-                                    ValueRange{row, k.index(sp), k.index(0)}));
-        Value total = m.constant(0.0), acc = m.constant(0.0);
         Value dSlot = arith::AddIOp::create(kb, d, k.index(2));
-        for (int64_t sp = 0; sp < splits; ++sp) {
-          Value ms = memref::LoadOp::create(
-              kb, partial, ValueRange{row, k.index(sp), k.index(0)});
-          Value ls = memref::LoadOp::create(
-              kb, partial, ValueRange{row, k.index(sp), k.index(1)});
-          Value as = memref::LoadOp::create(
-              kb, partial, ValueRange{row, k.index(sp), dSlot});
-          Value w = m.exp(m.sub(ms, mMax));
-          total = math::FmaOp::create(kb, ls, w, total);
-          acc = math::FmaOp::create(kb, as, w, acc);
-        }
+        auto maxLoop = scf::ForOp::create(
+            kb, k.index(0), k.index(splits), k.index(1),
+            ValueRange{m.constant(-FLT_MAX)},
+            [&](OpBuilder &nb, Location nl, Value sp, ValueRange carried) {
+              ImplicitLocOpBuilder ib(nl, nb);
+              Value ms = memref::LoadOp::create(
+                  ib, partial, ValueRange{row, sp, k.index(0)});
+              scf::YieldOp::create(ib, ScalarMath(ib).maxnum(carried[0], ms));
+            });
+        Value mMax = maxLoop.getResult(0);
+        auto sumLoop = scf::ForOp::create(
+            kb, k.index(0), k.index(splits), k.index(1),
+            ValueRange{m.constant(0.0), m.constant(0.0)},
+            [&](OpBuilder &nb, Location nl, Value sp, ValueRange carried) {
+              ImplicitLocOpBuilder ib(nl, nb);
+              ScalarMath im(ib);
+              Value ms = memref::LoadOp::create(
+                  ib, partial, ValueRange{row, sp, k.index(0)});
+              Value ls = memref::LoadOp::create(
+                  ib, partial, ValueRange{row, sp, k.index(1)});
+              Value as = memref::LoadOp::create(ib, partial,
+                                                ValueRange{row, sp, dSlot});
+              Value w = im.exp(im.sub(ms, mMax));
+              scf::YieldOp::create(
+                  ib, ValueRange{math::FmaOp::create(ib, ls, w, carried[0]),
+                                 math::FmaOp::create(ib, as, w, carried[1])});
+            });
+        Value total = sumLoop.getResult(0), acc = sumLoop.getResult(1);
         Value any = m.cmp(arith::CmpFPredicate::OGT, total, m.constant(0.0));
         Value inv =
             m.select(any, m.div(m.constant(1.0), total), m.constant(0.0));

@@ -2,22 +2,30 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=OFF
 
 // Decoding: 16 query rows (B1, 16 heads, one query) over 4096 keys. With
-// attention-split-keys each row's keys go to 64 threads (64 keys each): a
-// partial [rows, splits, 2 + Dv] (max, sum, accumulators), then a combine
-// kernel with a thread per (row, value column).
+// attention-split-keys each row's keys go to 128 warps (32 keys each; 2048
+// warps in blocks of 4): the lanes hold the 128 head dims (4 each), a key's
+// score is a 5-step xor-shuffle sum, and each warp writes a partial
+// [rows, splits, 2 + Dv] (max, sum, accumulators); then a combine kernel
+// with a thread per (row, value column) loops over the splits.
 // CHECK-LABEL: func.func @decode
-// CHECK: %[[PARTIAL:.*]] = memref.alloc() : memref<16x64x130xf32>
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}) threads({{.*}}) in ({{.*}} = %c256
+// CHECK: %[[PARTIAL:.*]] = memref.alloc() : memref<16x128x130xf32>
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c512{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) function(@decode_attention)
 // CHECK: scf.for
+// CHECK-COUNT-4: memref.load %{{.*}} : memref<1x4x4096x128xf32
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK-COUNT-4: memref.load %{{.*}} : memref<1x4x4096x128xf32
+// CHECK: scf.yield
 // CHECK: memref.store {{.*}}, %[[PARTIAL]]
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c8{{.*}}) threads({{.*}}) in ({{.*}} = %c256
-// CHECK-COUNT-64: memref.load %[[PARTIAL]]
+// CHECK: scf.for {{.*}} = %c0{{.*}} to %c128
+// CHECK: memref.load %[[PARTIAL]]
+// CHECK: scf.for {{.*}} = %c0{{.*}} to %c128
 // CHECK: math.exp
 // CHECK: memref.dealloc %[[PARTIAL]]
 // Without it: one thread per row, no partials.
 // OFF-LABEL: func.func @decode
 // OFF-NOT: memref<16x64x130xf32>
-// OFF: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c16
+// OFF: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c16{{.*}}) function(@decode_attention)
 // OFF-NOT: gpu.launch
 func.func @decode(%q: tensor<1x16x1x128xf32>, %k: tensor<1x4x4096x128xf32>, %v: tensor<1x4x4096x128xf32>, %len: tensor<1xi32>) -> (tensor<1x16x1x128xf32>, tensor<1x16x1xf32>) {
   %o, %lse = seq.attention %q, %k, %v kv_lengths(%len : tensor<1xi32>) {causal}

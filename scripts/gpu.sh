@@ -79,13 +79,14 @@ run() {
     done
     return $status
   fi
+  # SEQC_GPU_PYTEST_ARGS narrows the GPU tests (files, -k) for a short run.
   # SASS of the packed kernels: tensor-core instructions (HMMA/HGMMA), local
   # memory (LDL/STL), cp.async (LDGSTS), ldmatrix (LDSM).
   "$py" "$root/scripts/sass-report.py" --cubin "$stage"/cubins/*/*.cubin 2>&1 |
     tee "$out/sass.log" || echo "no SASS counts (cuobjdump missing?)"
   (cd "$root/test/python" &&
     timeout "${SEQC_GPU_TEST_TIMEOUT:-300}" "$py" -m pytest -m cuda -q -p no:cacheprovider -rs \
-      --junitxml="$out/pytest.xml" 2>&1) | tee "$out/pytest.log" || status=1
+      --junitxml="$out/pytest.xml" ${SEQC_GPU_PYTEST_ARGS:-} 2>&1) | tee "$out/pytest.log" || status=1
   # The CPU suite's functional-op tests again, every op and option, on the GPU.
   (cd "$root/test/python" && SEQC_TEST_DEVICE=cuda \
     timeout "${SEQC_GPU_TEST_TIMEOUT:-300}" "$py" -m pytest -q -p no:cacheprovider \

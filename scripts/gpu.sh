@@ -70,23 +70,36 @@ run() {
   # and racecheck (SEQC_SANITIZE_TESTS picks the test files; slow).
   if [ "${SEQC_GPU_ONLY:-}" = sanitize ]; then
     cs="$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)"
+    # SEQC_SANITIZE_K: a pytest -k expression; SEQC_SANITIZE_TIMEOUT: the
+    # seconds each tool may take. SEQC_SANITIZE_FIRST=1 runs the GPU tests
+    # (unsanitized) first.
+    if [ "${SEQC_SANITIZE_FIRST:-0}" = 1 ]; then
+      (cd "$root/test/python" &&
+        timeout "${SEQC_GPU_TEST_TIMEOUT:-300}" "$py" -m pytest -m cuda -q -p no:cacheprovider -rs \
+          ${SEQC_GPU_PYTEST_ARGS:-} ${SEQC_GPU_PYTEST_K:+-k "$SEQC_GPU_PYTEST_K"} 2>&1) |
+        tee "$out/pytest.log" | tail -5 || status=1
+    fi
     for tool in memcheck racecheck; do
       (cd "$root/test/python" &&
+        timeout "${SEQC_SANITIZE_TIMEOUT:-3000}" \
         "$cs" --tool "$tool" --error-exitcode 99 --target-processes all \
           --print-limit 20 "$py" -m pytest -m cuda -q -p no:cacheprovider \
-          ${SEQC_SANITIZE_TESTS:-test_cuda.py test_in_place.py} 2>&1) |
-        tee "$out/sanitize-$tool.log" | tail -15 || status=1
+          ${SEQC_SANITIZE_TESTS:-test_cuda.py test_in_place.py} \
+          ${SEQC_SANITIZE_K:+-k "$SEQC_SANITIZE_K"} 2>&1) |
+        tee "$out/sanitize-$tool.log" | tail -6 || status=1
     done
     return $status
   fi
-  # SEQC_GPU_PYTEST_ARGS narrows the GPU tests (files, -k) for a short run.
+  # SEQC_GPU_PYTEST_ARGS (test files) and SEQC_GPU_PYTEST_K (a -k
+  # expression) narrow the GPU tests for a short run.
   # SASS of the packed kernels: tensor-core instructions (HMMA/HGMMA), local
   # memory (LDL/STL), cp.async (LDGSTS), ldmatrix (LDSM).
   "$py" "$root/scripts/sass-report.py" --cubin "$stage"/cubins/*/*.cubin 2>&1 |
     tee "$out/sass.log" || echo "no SASS counts (cuobjdump missing?)"
   (cd "$root/test/python" &&
     timeout "${SEQC_GPU_TEST_TIMEOUT:-300}" "$py" -m pytest -m cuda -q -p no:cacheprovider -rs \
-      --junitxml="$out/pytest.xml" ${SEQC_GPU_PYTEST_ARGS:-} 2>&1) | tee "$out/pytest.log" || status=1
+      --junitxml="$out/pytest.xml" ${SEQC_GPU_PYTEST_ARGS:-} \
+      ${SEQC_GPU_PYTEST_K:+-k "$SEQC_GPU_PYTEST_K"} 2>&1) | tee "$out/pytest.log" || status=1
   # The CPU suite's functional-op tests again, every op and option, on the GPU.
   (cd "$root/test/python" && SEQC_TEST_DEVICE=cuda \
     timeout "${SEQC_GPU_TEST_TIMEOUT:-300}" "$py" -m pytest -q -p no:cacheprovider \

@@ -62,9 +62,13 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Decoding's GEMVs (M = 1) as split-K partials and a sum: M·N threads
-  // alone leave most of the GPU idle.
+  // alone leave most of the GPU idle. 256K threads of at least 16 products
+  // each, for enough independent loads in flight to stream the weights
+  // (65536 threads of at least 64 read them at ~630 GB/s in a Llama decode
+  // step).
   if (options.matmulSplitK)
-    pm.addPass(createSeqcSplitSmallMatmuls());
+    pm.addPass(createSeqcSplitSmallMatmuls(
+        SeqcSplitSmallMatmulsOptions{/*minThreads=*/262144, /*minChunk=*/16}));
   // Constant tensors would bufferize to host globals: splats become fills.
   pm.addPass(createSeqcGpuConstants());
 

@@ -22,12 +22,13 @@ using namespace mlir;
 namespace {
 
 /// The split of K for an M x N x K matmul: the smallest power of two S
-/// that gives M·N·S >= minThreads, with K/S >= 64 and S dividing K; 1 when
-/// M·N alone is enough or no such S exists.
-int64_t chooseSplit(int64_t m, int64_t n, int64_t k, int64_t minThreads) {
+/// that gives M·N·S >= minThreads, with K/S >= minChunk and S dividing K;
+/// 1 when M·N alone is enough or no such S exists.
+int64_t chooseSplit(int64_t m, int64_t n, int64_t k, int64_t minThreads,
+                    int64_t minChunk) {
   int64_t split = 1;
   while (m * n * split < minThreads && k % (split * 2) == 0 &&
-         k / (split * 2) >= 64)
+         k / (split * 2) >= std::max<int64_t>(minChunk, 1))
     split *= 2;
   return split;
 }
@@ -63,7 +64,7 @@ struct SeqcSplitSmallMatmuls
       return;
     int64_t m = aType.getDimSize(0), k = aType.getDimSize(1),
             n = bType.getDimSize(1);
-    int64_t split = chooseSplit(m, n, k, minThreads);
+    int64_t split = chooseSplit(m, n, k, minThreads, minChunk);
     if (split == 1)
       return;
     int64_t chunk = k / split;

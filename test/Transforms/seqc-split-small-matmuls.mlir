@@ -1,4 +1,5 @@
 // RUN: seqc-opt %s --seqc-split-small-matmuls | FileCheck %s
+// RUN: seqc-opt %s --seqc-split-small-matmuls="min-threads=262144 min-chunk=16" | FileCheck %s --check-prefix=GPU
 
 // A decode step's projection (M = 1): 5632 outputs are too few threads, so
 // K = 2048 is split into 16 chunks of 128 (16 x 5632 >= 65536), iterated
@@ -30,3 +31,13 @@ func.func @short_k(%x: tensor<1x96xf32>, %w: tensor<96x64xf32>, %c: tensor<1x64x
   %r = linalg.matmul ins(%x, %w : tensor<1x96xf32>, tensor<96x64xf32>) outs(%c : tensor<1x64xf32>) -> tensor<1x64xf32>
   return %r : tensor<1x64xf32>
 }
+
+// The GPU pipeline's setting: 256K threads with chunks of at least 16, so
+// the 5632-wide projection takes 64 chunks of 32, the 64 x 2048 one 2
+// chunks of 128, and K = 96 4 chunks of 24.
+// GPU-LABEL: func.func @gemv
+// GPU: linalg.generic {{.*}} outs({{.*}} : tensor<64x1x5632xf32>)
+// GPU-LABEL: func.func @large
+// GPU: linalg.generic {{.*}} outs({{.*}} : tensor<2x64x2048xf32>)
+// GPU-LABEL: func.func @short_k
+// GPU: linalg.generic {{.*}} outs({{.*}} : tensor<4x1x64xf32>)

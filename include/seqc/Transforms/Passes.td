@@ -306,7 +306,8 @@ def SeqcSplitSmallMatmuls : Pass<"seqc-split-small-matmuls", "ModuleOp"> {
     projections) that is too few threads to keep memory busy. This pass
     rewrites a static-shape float matmul whose M·N is below `min-threads`
     into a split-K form: partials over S chunks of K (the smallest power of
-    two S with M·N·S >= min-threads and chunks of at least 64), iterated
+    two S with M·N·S >= min-threads and chunks of at least `min-chunk`),
+    iterated
     with N innermost of the parallel dimensions so that neighbouring
     threads read neighbouring columns, then a sum over S added to the
     matmul's init.
@@ -321,6 +322,8 @@ def SeqcSplitSmallMatmuls : Pass<"seqc-split-small-matmuls", "ModuleOp"> {
   let options = [
     Option<"minThreads", "min-threads", "int64_t", "65536",
            "Split while M*N*S is below this">,
+    Option<"minChunk", "min-chunk", "int64_t", "64",
+           "The fewest K elements per chunk">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

@@ -209,28 +209,42 @@ private:
     SmallVector<Value> tokens;
     for (int64_t c0 = 0; c0 < chunks; c0 += kThreads) {
       Value c = arith::AddIOp::create(kb, thread, idx(c0));
+      auto copy = [&](ImplicitLocOpBuilder &cb) {
+        Value r = arith::DivUIOp::create(cb, c, idx(chunksPerRow));
+        Value col = arith::MulIOp::create(
+            cb, arith::RemUIOp::create(cb, c, idx(chunksPerRow)), idx(8));
+        Value row = arith::AddIOp::create(cb, row0, r);
+        Value valid = arith::CmpIOp::create(cb, arith::CmpIPredicate::ult, row,
+                                            idx(rows));
+        SmallVector<Value> at(lead);
+        at.push_back(arith::MinUIOp::create(
+            cb, row, idx(std::max<int64_t>(rows - 1, 0))));
+        at.push_back(col);
+        // Rows past the end read nothing and are zero-filled; the source is
+        // 16-byte aligned (rows are multiples of 16 bytes long and the
+        // runtime passes 16-byte-aligned buffers).
+        Value srcElements = arith::SelectOp::create(cb, valid, idx(8), idx(0));
+        return nvgpu::DeviceAsyncCopyOp::create(
+                   cb, nvgpu::DeviceAsyncTokenType::get(ctx), smem,
+                   ValueRange{r, col}, src, at, cb.getIndexAttr(8), srcElements,
+                   /*bypassL1=*/cb.getUnitAttr())
+            .getResult();
+      };
+      if (c0 + kThreads <= chunks) {
+        tokens.push_back(copy(kb));
+        continue;
+      }
       // A last round with fewer chunks than threads: the extra threads
-      // repeat the last chunk (the same bytes to the same place).
-      if (c0 + kThreads > chunks)
-        c = arith::MinUIOp::create(kb, c, idx(chunks - 1));
-      Value r = arith::DivUIOp::create(kb, c, idx(chunksPerRow));
-      Value col = arith::MulIOp::create(
-          kb, arith::RemUIOp::create(kb, c, idx(chunksPerRow)), idx(8));
-      Value row = arith::AddIOp::create(kb, row0, r);
-      Value valid =
-          arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, row, idx(rows));
-      SmallVector<Value> at(lead);
-      at.push_back(
-          arith::MinUIOp::create(kb, row, idx(std::max<int64_t>(rows - 1, 0))));
-      at.push_back(col);
-      // Rows past the end read nothing and are zero-filled; the source is
-      // 16-byte aligned (rows are multiples of 16 bytes long and the
-      // runtime passes 16-byte-aligned buffers).
-      Value srcElements = arith::SelectOp::create(kb, valid, idx(8), idx(0));
-      tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-          kb, nvgpu::DeviceAsyncTokenType::get(ctx), smem, ValueRange{r, col},
-          src, at, kb.getIndexAttr(8), srcElements,
-          /*bypassL1=*/kb.getUnitAttr()));
+      // copy nothing (repeating a chunk would be a write-write race on
+      // its shared bytes). The commit below covers this thread's copies
+      // whether or not their tokens are listed.
+      Value mine =
+          arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, c, idx(chunks));
+      scf::IfOp::create(kb, mine, [&](OpBuilder &nb, Location loc) {
+        ImplicitLocOpBuilder cb(loc, nb);
+        copy(cb);
+        scf::YieldOp::create(cb);
+      });
     }
     return nvgpu::DeviceAsyncCreateGroupOp::create(
         kb, nvgpu::DeviceAsyncTokenType::get(ctx), tokens);

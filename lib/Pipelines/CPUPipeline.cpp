@@ -125,6 +125,9 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+  // A failed malloc returns from the compiled function and reaches the
+  // caller as an error.
+  pm.addPass(createSeqcHostAllocChecks());
   pm.addPass(createSeqcCheckContract({"llvm"}));
 }
 

@@ -125,6 +125,10 @@ def _torch_from_dlpack(x):
     return torch.from_dlpack(x)
 
 
+# torch dtype -> the NumPy dtype seqc passes it as (filled as met).
+_TORCH_TO_NP = {}
+
+
 class DeviceArray:
     """A CUDA tensor as seqc passes it: data pointer, shape, strides (bytes,
     as NumPy's), dtype (uint16 bit patterns for bf16) and the torch tensor
@@ -141,10 +145,12 @@ class DeviceArray:
         if tensor.requires_grad:
             tensor = tensor.detach()
         self.tensor = tensor
-        if tensor.dtype == torch.bfloat16:
-            self.dtype = _BF16_BITS
-        else:
-            self.dtype = np.dtype(str(tensor.dtype).replace("torch.", ""))
+        dtype = _TORCH_TO_NP.get(tensor.dtype)
+        if dtype is None:
+            dtype = (_BF16_BITS if tensor.dtype == torch.bfloat16 else
+                     np.dtype(str(tensor.dtype).replace("torch.", "")))
+            _TORCH_TO_NP[tensor.dtype] = dtype
+        self.dtype = dtype
         self.itemsize = self.dtype.itemsize
         self.shape = tuple(tensor.shape)
         self.ndim = len(self.shape)
@@ -277,26 +283,34 @@ def _native(arr):
 def _strided(arr):
     """arr, or a contiguous copy when its layout cannot be expressed in
     non-negative element strides (or its data is misaligned)."""
+    flags = arr.flags
+    if flags.c_contiguous and flags.aligned:
+        return arr
     item = arr.itemsize
-    if not arr.flags.aligned or any(s < 0 or s % item for s in arr.strides):
+    if not flags.aligned or any(s < 0 or s % item for s in arr.strides):
         return np.ascontiguousarray(arr)
     return arr
 
 
 class _Buffers:
-    """seqc_buffer structs for a list of arrays (keeping their memory alive)."""
+    """seqc_buffer structs for a list of arrays (keeping their memory alive):
+    the shapes and strides of all of them in one int64 array."""
 
     def __init__(self, arrays, codes=None):
         self.arrays = arrays
-        self.keep = []
-        self.structs = (_capi.SeqcBuffer * max(len(arrays), 1))()
+        n = len(arrays)
+        self.structs = structs = (_capi.SeqcBuffer * max(n, 1))()
+        dims = []
+        for arr in arrays:
+            dims.extend(arr.shape)
+            item = arr.itemsize
+            dims.extend([s // item for s in arr.strides])
+        self.dims = (ctypes.c_int64 * max(len(dims), 1))(*dims)
+        base = ctypes.addressof(self.dims)
+        offset = 0
         for i, arr in enumerate(arrays):
             rank = arr.ndim
-            shape = (ctypes.c_int64 * max(rank, 1))(*arr.shape)
-            strides = (ctypes.c_int64 * max(rank, 1))(
-                *[s // arr.itemsize for s in arr.strides])
-            self.keep.append((shape, strides))
-            buf = self.structs[i]
+            buf = structs[i]
             if isinstance(arr, DeviceArray):
                 buf.data = arr.ptr
                 buf.device = _capi.SEQC_CUDA
@@ -305,8 +319,9 @@ class _Buffers:
             buf.dtype = (codes[i] if codes is not None
                          else _NP_TO_SEQC[arr.dtype])
             buf.rank = rank
-            buf.shape = ctypes.cast(shape, ctypes.POINTER(ctypes.c_int64))
-            buf.strides = ctypes.cast(strides, ctypes.POINTER(ctypes.c_int64))
+            buf.shape = base + 8 * offset
+            buf.strides = base + 8 * (offset + rank)
+            offset += 2 * rank
 
 
 def _poison(arr):
@@ -465,17 +480,28 @@ class Function:
 
     def _input(self, i, x):
         code, shape = self.inputs[i]
-        what = self._argname(i)
+        if isinstance(x, np.ndarray) and x.flags.c_contiguous and \
+                x.flags.aligned and _NP_TO_SEQC.get(x.dtype) == code and \
+                x.ndim == len(shape) and \
+                all(e < 0 or e == a for e, a in zip(shape, x.shape)):
+            # The common case, checked cheaply: a native, aligned,
+            # C-contiguous array of the right dtype and shape.
+            if x.dtype.byteorder in "=|":
+                return x, False
         if isinstance(x, DeviceArray) or (is_cuda_tensor(x) and
                                           self._module.target == "cuda"):
             arr = x if isinstance(x, DeviceArray) else DeviceArray(x)
-            self._check_input(what, arr, code, shape)
+            if not (_NP_TO_SEQC.get(arr.dtype) == code and
+                    arr.ndim == len(shape) and
+                    all(e < 0 or e == a for e, a in zip(shape, arr.shape))):
+                self._check_input(self._argname(i), arr, code, shape)
             if arr.ptr % 16 or (arr.ndim and arr.shape[-1] > 1 and
                                 arr.strides[-1] != arr.itemsize):
                 # Kernels read 16 bytes at a time with a unit innermost
                 # stride: an odd view becomes an aligned contiguous copy.
                 arr = DeviceArray(arr.tensor.contiguous().clone())
             return arr, "cuda"
+        what = self._argname(i)
         arr, was_torch = to_numpy(x, what)
         if not isinstance(arr, np.ndarray):
             arr = np.asarray(arr, dtype=numpy_dtype(code))
@@ -668,6 +694,7 @@ class _CAPIBackend:
 
     def __init__(self, handle):
         self._handle = handle
+        self._signatures = {}
 
     def function_names(self):
         lib = _capi.lib()
@@ -678,6 +705,12 @@ class _CAPIBackend:
         return names
 
     def signature(self, name):
+        cached = self._signatures.get(name)
+        if cached is None:
+            cached = self._signatures[name] = self._read_signature(name)
+        return cached
+
+    def _read_signature(self, name):
         lib = _capi.lib()
         cname = name.encode()
         n_in, n_out = ctypes.c_int64(), ctypes.c_int64()
@@ -783,6 +816,13 @@ class _LibraryBackend:
             error = rt.seqcCudaTakeError()
             if error:
                 raise SeqcError("loading '%s': %s" % (path, error.decode()))
+        # A CPU module's allocation hooks (lib/Runtime/HostRuntime.c): the
+        # size of this thread's failed allocation, cleared when read.
+        self._take_alloc_failure = getattr(self._lib,
+                                           "seqcHostTakeAllocFailure", None)
+        if self._take_alloc_failure is not None:
+            self._take_alloc_failure.restype = ctypes.c_int64
+            self._take_alloc_failure.argtypes = []
         self._entries = {}
         for name in self._signatures:
             entry = getattr(self._lib, "_seqc_packed_" + name, None)
@@ -867,7 +907,15 @@ class _LibraryBackend:
                 descriptors.append((ctypes.c_int64 * len(fields))(*fields))
             pointers = (ctypes.c_void_p * max(len(arrays), 1))(
                 *[ctypes.addressof(d) for d in descriptors])
+            take = self._take_alloc_failure
+            if take is not None:
+                take()  # a failure left by code not called through here
             self._entries[name](pointers)
+            failed = take() if take is not None else 0
+            if failed:
+                raise SeqcError("@%s: out of memory: allocating %d bytes "
+                                "failed, so the call stopped (its results "
+                                "are not valid)" % (name, failed))
             if self._cuda:
                 self._lib.seqcCudaSynchronize()
                 self._raise(name, only_if_error=True)

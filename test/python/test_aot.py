@@ -91,3 +91,14 @@ def test_load_errors(tmp_path):
     junk.write_bytes(b"not an ELF file")
     with pytest.raises(seqc.SeqcError, match="cannot load"):
         seqc.load(junk)
+
+
+def test_aot_out_of_memory_is_an_error(tmp_path):
+    """An ahead-of-time CPU library carries the allocation hooks: a failed
+    allocation is the call's error through seqc.load (ctypes alone) too."""
+    from test_errors import OUT_OF_MEMORY, check_out_of_memory
+    src = tmp_path / "oom.mlir"
+    src.write_text(OUT_OF_MEMORY)
+    out = tmp_path / "oom.so"
+    subprocess.run([SEQC_TOOL, str(src), "-o", str(out)], check=True)
+    check_out_of_memory(seqc.load(out))

@@ -287,3 +287,63 @@ def test_bounds_check_option_catches_out_of_bounds_reads(tmp_path):
     with pytest.raises(seqc.SeqcError, match="option 'bounds-check' is for target=cpu"):
         seqc.compile("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }",
                      target="cuda", options="bounds-check=1")
+
+
+OUT_OF_MEMORY = """
+func.func private @huge_sum(%x: tensor<4xf32>) -> tensor<f32> {
+  %c = arith.constant 1.0 : f32
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1099511627776xf32>
+  %big = linalg.fill ins(%c : f32) outs(%e : tensor<1099511627776xf32>) -> tensor<1099511627776xf32>
+  %e0 = tensor.empty() : tensor<f32>
+  %acc = linalg.fill ins(%z : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %s = linalg.reduce ins(%big : tensor<1099511627776xf32>) outs(%acc : tensor<f32>) dimensions = [0]
+    (%a: f32, %b: f32) {
+      %r = arith.addf %a, %b : f32
+      linalg.yield %r : f32
+    }
+  return %s : tensor<f32>
+}
+func.func @direct(%x: tensor<4xf32>) -> tensor<f32> {
+  %c = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<1099511627776xf32>
+  %big = linalg.fill ins(%c : f32) outs(%e : tensor<1099511627776xf32>) -> tensor<1099511627776xf32>
+  %z = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<f32>
+  %acc = linalg.fill ins(%z : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %s = linalg.reduce ins(%big : tensor<1099511627776xf32>) outs(%acc : tensor<f32>) dimensions = [0]
+    (%a: f32, %b: f32) {
+      %r = arith.addf %a, %b : f32
+      linalg.yield %r : f32
+    }
+  return %s : tensor<f32>
+}
+func.func @nested(%x: tensor<4xf32>) -> tensor<f32> {
+  %s = func.call @huge_sum(%x) : (tensor<4xf32>) -> tensor<f32>
+  return %s : tensor<f32>
+}
+func.func @fine(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %d = arith.addf %x, %x : tensor<4xf32>
+  return %d : tensor<4xf32>
+}
+"""
+
+
+def check_out_of_memory(module):
+    """A 4 TiB intermediate fails to allocate: the call raises (directly and
+    through a call of a private function), and the module and process go
+    on."""
+    x = np.ones(4, np.float32)
+    for name in ("direct", "nested"):
+        with pytest.raises(seqc.SeqcError,
+                           match=r"@%s: out of memory: allocating 4398046511\d+ bytes failed"
+                           % name):
+            module[name](x)
+    np.testing.assert_array_equal(module.fine(x), 2 * x)
+
+
+def test_cpu_out_of_memory_is_an_error():
+    """CPU code allocates through seqc's hooks (seqc-host-alloc-checks): a
+    failed malloc returns from the compiled function and becomes the call's
+    error, not a store through a null pointer."""
+    check_out_of_memory(seqc.compile(OUT_OF_MEMORY, target="cpu"))

@@ -246,6 +246,35 @@ def SeqcMathApproximations : Pass<"seqc-math-approximations"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def SeqcHostAllocChecks : Pass<"seqc-host-alloc-checks", "ModuleOp"> {
+  let summary = "Allocations of CPU code that fail return an error instead of crashing";
+  let description = [{
+    Runs on the LLVM dialect of a CPU module. Each `malloc` and
+    `aligned_alloc` call becomes a call of seqc's allocation hook
+    (`seqcHostAlloc`, `seqcHostAlignedAlloc`, lib/Runtime/HostRuntime.c),
+    which records a failure for the calling thread; when the pointer is
+    null the function returns at once. After each call of a function
+    defined in the module, the function returns too when
+    `seqcHostAllocFailed()` says an allocation failed below it. The runtime
+    then reports the failure as the call's error: "out of memory", with the
+    size, instead of a store through a null pointer.
+
+    Allocations inside OpenMP regions (which cannot return) are not
+    checked; seqc's lowerings allocate outside them.
+
+    ```mlir
+    %p = llvm.call @malloc(%n) : (i64) -> !llvm.ptr
+    // becomes
+    %p = llvm.call @seqcHostAlloc(%n) : (i64) -> !llvm.ptr
+    %null = llvm.icmp "eq" %p, %zero : !llvm.ptr
+    llvm.cond_br %null, ^failed, ^next
+    ...
+    ^failed:
+      llvm.return
+    ```
+  }];
+}
+
 def SeqcGpuNameKernels : Pass<"seqc-gpu-name-kernels", "ModuleOp"> {
   let summary = "Name each kernel after its function and what it does";
   let description = [{

@@ -71,10 +71,8 @@ class SeqcBuffer(ctypes.Structure):
         ("data", ctypes.c_void_p),
         ("dtype", _c_dtype),
         ("rank", ctypes.c_int64),
-        # Pointers to int64 arrays, as addresses: _core fills one array of
-        # all shapes and strides per call and points into it.
-        ("shape", ctypes.c_void_p),
-        ("strides", ctypes.c_void_p),
+        ("shape", _p_int64),
+        ("strides", _p_int64),
         ("device", ctypes.c_int32),
     ]
 

@@ -292,14 +292,25 @@ def _strided(arr):
     return arr
 
 
+class _RawBuffer(ctypes.Structure):
+    """``struct seqc_buffer`` as _capi.SeqcBuffer lays it out, with the
+    shape and strides pointers as plain addresses (set without a ctypes
+    cast per array)."""
+
+    _fields_ = [(name, ctypes.c_void_p if name in ("shape", "strides") else t)
+                for name, t in _capi.SeqcBuffer._fields_]
+
+
 class _Buffers:
     """seqc_buffer structs for a list of arrays (keeping their memory alive):
-    the shapes and strides of all of them in one int64 array."""
+    the shapes and strides of all of them in one int64 array. ``structs``
+    is the array as a ``SeqcBuffer *``."""
 
     def __init__(self, arrays, codes=None):
         self.arrays = arrays
         n = len(arrays)
-        self.structs = structs = (_capi.SeqcBuffer * max(n, 1))()
+        self.raw = structs = (_RawBuffer * max(n, 1))()
+        self.structs = ctypes.cast(structs, ctypes.POINTER(_capi.SeqcBuffer))
         dims = []
         for arr in arrays:
             dims.extend(arr.shape)

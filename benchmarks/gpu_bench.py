@@ -42,7 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--budget", type=float, default=1.5,
                    help="seconds of timed calls per measurement (default 1.5)")
     p.add_argument("--only", default="",
-                   help="comma-separated: attention, recurrence, selective_scan")
+                   help="comma-separated: attention, decode_attention, "
+                        "recurrence, selective_scan")
     p.add_argument("--attention-tiles", default="auto",
                    help="comma-separated attention tilings to time: auto (the "
                         "compiler's choice, through seqc.attention) or QxK "
@@ -173,6 +174,75 @@ def attention_rows(rows, shape, baselines, t_s, flops, mm_ceiling, err):
             check="rel err %.1e vs SDPA" % err))
 
 
+def bench_decode_attention(args, torch, seqc, rows, copy_bw):
+    """Decoding attention (1-8 queries over a long KV cache, GQA 32:8, bf16):
+    seqc's default lowering (the tensor-core kernel) and the split-key SIMT
+    kernel (attention-decode-simt=1) against the fastest SDPA backend, and
+    the K/V bytes read against copy bandwidth."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    F = torch.nn.functional
+    shapes = [
+        # B, Hq, Hkv, Sq, KV, D
+        (1, 32, 8, 1, 8192, 128),
+        (8, 32, 8, 1, 8192, 128),
+        (1, 32, 8, 1, 131072, 128),
+        (2, 32, 8, 8, 32768, 128),
+    ]
+    if args.quick:
+        shapes = [(1, 32, 8, 1, 8192, 128)]
+    for B, Hq, Hkv, Sq, KV, D in shapes:
+        q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(B, Hkv, KV, D, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn(B, Hkv, KV, D, device="cuda", dtype=torch.bfloat16)
+        kv_bytes = 2.0 * k.numel() * k.element_size()
+        label = "B%d H%d/%d Sq%d KV%d D%d" % (B, Hq, Hkv, Sq, KV, D)
+        best, best_name, ref = None, None, None
+        for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
+                              ("efficient", SDPBackend.EFFICIENT_ATTENTION),
+                              ("cudnn", SDPBackend.CUDNN_ATTENTION),
+                              ("math", SDPBackend.MATH)):
+            try:
+                with sdpa_kernel(backend):
+                    fn = (lambda: F.scaled_dot_product_attention(
+                        q, k, v, enable_gqa=True))
+                    out = fn()
+                    t = timed(torch, fn, args.budget)
+            except RuntimeError:
+                continue
+            if ref is None:
+                ref = out
+            if best is None or t < best:
+                best, best_name = t, name
+        for options in ("", "attention-decode-simt=1"):
+            main = compiled_attention_options(seqc, q, k, v, options)
+            err = rel_err(torch, main(), ref)
+            t_s = timed(torch, main, args.budget)
+            gbps = kv_bytes / t_s / 1e9
+            rows.append(dict(
+                workload="decode attention bf16",
+                shape=label + (" " + options if options else ""),
+                seqc="%.3f ms (%.0f GB/s of K/V)" % (t_s * 1e3, gbps),
+                baseline="SDPA %s (fastest): %.3f ms (%.0f GB/s)"
+                % (best_name, best * 1e3, kv_bytes / best / 1e9),
+                ratio="%.2fx" % (best / t_s), achieved="%.0f GB/s" % gbps,
+                ceiling="%.0f GB/s (copy); seqc %.0f%%"
+                % (copy_bw, 100 * gbps / copy_bw),
+                check="rel err %.1e vs SDPA" % err))
+        del q, k, v
+        torch.cuda.empty_cache()
+
+
+def compiled_attention_options(seqc, q, k, v, options):
+    """seq.attention (no mask) on q, k, v compiled with `options`."""
+    tq, tk = ("tensor<%s>" % "x".join(map(str, list(t.shape) + ["bf16"]))
+              for t in (q, k))
+    text = ("func.func @main(%%q: %s, %%k: %s, %%v: %s) -> %s {\n"
+            "  %%o = seq.attention %%q, %%k, %%v : %s, %s, %s -> %s\n"
+            "  return %%o : %s\n}\n" % (tq, tk, tk, tq, tq, tk, tk, tq, tq))
+    main = seqc.compile(text, target="cuda", options=options or None)["main"]
+    return lambda: main(q, k, v)
+
+
 def bench_recurrence(args, torch, seqc, rows, copy_bw):
     from torch._higher_order_ops.associative_scan import associative_scan
     B, D, L = (4, 512, 1024) if args.quick else (16, 2048, 4096)
@@ -256,6 +326,7 @@ def main(argv=None):
                                         seqc.cuda_device_name()), flush=True)
     copy_bw, mm = ceilings(torch, rows)
     for name, fn, extra in (("attention", bench_attention, mm),
+                            ("decode_attention", bench_decode_attention, copy_bw),
                             ("recurrence", bench_recurrence, copy_bw),
                             ("selective_scan", bench_selective_scan, copy_bw)):
         if only and name not in only:

@@ -186,6 +186,11 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          value + "'");
       options.attentionSplitKeys = value == "1";
       splitKeysGiven = true;
+    } else if (key == "attention-decode-simt") {
+      if (value != "0" && value != "1")
+        return makeError("option 'attention-decode-simt' must be 0 or 1, got '" +
+                         value + "'");
+      options.attentionDecodeSimt = value == "1";
     } else if (key == "bounds-check") {
       if (value != "0" && value != "1")
         return makeError("option 'bounds-check' must be 0 or 1, got '" +
@@ -195,7 +200,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
       return makeError("unknown compile option '" + word +
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
                        "attention-tile-q, attention-tile-kv, attention-split-keys, "
-                       "matmul-split-k, bounds-check)");
+                       "attention-decode-simt, matmul-split-k, bounds-check)");
     }
   }
   if (options.target == "cuda") {
@@ -229,7 +234,8 @@ std::string CompileOptions::str() const {
          " attention-tile-kv=" + std::to_string(attentionTileKV) +
          (boundsCheck ? " bounds-check=1" : "") +
          (attentionSplitKeys ? " attention-split-keys=1" : "") +
-         (matmulSplitK ? " matmul-split-k=1" : "");
+         (matmulSplitK ? " matmul-split-k=1" : "") +
+         (attentionDecodeSimt ? " attention-decode-simt=1" : "");
 }
 
 /// The embedded GPU code format: `auto` is a fatbin (cubin + PTX) when
@@ -540,6 +546,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionRowsPerWarp = options.attentionTileQ / 4;
     pipelineOptions.attentionKeysPerTile = options.attentionTileKV;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;
+    pipelineOptions.attentionDecodeSimt = options.attentionDecodeSimt;
     pipelineOptions.matmulSplitK = options.matmulSplitK;
     buildCUDAPipeline(pm, pipelineOptions);
   } else {

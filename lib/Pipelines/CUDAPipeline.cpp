@@ -55,6 +55,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionRowsPerWarp = options.attentionRowsPerWarp;
   seqToGPU.attentionKeysPerTile = options.attentionKeysPerTile;
   seqToGPU.attentionSplitKeys = options.attentionSplitKeys;
+  seqToGPU.attentionDecodeSimt = options.attentionDecodeSimt;
   pm.addPass(createConvertSeqToGPU(seqToGPU));
   pm.addPass(createConvertSeqToLinalg());
   pm.addPass(createSeqcCheckContract({"linalg"}));

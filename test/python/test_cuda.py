@@ -152,6 +152,37 @@ def test_attention_tensor_core_tilings(torch, tiling, case):
     assert_close(out.double().cpu().numpy(), out_ref, np.float16)
 
 
+@cuda
+@pytest.mark.parametrize("case", ["decode_gqa", "multi_query_lengths"])
+def test_attention_decode_simt_bf16(torch, case):
+    """attention-decode-simt=1: bf16 decoding (few query rows per head over
+    a long cache) on the split-key SIMT kernel instead of the tensor cores;
+    against float64, and against the tensor-core kernel."""
+    r = rng(2400)
+    if case == "decode_gqa":
+        B, Hq, Hkv, Sq, Skv, D, opts = 2, 32, 8, 1, 3001, 128, dict()
+    else:
+        B, Hq, Hkv, Sq, Skv, D = 2, 8, 2, 5, 1100, 64
+        opts = dict(causal=True, kv_lengths=[1100, 517])
+    q, k = bf16_tensor(torch, randn(r, (B, Hq, Sq, D))), \
+        bf16_tensor(torch, randn(r, (B, Hkv, Skv, D)))
+    v = bf16_tensor(torch, randn(r, (B, Hkv, Skv, D)))
+    kv_lengths = opts.pop("kv_lengths", None)
+    kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
+    plan = seqc.ops._attention_plan(
+        q, k, v, opts.get("causal", False), (-1, -1), None, None,
+        None if kl is None else dev(torch, kl), None, None, False)
+    simt = seqc.compile(plan.text(), target="cuda",
+                        options="attention-decode-simt=1")["main"]
+    mma = seqc.compile(plan.text(), target="cuda")["main"]
+    out = simt(*plan.call.arrays)
+    out_ref, _ = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
+                               kv_lengths=kl, **opts)
+    assert_close(out.double().cpu().numpy(), out_ref, np.float16)
+    assert_close(out.double().cpu().numpy(),
+                 mma(*plan.call.arrays).double().cpu().numpy(), np.float16)
+
+
 TMA_COPY = """
 !tile = memref<32x16xf32, #gpu.address_space<workgroup>>
 !map = !nvgpu.tensormap.descriptor<tensor = !tile, swizzle = none, l2promo = none, oob = zero, interleave = none>

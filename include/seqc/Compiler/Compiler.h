@@ -83,6 +83,10 @@ struct CompileOptions {
   /// partials and a sum (seqc-split-small-matmuls). On by default for
   /// target=cuda; off for the CPU, where it is not measured.
   bool matmulSplitK = false;
+  /// CUDA, with attentionSplitKeys: bf16/f16 attention with at most 16
+  /// query rows per head (decoding) on the split-key SIMT kernel instead of
+  /// the tensor-core one. Off until measured.
+  bool attentionDecodeSimt = false;
 
   /// Parses `key=value` words separated by spaces (`target=cpu`); unknown
   /// keys and bad values are errors.

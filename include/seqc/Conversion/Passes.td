@@ -122,6 +122,11 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "SIMT attention with few query rows (decoding): split each row's "
            "keys across threads (up to 1024 splits of 64 keys or more) and "
            "combine the partial softmaxes in a second kernel">,
+    Option<"attentionDecodeSimt", "attention-decode-simt", "bool", "false",
+           "With attention-split-keys: bf16/f16 attention with at most 16 "
+           "query rows per head over keys that need splitting (decoding) "
+           "runs the split-key SIMT kernel instead of the tensor-core one, "
+           "whose 128-row tiles would be nearly empty">,
     Option<"scanStepsPerThread", "scan-steps-per-thread", "int64_t", "2",
            "Steps of a row each thread of the innermost linear recurrence's "
            "block scan holds in registers (a tile is 256 times this)">,

@@ -83,6 +83,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("SIMT attention: split few rows' keys across threads "
                      "(decoding) and combine"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> attentionDecodeSimt{
+      *this, "attention-decode-simt",
+      llvm::cl::desc("bf16/f16 decoding attention (<= 16 query rows per "
+                     "head) on the split-key SIMT kernel, not tensor cores"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> scanStepsPerThread{
       *this, "scan-steps-per-thread",
       llvm::cl::desc("Steps per thread of the innermost linear recurrence"),

@@ -852,14 +852,18 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
 
 struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   AttentionToGPU(MLIRContext *ctx, bool useTensorCores,
-                 MmaAttentionOptions mmaOptions, bool splitKeys)
+                 MmaAttentionOptions mmaOptions, bool splitKeys,
+                 bool decodeSimt)
       : OpRewritePattern(ctx), useTensorCores(useTensorCores),
-        mmaOptions(mmaOptions), splitKeys(splitKeys) {}
+        mmaOptions(mmaOptions), splitKeys(splitKeys), decodeSimt(decodeSimt) {}
   bool useTensorCores;
   MmaAttentionOptions mmaOptions;
   /// Few query rows over many keys (decoding): each row's keys split
   /// across threads, then a combine kernel.
   bool splitKeys;
+  /// bf16/f16 decoding (<= 16 query rows per head, keys to split) on that
+  /// SIMT kernel instead of the tensor cores.
+  bool decodeSimt;
 
   /// Key splits per query row, each split a warp: enough warps to fill the
   /// GPU (about 4096) with at least 32 keys each; 1 (the thread-per-row
@@ -884,8 +888,11 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                               std::max(valueDim, headDim));
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     KernelBuilder k(b);
-    // bf16/f16 with head dims the m16n8k16 tiles divide: tensor cores.
-    if (useTensorCores && canLowerAttentionToMma(op, mmaOptions)) {
+    // bf16/f16 with head dims the m16n8k16 tiles divide: tensor cores
+    // (unless decoding goes to the split-key kernel).
+    bool decoding = splitKeys && decodeSimt && sq <= 16 &&
+                    keySplits(batch * qHeads * sq, skv) > 1;
+    if (useTensorCores && !decoding && canLowerAttentionToMma(op, mmaOptions)) {
       lowerAttentionToMma(op, rewriter, k, mmaOptions);
       return success();
     }
@@ -1284,7 +1291,7 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
     patterns.add<AttentionToGPU>(
         &getContext(), attentionTensorCores,
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile},
-        attentionSplitKeys);
+        attentionSplitKeys, attentionDecodeSimt);
     patterns.add<ScanToGPU, SelectiveScanToGPU,
                  GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
                  CausalConv1dToGPU>(&getContext());

@@ -44,3 +44,30 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
       -> tensor<4x16x512x64xf32>
   return %o : tensor<4x16x512x64xf32>
 }
+
+// bf16 decoding: the tensor-core kernel by default; with
+// attention-decode-simt the split-key warp kernel (bf16 read, f32 math).
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1" | FileCheck %s --check-prefix=MMA
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-simt=1" | FileCheck %s --check-prefix=SIMT
+// MMA-LABEL: func.func @decode_bf16
+// MMA: nvvm.mma.sync
+// MMA-NOT: memref<32x128x130xf32>
+// MMA-LABEL: func.func @prefill_bf16
+// SIMT-LABEL: func.func @decode_bf16
+// SIMT: memref.alloc() : memref<32x128x130xf32>
+// SIMT: gpu.shuffle  xor
+// SIMT-NOT: nvvm.mma.sync
+// SIMT-LABEL: func.func @prefill_bf16
+// SIMT: nvvm.mma.sync
+func.func @decode_bf16(%q: tensor<1x32x1x128xbf16>, %k: tensor<1x8x8192x128xbf16>, %v: tensor<1x8x8192x128xbf16>) -> tensor<1x32x1x128xbf16> {
+  %o = seq.attention %q, %k, %v
+      : tensor<1x32x1x128xbf16>, tensor<1x8x8192x128xbf16>, tensor<1x8x8192x128xbf16>
+      -> tensor<1x32x1x128xbf16>
+  return %o : tensor<1x32x1x128xbf16>
+}
+func.func @prefill_bf16(%q: tensor<1x8x512x128xbf16>, %k: tensor<1x8x512x128xbf16>, %v: tensor<1x8x512x128xbf16>) -> tensor<1x8x512x128xbf16> {
+  %o = seq.attention %q, %k, %v {causal}
+      : tensor<1x8x512x128xbf16>, tensor<1x8x512x128xbf16>, tensor<1x8x512x128xbf16>
+      -> tensor<1x8x512x128xbf16>
+  return %o : tensor<1x8x512x128xbf16>
+}

@@ -95,6 +95,80 @@ bool promoteAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
   return true;
 }
 
+/// Whether `a` (in loop `la`) and `b` (in loop `lb`) index the same element
+/// in corresponding iterations: each pair is the same induction variable or
+/// the same value from above both loops.
+bool sameIndices(ValueRange a, scf::ParallelOp la, ValueRange b,
+                 scf::ParallelOp lb) {
+  if (a.size() != b.size())
+    return false;
+  for (auto [x, y] : llvm::zip(a, b)) {
+    auto ivX = llvm::find(la.getInductionVars(), x);
+    if (ivX != la.getInductionVars().end()) {
+      int64_t k = ivX - la.getInductionVars().begin();
+      if (y != lb.getInductionVars()[k])
+        return false;
+      continue;
+    }
+    if (x != y || !la.isDefinedOutsideOfLoop(x) || !lb.isDefinedOutsideOfLoop(y))
+      return false;
+  }
+  return true;
+}
+
+/// A temporary filled with a value and then reduced into, element for
+/// element, by the next loop nest (a split-K matmul's zero-filled
+/// partials): the reduction starts from the value instead of loading it,
+/// and the fill (a kernel launch and a pass over the buffer) goes. Only for
+/// a memref.alloc the reduction overwrites whole (same iteration space,
+/// same element per iteration) and reads nowhere else.
+bool forwardFill(scf::ParallelOp fill, scf::ParallelOp reduce) {
+  // fill: one store of a value from above at the loop's element.
+  Block *fillBody = fill.getBody();
+  if (fillBody->getOperations().size() != 2)
+    return false;
+  auto store = dyn_cast<memref::StoreOp>(fillBody->front());
+  if (!store || !fill.isDefinedOutsideOfLoop(store.getValueToStore()))
+    return false;
+  Value buffer = store.getMemRef();
+  if (!buffer.getDefiningOp<memref::AllocOp>())
+    return false;
+  if (fill.getLowerBound() != reduce.getLowerBound() ||
+      fill.getUpperBound() != reduce.getUpperBound() ||
+      fill.getStep() != reduce.getStep() || !fill.getInitVals().empty() ||
+      !reduce.getInitVals().empty())
+    return false;
+  // reduce: in its own block, one load (the accumulator's start) and one
+  // store of that element, both unconditional; no other access.
+  memref::LoadOp init;
+  memref::StoreOp last;
+  for (Operation *user : buffer.getUsers()) {
+    if (!reduce->isAncestor(user))
+      continue;
+    if (user->getBlock() != reduce.getBody())
+      return false;
+    if (auto load = dyn_cast<memref::LoadOp>(user)) {
+      if (init)
+        return false;
+      init = load;
+    } else if (auto s = dyn_cast<memref::StoreOp>(user)) {
+      if (last || s.getMemRef() != buffer)
+        return false;
+      last = s;
+    } else {
+      return false;
+    }
+  }
+  if (!init || !last || !init->isBeforeInBlock(last) ||
+      !sameIndices(store.getIndices(), fill, init.getIndices(), reduce) ||
+      !sameIndices(store.getIndices(), fill, last.getIndices(), reduce))
+    return false;
+  init.getResult().replaceAllUsesWith(store.getValueToStore());
+  init->erase();
+  fill->erase();
+  return true;
+}
+
 struct SeqcGpuMapLoops : seqc::impl::SeqcGpuMapLoopsBase<SeqcGpuMapLoops> {
   using Base::Base;
 
@@ -125,6 +199,17 @@ struct SeqcGpuMapLoops : seqc::impl::SeqcGpuMapLoopsBase<SeqcGpuMapLoops> {
       for (scf::ForOp inner : reductions)
         promoteAccumulator(rewriter, inner);
     }
+    // Fills whose every element the next loop nest overwrites, having
+    // started its reduction from it.
+    llvm::SmallPtrSet<Operation *, 8> erased;
+    for (scf::ParallelOp loop : loops) {
+      if (erased.contains(loop))
+        continue;
+      auto next = dyn_cast_or_null<scf::ParallelOp>(loop->getNextNode());
+      if (next && forwardFill(loop, next))
+        erased.insert(loop);
+    }
+    llvm::erase_if(loops, [&](scf::ParallelOp l) { return erased.contains(l); });
     for (scf::ParallelOp loop : loops) {
       SmallVector<int64_t> tiles(loop.getNumLoops(), 1);
       tiles.back() = threads;

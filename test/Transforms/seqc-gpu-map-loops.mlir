@@ -93,3 +93,95 @@ func.func @not_accumulators(%x: memref<8x32xf32>, %y: memref<8x32xf32>, %z: memr
   }
   return
 }
+
+// A zero-filled temporary that the next loop nest reduces into element for
+// element (a split-K matmul's partials): the reduction starts from zero and
+// the fill loop (a kernel) is gone.
+// CHECK-LABEL: func.func @forwarded_fill
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: memref.alloc
+// CHECK-NOT: memref.store %[[ZERO]]
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[ZERO]]) -> (f32)
+// CHECK: memref.store
+// CHECK: memref.load %[[PARTIAL:.*]][
+func.func @forwarded_fill(%x: memref<4x16xf32>, %w: memref<4x16x300xf32>, %y: memref<300xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %c300 = arith.constant 300 : index
+  %zero = arith.constant 0.0 : f32
+  %p = memref.alloc() : memref<4x300xf32>
+  scf.parallel (%s, %n) = (%c0, %c0) to (%c4, %c300) step (%c1, %c1) {
+    memref.store %zero, %p[%s, %n] : memref<4x300xf32>
+    scf.reduce
+  }
+  scf.parallel (%s, %n) = (%c0, %c0) to (%c4, %c300) step (%c1, %c1) {
+    scf.for %k = %c0 to %c16 step %c1 {
+      %a = memref.load %x[%s, %k] : memref<4x16xf32>
+      %b = memref.load %w[%s, %k, %n] : memref<4x16x300xf32>
+      %acc = memref.load %p[%s, %n] : memref<4x300xf32>
+      %m = arith.mulf %a, %b : f32
+      %r = arith.addf %acc, %m : f32
+      memref.store %r, %p[%s, %n] : memref<4x300xf32>
+    }
+    scf.reduce
+  }
+  scf.parallel (%n) = (%c0) to (%c300) step (%c1) {
+    scf.for %s = %c0 to %c4 step %c1 {
+      %v = memref.load %p[%s, %n] : memref<4x300xf32>
+      %acc = memref.load %y[%n] : memref<300xf32>
+      %r = arith.addf %acc, %v : f32
+      memref.store %r, %y[%n] : memref<300xf32>
+    }
+    scf.reduce
+  }
+  memref.dealloc %p : memref<4x300xf32>
+  return
+}
+
+// The fill stays: the next loop reads another element (a transpose), covers
+// fewer elements, or fills a buffer that is not a temporary.
+// CHECK-LABEL: func.func @kept_fills
+// CHECK-COUNT-3: memref.store %cst
+func.func @kept_fills(%x: memref<8x8xf32>, %out: memref<8x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  %a = memref.alloc() : memref<8x8xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    memref.store %zero, %a[%i, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    %v = memref.load %a[%j, %i] : memref<8x8xf32>
+    %x0 = memref.load %x[%i, %j] : memref<8x8xf32>
+    %s = arith.addf %v, %x0 : f32
+    memref.store %s, %a[%i, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    memref.store %zero, %a[%i, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c8) step (%c1, %c1) {
+    %v = memref.load %a[%i, %j] : memref<8x8xf32>
+    %s = arith.addf %v, %v : f32
+    memref.store %s, %a[%i, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    memref.store %zero, %out[%i, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    %v = memref.load %out[%i, %j] : memref<8x8xf32>
+    %s = arith.addf %v, %v : f32
+    memref.store %s, %out[%i, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  memref.dealloc %a : memref<8x8xf32>
+  return
+}

@@ -14,7 +14,9 @@ build="${SEQC_SANITIZE_DIR:-$root/build-sanitize}"
 SEQC_BUILD_DIR="$build" \
 SEQC_CMAKE_ARGS="-C $root/scripts/sanitize.cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo" \
   "$root/scripts/build.sh"
-export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:handle_segv=0"
+# allocator_may_return_null: a failed allocation returns null, as malloc does
+# (the out-of-memory tests check that seqc reports it).
+export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:handle_segv=0:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 (cd "$build" && ctest --output-on-failure -E seqc-python)
 asan_rt="$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so)"

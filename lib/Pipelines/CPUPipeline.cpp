@@ -68,6 +68,9 @@ void mlir::seqc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Transposes that move only unit dimensions (a decode step's head
+  // split) become reshapes: views, not copies.
+  pm.addPass(createSeqcFoldUnitTransposes());
   if (options.matmulSplitK)
     pm.addPass(createSeqcSplitSmallMatmuls());
   // Matmuls (the model's projections, a recurrence's hoisted input

@@ -62,6 +62,9 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Transposes that move only unit dimensions (a decode step's head
+  // split) become reshapes: views, not copies.
+  pm.addPass(createSeqcFoldUnitTransposes());
   // Decoding's GEMVs (M = 1) as split-K partials and a sum: M·N threads
   // alone leave most of the GPU idle. 256K threads of at least 16 products
   // each, for enough independent loads in flight to stream the weights

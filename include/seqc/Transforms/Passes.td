@@ -246,6 +246,26 @@ def SeqcMathApproximations : Pass<"seqc-math-approximations"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def SeqcFoldUnitTransposes : Pass<"seqc-fold-unit-transposes", "ModuleOp"> {
+  let summary = "Transposes that only move unit dimensions become reshapes";
+  let description = [{
+    A `linalg.transpose` on tensors whose permutation keeps the order of the
+    dimensions larger than 1 moves no data: at one token, the head split
+    `[B, 1, H, D] -> [B, H, 1, D]` of a decode step is such a transpose.
+    This pass replaces it with a `tensor.collapse_shape` to those
+    dimensions and a `tensor.expand_shape` to the result's shape (views
+    after bufferization), instead of a copy (a kernel launch on the GPU).
+
+    ```mlir
+    %t = linalg.transpose ins(%x : tensor<1x1x16x128xf32>) outs(%e : tensor<1x16x1x128xf32>) permutation = [0, 2, 1, 3]
+    // becomes
+    %c = tensor.collapse_shape %x [[0, 1, 2], [3]] : tensor<1x1x16x128xf32> into tensor<16x128xf32>
+    %t = tensor.expand_shape %c [[0, 1], [2, 3]] output_shape [1, 16, 1, 128] : tensor<16x128xf32> into tensor<1x16x1x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def SeqcHostAllocChecks : Pass<"seqc-host-alloc-checks", "ModuleOp"> {
   let summary = "Allocations of CPU code that fail return an error instead of crashing";
   let description = [{

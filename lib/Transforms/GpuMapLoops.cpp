@@ -102,11 +102,12 @@ bool sameIndices(ValueRange a, scf::ParallelOp la, ValueRange b,
                  scf::ParallelOp lb) {
   if (a.size() != b.size())
     return false;
+  // (getInductionVars returns a temporary: keep it.)
+  SmallVector<Value> ivsA(la.getInductionVars()), ivsB(lb.getInductionVars());
   for (auto [x, y] : llvm::zip(a, b)) {
-    auto ivX = llvm::find(la.getInductionVars(), x);
-    if (ivX != la.getInductionVars().end()) {
-      int64_t k = ivX - la.getInductionVars().begin();
-      if (y != lb.getInductionVars()[k])
+    auto ivX = llvm::find(ivsA, x);
+    if (ivX != ivsA.end()) {
+      if (y != ivsB[ivX - ivsA.begin()])
         return false;
       continue;
     }

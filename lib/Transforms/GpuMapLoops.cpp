@@ -144,8 +144,15 @@ bool forwardFill(scf::ParallelOp fill, scf::ParallelOp reduce) {
   memref::LoadOp init;
   memref::StoreOp last;
   for (Operation *user : buffer.getUsers()) {
-    if (!reduce->isAncestor(user))
+    if (user == store.getOperation())
       continue;
+    if (!reduce->isAncestor(user)) {
+      // Anything else (a view that could alias the reads) comes after.
+      Operation *atTop = reduce->getBlock()->findAncestorOpInBlock(*user);
+      if (!atTop || !reduce->isBeforeInBlock(atTop))
+        return false;
+      continue;
+    }
     if (user->getBlock() != reduce.getBody())
       return false;
     if (auto load = dyn_cast<memref::LoadOp>(user)) {

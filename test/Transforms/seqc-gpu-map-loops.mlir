@@ -185,3 +185,28 @@ func.func @kept_fills(%x: memref<8x8xf32>, %out: memref<8x8xf32>) {
   memref.dealloc %a : memref<8x8xf32>
   return
 }
+
+// A view of the temporary made before the reduction could read the filled
+// values under another name: the fill stays.
+// CHECK-LABEL: func.func @fill_with_view
+// CHECK: memref.store %cst
+func.func @fill_with_view(%x: memref<8x8xf32>) -> memref<64xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  %a = memref.alloc() : memref<8x8xf32>
+  %flat = memref.collapse_shape %a [[0, 1]] : memref<8x8xf32> into memref<64xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    memref.store %zero, %a[%i, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    %v = memref.load %a[%i, %j] : memref<8x8xf32>
+    %x0 = memref.load %x[%i, %j] : memref<8x8xf32>
+    %s = arith.addf %v, %x0 : f32
+    memref.store %s, %a[%i, %j] : memref<8x8xf32>
+    scf.reduce
+  }
+  return %flat : memref<64xf32>
+}

@@ -492,19 +492,15 @@ class Function:
     def _input(self, i, x):
         code, shape = self.inputs[i]
         if isinstance(x, np.ndarray) and x.flags.c_contiguous and \
-                x.flags.aligned and _NP_TO_SEQC.get(x.dtype) == code and \
-                x.ndim == len(shape) and \
-                all(e < 0 or e == a for e, a in zip(shape, x.shape)):
+                x.flags.aligned and x.dtype.byteorder in "=|" and \
+                self._fits(x, code, shape):
             # The common case, checked cheaply: a native, aligned,
             # C-contiguous array of the right dtype and shape.
-            if x.dtype.byteorder in "=|":
-                return x, False
+            return x, False
         if isinstance(x, DeviceArray) or (is_cuda_tensor(x) and
                                           self._module.target == "cuda"):
             arr = x if isinstance(x, DeviceArray) else DeviceArray(x)
-            if not (_NP_TO_SEQC.get(arr.dtype) == code and
-                    arr.ndim == len(shape) and
-                    all(e < 0 or e == a for e, a in zip(shape, arr.shape))):
+            if not self._fits(arr, code, shape):
                 self._check_input(self._argname(i), arr, code, shape)
             if arr.ptr % 16 or (arr.ndim and arr.shape[-1] > 1 and
                                 arr.strides[-1] != arr.itemsize):
@@ -521,6 +517,13 @@ class Function:
         arr = _native(arr)
         self._check_input(what, arr, code, shape)
         return _strided(arr), was_torch
+
+    @staticmethod
+    def _fits(arr, code, shape):
+        """Whether `arr` has the dtype and shape the signature asks for (the
+        cheap test; _check_input says what is wrong, or accepts bf16)."""
+        return (_NP_TO_SEQC.get(arr.dtype) == code and arr.ndim == len(shape)
+                and all(e < 0 or e == a for e, a in zip(shape, arr.shape)))
 
     @staticmethod
     def _check_input(what, arr, code, shape):

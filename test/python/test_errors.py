@@ -289,8 +289,9 @@ def test_bounds_check_option_catches_out_of_bounds_reads(tmp_path):
                      target="cuda", options="bounds-check=1")
 
 
-OUT_OF_MEMORY = """
-func.func private @huge_sum(%x: tensor<4xf32>) -> tensor<f32> {
+# A 4 TiB intermediate, summed: the body of @direct and of the private
+# function @nested calls.
+_HUGE_SUM = """(%x: tensor<4xf32>) -> tensor<f32> {
   %c = arith.constant 1.0 : f32
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1099511627776xf32>
@@ -303,21 +304,10 @@ func.func private @huge_sum(%x: tensor<4xf32>) -> tensor<f32> {
       linalg.yield %r : f32
     }
   return %s : tensor<f32>
-}
-func.func @direct(%x: tensor<4xf32>) -> tensor<f32> {
-  %c = arith.constant 1.0 : f32
-  %e = tensor.empty() : tensor<1099511627776xf32>
-  %big = linalg.fill ins(%c : f32) outs(%e : tensor<1099511627776xf32>) -> tensor<1099511627776xf32>
-  %z = arith.constant 0.0 : f32
-  %e0 = tensor.empty() : tensor<f32>
-  %acc = linalg.fill ins(%z : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
-  %s = linalg.reduce ins(%big : tensor<1099511627776xf32>) outs(%acc : tensor<f32>) dimensions = [0]
-    (%a: f32, %b: f32) {
-      %r = arith.addf %a, %b : f32
-      linalg.yield %r : f32
-    }
-  return %s : tensor<f32>
-}
+}"""
+
+OUT_OF_MEMORY = ("func.func private @huge_sum" + _HUGE_SUM + "\n"
+                 "func.func @direct" + _HUGE_SUM + """
 func.func @nested(%x: tensor<4xf32>) -> tensor<f32> {
   %s = func.call @huge_sum(%x) : (tensor<4xf32>) -> tensor<f32>
   return %s : tensor<f32>
@@ -326,7 +316,7 @@ func.func @fine(%x: tensor<4xf32>) -> tensor<4xf32> {
   %d = arith.addf %x, %x : tensor<4xf32>
   return %d : tensor<4xf32>
 }
-"""
+""")
 
 
 def check_out_of_memory(module):

@@ -141,12 +141,9 @@ struct SeqcGpuSinkScalarLoads
         return WalkResult::advance();
       stores |= isa<memref::StoreOp>(op);
       Dialect *dialect = op->getDialect();
-      bool scalar =
-          isa<memref::LoadOp, memref::StoreOp, ViewLikeOpInterface,
-              memref::CastOp, affine::AffineApplyOp, affine::AffineMinOp,
-              affine::AffineMaxOp>(op) ||
-          (dialect && isa<scf::SCFDialect, arith::ArithDialect,
-                          math::MathDialect>(dialect));
+      bool scalar = isSinkable(op) ||
+                    isa<memref::LoadOp, memref::StoreOp>(op) ||
+                    (dialect && isa<scf::SCFDialect, math::MathDialect>(dialect));
       if (!scalar)
         return WalkResult::interrupt();
       for (Value operand : op->getOperands())

@@ -143,7 +143,8 @@ struct SeqcGpuSinkScalarLoads
       Dialect *dialect = op->getDialect();
       bool scalar = isSinkable(op) ||
                     isa<memref::LoadOp, memref::StoreOp>(op) ||
-                    (dialect && isa<scf::SCFDialect, math::MathDialect>(dialect));
+                    (dialect && isa<scf::SCFDialect, arith::ArithDialect,
+                                    math::MathDialect>(dialect));
       if (!scalar)
         return WalkResult::interrupt();
       for (Value operand : op->getOperands())

@@ -630,12 +630,21 @@ static const char kHostRuntimeSource[] =
 #include "HostRuntimeSource.inc"
     ;
 
+/// Adds `function`, exported as `name`, to a JIT symbol map.
+namespace {
+struct SymbolAdder {
+  llvm::orc::SymbolMap &symbols;
+  llvm::orc::MangleAndInterner &mangle;
+  template <typename F> void operator()(const char *name, F *function) {
+    symbols[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
+                             llvm::JITSymbolFlags::Exported};
+  }
+};
+} // namespace
+
 static llvm::orc::SymbolMap hostRuntimeSymbols(llvm::orc::MangleAndInterner m) {
   llvm::orc::SymbolMap symbols;
-  auto add = [&](const char *name, auto *function) {
-    symbols[m(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
-                        llvm::JITSymbolFlags::Exported};
-  };
+  SymbolAdder add{symbols, m};
   add("seqcHostAlloc", &seqcHostAlloc);
   add("seqcHostAlignedAlloc", &seqcHostAlignedAlloc);
   add("seqcHostAllocFailed", &seqcHostAllocFailed);
@@ -699,10 +708,7 @@ makeHostTransformer(llvm::TargetMachine *machine, bool cuda) {
 
 static llvm::orc::SymbolMap cudaRuntimeSymbols(llvm::orc::MangleAndInterner m) {
   llvm::orc::SymbolMap symbols;
-  auto add = [&](const char *name, auto *function) {
-    symbols[m(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
-                        llvm::JITSymbolFlags::Exported};
-  };
+  SymbolAdder add{symbols, m};
   add("mgpuModuleLoad", &mgpuModuleLoad);
   add("mgpuModuleLoadJIT", &mgpuModuleLoadJIT);
   add("mgpuModuleUnload", &mgpuModuleUnload);

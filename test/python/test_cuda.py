@@ -123,16 +123,12 @@ def test_attention_tensor_cores(torch, case, dtype):
 TILINGS = ["64x16", "64x32", "64x64", "64x128", "128x16", "128x32", "128x64"]
 
 
-@cuda
-@pytest.mark.parametrize("tiling", TILINGS)
-@pytest.mark.parametrize("case", [1, 3, 6, 7, 9])
-def test_attention_tensor_core_tilings(torch, tiling, case):
-    """Every tile shape the tensor-core kernel takes (attention-tile-q rows
-    per block, attention-tile-kv keys per tile), with odd sizes, GQA,
-    kv_lengths and odd value n-tiles; bf16 against float64."""
-    B, Hq, Hkv, Sq, Skv, D, Dv, opts = ATTENTION_CASES[case]
+def bf16_attention_plan(torch, r, dims, opts):
+    """Random bf16 q, k, v of dims (B, Hq, Hkv, Sq, Skv, D, Dv) on the GPU,
+    kv_lengths (NumPy, or None) taken out of opts, the remaining options,
+    and the functional op's plan (its MLIR text and call arrays)."""
+    B, Hq, Hkv, Sq, Skv, D, Dv = dims
     opts = dict(opts)
-    r = rng(2300 + case)
     q, k = bf16_tensor(torch, randn(r, (B, Hq, Sq, D))), \
         bf16_tensor(torch, randn(r, (B, Hkv, Skv, D)))
     v = bf16_tensor(torch, randn(r, (B, Hkv, Skv, Dv)))
@@ -142,6 +138,19 @@ def test_attention_tensor_core_tilings(torch, tiling, case):
         q, k, v, opts.get("causal", False), opts.get("window", (-1, -1)),
         None, opts.get("softcap"), None if kl is None else dev(torch, kl),
         None, None, False)
+    return q, k, v, kl, opts, plan
+
+
+@cuda
+@pytest.mark.parametrize("tiling", TILINGS)
+@pytest.mark.parametrize("case", [1, 3, 6, 7, 9])
+def test_attention_tensor_core_tilings(torch, tiling, case):
+    """Every tile shape the tensor-core kernel takes (attention-tile-q rows
+    per block, attention-tile-kv keys per tile), with odd sizes, GQA,
+    kv_lengths and odd value n-tiles; bf16 against float64."""
+    B, Hq, Hkv, Sq, Skv, D, Dv, opts = ATTENTION_CASES[case]
+    q, k, v, kl, opts, plan = bf16_attention_plan(
+        torch, rng(2300 + case), (B, Hq, Hkv, Sq, Skv, D, Dv), opts)
     tq, tk = tiling.split("x")
     module = seqc.compile(plan.text(), target="cuda",
                           options="attention-tile-q=%s attention-tile-kv=%s"
@@ -158,20 +167,12 @@ def test_attention_decode_simt_bf16(torch, case):
     """attention-decode-simt=1: bf16 decoding (few query rows per head over
     a long cache) on the split-key SIMT kernel instead of the tensor cores;
     against float64, and against the tensor-core kernel."""
-    r = rng(2400)
     if case == "decode_gqa":
-        B, Hq, Hkv, Sq, Skv, D, opts = 2, 32, 8, 1, 3001, 128, dict()
+        dims, opts = (2, 32, 8, 1, 3001, 128, 128), dict()
     else:
-        B, Hq, Hkv, Sq, Skv, D = 2, 8, 2, 5, 1100, 64
-        opts = dict(causal=True, kv_lengths=[1100, 517])
-    q, k = bf16_tensor(torch, randn(r, (B, Hq, Sq, D))), \
-        bf16_tensor(torch, randn(r, (B, Hkv, Skv, D)))
-    v = bf16_tensor(torch, randn(r, (B, Hkv, Skv, D)))
-    kv_lengths = opts.pop("kv_lengths", None)
-    kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
-    plan = seqc.ops._attention_plan(
-        q, k, v, opts.get("causal", False), (-1, -1), None, None,
-        None if kl is None else dev(torch, kl), None, None, False)
+        dims, opts = (2, 8, 2, 5, 1100, 64, 64), dict(causal=True,
+                                                    kv_lengths=[1100, 517])
+    q, k, v, kl, opts, plan = bf16_attention_plan(torch, rng(2400), dims, opts)
     simt = seqc.compile(plan.text(), target="cuda",
                         options="attention-decode-simt=1")["main"]
     mma = seqc.compile(plan.text(), target="cuda")["main"]
@@ -617,21 +618,8 @@ def test_device_out_of_memory_is_an_error(torch):
     """An intermediate of 4 TiB cannot be allocated on any GPU: the call
     fails with the driver's out-of-memory message, and the module (and the
     GPU) stay usable."""
-    m = seqc.compile("""
-    func.func @f(%x: tensor<4xf32>) -> tensor<f32> {
-      %c = arith.constant 1.0 : f32
-      %z = arith.constant 0.0 : f32
-      %e = tensor.empty() : tensor<1099511627776xf32>
-      %big = linalg.fill ins(%c : f32) outs(%e : tensor<1099511627776xf32>) -> tensor<1099511627776xf32>
-      %e0 = tensor.empty() : tensor<f32>
-      %acc = linalg.fill ins(%z : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
-      %s = linalg.reduce ins(%big : tensor<1099511627776xf32>) outs(%acc : tensor<f32>) dimensions = [0]
-        (%a: f32, %b: f32) {
-          %r = arith.addf %a, %b : f32
-          linalg.yield %r : f32
-        }
-      return %s : tensor<f32>
-    }""", target="cuda")
+    from test_errors import HUGE_SUM
+    m = seqc.compile("func.func @f" + HUGE_SUM, target="cuda")
     x = torch.ones(4, device="cuda")
     with pytest.raises(seqc.SeqcError, match="(?i)out of memory"):
         m.f(x)

@@ -289,9 +289,10 @@ def test_bounds_check_option_catches_out_of_bounds_reads(tmp_path):
                      target="cuda", options="bounds-check=1")
 
 
-# A 4 TiB intermediate, summed: the body of @direct and of the private
-# function @nested calls.
-_HUGE_SUM = """(%x: tensor<4xf32>) -> tensor<f32> {
+# A 4 TiB intermediate, summed: the signature and body of a function (here
+# @direct and the private function @nested calls; test_cuda's device
+# out-of-memory test too).
+HUGE_SUM = """(%x: tensor<4xf32>) -> tensor<f32> {
   %c = arith.constant 1.0 : f32
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1099511627776xf32>
@@ -306,8 +307,8 @@ _HUGE_SUM = """(%x: tensor<4xf32>) -> tensor<f32> {
   return %s : tensor<f32>
 }"""
 
-OUT_OF_MEMORY = ("func.func private @huge_sum" + _HUGE_SUM + "\n"
-                 "func.func @direct" + _HUGE_SUM + """
+OUT_OF_MEMORY = ("func.func private @huge_sum" + HUGE_SUM + "\n"
+                 "func.func @direct" + HUGE_SUM + """
 func.func @nested(%x: tensor<4xf32>) -> tensor<f32> {
   %s = func.call @huge_sum(%x) : (tensor<4xf32>) -> tensor<f32>
   return %s : tensor<f32>

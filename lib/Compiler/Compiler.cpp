@@ -174,28 +174,20 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          value + "'");
       (key == "attention-tile-q" ? options.attentionTileQ
                                  : options.attentionTileKV) = number;
-    } else if (key == "matmul-split-k") {
+    } else if (bool *flag = key == "matmul-split-k" ? &options.matmulSplitK
+                           : key == "attention-split-keys"
+                               ? &options.attentionSplitKeys
+                           : key == "attention-decode-simt"
+                               ? &options.attentionDecodeSimt
+                           : key == "bounds-check" ? &options.boundsCheck
+                                                   : nullptr) {
+      // The 0/1 options.
       if (value != "0" && value != "1")
-        return makeError("option 'matmul-split-k' must be 0 or 1, got '" +
-                         value + "'");
-      options.matmulSplitK = value == "1";
-      splitKGiven = true;
-    } else if (key == "attention-split-keys") {
-      if (value != "0" && value != "1")
-        return makeError("option 'attention-split-keys' must be 0 or 1, got '" +
-                         value + "'");
-      options.attentionSplitKeys = value == "1";
-      splitKeysGiven = true;
-    } else if (key == "attention-decode-simt") {
-      if (value != "0" && value != "1")
-        return makeError("option 'attention-decode-simt' must be 0 or 1, got '" +
-                         value + "'");
-      options.attentionDecodeSimt = value == "1";
-    } else if (key == "bounds-check") {
-      if (value != "0" && value != "1")
-        return makeError("option 'bounds-check' must be 0 or 1, got '" +
-                         value + "'");
-      options.boundsCheck = value == "1";
+        return makeError("option '" + key + "' must be 0 or 1, got '" + value +
+                         "'");
+      *flag = value == "1";
+      splitKGiven |= key == "matmul-split-k";
+      splitKeysGiven |= key == "attention-split-keys";
     } else {
       return makeError("unknown compile option '" + word +
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "

@@ -83,15 +83,22 @@ run() {
     # Driver-call failures are not reported as sanitizer errors: seqc checks
     # every driver result, and the tests provoke two on purpose (an invalid
     # tensor map, a 4 TiB allocation) to check the error reaches the caller.
+    # SEQC_SANITIZE_SUITE=ops: the functional-op suite on the GPU instead
+    # of the cuda-marked tests.
+    if [ "${SEQC_SANITIZE_SUITE:-}" = ops ]; then
+      export SEQC_TEST_DEVICE=cuda
+      mark="not cuda" tests="test_ops.py test_bf16.py test_edges.py"
+    else
+      mark="cuda" tests="${SEQC_SANITIZE_TESTS:-test_cuda.py test_in_place.py}"
+    fi
     for tool in ${SEQC_SANITIZE_TOOLS:-memcheck racecheck}; do
       (cd "$root/test/python" &&
         timeout "${SEQC_SANITIZE_TIMEOUT:-3000}" \
         "$cs" --tool "$tool" --error-exitcode 99 --target-processes all \
           --report-api-errors no \
-          --print-limit 20 "$py" -m pytest -m cuda -q -p no:cacheprovider \
-          ${SEQC_SANITIZE_TESTS:-test_cuda.py test_in_place.py} \
-          ${SEQC_SANITIZE_K:+-k "$SEQC_SANITIZE_K"} 2>&1) |
-        tee "$out/sanitize-$tool.log" | tail -6 || status=1
+          --print-limit 20 "$py" -m pytest -m "$mark" -q -p no:cacheprovider \
+          $tests ${SEQC_SANITIZE_K:+-k "$SEQC_SANITIZE_K"} 2>&1) |
+        tee "$out/sanitize-${SEQC_SANITIZE_SUITE:-cuda}-$tool.log" | tail -6 || status=1
     done
     return $status
   fi

@@ -164,18 +164,19 @@ def test_attention_tensor_core_tilings(torch, tiling, case):
 @cuda
 @pytest.mark.parametrize("case", ["decode_gqa", "multi_query_lengths"])
 def test_attention_decode_simt_bf16(torch, case):
-    """attention-decode-simt=1: bf16 decoding (few query rows per head over
-    a long cache) on the split-key SIMT kernel instead of the tensor cores;
-    against float64, and against the tensor-core kernel."""
+    """attention-decode-simt (on by default for target=cuda): bf16 decoding
+    (at most 8 query rows per KV head over a long cache) on the split-key
+    SIMT kernel instead of the tensor cores; against float64, and against
+    the tensor-core kernel (attention-decode-simt=0)."""
     if case == "decode_gqa":
         dims, opts = (2, 32, 8, 1, 3001, 128, 128), dict()
     else:
-        dims, opts = (2, 8, 2, 5, 1100, 64, 64), dict(causal=True,
+        dims, opts = (2, 8, 2, 2, 1100, 64, 64), dict(causal=True,
                                                     kv_lengths=[1100, 517])
     q, k, v, kl, opts, plan = bf16_attention_plan(torch, rng(2400), dims, opts)
-    simt = seqc.compile(plan.text(), target="cuda",
-                        options="attention-decode-simt=1")["main"]
-    mma = seqc.compile(plan.text(), target="cuda")["main"]
+    simt = seqc.compile(plan.text(), target="cuda")["main"]
+    mma = seqc.compile(plan.text(), target="cuda",
+                       options="attention-decode-simt=0")["main"]
     out = simt(*plan.call.arrays)
     out_ref, _ = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
                                kv_lengths=kl, **opts)
@@ -573,12 +574,16 @@ def test_errors_on_the_gpu(torch):
 
 
 @cuda
-@pytest.mark.parametrize("case", ["decode_gqa", "lengths_segments", "few_keys"])
+@pytest.mark.parametrize("case", ["decode_gqa", "lengths_segments", "few_keys",
+                                  "partial_row_chunk", "gqa_8_window"])
 def test_attention_split_keys(torch, case):
     """attention-split-keys (decoding: each query row's keys split across
-    threads, partial softmaxes combined; on by default): against float64 and
-    against the unsplit kernel (attention-split-keys=0), with GQA, kv_lengths (0 included: fully masked rows),
-    segment ids, softcap and the lse."""
+    warps, a warp taking up to 4 rows of one KV head's group; partial
+    softmaxes combined; on by default): against float64 and against the
+    unsplit kernel (attention-split-keys=0), with GQA, kv_lengths (0
+    included: fully masked rows), segment ids, softcap, windows, head dims
+    the lanes do not divide, groups of rows the warps do not divide, key
+    counts the 8-key steps do not divide, and the lse."""
     r = rng(1200)
     kwargs = {}
     if case == "decode_gqa":
@@ -590,6 +595,14 @@ def test_attention_split_keys(torch, case):
                       kv_lengths=np.array([777, 0, 129], np.int32),
                       q_segment_ids=r.integers(0, 3, (B, Sq)).astype(np.int32),
                       kv_segment_ids=r.integers(0, 3, (B, Skv)).astype(np.int32))
+    elif case == "partial_row_chunk":
+        # 3 heads x 2 queries = 6 rows per KV head: a warp of 4, then one
+        # of 2; head dim 80 (lanes 16-31 hold no third dim).
+        B, Hq, Hkv, Sq, Skv, D = 2, 6, 2, 2, 1003, 80
+        kwargs = dict(causal=True, kv_lengths=np.array([1003, 64], np.int32))
+    elif case == "gqa_8_window":
+        B, Hq, Hkv, Sq, Skv, D = 1, 16, 2, 3, 2051, 64
+        kwargs = dict(window=(300, 0), softcap=20.0)
     else:
         B, Hq, Hkv, Sq, Skv, D = 1, 2, 1, 1, 100, 32
     q = randn(r, (B, Hq, Sq, D))

@@ -123,12 +123,7 @@ private:
 
   /// 2^x by the special-function unit (ex2.approx: relative error about
   /// 2^-22; 2^-inf = 0).
-  Value exp2(ImplicitLocOpBuilder &kb, Value x) {
-    return LLVM::CallIntrinsicOp::create(
-               kb, kb.getF32Type(),
-               kb.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"), ValueRange{x})
-        .getResult(0);
-  }
+  Value exp2(ImplicitLocOpBuilder &kb, Value x) { return nvvmExp2(kb, x); }
 
   /// max (or sum) of `v` over the 4 lanes of a row (lanes 4g..4g+3).
   Value rowReduce(ImplicitLocOpBuilder &kb, Value v, bool isMax) {

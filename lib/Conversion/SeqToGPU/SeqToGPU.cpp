@@ -660,12 +660,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                            m.constant(kLog2E)));
       Value dBias = bias ? k.load(kb, bias, ValueRange{dSafe}) : Value();
       Value dSkip = D ? k.load(kb, D, ValueRange{dSafe}) : Value();
-      auto exp2 = [&](ImplicitLocOpBuilder &eb, Value x) {
-        return LLVM::CallIntrinsicOp::create(
-                   eb, eb.getF32Type(),
-                   eb.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"), ValueRange{x})
-            .getResult(0);
-      };
+      auto exp2 = nvvmExp2;
       // Element j·128 + thread of a chunk: channel (·)/16, step (·)%16.
       auto forChunkElements = [&](ImplicitLocOpBuilder &eb, Value t0,
                                   function_ref<void(ImplicitLocOpBuilder &,
@@ -861,9 +856,13 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   /// Few query rows over many keys (decoding): each row's keys split
   /// across threads, then a combine kernel.
   bool splitKeys;
-  /// bf16/f16 decoding (<= 16 query rows per head, keys to split) on that
-  /// SIMT kernel instead of the tensor cores.
+  /// bf16/f16 decoding (at most kDecodeSimtRows query rows per KV head,
+  /// keys to split) on that SIMT kernel instead of the tensor cores.
   bool decodeSimt;
+  /// Measured on an H100 (GQA 32:8, bf16): the SIMT kernel wins with 4
+  /// rows per KV head (one query; 1.2-7x), loses with 32 (8 queries;
+  /// 0.86x: each warp of 4 rows reads the KV head again).
+  static constexpr int64_t kDecodeSimtRows = 8;
 
   /// Key splits per query row, each split a warp: enough warps to fill the
   /// GPU (about 4096) with at least 32 keys each; 1 (the thread-per-row
@@ -873,6 +872,14 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
       return 1;
     int64_t wanted = llvm::divideCeil(int64_t(4096), std::max<int64_t>(rows, 1));
     return std::clamp<int64_t>(std::min(wanted, skv / 32), 1, 256);
+  }
+  /// Key splits of the split-key kernel's `warpGroups` warps (a warp per
+  /// group of rows sharing a KV head): about 4096 warps, at least 64 keys
+  /// each (the partials stay a small share of the K/V bytes), at most 256.
+  static int64_t groupedKeySplits(int64_t warpGroups, int64_t skv) {
+    int64_t wanted =
+        llvm::divideCeil(int64_t(4096), std::max<int64_t>(warpGroups, 1));
+    return std::clamp<int64_t>(std::min(wanted, skv / 64), 1, 256);
   }
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -890,7 +897,8 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
     KernelBuilder k(b);
     // bf16/f16 with head dims the m16n8k16 tiles divide: tensor cores
     // (unless decoding goes to the split-key kernel).
-    bool decoding = splitKeys && decodeSimt && sq <= 16 &&
+    bool decoding = splitKeys && decodeSimt &&
+                    (qHeads / kvHeads) * sq <= kDecodeSimtRows &&
                     keySplits(batch * qHeads * sq, skv) > 1;
     if (useTensorCores && !decoding && canLowerAttentionToMma(op, mmaOptions)) {
       lowerAttentionToMma(op, rewriter, k, mmaOptions);
@@ -918,7 +926,9 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
     SmallVector<int64_t> rows = {batch, qHeads, sq};
 
     int64_t numRows = batch * qHeads * sq;
-    int64_t splits = splitKeys ? keySplits(numRows, skv) : 1;
+    // Few rows over many keys: the split-key kernel, then a combine kernel.
+    bool splitPath = splitKeys && keySplits(numRows, skv) > 1;
+    int64_t splits = 1;
     // The keys row (bi, i) sees: [lo, hi) as i64, before the segment test.
     auto visibleRange = [&](ImplicitLocOpBuilder &kb, Value bi, Value i) {
       auto i64 = [&](Value v) {
@@ -993,22 +1003,30 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
       return SmallVector<Value>(guarded.getResults());
     };
     Value partial;
-    if (splits > 1) {
-      // A warp per (row, split): the lanes hold the head dims (lane,
-      // lane + 32, ...), so each key row is read in coalesced 128-byte
-      // pieces and its score is one xor-shuffle sum; each lane keeps its
-      // value dims' accumulators. The partial (row max m, sum l,
-      // unnormalized accumulators) goes to `partial` [rows, splits, 2 + Dv]
-      // for the combine kernel.
+    if (splitPath) {
+      // A warp per (batch, KV head, chunk of up to kRows query rows of that
+      // head's group, split of the keys). The rows share each key and value
+      // row the warp loads (GQA: one read for the group). The lanes hold the
+      // head dims (lane, lane + 32, ...): each row is read in coalesced
+      // pieces, and a score is one xor-shuffle sum. Keys go kUnroll at a
+      // time, every load of the step issued before any use, so that a warp
+      // keeps 2·kUnroll rows in flight; the online softmax rescales once per
+      // step. The partial (row max m, sum l, unnormalized accumulators) goes
+      // to `partial` [rows, splits, 2 + Dv] for the combine kernel.
+      constexpr int64_t kWarps = 4, kRows = 4, kUnroll = 8;
+      int64_t groupRows = group * sq;
+      int64_t rowsPerWarp = std::min(kRows, groupRows);
+      int64_t chunks = llvm::divideCeil(groupRows, rowsPerWarp);
+      int64_t warpGroups = batch * kvHeads * chunks;
+      splits = groupedKeySplits(warpGroups, skv);
       partial = memref::AllocOp::create(
           b, MemRefType::get({numRows, splits, 2 + valueDim}, b.getF32Type()));
-      constexpr int64_t kWarps = 4;
-      int64_t warps = numRows * splits;
+      int64_t warps = warpGroups * splits;
       int64_t qPerLane = llvm::divideCeil(headDim, 32);
       int64_t vPerLane = llvm::divideCeil(valueDim, 32);
+      int64_t perRow = 2 + vPerLane;
       k.launch(llvm::divideCeil(warps, kWarps), 32 * kWarps,
                [&](ImplicitLocOpBuilder &kb, Value block, Value thread) {
-        ScalarMath m(kb);
         Value lane = arith::RemUIOp::create(kb, thread, k.index(32));
         Value warp = arith::AddIOp::create(
             kb, arith::MulIOp::create(kb, block, k.index(kWarps)),
@@ -1019,36 +1037,19 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
         scf::IfOp::create(kb, live, [&](OpBuilder &nb, Location nl) {
           ImplicitLocOpBuilder wb(nl, nb);
           ScalarMath wm(wb);
-          Value split = arith::RemUIOp::create(wb, warp, k.index(splits));
-          Value linear = arith::DivUIOp::create(wb, warp, k.index(splits));
-          SmallVector<Value> idx = k.delinearize(wb, linear, rows);
-          Value bi = idx[0], h = idx[1], i = idx[2];
-          Value kvh = arith::DivUIOp::create(wb, h, k.index(group));
-          auto [lo, hi] = visibleRange(wb, bi, i);
-          // This split's share of [lo, hi): ceil((hi - lo) / splits) keys.
           auto cst = [&](int64_t v) {
             return arith::ConstantIntOp::create(wb, wb.getI64Type(), v)
                 .getResult();
           };
-          Value span = arith::SubIOp::create(wb, hi, lo);
-          Value per = arith::DivSIOp::create(
-              wb, arith::AddIOp::create(wb, span, cst(splits - 1)), cst(splits));
-          Value first = arith::AddIOp::create(
-              wb, lo,
-              arith::MulIOp::create(
-                  wb, arith::IndexCastOp::create(wb, wb.getI64Type(), split),
-                  per));
-          Value last = arith::MinSIOp::create(
-              wb, hi, arith::AddIOp::create(wb, first, per));
-          Value from = arith::MinSIOp::create(wb, first, hi);
-          Value to = arith::MaxSIOp::create(wb, last, from);
-          Value fromIdx =
-              arith::IndexCastOp::create(wb, wb.getIndexType(), from);
-          Value toIdx = arith::IndexCastOp::create(wb, wb.getIndexType(), to);
-          Value qSegId =
-              qSeg ? memref::LoadOp::create(wb, qSeg, ValueRange{bi, i})
-                         .getResult()
-                   : Value();
+          auto i64 = [&](ImplicitLocOpBuilder &ib, Value v) {
+            return arith::IndexCastOp::create(ib, ib.getI64Type(), v)
+                .getResult();
+          };
+          Value split = arith::RemUIOp::create(wb, warp, k.index(splits));
+          SmallVector<Value> at = k.delinearize(
+              wb, arith::DivUIOp::create(wb, warp, k.index(splits)),
+              {batch, kvHeads, chunks});
+          Value bi = at[0], kvh = at[1], chunk = at[2];
           // Lane dims: d = lane + 32·c, clamped in bounds; q is 0 past D.
           auto laneDim = [&](ImplicitLocOpBuilder &lb, int64_t c, int64_t dim) {
             Value d = arith::AddIOp::create(lb, lane, k.index(32 * c));
@@ -1057,64 +1058,196 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
             Value safe = arith::MinUIOp::create(lb, d, k.index(dim - 1));
             return std::make_pair(safe, in);
           };
-          SmallVector<Value> qLane;
-          for (int64_t c = 0; c < qPerLane; ++c) {
-            auto [d, in] = laneDim(wb, c, headDim);
-            Value qv = wm.mul(k.load(wb, q, ValueRange{bi, h, i, d}),
-                              wm.constant(scale));
-            qLane.push_back(wm.select(in, qv, wm.constant(0.0)));
+          // The warp's rows: (head, query) pairs of the group, in order;
+          // a row past the group (last chunk) sees no key and stores
+          // nothing.
+          struct Row {
+            Value valid, linear, lo, hi, segment;
+            SmallVector<Value> q;
+          };
+          SmallVector<Row> rowsOfWarp;
+          Value lo, hi;
+          for (int64_t t = 0; t < rowsPerWarp; ++t) {
+            Row r;
+            Value local = arith::AddIOp::create(
+                wb, arith::MulIOp::create(wb, chunk, k.index(rowsPerWarp)),
+                k.index(t));
+            r.valid = arith::CmpIOp::create(wb, arith::CmpIPredicate::ult,
+                                            local, k.index(groupRows));
+            local = arith::MinUIOp::create(wb, local, k.index(groupRows - 1));
+            Value h = arith::AddIOp::create(
+                wb, arith::MulIOp::create(wb, kvh, k.index(group)),
+                arith::DivUIOp::create(wb, local, k.index(sq)));
+            Value i = arith::RemUIOp::create(wb, local, k.index(sq));
+            r.linear = arith::AddIOp::create(
+                wb,
+                arith::MulIOp::create(
+                    wb,
+                    arith::AddIOp::create(
+                        wb, arith::MulIOp::create(wb, bi, k.index(qHeads)), h),
+                    k.index(sq)),
+                i);
+            auto [rlo, rhi] = visibleRange(wb, bi, i);
+            r.lo = arith::SelectOp::create(wb, r.valid, rlo, cst(skv));
+            r.hi = arith::SelectOp::create(wb, r.valid, rhi, cst(0));
+            lo = lo ? arith::MinSIOp::create(wb, lo, r.lo).getResult() : r.lo;
+            hi = hi ? arith::MaxSIOp::create(wb, hi, r.hi).getResult() : r.hi;
+            if (qSeg)
+              r.segment = memref::LoadOp::create(wb, qSeg, ValueRange{bi, i});
+            for (int64_t c = 0; c < qPerLane; ++c) {
+              auto [d, in] = laneDim(wb, c, headDim);
+              Value qv = wm.mul(k.load(wb, q, ValueRange{bi, h, i, d}),
+                                wm.constant(scale));
+              r.q.push_back(wm.select(in, qv, wm.constant(0.0)));
+            }
+            rowsOfWarp.push_back(std::move(r));
           }
-          SmallVector<Value> init = {wm.constant(-FLT_MAX), wm.constant(0.0)};
-          for (int64_t c = 0; c < vPerLane; ++c)
-            init.push_back(wm.constant(0.0));
+          hi = arith::MaxSIOp::create(wb, hi, lo);
+          // This split's share of the rows' keys [lo, hi): ceil(span /
+          // splits) keys.
+          Value span = arith::SubIOp::create(wb, hi, lo);
+          Value per = arith::DivSIOp::create(
+              wb, arith::AddIOp::create(wb, span, cst(splits - 1)), cst(splits));
+          Value first = arith::AddIOp::create(
+              wb, lo, arith::MulIOp::create(wb, i64(wb, split), per));
+          Value last = arith::MinSIOp::create(
+              wb, hi, arith::AddIOp::create(wb, first, per));
+          Value from = arith::MinSIOp::create(wb, first, hi);
+          Value to = arith::MaxSIOp::create(wb, last, from);
+          Value fromIdx =
+              arith::IndexCastOp::create(wb, wb.getIndexType(), from);
+          Value toIdx = arith::IndexCastOp::create(wb, wb.getIndexType(), to);
+          SmallVector<Value> init;
+          for (int64_t t = 0; t < rowsPerWarp; ++t) {
+            init.append({wm.constant(-FLT_MAX), wm.constant(0.0)});
+            for (int64_t c = 0; c < vPerLane; ++c)
+              init.push_back(wm.constant(0.0));
+          }
           Value width = arith::ConstantIntOp::create(wb, wb.getI32Type(), 32);
+          // e^x as 2^(x·log2 e) on the special-function unit (ex2.approx:
+          // 2 ulp, 0 for -inf); the exact math.exp is a ~20-instruction
+          // polynomial, and this kernel takes R·(kUnroll + 1) of them a
+          // step.
+          auto exp2 = [&](ImplicitLocOpBuilder &eb, Value x) {
+            ScalarMath em(eb);
+            return nvvmExp2(eb, em.mul(x, em.constant(1.4426950408889634)));
+          };
           auto loop = scf::ForOp::create(
-              wb, fromIdx, toIdx, k.index(1), init,
-              [&](OpBuilder &lb0, Location ll, Value j, ValueRange state) {
+              wb, fromIdx, toIdx, k.index(kUnroll), init,
+              [&](OpBuilder &lb0, Location ll, Value j0, ValueRange state) {
                 ImplicitLocOpBuilder ib(ll, lb0);
-                auto update = [&](ImplicitLocOpBuilder &ub) {
-                  ScalarMath um(ub);
-                  Value s = um.constant(0.0);
-                  for (int64_t c = 0; c < qPerLane; ++c) {
-                    auto [d, in] = laneDim(ub, c, headDim);
-                    (void)in;
-                    s = math::FmaOp::create(
-                        ub, qLane[c],
-                        k.load(ub, key, ValueRange{bi, kvh, j, d}), s);
+                ScalarMath im(ib);
+                // The step's keys (past `to`: the last key again, masked),
+                // all their loads first.
+                Value lastKey = arith::SubIOp::create(ib, toIdx, k.index(1));
+                SmallVector<Value> keyAt, inRange;
+                SmallVector<SmallVector<Value>> kv(kUnroll), vv(kUnroll);
+                SmallVector<Value> kSegIds;
+                for (int64_t u = 0; u < kUnroll; ++u) {
+                  Value j = arith::AddIOp::create(ib, j0, k.index(u));
+                  inRange.push_back(arith::CmpIOp::create(
+                      ib, arith::CmpIPredicate::ult, j, toIdx));
+                  j = arith::MinUIOp::create(ib, j, lastKey);
+                  keyAt.push_back(j);
+                  for (int64_t c = 0; c < qPerLane; ++c)
+                    kv[u].push_back(k.load(
+                        ib, key,
+                        ValueRange{bi, kvh, j, laneDim(ib, c, headDim).first}));
+                  for (int64_t c = 0; c < vPerLane; ++c)
+                    vv[u].push_back(k.load(
+                        ib, value,
+                        ValueRange{bi, kvh, j, laneDim(ib, c, valueDim).first}));
+                  if (kSeg)
+                    kSegIds.push_back(
+                        memref::LoadOp::create(ib, kSeg, ValueRange{bi, j}));
+                }
+                // Scores: lane partial dots, then the shuffle sums stepped
+                // together (independent chains).
+                SmallVector<Value> scores;
+                for (const Row &r : rowsOfWarp)
+                  for (int64_t u = 0; u < kUnroll; ++u) {
+                    Value s = im.constant(0.0);
+                    for (int64_t c = 0; c < qPerLane; ++c)
+                      s = math::FmaOp::create(ib, r.q[c], kv[u][c], s);
+                    scores.push_back(s);
                   }
-                  for (int64_t o = 16; o >= 1; o /= 2) {
-                    Value off =
-                        arith::ConstantIntOp::create(ub, ub.getI32Type(), o);
-                    s = um.add(s, gpu::ShuffleOp::create(
-                                      ub, s, off, width, gpu::ShuffleMode::XOR)
+                for (int64_t o = 16; o >= 1; o /= 2) {
+                  Value off = arith::ConstantIntOp::create(ib, ib.getI32Type(), o);
+                  for (Value &s : scores)
+                    s = im.add(s, gpu::ShuffleOp::create(ib, s, off, width,
+                                                         gpu::ShuffleMode::XOR)
                                       .getShuffleResult());
+                }
+                Value negInf = im.constant(-INFINITY);
+                SmallVector<Value> next;
+                for (auto [t, r] : llvm::enumerate(rowsOfWarp)) {
+                  ValueRange st = state.slice(t * perRow, perRow);
+                  SmallVector<Value> s(scores.begin() + t * kUnroll,
+                                       scores.begin() + (t + 1) * kUnroll);
+                  Value mNew = st[0];
+                  for (int64_t u = 0; u < kUnroll; ++u) {
+                    if (softcap)
+                      s[u] = im.mul(im.constant(*softcap),
+                                    im.tanh(im.div(s[u], im.constant(*softcap))));
+                    Value j = i64(ib, keyAt[u]);
+                    Value visible = arith::AndIOp::create(
+                        ib, inRange[u],
+                        arith::AndIOp::create(
+                            ib,
+                            arith::CmpIOp::create(ib, arith::CmpIPredicate::sge,
+                                                  j, r.lo),
+                            arith::CmpIOp::create(ib, arith::CmpIPredicate::slt,
+                                                  j, r.hi)));
+                    if (kSeg)
+                      visible = arith::AndIOp::create(
+                          ib, visible,
+                          arith::CmpIOp::create(ib, arith::CmpIPredicate::eq,
+                                                r.segment, kSegIds[u]));
+                    s[u] = im.select(visible, s[u], negInf);
+                    mNew = im.maxnum(mNew, s[u]);
                   }
-                  return onlineUpdate(ub, s, state, [&](int64_t c) {
-                    auto [e, in] = laneDim(ub, c, valueDim);
-                    (void)in;
-                    return k.load(ub, value, ValueRange{bi, kvh, j, e});
-                  });
-                };
-                scf::YieldOp::create(
-                    ib, segmentGuarded(ib, bi, j, qSegId, state, update));
+                  // Masked keys score -inf: p = 0 (mNew stays finite).
+                  Value alpha = exp2(ib, im.sub(st[0], mNew));
+                  Value l = im.mul(st[1], alpha);
+                  SmallVector<Value> acc;
+                  for (int64_t c = 0; c < vPerLane; ++c)
+                    acc.push_back(im.mul(st[2 + c], alpha));
+                  for (int64_t u = 0; u < kUnroll; ++u) {
+                    Value p = exp2(ib, im.sub(s[u], mNew));
+                    l = im.add(l, p);
+                    for (int64_t c = 0; c < vPerLane; ++c)
+                      acc[c] = math::FmaOp::create(ib, p, vv[u][c], acc[c]);
+                  }
+                  next.append({mNew, l});
+                  next.append(acc);
+                }
+                scf::YieldOp::create(ib, next);
               });
           Value isLane0 = arith::CmpIOp::create(wb, arith::CmpIPredicate::eq,
                                                 lane, k.index(0));
-          scf::IfOp::create(wb, isLane0, [&](OpBuilder &tb, Location tl) {
-            memref::StoreOp::create(tb, tl, loop.getResult(0), partial,
-                                    ValueRange{linear, split, k.index(0)});
-            memref::StoreOp::create(tb, tl, loop.getResult(1), partial,
-                                    ValueRange{linear, split, k.index(1)});
-            scf::YieldOp::create(tb, tl);
-          });
-          for (int64_t c = 0; c < vPerLane; ++c) {
-            auto [e, in] = laneDim(wb, c, valueDim);
-            Value slot = arith::AddIOp::create(wb, e, k.index(2));
-            Value result = loop.getResult(2 + c);
-            scf::IfOp::create(wb, in, [&](OpBuilder &tb, Location tl) {
-              memref::StoreOp::create(tb, tl, result, partial,
-                                      ValueRange{linear, split, slot});
-              scf::YieldOp::create(tb, tl);
+          for (auto [t, r] : llvm::enumerate(rowsOfWarp)) {
+            Value linear = r.linear;
+            ValueRange result = loop.getResults().slice(t * perRow, perRow);
+            scf::IfOp::create(wb, r.valid, [&](OpBuilder &vb, Location vl) {
+              ImplicitLocOpBuilder sb(vl, vb);
+              scf::IfOp::create(sb, isLane0, [&](OpBuilder &tb, Location tl) {
+                memref::StoreOp::create(tb, tl, result[0], partial,
+                                        ValueRange{linear, split, k.index(0)});
+                memref::StoreOp::create(tb, tl, result[1], partial,
+                                        ValueRange{linear, split, k.index(1)});
+                scf::YieldOp::create(tb, tl);
+              });
+              for (int64_t c = 0; c < vPerLane; ++c) {
+                auto [e, in] = laneDim(sb, c, valueDim);
+                Value slot = arith::AddIOp::create(sb, e, k.index(2));
+                Value acc = result[2 + c];
+                scf::IfOp::create(sb, in, [&](OpBuilder &tb, Location tl) {
+                  memref::StoreOp::create(tb, tl, acc, partial,
+                                          ValueRange{linear, split, slot});
+                  scf::YieldOp::create(tb, tl);
+                });
+              }
+              scf::YieldOp::create(sb);
             });
           }
           scf::YieldOp::create(wb);
@@ -1173,7 +1306,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
         }
       });
     }
-    if (splits > 1) {
+    if (splitPath) {
       // Combine: a thread per (row, value column) rescales every split's
       // partial to the row's maximum: M = max m_s, L = sum l_s e^(m_s - M),
       // out_d = sum acc_s,d e^(m_s - M) / L. Splits that saw no key hold

@@ -14,6 +14,7 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -236,6 +237,15 @@ public:
   /// Its extra workgroup buffers (launch's `extraWorkgroup`), in order.
   SmallVector<Value> workgroupBuffers;
 };
+
+/// 2^x on the special-function unit (ex2.approx.ftz: relative error about
+/// 2^-22; 2^-inf = 0), for the kernels' softmax and decay exponentials.
+inline Value nvvmExp2(ImplicitLocOpBuilder &b, Value x) {
+  return LLVM::CallIntrinsicOp::create(
+             b, b.getF32Type(), b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+             ValueRange{x})
+      .getResult(0);
+}
 
 /// Tile-shape overrides of the tensor-core attention (0: the kernel's own
 /// choice).

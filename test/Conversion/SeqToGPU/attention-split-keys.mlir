@@ -1,25 +1,31 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1" | FileCheck %s
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=OFF
 
-// Decoding: 16 query rows (B1, 16 heads, one query) over 4096 keys. With
-// attention-split-keys each row's keys go to 128 warps (32 keys each; 2048
-// warps in blocks of 4): the lanes hold the 128 head dims (4 each), a key's
-// score is a 5-step xor-shuffle sum, and each warp writes a partial
-// [rows, splits, 2 + Dv] (max, sum, accumulators); then a combine kernel
-// with a thread per (row, value column) loops over the splits.
+// Decoding: 16 query rows (B1, 16 heads, one query) over 4096 keys of 4 KV
+// heads. With attention-split-keys a warp takes the 4 rows of a KV head's
+// group (GQA 4:1: one read of each key for the 4) and 1/64 of the keys
+// (4 groups x 64 splits = 256 warps in blocks of 4, 64 keys each). The
+// lanes hold the 128 head dims (4 each). Keys go 8 a step, the 64 loads
+// of the step (8 keys x (4 K + 4 V) per lane) before any use, then 4 rows
+// x 8 keys 5-step xor-shuffle sums, exponentials on ex2.approx. Each warp
+// writes a partial [rows, splits, 2 + Dv] (max, sum, accumulators); then a
+// combine kernel with a thread per (row, value column) loops over the
+// splits.
 // CHECK-LABEL: func.func @decode
-// CHECK: %[[PARTIAL:.*]] = memref.alloc() : memref<16x128x130xf32>
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c512{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) function(@decode_attention)
-// CHECK: scf.for
-// CHECK-COUNT-4: memref.load %{{.*}} : memref<1x4x4096x128xf32
-// CHECK-COUNT-5: gpu.shuffle  xor
-// CHECK-COUNT-4: memref.load %{{.*}} : memref<1x4x4096x128xf32
+// CHECK: %[[PARTIAL:.*]] = memref.alloc() : memref<16x64x130xf32>
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c64{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) function(@decode_attention)
+// CHECK: scf.for {{.*}} step %c8
+// CHECK-COUNT-64: memref.load %{{.*}} : memref<1x4x4096x128xf32
+// CHECK-NOT: memref.load
+// CHECK-COUNT-160: gpu.shuffle  xor
+// CHECK-NOT: gpu.shuffle
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK: scf.yield
 // CHECK: memref.store {{.*}}, %[[PARTIAL]]
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c8{{.*}}) threads({{.*}}) in ({{.*}} = %c256
-// CHECK: scf.for {{.*}} = %c0{{.*}} to %c128
+// CHECK: scf.for {{.*}} = %c0{{.*}} to %c64
 // CHECK: memref.load %[[PARTIAL]]
-// CHECK: scf.for {{.*}} = %c0{{.*}} to %c128
+// CHECK: scf.for {{.*}} = %c0{{.*}} to %c64
 // CHECK: math.exp
 // CHECK: memref.dealloc %[[PARTIAL]]
 // Without it: one thread per row, no partials.
@@ -59,6 +65,11 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // SIMT-NOT: nvvm.mma.sync
 // SIMT-LABEL: func.func @prefill_bf16
 // SIMT: nvvm.mma.sync
+// 8 queries x 4 heads = 32 rows per KV head: the tensor cores still (the
+// SIMT kernel's warps of 4 rows would read each KV head 8 times).
+// SIMT-LABEL: func.func @decode_bf16_many_rows
+// SIMT: nvvm.mma.sync
+// SIMT-NOT: x130xf32>
 func.func @decode_bf16(%q: tensor<1x32x1x128xbf16>, %k: tensor<1x8x8192x128xbf16>, %v: tensor<1x8x8192x128xbf16>) -> tensor<1x32x1x128xbf16> {
   %o = seq.attention %q, %k, %v
       : tensor<1x32x1x128xbf16>, tensor<1x8x8192x128xbf16>, tensor<1x8x8192x128xbf16>
@@ -70,4 +81,10 @@ func.func @prefill_bf16(%q: tensor<1x8x512x128xbf16>, %k: tensor<1x8x512x128xbf1
       : tensor<1x8x512x128xbf16>, tensor<1x8x512x128xbf16>, tensor<1x8x512x128xbf16>
       -> tensor<1x8x512x128xbf16>
   return %o : tensor<1x8x512x128xbf16>
+}
+func.func @decode_bf16_many_rows(%q: tensor<1x32x8x128xbf16>, %k: tensor<1x8x8192x128xbf16>, %v: tensor<1x8x8192x128xbf16>) -> tensor<1x32x8x128xbf16> {
+  %o = seq.attention %q, %k, %v {causal}
+      : tensor<1x32x8x128xbf16>, tensor<1x8x8192x128xbf16>, tensor<1x8x8192x128xbf16>
+      -> tensor<1x32x8x128xbf16>
+  return %o : tensor<1x32x8x128xbf16>
 }

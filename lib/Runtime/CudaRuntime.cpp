@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@ constexpr int kComputeCapabilityMinor = 76;
 constexpr int kMaxDynamicSharedBytes = 8;   // CU_FUNC_ATTRIBUTE_...
 constexpr int kPointerMemoryType = 2;       // CU_POINTER_ATTRIBUTE_MEMORY_TYPE
 constexpr int kMemoryTypeDevice = 2;        // CU_MEMORYTYPE_DEVICE
+constexpr int kMemPoolReleaseThreshold = 4; // CU_MEMPOOL_ATTR_RELEASE_THRESHOLD
 constexpr int kLaunchAttributeClusterDimension = 4;
 
 // cuLaunchKernelEx's configuration (cuda.h's CUlaunchConfig/Attribute).
@@ -91,6 +93,9 @@ struct Driver {
     (CUdeviceptr, unsigned short, size_t, CUstream))               \
   X(cuPointerGetAttribute, (void *, int, CUdeviceptr))                        \
   X(cuMemcpyHtoD_v2, (CUdeviceptr, const void *, size_t))                      \
+  X(cuDeviceGetDefaultMemPool, (void **, CUdevice))                            \
+  X(cuMemPoolSetAttribute, (void *, int, void *))                              \
+  X(cuMemPoolTrimTo, (void *, size_t))                                         \
   X(cuCtxSynchronize, ())
 #define SEQC_CU_MEMBER(name, args) CUresult(*name) args = nullptr;
   SEQC_CU_FUNCTIONS(SEQC_CU_MEMBER)
@@ -104,6 +109,8 @@ struct Driver {
 
   CUcontext context = nullptr;
   CUdevice device = 0;
+  /// The device's default memory pool (cuMemAllocAsync's), or null.
+  void *pool = nullptr;
   char failure[512] = {0}; // why the driver is unusable, or empty
   char deviceName[300] = {0};
 };
@@ -181,6 +188,18 @@ void openDriver() {
       !check(d.cuDevicePrimaryCtxRetain(&d.context, d.device),
              "cuDevicePrimaryCtxRetain"))
     return;
+  // The default pool keeps what seqc frees for the next call. With the
+  // driver's default release threshold (0) every synchronization hands the
+  // pool's memory back to the OS, and the next call's allocations map it
+  // again: some 0.25 ms per call. (A failed allocation trims the pool and
+  // retries, so the cache never causes an out-of-memory error.)
+  if (d.cuDeviceGetDefaultMemPool(&d.pool, d.device) == 0) {
+    uint64_t keep = UINT64_MAX;
+    if (d.cuMemPoolSetAttribute(d.pool, kMemPoolReleaseThreshold, &keep) != 0)
+      d.pool = nullptr;
+  } else {
+    d.pool = nullptr;
+  }
   char name[256] = {0};
   int major = 0, minor = 0;
   d.cuDeviceGetName(name, sizeof(name) - 1, d.device);
@@ -272,9 +291,17 @@ SEQC_EXPORT int seqcCudaSynchronize(void) {
 
 SEQC_EXPORT void *seqcCudaAlloc(size_t bytes) {
   Driver *d = ready("device allocation");
+  if (!d)
+    return nullptr;
   CUdeviceptr p = 0;
-  if (!d || !ok(*d, d->cuMemAllocAsync(&p, bytes ? bytes : 1, threadStream),
-                "cuMemAllocAsync"))
+  CUresult r = d->cuMemAllocAsync(&p, bytes ? bytes : 1, threadStream);
+  if (r != 0 && d->pool) {
+    // Memory the pool keeps may be what is missing: release it, retry.
+    d->cuStreamSynchronize(threadStream);
+    d->cuMemPoolTrimTo(d->pool, 0);
+    r = d->cuMemAllocAsync(&p, bytes ? bytes : 1, threadStream);
+  }
+  if (!ok(*d, r, "cuMemAllocAsync"))
     return nullptr;
   return reinterpret_cast<void *>(static_cast<uintptr_t>(p));
 }

@@ -134,7 +134,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
   CompileOptions options;
   llvm::SmallVector<llvm::StringRef> words;
   text.split(words, ' ', -1, /*KeepEmpty=*/false);
-  bool splitKeysGiven = false, splitKGiven = false;
+  bool splitKeysGiven = false, splitKGiven = false, decodeSimtGiven = false;
   for (llvm::StringRef word : words) {
     auto [key, value] = word.split('=');
     int64_t number = 0;
@@ -188,6 +188,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
       *flag = value == "1";
       splitKGiven |= key == "matmul-split-k";
       splitKeysGiven |= key == "attention-split-keys";
+      decodeSimtGiven |= key == "attention-decode-simt";
     } else {
       return makeError("unknown compile option '" + word +
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
@@ -202,6 +203,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
       options.attentionSplitKeys = true;
     if (!splitKGiven)
       options.matmulSplitK = true;
+    if (!decodeSimtGiven)
+      options.attentionDecodeSimt = true;
     if (options.boundsCheck)
       return makeError("option 'bounds-check' is for target=cpu (on the GPU, "
                        "run compute-sanitizer memcheck)");

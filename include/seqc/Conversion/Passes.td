@@ -120,11 +120,13 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "(0: 64)">,
     Option<"attentionSplitKeys", "attention-split-keys", "bool", "false",
            "SIMT attention with few query rows (decoding): split each row's "
-           "keys across threads (up to 1024 splits of 64 keys or more) and "
+           "keys across warps (a warp per up to 4 rows of one KV head; up to "
+           "256 splits of 64 keys or more) and "
            "combine the partial softmaxes in a second kernel">,
     Option<"attentionDecodeSimt", "attention-decode-simt", "bool", "false",
-           "With attention-split-keys: bf16/f16 attention with at most 16 "
-           "query rows per head over keys that need splitting (decoding) "
+           "With attention-split-keys: bf16/f16 attention with at most 8 "
+           "query rows per KV head (GQA group x queries) over keys that "
+           "need splitting (decoding) "
            "runs the split-key SIMT kernel instead of the tensor-core one, "
            "whose 128-row tiles would be nearly empty">,
     Option<"scanStepsPerThread", "scan-steps-per-thread", "int64_t", "2",

@@ -85,8 +85,8 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::init(false)};
   PassOptions::Option<bool> attentionDecodeSimt{
       *this, "attention-decode-simt",
-      llvm::cl::desc("bf16/f16 decoding attention (<= 16 query rows per "
-                     "head) on the split-key SIMT kernel, not tensor cores"),
+      llvm::cl::desc("bf16/f16 decoding attention (<= 8 query rows per "
+                     "KV head) on the split-key SIMT kernel, not tensor cores"),
       llvm::cl::init(false)};
   PassOptions::Option<int64_t> scanStepsPerThread{
       *this, "scan-steps-per-thread",

@@ -49,6 +49,11 @@ def parse_args(argv=None):
                         "compiler's choice, through seqc.attention) or QxK "
                         "(attention-tile-q=Q attention-tile-kv=K), e.g. "
                         "auto,64x64,128x32")
+    p.add_argument("--decode-options", default=";attention-decode-simt=0",
+                   help="semicolon-separated compile options to time for "
+                        "decode attention ('' is the default), e.g. "
+                        "';attention-decode-keys=4;attention-decode-rows=8 "
+                        "attention-decode-keys=4'")
     return p.parse_args(argv)
 
 
@@ -231,7 +236,8 @@ def bench_decode_attention(args, torch, seqc, rows, copy_bw):
                 ref = out
             if best is None or t < best:
                 best, best_name = t, name
-        for options in ("", "attention-decode-simt=0"):
+        for options in args.decode_options.split(";"):
+            options = options.strip()
             main = compiled_attention_options(seqc, q, k, v, options)
             err = rel_err(torch, main(), ref)
             t_s = timed(torch, main, args.budget)

@@ -174,6 +174,19 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          value + "'");
       (key == "attention-tile-q" ? options.attentionTileQ
                                  : options.attentionTileKV) = number;
+    } else if (key == "attention-decode-rows") {
+      if (value.getAsInteger(10, number) || number < 1 || number > 8)
+        return makeError("option 'attention-decode-rows' needs an integer in "
+                         "[1, 8], got '" +
+                         value + "'");
+      options.attentionDecodeRows = number;
+    } else if (key == "attention-decode-keys") {
+      if (value.getAsInteger(10, number) ||
+          !llvm::is_contained({1, 2, 4, 8, 16}, number))
+        return makeError("option 'attention-decode-keys' must be 1, 2, 4, 8 "
+                         "or 16, got '" +
+                         value + "'");
+      options.attentionDecodeKeys = number;
     } else if (bool *flag = key == "matmul-split-k" ? &options.matmulSplitK
                            : key == "attention-split-keys"
                                ? &options.attentionSplitKeys
@@ -193,6 +206,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
       return makeError("unknown compile option '" + word +
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
                        "attention-tile-q, attention-tile-kv, attention-split-keys, "
+                       "attention-decode-rows, attention-decode-keys, "
                        "attention-decode-simt, matmul-split-k, bounds-check)");
     }
   }
@@ -227,6 +241,12 @@ std::string CompileOptions::str() const {
             " gpu-scan-steps=" + std::to_string(gpuScanSteps);
   return text + " attention-tile-q=" + std::to_string(attentionTileQ) +
          " attention-tile-kv=" + std::to_string(attentionTileKV) +
+         (attentionDecodeRows
+              ? " attention-decode-rows=" + std::to_string(attentionDecodeRows)
+              : "") +
+         (attentionDecodeKeys
+              ? " attention-decode-keys=" + std::to_string(attentionDecodeKeys)
+              : "") +
          (boundsCheck ? " bounds-check=1" : "") +
          (attentionSplitKeys ? " attention-split-keys=1" : "") +
          (matmulSplitK ? " matmul-split-k=1" : "") +
@@ -540,6 +560,8 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.scanStepsPerThread = options.gpuScanSteps;
     pipelineOptions.attentionRowsPerWarp = options.attentionTileQ / 4;
     pipelineOptions.attentionKeysPerTile = options.attentionTileKV;
+    pipelineOptions.attentionDecodeRows = options.attentionDecodeRows;
+    pipelineOptions.attentionDecodeKeys = options.attentionDecodeKeys;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;
     pipelineOptions.attentionDecodeSimt = options.attentionDecodeSimt;
     pipelineOptions.matmulSplitK = options.matmulSplitK;

@@ -54,6 +54,8 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.scanStepsPerThread = options.scanStepsPerThread;
   seqToGPU.attentionRowsPerWarp = options.attentionRowsPerWarp;
   seqToGPU.attentionKeysPerTile = options.attentionKeysPerTile;
+  seqToGPU.attentionDecodeRows = options.attentionDecodeRows;
+  seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
   seqToGPU.attentionSplitKeys = options.attentionSplitKeys;
   seqToGPU.attentionDecodeSimt = options.attentionDecodeSimt;
   pm.addPass(createConvertSeqToGPU(seqToGPU));

@@ -627,6 +627,30 @@ def test_attention_split_keys(torch, case):
 
 
 @cuda
+@pytest.mark.parametrize("options", ["attention-decode-rows=3 attention-decode-keys=1",
+                                     "attention-decode-rows=8 attention-decode-keys=16",
+                                     "attention-decode-rows=1 attention-decode-keys=2"])
+def test_attention_split_keys_tilings(torch, options):
+    """The split-key kernel's tuning knobs (query rows of a KV head per
+    warp, keys per step) change the schedule, not the result: 6 rows per KV
+    head (GQA 3:1, 2 queries), causal, kv_lengths with a fully masked
+    batch, against float64."""
+    r = rng(1210)
+    B, Hq, Hkv, Sq, Skv, D = 3, 6, 2, 2, 517, 48
+    kwargs = dict(causal=True, kv_lengths=np.array([517, 0, 33], np.int32))
+    q, k, v = (randn(r, (B, h, s, D)) for h, s in ((Hq, Sq), (Hkv, Skv), (Hkv, Skv)))
+    text = seqc.ops.mlir_text("attention", q, k, v, return_lse=True, **kwargs)
+    m = seqc.compile(text, target="cuda", options=options)
+    out, lse = m[list(m)[0]](*[dev(torch, x) for x in (q, k, v, kwargs["kv_lengths"])])
+    want, want_lse = ref.attention(f64(q), f64(k), f64(v), **kwargs)
+    assert_close(out.cpu().numpy(), want, np.float32)
+    got_lse = lse.cpu().numpy()
+    assert np.array_equal(np.isinf(got_lse), np.isinf(want_lse))
+    finite = np.isfinite(want_lse)
+    np.testing.assert_allclose(got_lse[finite], want_lse[finite], rtol=1e-5, atol=1e-4)
+
+
+@cuda
 def test_device_out_of_memory_is_an_error(torch):
     """An intermediate of 4 TiB cannot be allocated on any GPU: the call
     fails with the driver's out-of-memory message, and the module (and the
@@ -748,6 +772,9 @@ def test_cuda_compile_options_are_checked():
                       ("chip=sm_75", "sm_80 or newer"),
                       ("gpu-format=elf", "gpu-format"),
                       ("attention-tile-q=96", "attention-tile-q' must be 64 or 128"),
-                      ("attention-tile-kv=48", "attention-tile-kv' must be 16, 32")]:
+                      ("attention-tile-kv=48", "attention-tile-kv' must be 16, 32"),
+                      ("attention-decode-rows=9", "attention-decode-rows' needs an integer in \\[1, 8\\]"),
+                      ("attention-decode-rows=x", "attention-decode-rows"),
+                      ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16")]:
         with pytest.raises(seqc.SeqcError, match=what):
             seqc.compile(text, target="cuda", options=bad)

@@ -70,6 +70,11 @@ struct CompileOptions {
   /// keys).
   int64_t attentionTileQ = 0;
   int64_t attentionTileKV = 0;
+  /// CUDA split-key (decoding) attention: query rows of one KV head per
+  /// warp (1 to 8) and keys per step (1, 2, 4, 8, 16); 0: the kernel's
+  /// choice (4 and 8).
+  int64_t attentionDecodeRows = 0;
+  int64_t attentionDecodeKeys = 0;
   /// CPU: every memref access and view of the generated code checked
   /// against its bounds at run time (MLIR's runtime verification); a
   /// violation prints the op and its location and aborts. For testing.

@@ -118,6 +118,12 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     Option<"attentionKeysPerTile", "attention-keys-per-tile", "int64_t", "0",
            "Keys per tile of the tensor-core attention: 16, 32, 64 or 128 "
            "(0: 64)">,
+    Option<"attentionDecodeRows", "attention-decode-rows", "int64_t", "0",
+           "Query rows of one KV head per warp of the split-key attention: "
+           "1 to 8 (0: 4)">,
+    Option<"attentionDecodeKeys", "attention-decode-keys", "int64_t", "0",
+           "Keys per step of the split-key attention (their loads issued "
+           "together): 1, 2, 4, 8 or 16 (0: 8)">,
     Option<"attentionSplitKeys", "attention-split-keys", "bool", "false",
            "SIMT attention with few query rows (decoding): split each row's "
            "keys across warps (a warp per up to 4 rows of one KV head; up to "

@@ -73,6 +73,16 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Keys per tile of the tensor-core attention (16, 32, "
                      "64, 128; 0: the kernel's choice)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> attentionDecodeRows{
+      *this, "attention-decode-rows",
+      llvm::cl::desc("Query rows of one KV head per warp of the split-key "
+                     "attention (1 to 8; 0: the kernel's choice)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> attentionDecodeKeys{
+      *this, "attention-decode-keys",
+      llvm::cl::desc("Keys per step of the split-key attention (1, 2, 4, 8, "
+                     "16; 0: the kernel's choice)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> matmulSplitK{
       *this, "matmul-split-k",
       llvm::cl::desc("Split the reduction of matmuls with few outputs "

@@ -848,9 +848,11 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
 struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   AttentionToGPU(MLIRContext *ctx, bool useTensorCores,
                  MmaAttentionOptions mmaOptions, bool splitKeys,
-                 bool decodeSimt)
+                 bool decodeSimt, int64_t decodeRows, int64_t decodeKeys)
       : OpRewritePattern(ctx), useTensorCores(useTensorCores),
-        mmaOptions(mmaOptions), splitKeys(splitKeys), decodeSimt(decodeSimt) {}
+        mmaOptions(mmaOptions), splitKeys(splitKeys), decodeSimt(decodeSimt),
+        decodeRows(decodeRows ? decodeRows : 4),
+        decodeKeys(decodeKeys ? decodeKeys : 8) {}
   bool useTensorCores;
   MmaAttentionOptions mmaOptions;
   /// Few query rows over many keys (decoding): each row's keys split
@@ -863,6 +865,9 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   /// rows per KV head (one query; 1.2-7x), loses with 32 (8 queries;
   /// 0.86x: each warp of 4 rows reads the KV head again).
   static constexpr int64_t kDecodeSimtRows = 8;
+  /// The split-key kernel's query rows of one KV head per warp, and keys
+  /// per step.
+  int64_t decodeRows, decodeKeys;
 
   /// Key splits per query row, each split a warp: enough warps to fill the
   /// GPU (about 4096) with at least 32 keys each; 1 (the thread-per-row
@@ -1013,7 +1018,8 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
       // keeps 2·kUnroll rows in flight; the online softmax rescales once per
       // step. The partial (row max m, sum l, unnormalized accumulators) goes
       // to `partial` [rows, splits, 2 + Dv] for the combine kernel.
-      constexpr int64_t kWarps = 4, kRows = 4, kUnroll = 8;
+      constexpr int64_t kWarps = 4;
+      const int64_t kRows = decodeRows, kUnroll = decodeKeys;
       int64_t groupRows = group * sq;
       int64_t rowsPerWarp = std::min(kRows, groupRows);
       int64_t chunks = llvm::divideCeil(groupRows, rowsPerWarp);
@@ -1421,10 +1427,18 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
              "32 and attention-keys-per-tile 0, 16, 32, 64 or 128";
       return signalPassFailure();
     }
+    if (attentionDecodeRows < 0 || attentionDecodeRows > 8 ||
+        !llvm::is_contained({0, 1, 2, 4, 8, 16}, attentionDecodeKeys)) {
+      getOperation().emitError()
+          << "convert-seq-to-gpu: attention-decode-rows must be in [0, 8] "
+             "and attention-decode-keys 0, 1, 2, 4, 8 or 16";
+      return signalPassFailure();
+    }
     patterns.add<AttentionToGPU>(
         &getContext(), attentionTensorCores,
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile},
-        attentionSplitKeys, attentionDecodeSimt);
+        attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
+        attentionDecodeKeys);
     patterns.add<ScanToGPU, SelectiveScanToGPU,
                  GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
                  CausalConv1dToGPU>(&getContext());

@@ -1,5 +1,20 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1" | FileCheck %s
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=OFF
+// RUN: not seqc-opt %s --convert-seq-to-gpu="attention-decode-rows=9" 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: not seqc-opt %s --convert-seq-to-gpu="attention-decode-keys=3" 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-rows=2 attention-decode-keys=2" | FileCheck %s --check-prefix=TUNED
+// BADOPT: attention-decode-rows must be in [0, 8] and attention-decode-keys 0, 1, 2, 4, 8 or 16
+// The tuning knobs: 2 rows per warp (8 groups x 64 splits = 512 warps),
+// 2 keys a step (16 loads, 2 rows x 2 keys x 5 shuffles).
+// TUNED-LABEL: func.func @decode
+// TUNED: gpu.launch blocks({{.*}}) in ({{.*}} = %c128{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) function(@decode_attention)
+// TUNED: scf.for {{.*}} step %c2
+// TUNED-COUNT-16: memref.load %{{.*}} : memref<1x4x4096x128xf32
+// TUNED-NOT: memref.load
+// TUNED-COUNT-20: gpu.shuffle  xor
+// TUNED-NOT: gpu.shuffle
+// TUNED: scf.yield
+// TUNED-LABEL: func.func @prefill
 
 // Decoding: 16 query rows (B1, 16 heads, one query) over 4096 keys of 4 KV
 // heads. With attention-split-keys a warp takes the 4 rows of a KV head's

@@ -66,6 +66,12 @@ run() {
       ${SEQC_DECODE_ARGS:---profile} 2>&1 | tee "$out/decode.log"
     return "${PIPESTATUS[0]}"
   fi
+  # SEQC_GPU_ONLY=bench: only the kernel benchmark (SEQC_GPU_BENCH_ARGS).
+  if [ "${SEQC_GPU_ONLY:-}" = bench ]; then
+    "$py" "$root/benchmarks/gpu_bench.py" --json "$out/bench.json" \
+      ${SEQC_GPU_BENCH_ARGS:-} "$@" 2>&1 | tee "$out/bench.log"
+    return "${PIPESTATUS[0]}"
+  fi
   # SEQC_GPU_ONLY=sanitize: the GPU tests under compute-sanitizer memcheck
   # and racecheck (SEQC_SANITIZE_TESTS picks the test files; slow).
   if [ "${SEQC_GPU_ONLY:-}" = sanitize ]; then
@@ -131,6 +137,6 @@ run() {
 
 case "${1:-}" in
   pack) pack ;;
-  run) run ;;
+  run) shift; run "$@" ;;
   *) echo "usage: scripts/gpu.sh pack|run" >&2; exit 2 ;;
 esac

@@ -49,6 +49,9 @@ def parse_args(argv=None):
                         "compiler's choice, through seqc.attention) or QxK "
                         "(attention-tile-q=Q attention-tile-kv=K), e.g. "
                         "auto,64x64,128x32")
+    p.add_argument("--scan-splits", default="0,128,256",
+                   help="comma-separated selective-scan-time-split values "
+                        "to time (0: the default lowering, no split)")
     p.add_argument("--decode-options", default=";attention-decode-simt=0",
                    help="semicolon-separated compile options to time for "
                         "decode attention ('' is the default), e.g. "
@@ -306,7 +309,6 @@ def bench_selective_scan(args, torch, seqc, rows, copy_bw):
     A = -torch.arange(1, N + 1, device="cuda", dtype=torch.float32).repeat(D, 1)
     Bm = torch.randn(Bt, N, L, device="cuda")
     Cm = torch.randn(Bt, N, L, device="cuda")
-    y = seqc.selective_scan(u, delta, A, Bm[:, None], Cm[:, None])
     # torch.compile of the whole 2048-step loop does not finish compiling in
     # minutes (it unrolls); the reference's step, compiled, in the loop.
     step = torch.compile(lambda x, dA, dBu: dA * x + dBu)
@@ -315,19 +317,32 @@ def bench_selective_scan(args, torch, seqc, rows, copy_bw):
         return torch_refs.selective_scan(torch, u, delta, A, B, C, step=step)
 
     ref = compiled(u, delta, A, Bm, Cm)
-    err = rel_err(torch, y, ref)
     nbytes = 4.0 * (3 * u.numel() + A.numel() + 2 * Bm.numel())
-    t_s = timed(torch, lambda: seqc.selective_scan(u, delta, A, Bm[:, None],
-                                                   Cm[:, None]), args.budget)
     t_b = timed(torch, lambda: compiled(u, delta, A, Bm, Cm), args.budget,
                 max_reps=5)
-    rows.append(dict(
-        workload="selective scan f32", shape="B%d D%d L%d N%d" % (Bt, D, L, N),
-        seqc="%.3f ms (%.0f GB/s)" % (t_s * 1e3, nbytes / t_s / 1e9),
-        baseline="torch.compile'd reference step, looped: %.3f ms" % (t_b * 1e3),
-        ratio="%.2fx" % (t_b / t_s), achieved="%.0f GB/s" % (nbytes / t_s / 1e9),
-        ceiling="%.0f GB/s (copy); seqc %.0f%%" % (copy_bw, 100 * nbytes / t_s / 1e9 / copy_bw),
-        check="rel err %.1e" % err))
+    operands = (u, delta, A, Bm[:, None], Cm[:, None])
+    for split in (int(x) for x in args.scan_splits.split(",")):
+        if split == 0:
+            fn = lambda: seqc.selective_scan(*operands)
+            label = ""
+        else:
+            # The time split is a compile option (not yet the default).
+            text = seqc.ops.mlir_text("selective_scan", *operands)
+            main_ = seqc.compile(text, target="cuda",
+                                 options="selective-scan-time-split=%d" % split)
+            f = main_[list(main_)[0]]
+            fn = lambda: f(*operands)
+            label = " selective-scan-time-split=%d" % split
+        err = rel_err(torch, fn(), ref)
+        t_s = timed(torch, fn, args.budget)
+        rows.append(dict(
+            workload="selective scan f32",
+            shape="B%d D%d L%d N%d%s" % (Bt, D, L, N, label),
+            seqc="%.3f ms (%.0f GB/s)" % (t_s * 1e3, nbytes / t_s / 1e9),
+            baseline="torch.compile'd reference step, looped: %.3f ms" % (t_b * 1e3),
+            ratio="%.2fx" % (t_b / t_s), achieved="%.0f GB/s" % (nbytes / t_s / 1e9),
+            ceiling="%.0f GB/s (copy); seqc %.0f%%" % (copy_bw, 100 * nbytes / t_s / 1e9 / copy_bw),
+            check="rel err %.1e" % err))
 
 
 def table(rows):

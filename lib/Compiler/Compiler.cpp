@@ -180,6 +180,12 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          "[1, 8], got '" +
                          value + "'");
       options.attentionDecodeRows = number;
+    } else if (key == "selective-scan-time-split") {
+      if (value.getAsInteger(10, number) || number < 0)
+        return makeError("option 'selective-scan-time-split' needs a "
+                         "non-negative integer (0: no split), got '" +
+                         value + "'");
+      options.selectiveScanTimeSplit = number;
     } else if (key == "attention-decode-keys") {
       if (value.getAsInteger(10, number) ||
           !llvm::is_contained({1, 2, 4, 8, 16}, number))
@@ -207,6 +213,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
                        "attention-tile-q, attention-tile-kv, attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
+                       "selective-scan-time-split, "
                        "attention-decode-simt, matmul-split-k, bounds-check)");
     }
   }
@@ -247,6 +254,9 @@ std::string CompileOptions::str() const {
          (attentionDecodeKeys
               ? " attention-decode-keys=" + std::to_string(attentionDecodeKeys)
               : "") +
+         (selectiveScanTimeSplit ? " selective-scan-time-split=" +
+                                       std::to_string(selectiveScanTimeSplit)
+                                 : "") +
          (boundsCheck ? " bounds-check=1" : "") +
          (attentionSplitKeys ? " attention-split-keys=1" : "") +
          (matmulSplitK ? " matmul-split-k=1" : "") +
@@ -562,6 +572,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionKeysPerTile = options.attentionTileKV;
     pipelineOptions.attentionDecodeRows = options.attentionDecodeRows;
     pipelineOptions.attentionDecodeKeys = options.attentionDecodeKeys;
+    pipelineOptions.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;
     pipelineOptions.attentionDecodeSimt = options.attentionDecodeSimt;
     pipelineOptions.matmulSplitK = options.matmulSplitK;

@@ -56,6 +56,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionKeysPerTile = options.attentionKeysPerTile;
   seqToGPU.attentionDecodeRows = options.attentionDecodeRows;
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
+  seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
   seqToGPU.attentionSplitKeys = options.attentionSplitKeys;
   seqToGPU.attentionDecodeSimt = options.attentionDecodeSimt;
   pm.addPass(createConvertSeqToGPU(seqToGPU));

@@ -440,6 +440,38 @@ def test_selective_scan(torch, extras):
 
 
 @cuda
+@pytest.mark.parametrize("split", [16, 40, 1000])
+def test_selective_scan_time_split(torch, split):
+    """selective-scan-time-split=S: time in splits of S steps (rounded up to
+    16) scanned in parallel, carries composed, splits rescanned. 237 steps
+    (no multiple of the split), groups, every extra, a channel with A = 0
+    (decay exactly 1) and the last state; against float64 and against the
+    unsplit kernel. 1000 >= L: no split at all."""
+    r = rng(995)
+    Bt, D, L, N, G = 2, 40, 237, 16, 2
+    u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
+    A = -uniform(r, 0.5, 2.0, (D, N))
+    A[3] = 0.0
+    Bm, Cm = randn(r, (Bt, G, N, L)), randn(r, (Bt, G, N, L))
+    kw = dict(D=randn(r, (D,)), z=randn(r, (Bt, D, L)),
+              delta_bias=uniform(r, -0.5, 0.5, (D,)), delta_softplus=True)
+    plan = seqc.ops._PLANS["selective_scan"](u, delta, A, Bm, Cm,
+                                             return_last_state=True, **kw)
+    args = [dev(torch, a) for a in plan.call.arrays]
+    name = None
+    outs = {}
+    for options in ("selective-scan-time-split=%d" % split, ""):
+        m = seqc.compile(plan.text(), target="cuda", options=options or None)
+        name = name or list(m)[0]
+        outs[options] = [t.cpu().numpy() for t in m[name](*args)]
+    y, last = outs["selective-scan-time-split=%d" % split]
+    y_ref, last_ref = ref.selective_scan(u, delta, A, Bm, Cm, **kw)
+    assert_close(y, y_ref, np.float32)
+    assert_close(last, last_ref, np.float32)
+    np.testing.assert_allclose(y, outs[""][0], rtol=1e-4, atol=1e-4)
+
+
+@cuda
 @pytest.mark.parametrize("gate", [None, "key", "scalar"])
 def test_gated_linear_attention(torch, gate):
     r = rng(1000)
@@ -775,6 +807,7 @@ def test_cuda_compile_options_are_checked():
                       ("attention-tile-kv=48", "attention-tile-kv' must be 16, 32"),
                       ("attention-decode-rows=9", "attention-decode-rows' needs an integer in \\[1, 8\\]"),
                       ("attention-decode-rows=x", "attention-decode-rows"),
-                      ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16")]:
+                      ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16"),
+                      ("selective-scan-time-split=-4", "selective-scan-time-split' needs a non-negative")]:
         with pytest.raises(seqc.SeqcError, match=what):
             seqc.compile(text, target="cuda", options=bad)

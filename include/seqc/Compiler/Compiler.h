@@ -75,6 +75,9 @@ struct CompileOptions {
   /// choice (4 and 8).
   int64_t attentionDecodeRows = 0;
   int64_t attentionDecodeKeys = 0;
+  /// CUDA: steps per time split of seq.selective_scan (0: none; each
+  /// thread walks all of time). Not yet measured, so off by default.
+  int64_t selectiveScanTimeSplit = 0;
   /// CPU: every memref access and view of the generated code checked
   /// against its bounds at run time (MLIR's runtime verification); a
   /// violation prints the op and its location and aborts. For testing.

@@ -124,6 +124,12 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     Option<"attentionDecodeKeys", "attention-decode-keys", "int64_t", "0",
            "Keys per step of the split-key attention (their loads issued "
            "together): 1, 2, 4, 8 or 16 (0: 8)">,
+    Option<"selectiveScanTimeSplit", "selective-scan-time-split", "int64_t",
+           "0",
+           "Steps per time split of seq.selective_scan (0: none): the splits "
+           "are scanned in parallel from a zero state, their carries "
+           "composed by a second kernel, and rescanned from the carried-in "
+           "state by a third (rounded up to a multiple of 16)">,
     Option<"attentionSplitKeys", "attention-split-keys", "bool", "false",
            "SIMT attention with few query rows (decoding): split each row's "
            "keys across warps (a warp per up to 4 rows of one KV head; up to "

@@ -83,6 +83,10 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Keys per step of the split-key attention (1, 2, 4, 8, "
                      "16; 0: the kernel's choice)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> selectiveScanTimeSplit{
+      *this, "selective-scan-time-split",
+      llvm::cl::desc("Steps per time split of the selective scan (0: none)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> matmulSplitK{
       *this, "matmul-split-k",
       llvm::cl::desc("Split the reduction of matmuls with few outputs "

@@ -598,11 +598,17 @@ struct ScanToGPU : OpRewritePattern<ScanOp> {
 };
 
 //===----------------------------------------------------------------------===//
-// seq.selective_scan: a thread per (batch, channel), N states in registers.
+// seq.selective_scan: a thread per (batch, channel), N states in registers;
+// with a time split, chunks of time scanned in parallel and their carries
+// composed in between.
 //===----------------------------------------------------------------------===//
 
 struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
-  using OpRewritePattern::OpRewritePattern;
+  SelectiveScanToGPU(MLIRContext *ctx, int64_t timeSplit)
+      : OpRewritePattern(ctx), timeSplit(timeSplit) {}
+  /// Steps per time split (0: none, each thread walks all of time).
+  int64_t timeSplit;
+
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
     RankedTensorType uType = tensorTypeOf(op.getU());
@@ -635,126 +641,231 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // same way, and each thread keeps its channel's N states in registers.
     constexpr int64_t kChannels = 32, kChunk = 16;
     int64_t channelBlocks = llvm::divideCeil(channels, kChannels);
-    int64_t chunks = llvm::divideCeil(length, kChunk);
+    // Time splits of `span` steps (a multiple of the chunk): a first
+    // kernel scans each split from a zero state, keeping its end state and
+    // its sum of Δ (the split's decay is 2^(ΣΔ·A·log2 e) per state); a
+    // carry kernel composes the splits in order, a thread per (batch,
+    // channel, state); a last kernel scans each split again from its
+    // carried-in state and writes y. Parallel over time at the price of
+    // reading u and Δ twice.
+    int64_t span = length;
+    if (timeSplit > 0 && timeSplit < length)
+      span = llvm::alignTo(timeSplit, kChunk);
+    int64_t splits = llvm::divideCeil(length, span);
+    bool split = splits > 1;
     Type f32 = b.getF32Type();
-    SmallVector<Type> tiles(4, k.sharedType({kChannels, kChunk + 1}, f32));
+    Value localState, deltaSum, carriedIn;
+    if (split) {
+      localState = memref::AllocOp::create(
+          b, MemRefType::get({batch, channels, splits, states}, f32));
+      carriedIn = memref::AllocOp::create(
+          b, MemRefType::get({batch, channels, splits, states}, f32));
+      deltaSum = memref::AllocOp::create(
+          b, MemRefType::get({batch, channels, splits}, f32));
+    }
     constexpr double kLog2E = 1.4426950408889634;
-    k.launch(batch * channelBlocks, kChannels, [&](ImplicitLocOpBuilder &kb,
-                                                   Value block, Value thread) {
-      ScalarMath m(kb);
-      Value uS = k.workgroupBuffers[0], dS = k.workgroupBuffers[1],
-            zS = k.workgroupBuffers[2], yS = k.workgroupBuffers[3];
-      Value bi = arith::DivUIOp::create(kb, block, k.index(channelBlocks));
-      Value d0 = arith::MulIOp::create(
-          kb, arith::RemUIOp::create(kb, block, k.index(channelBlocks)),
-          k.index(kChannels));
-      Value d = arith::AddIOp::create(kb, d0, thread);
-      Value active = arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, d,
-                                           k.index(channels));
-      Value dSafe = arith::MinUIOp::create(kb, d, k.index(channels - 1));
-      Value g = arith::DivUIOp::create(kb, dSafe, k.index(perGroup));
-      // exp(Δ·A) = 2^(Δ·A·log2 e) on the special-function unit.
-      SmallVector<Value> a2;
-      for (int64_t n = 0; n < states; ++n)
-        a2.push_back(m.mul(k.load(kb, A, ValueRange{dSafe, k.index(n)}),
-                           m.constant(kLog2E)));
-      Value dBias = bias ? k.load(kb, bias, ValueRange{dSafe}) : Value();
-      Value dSkip = D ? k.load(kb, D, ValueRange{dSafe}) : Value();
-      auto exp2 = nvvmExp2;
-      // Element j·128 + thread of a chunk: channel (·)/16, step (·)%16.
-      auto forChunkElements = [&](ImplicitLocOpBuilder &eb, Value t0,
-                                  function_ref<void(ImplicitLocOpBuilder &,
-                                                    Value, Value, Value, Value)>
-                                      fn) {
-        for (int64_t j = 0; j < kChunk; ++j) {
-          Value e = arith::AddIOp::create(eb, thread, k.index(j * kChannels));
-          Value cl = arith::DivUIOp::create(eb, e, k.index(kChunk));
-          Value tt = arith::RemUIOp::create(eb, e, k.index(kChunk));
-          Value dd = arith::AddIOp::create(eb, d0, cl);
-          Value t = arith::AddIOp::create(eb, t0, tt);
-          Value ok = arith::AndIOp::create(
-              eb,
-              arith::CmpIOp::create(eb, arith::CmpIPredicate::ult, dd,
-                                    k.index(channels)),
-              arith::CmpIOp::create(eb, arith::CmpIPredicate::ult, t,
-                                    k.index(length)));
-          scf::IfOp::create(eb, ok, [&](OpBuilder &tb, Location tl) {
-            ImplicitLocOpBuilder ib(tl, tb);
-            fn(ib, cl, tt, dd, t);
-            scf::YieldOp::create(ib);
-          });
-        }
-      };
-      SmallVector<Value> h0(states, m.constant(0.0));
-      auto chunkLoop = scf::ForOp::create(
-          kb, k.index(0), k.index(chunks), k.index(1), h0,
-          [&](OpBuilder &nb, Location loc, Value c, ValueRange hIn) {
-            ImplicitLocOpBuilder cb(loc, nb);
-            Value t0 = arith::MulIOp::create(cb, c, k.index(kChunk));
-            forChunkElements(cb, t0, [&](ImplicitLocOpBuilder &ib, Value cl,
-                                         Value tt, Value dd, Value t) {
-              SmallVector<Value> at = {bi, dd, t};
-              memref::StoreOp::create(ib, k.load(ib, u, at), uS,
-                                      ValueRange{cl, tt});
-              memref::StoreOp::create(ib, k.load(ib, delta, at), dS,
-                                      ValueRange{cl, tt});
-              if (z)
-                memref::StoreOp::create(ib, k.load(ib, z, at), zS,
+    auto exp2 = nvvmExp2;
+    // One scan kernel: `local` scans from zero and keeps (end state, ΣΔ)
+    // per split; otherwise from the carried-in state (zero without
+    // splits), writing y (and the last state without splits).
+    auto scanKernel = [&](bool local) {
+      SmallVector<Type> tiles(4, k.sharedType({kChannels, kChunk + 1}, f32));
+      k.launch(batch * channelBlocks * splits, kChannels,
+               [&](ImplicitLocOpBuilder &kb, Value block, Value thread) {
+        ScalarMath m(kb);
+        Value uS = k.workgroupBuffers[0], dS = k.workgroupBuffers[1],
+              zS = k.workgroupBuffers[2], yS = k.workgroupBuffers[3];
+        Value sp = arith::RemUIOp::create(kb, block, k.index(splits));
+        Value rest = arith::DivUIOp::create(kb, block, k.index(splits));
+        Value bi = arith::DivUIOp::create(kb, rest, k.index(channelBlocks));
+        Value d0 = arith::MulIOp::create(
+            kb, arith::RemUIOp::create(kb, rest, k.index(channelBlocks)),
+            k.index(kChannels));
+        Value d = arith::AddIOp::create(kb, d0, thread);
+        Value active = arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, d,
+                                             k.index(channels));
+        Value dSafe = arith::MinUIOp::create(kb, d, k.index(channels - 1));
+        Value g = arith::DivUIOp::create(kb, dSafe, k.index(perGroup));
+        // exp(Δ·A) = 2^(Δ·A·log2 e) on the special-function unit.
+        SmallVector<Value> a2;
+        for (int64_t n = 0; n < states; ++n)
+          a2.push_back(m.mul(k.load(kb, A, ValueRange{dSafe, k.index(n)}),
+                             m.constant(kLog2E)));
+        Value dBias = bias ? k.load(kb, bias, ValueRange{dSafe}) : Value();
+        Value dSkip = D ? k.load(kb, D, ValueRange{dSafe}) : Value();
+        // This split's steps [tBegin, tEnd), in chunks of 16.
+        Value tBegin = arith::MulIOp::create(kb, sp, k.index(span));
+        Value tEnd = arith::MinUIOp::create(
+            kb, arith::AddIOp::create(kb, tBegin, k.index(span)),
+            k.index(length));
+        Value chunks = arith::DivUIOp::create(
+            kb,
+            arith::AddIOp::create(
+                kb, arith::SubIOp::create(kb, tEnd, tBegin),
+                k.index(kChunk - 1)),
+            k.index(kChunk));
+        // Element j·32 + thread of a chunk: channel (·)/16, step (·)%16.
+        auto forChunkElements = [&](ImplicitLocOpBuilder &eb, Value t0,
+                                    function_ref<void(ImplicitLocOpBuilder &,
+                                                      Value, Value, Value,
+                                                      Value)>
+                                        fn) {
+          for (int64_t j = 0; j < kChunk; ++j) {
+            Value e = arith::AddIOp::create(eb, thread, k.index(j * kChannels));
+            Value cl = arith::DivUIOp::create(eb, e, k.index(kChunk));
+            Value tt = arith::RemUIOp::create(eb, e, k.index(kChunk));
+            Value dd = arith::AddIOp::create(eb, d0, cl);
+            Value t = arith::AddIOp::create(eb, t0, tt);
+            Value ok = arith::AndIOp::create(
+                eb,
+                arith::CmpIOp::create(eb, arith::CmpIPredicate::ult, dd,
+                                      k.index(channels)),
+                arith::CmpIOp::create(eb, arith::CmpIPredicate::ult, t,
+                                      k.index(length)));
+            scf::IfOp::create(eb, ok, [&](OpBuilder &tb, Location tl) {
+              ImplicitLocOpBuilder ib(tl, tb);
+              fn(ib, cl, tt, dd, t);
+              scf::YieldOp::create(ib);
+            });
+          }
+        };
+        SmallVector<Value> h0;
+        for (int64_t n = 0; n < states; ++n)
+          h0.push_back(split && !local
+                           ? memref::LoadOp::create(
+                                 kb, carriedIn,
+                                 ValueRange{bi, dSafe, sp, k.index(n)})
+                                 .getResult()
+                           : m.constant(0.0));
+        // The local pass also sums the split's Δ.
+        if (local)
+          h0.push_back(m.constant(0.0));
+        auto chunkLoop = scf::ForOp::create(
+            kb, k.index(0), chunks, k.index(1), h0,
+            [&](OpBuilder &nb, Location loc, Value c, ValueRange hIn) {
+              ImplicitLocOpBuilder cb(loc, nb);
+              Value t0 = arith::AddIOp::create(
+                  cb, tBegin, arith::MulIOp::create(cb, c, k.index(kChunk)));
+              forChunkElements(cb, t0, [&](ImplicitLocOpBuilder &ib, Value cl,
+                                           Value tt, Value dd, Value t) {
+                SmallVector<Value> at = {bi, dd, t};
+                memref::StoreOp::create(ib, k.load(ib, u, at), uS,
                                         ValueRange{cl, tt});
-            });
-            gpu::BarrierOp::create(cb);
-            // This thread's channel through the chunk's steps.
-            Value steps = arith::MinUIOp::create(
-                cb, k.index(kChunk),
-                arith::SubIOp::create(cb, k.index(length), t0));
-            auto stepLoop = scf::ForOp::create(
-                cb, k.index(0), steps, k.index(1), hIn,
-                [&](OpBuilder &sb, Location sl, Value tt, ValueRange h) {
-                  ImplicitLocOpBuilder ib(sl, sb);
-                  ScalarMath im(ib);
-                  Value t = arith::AddIOp::create(ib, t0, tt);
-                  SmallVector<Value> sAt = {thread, tt};
-                  Value ut = memref::LoadOp::create(ib, uS, sAt);
-                  Value dt = memref::LoadOp::create(ib, dS, sAt);
-                  if (dBias)
-                    dt = im.add(dt, dBias);
-                  if (softplus)
-                    dt = im.softplus(dt);
-                  Value dtu = im.mul(dt, ut);
-                  SmallVector<Value> next;
-                  Value yt = im.constant(0.0);
-                  for (int64_t n = 0; n < states; ++n) {
-                    SmallVector<Value> bcAt = {bi, g, k.index(n), t};
-                    Value decay = exp2(ib, im.mul(dt, a2[n]));
-                    Value hn = math::FmaOp::create(
-                        ib, decay, h[n], im.mul(dtu, k.load(ib, B, bcAt)));
-                    next.push_back(hn);
-                    yt = math::FmaOp::create(ib, k.load(ib, C, bcAt), hn, yt);
-                  }
-                  if (dSkip)
-                    yt = math::FmaOp::create(ib, dSkip, ut, yt);
-                  if (z)
-                    yt = im.mul(yt, im.silu(memref::LoadOp::create(ib, zS, sAt)));
-                  memref::StoreOp::create(ib, yt, yS, sAt);
-                  scf::YieldOp::create(ib, next);
+                memref::StoreOp::create(ib, k.load(ib, delta, at), dS,
+                                        ValueRange{cl, tt});
+                if (z && !local)
+                  memref::StoreOp::create(ib, k.load(ib, z, at), zS,
+                                          ValueRange{cl, tt});
+              });
+              gpu::BarrierOp::create(cb);
+              // This thread's channel through the chunk's steps.
+              Value steps = arith::MinUIOp::create(
+                  cb, k.index(kChunk),
+                  arith::SubIOp::create(cb, k.index(length), t0));
+              auto stepLoop = scf::ForOp::create(
+                  cb, k.index(0), steps, k.index(1), hIn,
+                  [&](OpBuilder &sb, Location sl, Value tt, ValueRange h) {
+                    ImplicitLocOpBuilder ib(sl, sb);
+                    ScalarMath im(ib);
+                    Value t = arith::AddIOp::create(ib, t0, tt);
+                    SmallVector<Value> sAt = {thread, tt};
+                    Value ut = memref::LoadOp::create(ib, uS, sAt);
+                    Value dt = memref::LoadOp::create(ib, dS, sAt);
+                    if (dBias)
+                      dt = im.add(dt, dBias);
+                    if (softplus)
+                      dt = im.softplus(dt);
+                    Value dtu = im.mul(dt, ut);
+                    SmallVector<Value> next;
+                    Value yt = im.constant(0.0);
+                    for (int64_t n = 0; n < states; ++n) {
+                      SmallVector<Value> bcAt = {bi, g, k.index(n), t};
+                      Value decay = exp2(ib, im.mul(dt, a2[n]));
+                      Value hn = math::FmaOp::create(
+                          ib, decay, h[n], im.mul(dtu, k.load(ib, B, bcAt)));
+                      next.push_back(hn);
+                      if (!local)
+                        yt = math::FmaOp::create(ib, k.load(ib, C, bcAt), hn,
+                                                 yt);
+                    }
+                    if (local) {
+                      next.push_back(im.add(h[states], dt));
+                    } else {
+                      if (dSkip)
+                        yt = math::FmaOp::create(ib, dSkip, ut, yt);
+                      if (z)
+                        yt = im.mul(yt, im.silu(memref::LoadOp::create(
+                                            ib, zS, sAt)));
+                      memref::StoreOp::create(ib, yt, yS, sAt);
+                    }
+                    scf::YieldOp::create(ib, next);
+                  });
+              gpu::BarrierOp::create(cb);
+              if (!local)
+                forChunkElements(cb, t0, [&](ImplicitLocOpBuilder &ib,
+                                             Value cl, Value tt, Value dd,
+                                             Value t) {
+                  k.store(ib,
+                          memref::LoadOp::create(ib, yS, ValueRange{cl, tt}),
+                          y, ValueRange{bi, dd, t});
                 });
-            gpu::BarrierOp::create(cb);
-            forChunkElements(cb, t0, [&](ImplicitLocOpBuilder &ib, Value cl,
-                                         Value tt, Value dd, Value t) {
-              k.store(ib, memref::LoadOp::create(ib, yS, ValueRange{cl, tt}),
-                      y, ValueRange{bi, dd, t});
+              scf::YieldOp::create(cb, stepLoop.getResults());
             });
-            scf::YieldOp::create(cb, stepLoop.getResults());
-          });
-      if (last)
+        if (!local && (split || !last))
+          return;
         scf::IfOp::create(kb, active, [&](OpBuilder &tb, Location tl) {
           ImplicitLocOpBuilder ib(tl, tb);
           for (int64_t n = 0; n < states; ++n)
-            k.store(ib, chunkLoop.getResult(n), last,
-                    ValueRange{bi, d, k.index(n)});
+            if (local)
+              memref::StoreOp::create(ib, chunkLoop.getResult(n), localState,
+                                      ValueRange{bi, d, sp, k.index(n)});
+            else
+              k.store(ib, chunkLoop.getResult(n), last,
+                      ValueRange{bi, d, k.index(n)});
+          if (local)
+            memref::StoreOp::create(ib, chunkLoop.getResult(states), deltaSum,
+                                    ValueRange{bi, d, sp});
           scf::YieldOp::create(ib);
         });
-    }, /*sharedFloats=*/0, tiles);
+      }, /*sharedFloats=*/0, tiles);
+    };
+    if (split) {
+      scanKernel(/*local=*/true);
+      // Carries: a thread per (batch, channel, state) walks the splits:
+      // in_s = H, then H = 2^(ΣΔ_s·A·log2 e)·H + local_s.
+      k.launchFlat(batch * channels * states, [&](ImplicitLocOpBuilder &kb,
+                                                  Value linear) {
+        ScalarMath m(kb);
+        SmallVector<Value> i =
+            k.delinearize(kb, linear, {batch, channels, states});
+        Value bi = i[0], d = i[1], n = i[2];
+        Value a2 = m.mul(k.load(kb, A, ValueRange{d, n}), m.constant(kLog2E));
+        auto loop = scf::ForOp::create(
+            kb, k.index(0), k.index(splits), k.index(1),
+            ValueRange{m.constant(0.0)},
+            [&](OpBuilder &nb, Location nl, Value sp, ValueRange carried) {
+              ImplicitLocOpBuilder ib(nl, nb);
+              ScalarMath im(ib);
+              Value h = carried[0];
+              memref::StoreOp::create(ib, h, carriedIn,
+                                      ValueRange{bi, d, sp, n});
+              Value sum =
+                  memref::LoadOp::create(ib, deltaSum, ValueRange{bi, d, sp});
+              Value hl = memref::LoadOp::create(ib, localState,
+                                                ValueRange{bi, d, sp, n});
+              scf::YieldOp::create(
+                  ib, math::FmaOp::create(ib, exp2(ib, im.mul(sum, a2)), h,
+                                          hl)
+                          .getResult());
+            });
+        if (last)
+          k.store(kb, loop.getResult(0), last, ValueRange{bi, d, n});
+      });
+    }
+    scanKernel(/*local=*/false);
+    if (split)
+      for (Value buffer : {localState, carriedIn, deltaSum})
+        memref::DeallocOp::create(b, buffer);
     SmallVector<Value> results = {k.result(y, uType)};
     if (last)
       results.push_back(k.result(last, lastType));
@@ -1439,7 +1550,13 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
         attentionDecodeKeys);
-    patterns.add<ScanToGPU, SelectiveScanToGPU,
+    if (selectiveScanTimeSplit < 0) {
+      getOperation().emitError()
+          << "convert-seq-to-gpu: selective-scan-time-split must be >= 0";
+      return signalPassFailure();
+    }
+    patterns.add<SelectiveScanToGPU>(&getContext(), selectiveScanTimeSplit);
+    patterns.add<ScanToGPU,
                  GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
                  CausalConv1dToGPU>(&getContext());
     patterns.add<LinearRecurrenceToGPU>(&getContext(), scanStepsPerThread);

@@ -94,7 +94,7 @@ struct CompileOptions {
   /// CUDA, with attentionSplitKeys: bf16/f16 attention with at most 8
   /// query rows per KV head (decoding: heads of a GQA group x queries) on
   /// the split-key SIMT kernel instead of the tensor-core one. On by
-  /// default for target=cuda (measured faster on an H100: 1.2-7x for one
+  /// default for target=cuda (measured faster on an H100: 1.05-7x for one
   /// query at GQA 32:8).
   bool attentionDecodeSimt = false;
 

@@ -973,7 +973,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   /// keys to split) on that SIMT kernel instead of the tensor cores.
   bool decodeSimt;
   /// Measured on an H100 (GQA 32:8, bf16): the SIMT kernel wins with 4
-  /// rows per KV head (one query; 1.2-7x), loses with 32 (8 queries;
+  /// rows per KV head (one query; 1.05-7x), loses with 32 (8 queries;
   /// 0.86x: each warp of 4 rows reads the KV head again).
   static constexpr int64_t kDecodeSimtRows = 8;
   /// The split-key kernel's query rows of one KV head per warp, and keys

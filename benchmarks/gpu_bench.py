@@ -32,6 +32,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import roofline  # noqa: E402
 import torch_refs  # noqa: E402
 
 
@@ -49,6 +50,8 @@ def parse_args(argv=None):
                         "compiler's choice, through seqc.attention) or QxK "
                         "(attention-tile-q=Q attention-tile-kv=K), e.g. "
                         "auto,64x64,128x32")
+    p.add_argument("--roofline",
+                   help="write a roofline plot (PNG) of the rows here")
     p.add_argument("--scan-splits", default="0,128,256",
                    help="comma-separated selective-scan-time-split values "
                         "to time (0: the default lowering, no split)")
@@ -162,7 +165,9 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
             out = fn()
             err = rel_err(torch, out, check) if check is not None else float("nan")
             t_s = timed(torch, fn, args.budget, max_reps=5)
-            attention_rows(rows, shape, baselines, t_s, flops, mm_ceiling, err)
+            nbytes = 2.0 * (2 * q.numel() + 2 * k.numel())  # q, o, k, v
+            attention_rows(rows, shape, baselines, t_s, flops, nbytes,
+                           mm_ceiling, err)
         del q, k, v, out
         torch.cuda.empty_cache()
 
@@ -184,9 +189,11 @@ def compiled_attention(seqc, q, k, v, causal, tiling):
     return lambda: main(q, k, v)
 
 
-def attention_rows(rows, shape, baselines, t_s, flops, mm_ceiling, err):
+def attention_rows(rows, shape, baselines, t_s, flops, nbytes, mm_ceiling, err):
     for name, (t_b, ref) in baselines.items():
         rows.append(dict(
+            plot=dict(flops=flops, bytes=nbytes, seconds=t_s,
+                      baseline_seconds=t_b),
             workload="attention bf16", shape=shape,
             seqc="%.3f ms (%.1f TFLOP/s)" % (t_s * 1e3, flops / t_s / 1e12),
             baseline=("SDPA %s: %.3f ms (%.1f TFLOP/s)"
@@ -247,6 +254,8 @@ def bench_decode_attention(args, torch, seqc, rows, copy_bw):
             t_k = kernel_seconds(torch, main)
             gbps = kv_bytes / t_s / 1e9
             rows.append(dict(
+                plot=dict(flops=4.0 * B * Hq * Sq * KV * D, bytes=kv_bytes,
+                          seconds=t_s, baseline_seconds=best),
                 workload="decode attention bf16",
                 shape=label + (" " + options if options else ""),
                 seqc="%.3f ms (%.0f GB/s of K/V; kernels %.3f ms)"
@@ -293,6 +302,8 @@ def bench_recurrence(args, torch, seqc, rows, copy_bw):
     t_s = timed(torch, lambda: seqc.linear_recurrence(a, b), args.budget)
     t_b = timed(torch, lambda: compiled(a, b), args.budget)
     rows.append(dict(
+        plot=dict(flops=2.0 * a.numel(), bytes=nbytes, seconds=t_s,
+                  baseline_seconds=t_b),
         workload="linear recurrence f32", shape="B%d D%d L%d (last dim)" % (B, D, L),
         seqc="%.3f ms (%.0f GB/s)" % (t_s * 1e3, nbytes / t_s / 1e9),
         baseline="torch.compile associative_scan: %.3f ms (%.0f GB/s)"
@@ -336,6 +347,8 @@ def bench_selective_scan(args, torch, seqc, rows, copy_bw):
         err = rel_err(torch, fn(), ref)
         t_s = timed(torch, fn, args.budget)
         rows.append(dict(
+            plot=dict(flops=7.0 * u.numel() * N, bytes=nbytes, seconds=t_s,
+                      baseline_seconds=t_b),
             workload="selective scan f32",
             shape="B%d D%d L%d N%d%s" % (Bt, D, L, N, label),
             seqc="%.3f ms (%.0f GB/s)" % (t_s * 1e3, nbytes / t_s / 1e9),
@@ -343,6 +356,20 @@ def bench_selective_scan(args, torch, seqc, rows, copy_bw):
             ratio="%.2fx" % (t_b / t_s), achieved="%.0f GB/s" % (nbytes / t_s / 1e9),
             ceiling="%.0f GB/s (copy); seqc %.0f%%" % (copy_bw, 100 * nbytes / t_s / 1e9 / copy_bw),
             check="rel err %.1e" % err))
+
+
+def plot_rows(rows, path, mm_tflops, copy_gbps):
+    """Writes the roofline of the rows that carry a `plot` (FLOP: the op's
+    arithmetic; bytes: its minimal traffic) against the ceilings measured
+    in the run; returns the legend lines (point k is the k-th such row)."""
+    points, legend = [], []
+    for row in rows:
+        if "plot" in row:
+            points.append(dict(row["plot"], label=len(points) + 1))
+            legend.append("roofline point %d: %s %s"
+                          % (len(points), row["workload"], row["shape"]))
+    roofline.write(path, points, mm_tflops * 1e12, copy_gbps * 1e9)
+    return legend + ["roofline: %s" % path]
 
 
 def table(rows):
@@ -381,6 +408,9 @@ def main(argv=None):
               file=sys.stderr, flush=True)
         print(table(rows), flush=True)
     print(table(rows))
+    if args.roofline:
+        for line in plot_rows(rows, args.roofline, mm, copy_bw):
+            print(line)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -68,7 +68,7 @@ run() {
   fi
   # SEQC_GPU_ONLY=bench: only the kernel benchmark (SEQC_GPU_BENCH_ARGS).
   if [ "${SEQC_GPU_ONLY:-}" = bench ]; then
-    "$py" "$root/benchmarks/gpu_bench.py" --json "$out/bench.json" \
+    "$py" "$root/benchmarks/gpu_bench.py" --json "$out/bench.json" --roofline "$out/roofline.png" \
       ${SEQC_GPU_BENCH_ARGS:-} "$@" 2>&1 | tee "$out/bench.log"
     return "${PIPESTATUS[0]}"
   fi
@@ -126,7 +126,7 @@ run() {
   # SEQC_GPU_ONLY=tests: the tests and the decode benchmark, not the
   # kernel benchmark.
   [ "${SEQC_GPU_ONLY:-}" = tests ] ||
-    timeout "${SEQC_GPU_BENCH_TIMEOUT:-240}" "$py" "$root/benchmarks/gpu_bench.py" \
+    timeout "${SEQC_GPU_BENCH_TIMEOUT:-240}" "$py" "$root/benchmarks/gpu_bench.py" --roofline "$out/roofline.png" \
       --json "$out/bench.json" ${SEQC_GPU_BENCH_ARGS:-} 2>&1 | tee "$out/bench.log" || status=1
   # Decode-step latency of the Llama-style model at KV 4096 against
   # transformers (or torch eager where transformers is missing).

@@ -44,7 +44,7 @@ def parse_args(argv=None):
                    help="seconds of timed calls per measurement (default 1.5)")
     p.add_argument("--only", default="",
                    help="comma-separated: attention, decode_attention, "
-                        "recurrence, selective_scan")
+                        "recurrence, selective_scan, gla")
     p.add_argument("--attention-tiles", default="auto",
                    help="comma-separated attention tilings to time: auto (the "
                         "compiler's choice, through seqc.attention) or QxK "
@@ -358,6 +358,41 @@ def bench_selective_scan(args, torch, seqc, rows, copy_bw):
             check="rel err %.1e" % err))
 
 
+def bench_gla(args, torch, seqc, rows, copy_bw):
+    """Gated linear attention, bf16 (the issue's B8 H16 T4096 K=V=128, a
+    per-key-dim log decay): seqc.gated_linear_attention against
+    torch.compile of the chunked reference (chunks of 64, fp32 math),
+    FLOP counted as the chunked algorithm's."""
+    import functools
+    Bt, H, T, K, C = (2, 4, 512, 64, 64) if args.quick else (8, 16, 4096, 128, 64)
+    q, k, v = (torch.randn(Bt, H, T, K, device="cuda", dtype=torch.bfloat16)
+               for _ in range(3))
+    g = (-0.01 - 0.09 * torch.rand(Bt, H, T, K, device="cuda")).to(torch.bfloat16)
+    chunked = torch.compile(functools.partial(torch_refs.gla_chunked, torch,
+                                              chunk=C))
+
+    def baseline():
+        return chunked(q.float(), k.float(), v.float(), g.float())
+
+    ref = baseline()
+    fn = lambda: seqc.gated_linear_attention(q, k, v, g)  # noqa: E731
+    err = rel_err(torch, fn(), ref)
+    t_b = timed(torch, baseline, args.budget, max_reps=10)
+    t_s = timed(torch, fn, args.budget, max_reps=10)
+    flops = Bt * H * T * (2.0 * C * (K + K) + 4.0 * K * K)
+    nbytes = 2.0 * 5 * q.numel()              # q, k, v, g, o in bf16
+    rows.append(dict(
+        plot=dict(flops=flops, bytes=nbytes, seconds=t_s, baseline_seconds=t_b),
+        workload="gated linear attention bf16",
+        shape="B%d H%d T%d K=V=%d" % (Bt, H, T, K),
+        seqc="%.3f ms (%.1f TFLOP/s)" % (t_s * 1e3, flops / t_s / 1e12),
+        baseline="torch.compile chunked (C=%d, fp32): %.3f ms" % (C, t_b * 1e3),
+        ratio="%.2fx" % (t_b / t_s), achieved="%.0f GB/s" % (nbytes / t_s / 1e9),
+        ceiling="%.0f GB/s (copy); seqc %.0f%%"
+        % (copy_bw, 100 * nbytes / t_s / 1e9 / copy_bw),
+        check="rel err %.1e vs the chunked fp32 reference" % err))
+
+
 def plot_rows(rows, path, mm_tflops, copy_gbps):
     """Writes the roofline of the rows that carry a `plot` (FLOP: the op's
     arithmetic; bytes: its minimal traffic) against the ceilings measured
@@ -396,7 +431,8 @@ def main(argv=None):
     for name, fn, extra in (("attention", bench_attention, mm),
                             ("decode_attention", bench_decode_attention, copy_bw),
                             ("recurrence", bench_recurrence, copy_bw),
-                            ("selective_scan", bench_selective_scan, copy_bw)):
+                            ("selective_scan", bench_selective_scan, copy_bw),
+                            ("gla", bench_gla, copy_bw)):
         if only and name not in only:
             continue
         t0 = time.perf_counter()

@@ -15,3 +15,38 @@ def selective_scan(torch, u, delta, A, B, C, step=None):
             step(x, dA[:, :, i], dBu[:, :, i])
         ys.append(torch.einsum("bdn,bn->bd", x, C[:, :, i]))
     return torch.stack(ys, dim=2)
+
+
+def gla_chunked(xp, q, k, v, g, chunk=64, scale=None):
+    """Gated linear attention in the chunked form (as flash-linear-attention
+    computes it): per chunk of `chunk` steps, the intra-chunk part as a
+    masked (q·e^G)(k·e^-G)^T product times v, the inter-chunk part as
+    (q·e^G)·S, and the state carried as S = e^G_last·S + (k·e^(G_last-G))^T v,
+    G the within-chunk cumulative log decay. q, k, g [B, H, T, K] (g the log
+    decay per key dim), v [B, H, T, V]; T a multiple of `chunk`. `xp` is
+    torch or numpy (only einsum, exp, cumsum, tril, stack and indexing are
+    used, with the same spelling in both)."""
+    Bt, H, T, K = q.shape
+    V = v.shape[3]
+    n = T // chunk
+    if scale is None:
+        scale = K ** -0.5
+    q, k, v, g = (x.reshape(Bt, H, n, chunk, x.shape[3]) for x in (q, k, v, g))
+    G = xp.cumsum(g, 3)                       # inclusive, per chunk
+    last = G[:, :, :, -1:, :]
+    qg = q * xp.exp(G)
+    kg = k * xp.exp(-G)
+    kend = k * xp.exp(last - G)
+    # Intra-chunk: key j <= query i.
+    A = xp.tril(xp.einsum("bhnik,bhnjk->bhnij", qg, kg))
+    o = xp.einsum("bhnij,bhnjv->bhniv", A, v)
+    # Each chunk's contribution to the state, and its total decay.
+    U = xp.einsum("bhnjk,bhnjv->bhnkv", kend, v)
+    decay = xp.exp(last[:, :, :, 0, :])       # [B, H, n, K]
+    S = U[:, :, 0] * 0.0
+    inter = []
+    for c in range(n):
+        inter.append(xp.einsum("bhik,bhkv->bhiv", qg[:, :, c], S))
+        S = decay[:, :, c, :, None] * S + U[:, :, c]
+    o = o + xp.stack(inter, 2)
+    return (scale * o).reshape(Bt, H, T, V)

@@ -55,7 +55,8 @@ def parse_args(argv=None):
     p.add_argument("--scan-splits", default="0,128,256",
                    help="comma-separated selective-scan-time-split values "
                         "to time (0: the default lowering, no split)")
-    p.add_argument("--decode-options", default=";attention-decode-simt=0",
+    p.add_argument("--decode-options",
+                   default=";attention-decode-simt=0;attention-decode-vector=1",
                    help="semicolon-separated compile options to time for "
                         "decode attention ('' is the default), e.g. "
                         "';attention-decode-keys=4;attention-decode-rows=8 "

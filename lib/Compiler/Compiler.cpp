@@ -198,6 +198,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                                ? &options.attentionSplitKeys
                            : key == "attention-decode-simt"
                                ? &options.attentionDecodeSimt
+                           : key == "attention-decode-vector"
+                               ? &options.attentionDecodeVector
                            : key == "bounds-check" ? &options.boundsCheck
                                                    : nullptr) {
       // The 0/1 options.
@@ -213,7 +215,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
                        "attention-tile-q, attention-tile-kv, attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
-                       "selective-scan-time-split, "
+                       "selective-scan-time-split, attention-decode-vector, "
                        "attention-decode-simt, matmul-split-k, bounds-check)");
     }
   }
@@ -260,7 +262,8 @@ std::string CompileOptions::str() const {
          (boundsCheck ? " bounds-check=1" : "") +
          (attentionSplitKeys ? " attention-split-keys=1" : "") +
          (matmulSplitK ? " matmul-split-k=1" : "") +
-         (attentionDecodeSimt ? " attention-decode-simt=1" : "");
+         (attentionDecodeSimt ? " attention-decode-simt=1" : "") +
+         (attentionDecodeVector ? " attention-decode-vector=1" : "");
 }
 
 /// The embedded GPU code format: `auto` is a fatbin (cubin + PTX) when
@@ -573,6 +576,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionDecodeRows = options.attentionDecodeRows;
     pipelineOptions.attentionDecodeKeys = options.attentionDecodeKeys;
     pipelineOptions.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
+    pipelineOptions.attentionDecodeVector = options.attentionDecodeVector;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;
     pipelineOptions.attentionDecodeSimt = options.attentionDecodeSimt;
     pipelineOptions.matmulSplitK = options.matmulSplitK;

@@ -57,6 +57,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionDecodeRows = options.attentionDecodeRows;
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
   seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
+  seqToGPU.attentionDecodeVector = options.attentionDecodeVector;
   seqToGPU.attentionSplitKeys = options.attentionSplitKeys;
   seqToGPU.attentionDecodeSimt = options.attentionDecodeSimt;
   pm.addPass(createConvertSeqToGPU(seqToGPU));

@@ -75,6 +75,9 @@ struct CompileOptions {
   /// choice (4 and 8).
   int64_t attentionDecodeRows = 0;
   int64_t attentionDecodeKeys = 0;
+  /// CUDA split-key attention: each lane reads its contiguous head dims of
+  /// a K/V row as one vector load. Not yet measured, so off by default.
+  bool attentionDecodeVector = false;
   /// CUDA: steps per time split of seq.selective_scan (0: none; each
   /// thread walks all of time). Not yet measured, so off by default.
   int64_t selectiveScanTimeSplit = 0;

@@ -124,6 +124,11 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     Option<"attentionDecodeKeys", "attention-decode-keys", "int64_t", "0",
            "Keys per step of the split-key attention (their loads issued "
            "together): 1, 2, 4, 8 or 16 (0: 8)">,
+    Option<"attentionDecodeVector", "attention-decode-vector", "bool",
+           "false",
+           "The split-key attention's lanes hold contiguous head dims and "
+           "read each K/V row piece as one vector load (head dims of 32·P, "
+           "P a power of two, at most 16 bytes a lane)">,
     Option<"selectiveScanTimeSplit", "selective-scan-time-split", "int64_t",
            "0",
            "Steps per time split of seq.selective_scan (0: none): the splits "

@@ -87,6 +87,10 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       *this, "selective-scan-time-split",
       llvm::cl::desc("Steps per time split of the selective scan (0: none)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> attentionDecodeVector{
+      *this, "attention-decode-vector",
+      llvm::cl::desc("Split-key attention: K/V row pieces as vector loads"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> matmulSplitK{
       *this, "matmul-split-k",
       llvm::cl::desc("Split the reduction of matmuls with few outputs "

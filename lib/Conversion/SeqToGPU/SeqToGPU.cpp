@@ -959,11 +959,12 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
 struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   AttentionToGPU(MLIRContext *ctx, bool useTensorCores,
                  MmaAttentionOptions mmaOptions, bool splitKeys,
-                 bool decodeSimt, int64_t decodeRows, int64_t decodeKeys)
+                 bool decodeSimt, int64_t decodeRows, int64_t decodeKeys,
+                 bool decodeVector)
       : OpRewritePattern(ctx), useTensorCores(useTensorCores),
         mmaOptions(mmaOptions), splitKeys(splitKeys), decodeSimt(decodeSimt),
         decodeRows(decodeRows ? decodeRows : 4),
-        decodeKeys(decodeKeys ? decodeKeys : 8) {}
+        decodeKeys(decodeKeys ? decodeKeys : 8), decodeVector(decodeVector) {}
   bool useTensorCores;
   MmaAttentionOptions mmaOptions;
   /// Few query rows over many keys (decoding): each row's keys split
@@ -979,6 +980,8 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   /// The split-key kernel's query rows of one KV head per warp, and keys
   /// per step.
   int64_t decodeRows, decodeKeys;
+  /// The split-key kernel reads K/V row pieces as vectors (see below).
+  bool decodeVector;
 
   /// Key splits per query row, each split a warp: enough warps to fill the
   /// GPU (about 4096) with at least 32 keys each; 1 (the thread-per-row
@@ -1020,8 +1023,31 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
       lowerAttentionToMma(op, rewriter, k, mmaOptions);
       return success();
     }
-    Value q = k.buffer(op.getQuery()), key = k.buffer(op.getKey()),
-          value = k.buffer(op.getValue()), lengths = k.buffer(op.getKvLengths()),
+    int64_t numRows = batch * qHeads * sq;
+    // Few rows over many keys: the split-key kernel, then a combine kernel.
+    bool splitPath = splitKeys && keySplits(numRows, skv) > 1;
+    // With attention-decode-vector, the split-key kernel's lanes hold
+    // contiguous head dims and read each K/V row piece as one vector (up
+    // to 16 bytes): head dims of 32·P, P a power of two. Like the
+    // tensor-core kernel's cp.async, this relies on the runtime's 16-byte
+    // aligned buffers with a unit innermost stride and rows whose strides
+    // are multiples of the vector.
+    Type kvElement = kType.getElementType();
+    int64_t elementBytes = kvElement.getIntOrFloatBitWidth() / 8;
+    auto vectorWidth = [&](int64_t dim) -> int64_t {
+      int64_t p = dim / 32;
+      return dim % 32 == 0 && llvm::isPowerOf2_64(p) && p * elementBytes <= 16
+                 ? p
+                 : 0;
+    };
+    bool vectorRows = splitPath && decodeVector &&
+                      tensorTypeOf(op.getValue()).getElementType() ==
+                          kvElement &&
+                      vectorWidth(headDim) > 0 && vectorWidth(valueDim) > 0;
+    Value q = k.buffer(op.getQuery()),
+          key = k.buffer(op.getKey(), /*unitInnerStride=*/vectorRows),
+          value = k.buffer(op.getValue(), /*unitInnerStride=*/vectorRows),
+          lengths = k.buffer(op.getKvLengths()),
           qSeg = k.buffer(op.getQSegmentIds()),
           kSeg = k.buffer(op.getKvSegmentIds());
     Value out = k.output(oType);
@@ -1041,9 +1067,6 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
     int64_t group = qHeads / kvHeads;
     SmallVector<int64_t> rows = {batch, qHeads, sq};
 
-    int64_t numRows = batch * qHeads * sq;
-    // Few rows over many keys: the split-key kernel, then a combine kernel.
-    bool splitPath = splitKeys && keySplits(numRows, skv) > 1;
     int64_t splits = 1;
     // The keys row (bi, i) sees: [lo, hi) as i64, before the segment test.
     auto visibleRange = [&](ImplicitLocOpBuilder &kb, Value bi, Value i) {
@@ -1167,13 +1190,42 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
               wb, arith::DivUIOp::create(wb, warp, k.index(splits)),
               {batch, kvHeads, chunks});
           Value bi = at[0], kvh = at[1], chunk = at[2];
-          // Lane dims: d = lane + 32·c, clamped in bounds; q is 0 past D.
+          // Lane dims: d = lane + 32·c (lane·P + c with vector rows),
+          // clamped in bounds; q is 0 past D.
           auto laneDim = [&](ImplicitLocOpBuilder &lb, int64_t c, int64_t dim) {
-            Value d = arith::AddIOp::create(lb, lane, k.index(32 * c));
+            Value d = vectorRows
+                          ? arith::AddIOp::create(
+                                lb,
+                                arith::MulIOp::create(lb, lane,
+                                                      k.index(dim / 32)),
+                                k.index(c))
+                          : arith::AddIOp::create(lb, lane, k.index(32 * c));
             Value in = arith::CmpIOp::create(lb, arith::CmpIPredicate::ult, d,
                                              k.index(dim));
             Value safe = arith::MinUIOp::create(lb, d, k.index(dim - 1));
             return std::make_pair(safe, in);
+          };
+          // This lane's `count` dims of row j of `rows` in f32: one vector
+          // load, or a load per dim.
+          auto laneRow = [&](ImplicitLocOpBuilder &lb, Value rows, Value j,
+                             int64_t count, int64_t dim) {
+            SmallVector<Value> values;
+            if (!vectorRows) {
+              for (int64_t c = 0; c < count; ++c)
+                values.push_back(k.load(
+                    lb, rows, ValueRange{bi, kvh, j, laneDim(lb, c, dim).first}));
+              return values;
+            }
+            auto type = VectorType::get({count}, kvElement);
+            Value vec = vector::LoadOp::create(
+                lb, type, rows,
+                ValueRange{bi, kvh, j, laneDim(lb, 0, dim).first},
+                /*nontemporal=*/false,
+                llvm::MaybeAlign(count * elementBytes));
+            for (int64_t c = 0; c < count; ++c)
+              values.push_back(ScalarMath(lb).f32(
+                  vector::ExtractOp::create(lb, vec, ArrayRef<int64_t>{c})));
+            return values;
           };
           // The warp's rows: (head, query) pairs of the group, in order;
           // a row past the group (last chunk) sees no key and stores
@@ -1266,14 +1318,8 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                       ib, arith::CmpIPredicate::ult, j, toIdx));
                   j = arith::MinUIOp::create(ib, j, lastKey);
                   keyAt.push_back(j);
-                  for (int64_t c = 0; c < qPerLane; ++c)
-                    kv[u].push_back(k.load(
-                        ib, key,
-                        ValueRange{bi, kvh, j, laneDim(ib, c, headDim).first}));
-                  for (int64_t c = 0; c < vPerLane; ++c)
-                    vv[u].push_back(k.load(
-                        ib, value,
-                        ValueRange{bi, kvh, j, laneDim(ib, c, valueDim).first}));
+                  kv[u] = laneRow(ib, key, j, qPerLane, headDim);
+                  vv[u] = laneRow(ib, value, j, vPerLane, valueDim);
                   if (kSeg)
                     kSegIds.push_back(
                         memref::LoadOp::create(ib, kSeg, ValueRange{bi, j}));
@@ -1549,7 +1595,7 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
         &getContext(), attentionTensorCores,
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
-        attentionDecodeKeys);
+        attentionDecodeKeys, attentionDecodeVector);
     if (selectiveScanTimeSplit < 0) {
       getOperation().emitError()
           << "convert-seq-to-gpu: selective-scan-time-split must be >= 0";

@@ -3,6 +3,15 @@
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-decode-rows=9" 2>&1 | FileCheck %s --check-prefix=BADOPT
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-decode-keys=3" 2>&1 | FileCheck %s --check-prefix=BADOPT
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-rows=2 attention-decode-keys=2" | FileCheck %s --check-prefix=TUNED
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-vector=1" | FileCheck %s --check-prefix=VEC
+// With attention-decode-vector each lane reads its 4 contiguous dims of a
+// K or V row as one vector<4xf32> (16-byte aligned): 16 loads a step.
+// VEC-LABEL: func.func @decode
+// VEC: scf.for {{.*}} step %c8
+// VEC-COUNT-16: vector.load %{{.*}} : memref<1x4x4096x128xf32, strided<[?, ?, ?, 1], offset: ?>>, vector<4xf32>
+// VEC-NOT: vector.load
+// VEC: scf.yield
+// VEC-LABEL: func.func @prefill
 // BADOPT: attention-decode-rows must be in [0, 8] and attention-decode-keys 0, 1, 2, 4, 8 or 16
 // The tuning knobs: 2 rows per warp (8 groups x 64 splits = 512 warps),
 // 2 keys a step (16 loads, 2 rows x 2 keys x 5 shuffles).

@@ -86,7 +86,7 @@ def timed(torch, fn, budget, max_reps=50):
 def kernel_seconds(torch, fn, reps=5):
     """GPU time of fn()'s kernels and copies per call (torch.profiler), to
     set against its wall time between CUDA events (which includes the host
-    time before the first launch)."""
+    time before the first launch): (total, {kernel name: seconds})."""
     from torch.profiler import ProfilerActivity, profile
     fn()
     torch.cuda.synchronize()
@@ -94,9 +94,17 @@ def kernel_seconds(torch, fn, reps=5):
         for _ in range(reps):
             fn()
         torch.cuda.synchronize()
-    us = sum(e.device_time for e in prof.events()
-             if e.device_type == torch.autograd.DeviceType.CUDA)
-    return us / 1e6 / reps
+    per = {}
+    for e in prof.events():
+        if e.device_type == torch.autograd.DeviceType.CUDA:
+            per[e.name] = per.get(e.name, 0.0) + e.device_time / 1e6 / reps
+    return sum(per.values()), per
+
+
+def kernel_breakdown(per, top=3):
+    """'name 0.300 + name 0.030' (ms), the largest first."""
+    return " + ".join("%s %.3f" % (name, s * 1e3) for name, s in
+                      sorted(per.items(), key=lambda kv: -kv[1])[:top])
 
 
 def rel_err(torch, x, ref):
@@ -252,15 +260,15 @@ def bench_decode_attention(args, torch, seqc, rows, copy_bw):
             main = compiled_attention_options(seqc, q, k, v, options)
             err = rel_err(torch, main(), ref)
             t_s = timed(torch, main, args.budget)
-            t_k = kernel_seconds(torch, main)
+            t_k, per = kernel_seconds(torch, main)
             gbps = kv_bytes / t_s / 1e9
             rows.append(dict(
                 plot=dict(flops=4.0 * B * Hq * Sq * KV * D, bytes=kv_bytes,
                           seconds=t_s, baseline_seconds=best),
                 workload="decode attention bf16",
                 shape=label + (" " + options if options else ""),
-                seqc="%.3f ms (%.0f GB/s of K/V; kernels %.3f ms)"
-                % (t_s * 1e3, gbps, t_k * 1e3),
+                seqc="%.3f ms (%.0f GB/s of K/V; kernels %.3f ms: %s)"
+                % (t_s * 1e3, gbps, t_k * 1e3, kernel_breakdown(per)),
                 baseline="SDPA %s (fastest): %.3f ms (%.0f GB/s)"
                 % (best_name, best * 1e3, kv_bytes / best / 1e9),
                 ratio="%.2fx" % (best / t_s), achieved="%.0f GB/s" % gbps,
@@ -347,12 +355,14 @@ def bench_selective_scan(args, torch, seqc, rows, copy_bw):
             label = " selective-scan-time-split=%d" % split
         err = rel_err(torch, fn(), ref)
         t_s = timed(torch, fn, args.budget)
+        _, per = kernel_seconds(torch, fn)
         rows.append(dict(
             plot=dict(flops=7.0 * u.numel() * N, bytes=nbytes, seconds=t_s,
                       baseline_seconds=t_b),
             workload="selective scan f32",
             shape="B%d D%d L%d N%d%s" % (Bt, D, L, N, label),
-            seqc="%.3f ms (%.0f GB/s)" % (t_s * 1e3, nbytes / t_s / 1e9),
+            seqc="%.3f ms (%.0f GB/s; kernels %s)"
+            % (t_s * 1e3, nbytes / t_s / 1e9, kernel_breakdown(per)),
             baseline="torch.compile'd reference step, looped: %.3f ms" % (t_b * 1e3),
             ratio="%.2fx" % (t_b / t_s), achieved="%.0f GB/s" % (nbytes / t_s / 1e9),
             ceiling="%.0f GB/s (copy); seqc %.0f%%" % (copy_bw, 100 * nbytes / t_s / 1e9 / copy_bw),

@@ -669,6 +669,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // per split; otherwise from the carried-in state (zero without
     // splits), writing y (and the last state without splits).
     auto scanKernel = [&](bool local) {
+      k.kernelPart = local ? "local" : "";
       SmallVector<Type> tiles(4, k.sharedType({kChannels, kChunk + 1}, f32));
       k.launch(batch * channelBlocks * splits, kChannels,
                [&](ImplicitLocOpBuilder &kb, Value block, Value thread) {
@@ -831,6 +832,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     };
     if (split) {
       scanKernel(/*local=*/true);
+      k.kernelPart = "carry";
       // Carries: a thread per (batch, channel, state) walks the splits:
       // in_s = H, then H = 2^(ΣΔ_s·A·log2 e)·H + local_s.
       k.launchFlat(batch * channels * states, [&](ImplicitLocOpBuilder &kb,
@@ -1470,6 +1472,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
       });
     }
     if (splitPath) {
+      k.kernelPart = "combine";
       // Combine: a thread per (row, value column) rescales every split's
       // partial to the row's maximum: M = max m_s, L = sum l_s e^(m_s - M),
       // out_d = sum acc_s,d e^(m_s - M) / L. Splits that saw no key hold
@@ -1527,6 +1530,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
           });
         }
       });
+      k.kernelPart.clear();
       memref::DeallocOp::create(b, partial);
     }
     SmallVector<Value> results = {k.result(out, oType)};

@@ -106,6 +106,8 @@ public:
       llvm::replace(name, '.', '_');
       if (auto func = origin->getParentOfType<FunctionOpInterface>())
         name = (func.getName() + "_" + name).str();
+      if (!kernelPart.empty())
+        name += "_" + kernelPart;
       launch.setFunctionAttr(FlatSymbolRefAttr::get(b.getContext(), name));
     }
     OpBuilder::InsertionGuard guard(b);
@@ -232,6 +234,9 @@ public:
   }
 
   ImplicitLocOpBuilder &b;
+  /// Which kernel of a multi-kernel lowering the next launches are
+  /// (`combine`: named `<func>_attention_combine`); empty for the main one.
+  std::string kernelPart;
   /// The shared memory of the kernel being built, if it asked for some.
   Value shared;
   /// Its extra workgroup buffers (launch's `extraWorkgroup`), in order.

@@ -46,7 +46,7 @@
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK: scf.yield
 // CHECK: memref.store {{.*}}, %[[PARTIAL]]
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c8{{.*}}) threads({{.*}}) in ({{.*}} = %c256
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c8{{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}) function(@decode_attention_combine)
 // CHECK: scf.for {{.*}} = %c0{{.*}} to %c64
 // CHECK: memref.load %[[PARTIAL]]
 // CHECK: scf.for {{.*}} = %c0{{.*}} to %c64

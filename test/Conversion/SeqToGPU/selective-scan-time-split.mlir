@@ -13,16 +13,16 @@
 // CHECK-DAG: %[[LOCAL:.*]] = memref.alloc() : memref<2x40x3x4xf32>
 // CHECK-DAG: %[[IN:.*]] = memref.alloc() : memref<2x40x3x4xf32>
 // CHECK-DAG: %[[SUM:.*]] = memref.alloc() : memref<2x40x3xf32>
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c12{{.*}}) threads({{.*}}) in ({{.*}} = %c32
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c12{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) function(@scan_selective_scan_local)
 // The local pass carries the 4 states and the sum of delta, stores no y.
 // CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32)
 // CHECK: memref.store {{.*}}, %[[LOCAL]]
 // CHECK: memref.store {{.*}}, %[[SUM]]
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c256
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}) function(@scan_selective_scan_carry)
 // CHECK: scf.for {{.*}} = %c0{{.*}} to %c3
 // CHECK: memref.store {{.*}}, %[[IN]]
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c12{{.*}}) threads({{.*}}) in ({{.*}} = %c32
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c12{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) function(@scan_selective_scan)
 // CHECK: memref.load %[[IN]]
 // CHECK: scf.for {{.*}} -> (f32, f32, f32, f32)
 // CHECK: memref.dealloc %[[LOCAL]]

@@ -985,9 +985,10 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   /// The split-key kernel reads K/V row pieces as vectors (see below).
   bool decodeVector;
 
-  /// Key splits per query row, each split a warp: enough warps to fill the
-  /// GPU (about 4096) with at least 32 keys each; 1 (the thread-per-row
-  /// kernel) when the rows alone fill it.
+  /// Whether the rows need their keys split (more than 1): splits of at
+  /// least 32 keys until about 4096 (row, split) pairs fill the GPU; 1 (the
+  /// thread-per-row kernel) when the rows alone fill it. The split-key
+  /// kernel then picks its own count (groupedKeySplits).
   static int64_t keySplits(int64_t rows, int64_t skv) {
     if (rows >= 16384)
       return 1;

@@ -359,7 +359,31 @@ SEQC_EXPORT void *mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
   return mgpuModuleLoad(data, 0);
 }
 
+namespace {
+/// Kernel lookups, cached per thread: the GPU lowering asks for the kernel
+/// before every launch (135 times in a decode step). An entry is keyed by
+/// the module and the name's address (a constant of the compiled code) and
+/// valid for one generation of loaded modules: every unload starts a new
+/// one, so a module loaded later at a freed handle never hits a stale entry.
+uint64_t moduleGeneration = 1; // __atomic builtins (no C++ library here)
+struct KernelCacheEntry {
+  void *module = nullptr;
+  const char *name = nullptr;
+  uint64_t generation = 0;
+  CUfunction function = nullptr;
+};
+constexpr size_t kKernelCacheSlots = 64;
+thread_local KernelCacheEntry kernelCache[kKernelCacheSlots];
+
+KernelCacheEntry &kernelCacheSlot(void *module, const char *name) {
+  auto bits = reinterpret_cast<uintptr_t>(module) * 0x9E3779B97F4A7C15ull ^
+              reinterpret_cast<uintptr_t>(name);
+  return kernelCache[(bits >> 4) % kKernelCacheSlots];
+}
+} // namespace
+
 SEQC_EXPORT void mgpuModuleUnload(void *module) {
+  __atomic_add_fetch(&moduleGeneration, 1, __ATOMIC_ACQ_REL);
   Driver &d = driver();
   if (module && !d.failure[0])
     d.cuModuleUnload(static_cast<CUmodule>(module));
@@ -370,12 +394,18 @@ SEQC_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
     setErrorf("kernel %s: its GPU module did not load", name);
     return nullptr;
   }
+  KernelCacheEntry &entry = kernelCacheSlot(module, name);
+  uint64_t generation = __atomic_load_n(&moduleGeneration, __ATOMIC_ACQUIRE);
+  if (entry.module == module && entry.name == name &&
+      entry.generation == generation)
+    return entry.function; // the launch that follows checks the thread's state
   Driver *d = ready("looking up a kernel");
   CUfunction f = nullptr;
   if (!d || !ok(*d, d->cuModuleGetFunction(&f, static_cast<CUmodule>(module),
                                           name),
                 "cuModuleGetFunction"))
     return nullptr;
+  entry = {module, name, generation, f};
   return f;
 }
 

@@ -162,19 +162,23 @@ def test_attention_tensor_core_tilings(torch, tiling, case):
 
 
 @cuda
-@pytest.mark.parametrize("case", ["decode_gqa", "multi_query_lengths"])
+@pytest.mark.parametrize("case", ["decode_gqa", "multi_query_lengths",
+                                  "decode_gqa_vector", "multi_query_lengths_vector"])
 def test_attention_decode_simt_bf16(torch, case):
     """attention-decode-simt (on by default for target=cuda): bf16 decoding
     (at most 8 query rows per KV head over a long cache) on the split-key
     SIMT kernel instead of the tensor cores; against float64, and against
-    the tensor-core kernel (attention-decode-simt=0)."""
-    if case == "decode_gqa":
+    the tensor-core kernel (attention-decode-simt=0); also with the K/V rows
+    read as vectors (attention-decode-vector=1: vector<4xbf16> at D 128,
+    vector<2xbf16> at D 64)."""
+    options = "attention-decode-vector=1" if case.endswith("_vector") else None
+    if case.startswith("decode_gqa"):
         dims, opts = (2, 32, 8, 1, 3001, 128, 128), dict()
     else:
         dims, opts = (2, 8, 2, 2, 1100, 64, 64), dict(causal=True,
                                                     kv_lengths=[1100, 517])
     q, k, v, kl, opts, plan = bf16_attention_plan(torch, rng(2400), dims, opts)
-    simt = seqc.compile(plan.text(), target="cuda")["main"]
+    simt = seqc.compile(plan.text(), target="cuda", options=options)["main"]
     mma = seqc.compile(plan.text(), target="cuda",
                        options="attention-decode-simt=0")["main"]
     out = simt(*plan.call.arrays)

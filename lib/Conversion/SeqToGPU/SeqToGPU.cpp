@@ -647,11 +647,13 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // carry kernel composes the splits in order, a thread per (batch,
     // channel, state); a last kernel scans each split again from its
     // carried-in state and writes y. Parallel over time at the price of
-    // reading u and Δ twice.
-    int64_t span = length;
+    // reading u and Δ twice. (With A > 0 a split's decay overflows sooner
+    // than its steps' would; Mamba's A is negative.)
+    // (A zero-length scan: one split of no steps, writing a zero state.)
+    int64_t span = std::max<int64_t>(length, 1);
     if (timeSplit > 0 && timeSplit < length)
       span = llvm::alignTo(timeSplit, kChunk);
-    int64_t splits = llvm::divideCeil(length, span);
+    int64_t splits = std::max<int64_t>(llvm::divideCeil(length, span), 1);
     bool split = splits > 1;
     Type f32 = b.getF32Type();
     Value localState, deltaSum, carriedIn;

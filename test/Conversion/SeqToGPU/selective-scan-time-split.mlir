@@ -38,3 +38,18 @@ func.func @scan(%u: tensor<2x40x100xf32>, %dt: tensor<2x40x100xf32>, %A: tensor<
       -> tensor<2x40x100xf32>, tensor<2x40x4xf32>
   return %y, %last : tensor<2x40x100xf32>, tensor<2x40x4xf32>
 }
+
+// A zero-length scan (with or without the option): one kernel of no steps
+// that writes the zero last state.
+// CHECK-LABEL: func.func @empty
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}})
+// CHECK-NOT: gpu.launch
+// CHECK: return
+// OFF-LABEL: func.func @empty
+// OFF: gpu.launch
+func.func @empty(%u: tensor<2x8x0xf32>, %dt: tensor<2x8x0xf32>, %A: tensor<8x4xf32>, %B: tensor<2x1x4x0xf32>, %C: tensor<2x1x4x0xf32>) -> (tensor<2x8x0xf32>, tensor<2x8x4xf32>) {
+  %y, %last = seq.selective_scan %u, %dt, %A, %B, %C
+      : tensor<2x8x0xf32>, tensor<2x8x0xf32>, tensor<8x4xf32>, tensor<2x1x4x0xf32>, tensor<2x1x4x0xf32>
+      -> tensor<2x8x0xf32>, tensor<2x8x4xf32>
+  return %y, %last : tensor<2x8x0xf32>, tensor<2x8x4xf32>
+}

@@ -56,7 +56,9 @@ def parse_args(argv=None):
                    help="comma-separated selective-scan-time-split values "
                         "to time (0: the default lowering, no split)")
     p.add_argument("--decode-options",
-                   default=";attention-decode-simt=0;attention-decode-vector=1",
+                   default=";attention-decode-simt=0;attention-decode-vector=1;"
+                           "attention-decode-transpose=1;"
+                           "attention-decode-vector=1 attention-decode-transpose=1",
                    help="semicolon-separated compile options to time for "
                         "decode attention ('' is the default), e.g. "
                         "';attention-decode-keys=4;attention-decode-rows=8 "

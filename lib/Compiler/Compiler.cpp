@@ -200,6 +200,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                                ? &options.attentionDecodeSimt
                            : key == "attention-decode-vector"
                                ? &options.attentionDecodeVector
+                           : key == "attention-decode-transpose"
+                               ? &options.attentionDecodeTranspose
                            : key == "bounds-check" ? &options.boundsCheck
                                                    : nullptr) {
       // The 0/1 options.
@@ -216,6 +218,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "attention-tile-q, attention-tile-kv, attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
                        "selective-scan-time-split, attention-decode-vector, "
+                       "attention-decode-transpose, "
                        "attention-decode-simt, matmul-split-k, bounds-check)");
     }
   }
@@ -263,7 +266,8 @@ std::string CompileOptions::str() const {
          (attentionSplitKeys ? " attention-split-keys=1" : "") +
          (matmulSplitK ? " matmul-split-k=1" : "") +
          (attentionDecodeSimt ? " attention-decode-simt=1" : "") +
-         (attentionDecodeVector ? " attention-decode-vector=1" : "");
+         (attentionDecodeVector ? " attention-decode-vector=1" : "") +
+         (attentionDecodeTranspose ? " attention-decode-transpose=1" : "");
 }
 
 /// The embedded GPU code format: `auto` is a fatbin (cubin + PTX) when
@@ -577,6 +581,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionDecodeKeys = options.attentionDecodeKeys;
     pipelineOptions.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
     pipelineOptions.attentionDecodeVector = options.attentionDecodeVector;
+    pipelineOptions.attentionDecodeTranspose = options.attentionDecodeTranspose;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;
     pipelineOptions.attentionDecodeSimt = options.attentionDecodeSimt;
     pipelineOptions.matmulSplitK = options.matmulSplitK;

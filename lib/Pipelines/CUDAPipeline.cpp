@@ -58,6 +58,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
   seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
   seqToGPU.attentionDecodeVector = options.attentionDecodeVector;
+  seqToGPU.attentionDecodeTranspose = options.attentionDecodeTranspose;
   seqToGPU.attentionSplitKeys = options.attentionSplitKeys;
   seqToGPU.attentionDecodeSimt = options.attentionDecodeSimt;
   pm.addPass(createConvertSeqToGPU(seqToGPU));

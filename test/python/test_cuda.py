@@ -676,12 +676,19 @@ def check_attention_and_lse(out, lse, q, k, v, kwargs):
     # Vector rows: 2 and 4 dims a lane; 48 falls back to a load per dim.
     ("attention-decode-vector=1", 64),
     ("attention-decode-vector=1 attention-decode-rows=3 attention-decode-keys=4", 128),
-    ("attention-decode-vector=1", 48)])
+    ("attention-decode-vector=1", 48),
+    # Transposed warp sums: 6 rows x 8 keys (48 scores, padded to 64), 3 x 4
+    # (12, padded to 16), 6 x 16 (96 padded to 128: 4 sums a lane).
+    ("attention-decode-transpose=1", 64),
+    ("attention-decode-transpose=1 attention-decode-vector=1 "
+     "attention-decode-rows=3 attention-decode-keys=4", 128),
+    ("attention-decode-transpose=1 attention-decode-rows=8 attention-decode-keys=16", 48)])
 def test_attention_split_keys_tilings(torch, options, D):
     """The split-key kernel's tuning knobs (query rows of a KV head per
-    warp, keys per step, vector loads of K/V rows) change the schedule, not
-    the result: 6 rows per KV head (GQA 3:1, 2 queries), causal, kv_lengths
-    with a fully masked batch, against float64."""
+    warp, keys per step, vector loads of K/V rows, transposed warp sums)
+    change the schedule, not the result: 6 rows per KV head (GQA 3:1, 2
+    queries), causal, kv_lengths with a fully masked batch, against
+    float64."""
     r = rng(1210)
     B, Hq, Hkv, Sq, Skv = 3, 6, 2, 2, 517
     kwargs = dict(causal=True, kv_lengths=np.array([517, 0, 33], np.int32))
@@ -819,6 +826,7 @@ def test_cuda_compile_options_are_checked():
                       ("attention-decode-rows=x", "attention-decode-rows"),
                       ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16"),
                       ("selective-scan-time-split=-4", "selective-scan-time-split' needs a non-negative"),
-                      ("attention-decode-vector=2", "attention-decode-vector' must be 0 or 1")]:
+                      ("attention-decode-vector=2", "attention-decode-vector' must be 0 or 1"),
+                      ("attention-decode-transpose=x", "attention-decode-transpose' must be 0 or 1")]:
         with pytest.raises(seqc.SeqcError, match=what):
             seqc.compile(text, target="cuda", options=bad)

@@ -78,6 +78,9 @@ struct CompileOptions {
   /// CUDA split-key attention: each lane reads its contiguous head dims of
   /// a K/V row as one vector load. Not yet measured, so off by default.
   bool attentionDecodeVector = false;
+  /// CUDA split-key attention: scores summed over the lanes by a
+  /// transposed reduction (fewer shuffles). Not yet measured: off.
+  bool attentionDecodeTranspose = false;
   /// CUDA: steps per time split of seq.selective_scan (0: none; each
   /// thread walks all of time). Not yet measured, so off by default.
   int64_t selectiveScanTimeSplit = 0;

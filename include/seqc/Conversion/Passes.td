@@ -129,6 +129,11 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "The split-key attention's lanes hold contiguous head dims and "
            "read each K/V row piece as one vector load (head dims of 32·P, "
            "P a power of two, at most 16 bytes a lane)">,
+    Option<"attentionDecodeTranspose", "attention-decode-transpose", "bool",
+           "false",
+           "The split-key attention sums its rows x keys scores over the "
+           "lanes with a transposed reduction and a broadcast (63 shuffles "
+           "for 32 scores instead of 160)">,
     Option<"selectiveScanTimeSplit", "selective-scan-time-split", "int64_t",
            "0",
            "Steps per time split of seq.selective_scan (0: none): the splits "

@@ -91,6 +91,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       *this, "attention-decode-vector",
       llvm::cl::desc("Split-key attention: K/V row pieces as vector loads"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> attentionDecodeTranspose{
+      *this, "attention-decode-transpose",
+      llvm::cl::desc("Split-key attention: scores summed by a transposed "
+                     "reduction"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> matmulSplitK{
       *this, "matmul-split-k",
       llvm::cl::desc("Split the reduction of matmuls with few outputs "

@@ -964,11 +964,12 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   AttentionToGPU(MLIRContext *ctx, bool useTensorCores,
                  MmaAttentionOptions mmaOptions, bool splitKeys,
                  bool decodeSimt, int64_t decodeRows, int64_t decodeKeys,
-                 bool decodeVector)
+                 bool decodeVector, bool decodeTranspose)
       : OpRewritePattern(ctx), useTensorCores(useTensorCores),
         mmaOptions(mmaOptions), splitKeys(splitKeys), decodeSimt(decodeSimt),
         decodeRows(decodeRows ? decodeRows : 4),
-        decodeKeys(decodeKeys ? decodeKeys : 8), decodeVector(decodeVector) {}
+        decodeKeys(decodeKeys ? decodeKeys : 8), decodeVector(decodeVector),
+        decodeTranspose(decodeTranspose) {}
   bool useTensorCores;
   MmaAttentionOptions mmaOptions;
   /// Few query rows over many keys (decoding): each row's keys split
@@ -986,6 +987,84 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   int64_t decodeRows, decodeKeys;
   /// The split-key kernel reads K/V row pieces as vectors (see below).
   bool decodeVector;
+  /// The split-key kernel sums its scores over the lanes with a transposed
+  /// reduction (warpSumTransposed) instead of one xor sum each.
+  bool decodeTranspose;
+
+  /// Each of `values` summed over the warp's 32 lanes, every lane getting
+  /// every sum: a 5-step xor-shuffle sum per value (5 shuffles each).
+  static SmallVector<Value> warpSumEach(ImplicitLocOpBuilder &b,
+                                        SmallVector<Value> values) {
+    ScalarMath m(b);
+    Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
+    for (int64_t o = 16; o >= 1; o /= 2) {
+      Value off = arith::ConstantIntOp::create(b, b.getI32Type(), o);
+      for (Value &v : values)
+        v = m.add(v, gpu::ShuffleOp::create(b, v, off, width,
+                                            gpu::ShuffleMode::XOR)
+                         .getShuffleResult());
+    }
+    return values;
+  }
+
+  /// The same sums with fewer shuffles: a transposed reduction, then a
+  /// broadcast. The M values (padded with zeros to a power of two, M2) are
+  /// halved at each xor step: the lane whose offset bit is clear keeps the
+  /// lower half, its partner the upper half, each adding what the other
+  /// sends (M2/2 + M2/4 + ... shuffles); after h = min(5, log2 M2) such
+  /// steps a lane holds S = M2/2^h sums, the rest of the 5 offsets add
+  /// plainly, and value v (slot v % S) sits in the lanes whose offset bits
+  /// k < h are the bits of v / S, high bit first; one indexed shuffle per
+  /// value brings it to every lane. For M = 32: 31 + 32 shuffles instead
+  /// of 160.
+  static SmallVector<Value> warpSumTransposed(ImplicitLocOpBuilder &b,
+                                              Value lane,
+                                              SmallVector<Value> values) {
+    ScalarMath m(b);
+    auto i32 = [&](int64_t v) {
+      return arith::ConstantIntOp::create(b, b.getI32Type(), v).getResult();
+    };
+    Value width = i32(32);
+    Value lane32 = arith::IndexCastOp::create(b, b.getI32Type(), lane);
+    int64_t count = values.size();
+    int64_t padded = llvm::PowerOf2Ceil(count);
+    values.resize(padded, m.constant(0.0));
+    int64_t halvings = std::min<int64_t>(5, llvm::Log2_64(padded));
+    for (int64_t k = 0; k < halvings; ++k) {
+      int64_t o = 16 >> k;
+      Value upper = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::ne, arith::AndIOp::create(b, lane32, i32(o)),
+          i32(0));
+      int64_t half = values.size() / 2;
+      SmallVector<Value> kept;
+      for (int64_t i = 0; i < half; ++i) {
+        Value lo = values[i], hi = values[i + half];
+        Value send = m.select(upper, lo, hi), keep = m.select(upper, hi, lo);
+        kept.push_back(m.add(
+            keep, gpu::ShuffleOp::create(b, send, i32(o), width,
+                                         gpu::ShuffleMode::XOR)
+                      .getShuffleResult()));
+      }
+      values = std::move(kept);
+    }
+    for (int64_t k = halvings; k < 5; ++k)
+      for (Value &v : values)
+        v = m.add(v, gpu::ShuffleOp::create(b, v, i32(16 >> k), width,
+                                            gpu::ShuffleMode::XOR)
+                         .getShuffleResult());
+    int64_t slots = values.size();
+    SmallVector<Value> sums;
+    for (int64_t v = 0; v < count; ++v) {
+      int64_t high = v / slots, owner = 0;
+      for (int64_t k = 0; k < halvings; ++k)
+        if (high >> (halvings - 1 - k) & 1)
+          owner |= 16 >> k;
+      sums.push_back(gpu::ShuffleOp::create(b, values[v % slots], i32(owner),
+                                            width, gpu::ShuffleMode::IDX)
+                         .getShuffleResult());
+    }
+    return sums;
+  }
 
   /// Whether the rows need their keys split (more than 1): splits of at
   /// least 32 keys until about 4096 (row, split) pairs fill the GPU; 1 (the
@@ -1297,7 +1376,6 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
             for (int64_t c = 0; c < vPerLane; ++c)
               init.push_back(wm.constant(0.0));
           }
-          Value width = arith::ConstantIntOp::create(wb, wb.getI32Type(), 32);
           // e^x as 2^(x·log2 e) on the special-function unit (ex2.approx:
           // 2 ulp, 0 for -inf); the exact math.exp is a ~20-instruction
           // polynomial, and this kernel takes R·(kUnroll + 1) of them a
@@ -1339,13 +1417,8 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                       s = math::FmaOp::create(ib, r.q[c], kv[u][c], s);
                     scores.push_back(s);
                   }
-                for (int64_t o = 16; o >= 1; o /= 2) {
-                  Value off = arith::ConstantIntOp::create(ib, ib.getI32Type(), o);
-                  for (Value &s : scores)
-                    s = im.add(s, gpu::ShuffleOp::create(ib, s, off, width,
-                                                         gpu::ShuffleMode::XOR)
-                                      .getShuffleResult());
-                }
+                scores = decodeTranspose ? warpSumTransposed(ib, lane, scores)
+                                         : warpSumEach(ib, scores);
                 Value negInf = im.constant(-INFINITY);
                 SmallVector<Value> next;
                 for (auto [t, r] : llvm::enumerate(rowsOfWarp)) {
@@ -1602,7 +1675,7 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
         &getContext(), attentionTensorCores,
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
-        attentionDecodeKeys, attentionDecodeVector);
+        attentionDecodeKeys, attentionDecodeVector, attentionDecodeTranspose);
     if (selectiveScanTimeSplit < 0) {
       getOperation().emitError()
           << "convert-seq-to-gpu: selective-scan-time-split must be >= 0";

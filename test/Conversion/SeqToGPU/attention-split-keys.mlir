@@ -12,6 +12,35 @@
 // VEC-NOT: vector.load
 // VEC: scf.yield
 // VEC-LABEL: func.func @prefill
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-transpose=1" | FileCheck %s --check-prefix=TRANSPOSE
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-transpose=1 attention-decode-keys=1" | FileCheck %s --check-prefix=TRANSPOSE4
+// With attention-decode-transpose the 4 rows x 8 keys = 32 scores are
+// summed by a transposed reduction (16 + 8 + 4 + 2 + 1 xor shuffles, each
+// lane left with one sum) and 32 indexed shuffles bring every sum to every
+// lane (test_warp_sums.py simulates the lane bookkeeping).
+// TRANSPOSE-LABEL: func.func @decode
+// TRANSPOSE: scf.for {{.*}} step %c8
+// TRANSPOSE-COUNT-31: gpu.shuffle  xor
+// TRANSPOSE-NOT: gpu.shuffle  xor
+// TRANSPOSE-COUNT-32: gpu.shuffle  idx
+// TRANSPOSE-NOT: gpu.shuffle
+// TRANSPOSE: scf.yield
+// TRANSPOSE-LABEL: func.func @prefill
+// With 1 key a step, 4 scores: halvings at offsets 16 and 8 (2 + 1
+// shuffles), plain sums at 4, 2, 1, and score v read from lane 8·v.
+// TRANSPOSE4-LABEL: func.func @decode
+// TRANSPOSE4-COUNT-2: gpu.shuffle  xor %{{.*}}, %c16_i32
+// TRANSPOSE4: gpu.shuffle  xor %{{.*}}, %c8_i32
+// TRANSPOSE4: gpu.shuffle  xor %{{.*}}, %c4_i32
+// TRANSPOSE4: gpu.shuffle  xor %{{.*}}, %c2_i32
+// TRANSPOSE4: gpu.shuffle  xor %{{.*}}, %c1_i32
+// TRANSPOSE4: gpu.shuffle  idx %{{.*}}, %c0_i32
+// TRANSPOSE4: gpu.shuffle  idx %{{.*}}, %c8_i32
+// TRANSPOSE4: gpu.shuffle  idx %{{.*}}, %c16_i32
+// TRANSPOSE4: gpu.shuffle  idx %{{.*}}, %c24_i32
+// TRANSPOSE4-NOT: gpu.shuffle
+// TRANSPOSE4: scf.yield
+// TRANSPOSE4-LABEL: func.func @prefill
 // BADOPT: attention-decode-rows must be in [0, 8] and attention-decode-keys 0, 1, 2, 4, 8 or 16
 // The tuning knobs: 2 rows per warp (8 groups x 64 splits = 512 warps),
 // 2 keys a step (16 loads, 2 rows x 2 keys x 5 shuffles).

@@ -171,7 +171,10 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
                 fn = lambda: seqc.attention(q, k, v, causal=causal)  # noqa
                 shape = label
             else:
-                fn = compiled_attention(seqc, q, k, v, causal, tiling)
+                tq, tk = tiling.split("x")
+                fn = compiled_op(seqc, "attention", (q, k, v),
+                                 "attention-tile-q=%s attention-tile-kv=%s"
+                                 % (tq, tk), causal=causal)
                 shape = "%s tile %s" % (label, tiling)
             out = fn()
             err = rel_err(torch, out, check) if check is not None else float("nan")
@@ -183,21 +186,13 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
         torch.cuda.empty_cache()
 
 
-def compiled_attention(seqc, q, k, v, causal, tiling):
-    """seq.attention on q, k, v compiled with an explicit tiling "QxK"."""
-    tq, tk = tiling.split("x")
-    tq_, tk_ = ("tensor<%s>" % "x".join(map(str, list(t.shape) + ["bf16"]))
-                for t in (q, k))
-    text = ("func.func @main(%%q: %s, %%k: %s, %%v: %s) -> %s {\n"
-            "  %%o = seq.attention %%q, %%k, %%v%s : %s, %s, %s -> %s\n"
-            "  return %%o : %s\n}\n"
-            % (tq_, tk_, tk_, tq_, " {causal}" if causal else "",
-               tq_, tk_, tk_, tq_, tq_))
-    module = seqc.compile(text, target="cuda",
-                          options="attention-tile-q=%s attention-tile-kv=%s"
-                          % (tq, tk))
-    main = module["main"]
-    return lambda: main(q, k, v)
+def compiled_op(seqc, op, operands, options, **kwargs):
+    """seqc.<op>(*operands, **kwargs) compiled for the GPU with `options`
+    (the op's own MLIR, from seqc.ops.mlir_text), as a no-argument call."""
+    text = seqc.ops.mlir_text(op, *operands, **kwargs)
+    module = seqc.compile(text, target="cuda", options=options or None)
+    f = module[list(module)[0]]
+    return lambda: f(*operands)
 
 
 def attention_rows(rows, shape, baselines, t_s, flops, nbytes, mm_ceiling, err):
@@ -259,7 +254,7 @@ def bench_decode_attention(args, torch, seqc, rows, copy_bw):
                 best, best_name = t, name
         for options in args.decode_options.split(";"):
             options = options.strip()
-            main = compiled_attention_options(seqc, q, k, v, options)
+            main = compiled_op(seqc, "attention", (q, k, v), options)
             err = rel_err(torch, main(), ref)
             t_s = timed(torch, main, args.budget)
             t_k, per = kernel_seconds(torch, main)
@@ -279,17 +274,6 @@ def bench_decode_attention(args, torch, seqc, rows, copy_bw):
                 check="rel err %.1e vs SDPA" % err))
         del q, k, v
         torch.cuda.empty_cache()
-
-
-def compiled_attention_options(seqc, q, k, v, options):
-    """seq.attention (no mask) on q, k, v compiled with `options`."""
-    tq, tk = ("tensor<%s>" % "x".join(map(str, list(t.shape) + ["bf16"]))
-              for t in (q, k))
-    text = ("func.func @main(%%q: %s, %%k: %s, %%v: %s) -> %s {\n"
-            "  %%o = seq.attention %%q, %%k, %%v : %s, %s, %s -> %s\n"
-            "  return %%o : %s\n}\n" % (tq, tk, tk, tq, tq, tk, tk, tq, tq))
-    main = seqc.compile(text, target="cuda", options=options or None)["main"]
-    return lambda: main(q, k, v)
 
 
 def bench_recurrence(args, torch, seqc, rows, copy_bw):
@@ -349,11 +333,8 @@ def bench_selective_scan(args, torch, seqc, rows, copy_bw):
             label = ""
         else:
             # The time split is a compile option (not yet the default).
-            text = seqc.ops.mlir_text("selective_scan", *operands)
-            main_ = seqc.compile(text, target="cuda",
-                                 options="selective-scan-time-split=%d" % split)
-            f = main_[list(main_)[0]]
-            fn = lambda: f(*operands)
+            fn = compiled_op(seqc, "selective_scan", operands,
+                             "selective-scan-time-split=%d" % split)
             label = " selective-scan-time-split=%d" % split
         err = rel_err(torch, fn(), ref)
         t_s = timed(torch, fn, args.budget)

@@ -830,3 +830,9 @@ def test_cuda_compile_options_are_checked():
                       ("attention-decode-transpose=x", "attention-decode-transpose' must be 0 or 1")]:
         with pytest.raises(seqc.SeqcError, match=what):
             seqc.compile(text, target="cuda", options=bad)
+    # GPU-only options have no effect on the CPU (one options string serves
+    # target=auto) but a bad value is an error there too.
+    seqc.compile(text, target="cpu",
+                 options="attention-decode-keys=4 selective-scan-time-split=64")
+    with pytest.raises(seqc.SeqcError, match="attention-decode-keys' must be"):
+        seqc.compile(text, target="cpu", options="attention-decode-keys=3")

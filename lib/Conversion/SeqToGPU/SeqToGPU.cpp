@@ -1227,19 +1227,21 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
     };
     Value partial;
     if (splitPath) {
-      // A warp per (batch, KV head, chunk of up to kRows query rows of that
-      // head's group, split of the keys). The rows share each key and value
-      // row the warp loads (GQA: one read for the group). The lanes hold the
-      // head dims (lane, lane + 32, ...): each row is read in coalesced
-      // pieces, and a score is one xor-shuffle sum. Keys go kUnroll at a
-      // time, every load of the step issued before any use, so that a warp
-      // keeps 2·kUnroll rows in flight; the online softmax rescales once per
-      // step. The partial (row max m, sum l, unnormalized accumulators) goes
-      // to `partial` [rows, splits, 2 + Dv] for the combine kernel.
+      // A warp per (batch, KV head, chunk of up to decodeRows query rows of
+      // that head's group, split of the keys). The rows share each key and
+      // value row the warp loads (GQA: one read for the group). The lanes
+      // hold the head dims (lane, lane + 32, ...; contiguous with vector
+      // rows): each row is read in coalesced pieces, and the scores are
+      // summed over the lanes (xor sums, or the transposed sum). Keys go
+      // keysPerStep at a time, every load of the step issued before any
+      // use, so that a warp keeps 2·keysPerStep rows in flight; the online
+      // softmax rescales once per step. The partial (row max m, sum l,
+      // unnormalized accumulators) goes to `partial` [rows, splits, 2 + Dv]
+      // for the combine kernel.
       constexpr int64_t kWarps = 4;
-      const int64_t kRows = decodeRows, kUnroll = decodeKeys;
+      const int64_t keysPerStep = decodeKeys;
       int64_t groupRows = group * sq;
-      int64_t rowsPerWarp = std::min(kRows, groupRows);
+      int64_t rowsPerWarp = std::min(decodeRows, groupRows);
       int64_t chunks = llvm::divideCeil(groupRows, rowsPerWarp);
       int64_t warpGroups = batch * kvHeads * chunks;
       splits = groupedKeySplits(warpGroups, skv);
@@ -1378,14 +1380,14 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
           }
           // e^x as 2^(x·log2 e) on the special-function unit (ex2.approx:
           // 2 ulp, 0 for -inf); the exact math.exp is a ~20-instruction
-          // polynomial, and this kernel takes R·(kUnroll + 1) of them a
+          // polynomial, and this kernel takes R·(keysPerStep + 1) of them a
           // step.
           auto exp2 = [&](ImplicitLocOpBuilder &eb, Value x) {
             ScalarMath em(eb);
             return nvvmExp2(eb, em.mul(x, em.constant(1.4426950408889634)));
           };
           auto loop = scf::ForOp::create(
-              wb, fromIdx, toIdx, k.index(kUnroll), init,
+              wb, fromIdx, toIdx, k.index(keysPerStep), init,
               [&](OpBuilder &lb0, Location ll, Value j0, ValueRange state) {
                 ImplicitLocOpBuilder ib(ll, lb0);
                 ScalarMath im(ib);
@@ -1393,9 +1395,9 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                 // all their loads first.
                 Value lastKey = arith::SubIOp::create(ib, toIdx, k.index(1));
                 SmallVector<Value> keyAt, inRange;
-                SmallVector<SmallVector<Value>> kv(kUnroll), vv(kUnroll);
+                SmallVector<SmallVector<Value>> kv(keysPerStep), vv(keysPerStep);
                 SmallVector<Value> kSegIds;
-                for (int64_t u = 0; u < kUnroll; ++u) {
+                for (int64_t u = 0; u < keysPerStep; ++u) {
                   Value j = arith::AddIOp::create(ib, j0, k.index(u));
                   inRange.push_back(arith::CmpIOp::create(
                       ib, arith::CmpIPredicate::ult, j, toIdx));
@@ -1411,7 +1413,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                 // together (independent chains).
                 SmallVector<Value> scores;
                 for (const Row &r : rowsOfWarp)
-                  for (int64_t u = 0; u < kUnroll; ++u) {
+                  for (int64_t u = 0; u < keysPerStep; ++u) {
                     Value s = im.constant(0.0);
                     for (int64_t c = 0; c < qPerLane; ++c)
                       s = math::FmaOp::create(ib, r.q[c], kv[u][c], s);
@@ -1423,10 +1425,10 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                 SmallVector<Value> next;
                 for (auto [t, r] : llvm::enumerate(rowsOfWarp)) {
                   ValueRange st = state.slice(t * perRow, perRow);
-                  SmallVector<Value> s(scores.begin() + t * kUnroll,
-                                       scores.begin() + (t + 1) * kUnroll);
+                  SmallVector<Value> s(scores.begin() + t * keysPerStep,
+                                       scores.begin() + (t + 1) * keysPerStep);
                   Value mNew = st[0];
-                  for (int64_t u = 0; u < kUnroll; ++u) {
+                  for (int64_t u = 0; u < keysPerStep; ++u) {
                     if (softcap)
                       s[u] = im.mul(im.constant(*softcap),
                                     im.tanh(im.div(s[u], im.constant(*softcap))));
@@ -1453,7 +1455,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                   SmallVector<Value> acc;
                   for (int64_t c = 0; c < vPerLane; ++c)
                     acc.push_back(im.mul(st[2 + c], alpha));
-                  for (int64_t u = 0; u < kUnroll; ++u) {
+                  for (int64_t u = 0; u < keysPerStep; ++u) {
                     Value p = exp2(ib, im.sub(s[u], mNew));
                     l = im.add(l, p);
                     for (int64_t c = 0; c < vPerLane; ++c)

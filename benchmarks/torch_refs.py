@@ -17,6 +17,18 @@ def selective_scan(torch, u, delta, A, B, C, step=None):
     return torch.stack(ys, dim=2)
 
 
+def selective_scan_parallel(torch, u, delta, A, B, C, scan):
+    """The same function as selective_scan, parallel over time: the states'
+    recurrence x_t = dA_t x_{t-1} + dBu_t over [B, D, L, N] tensors by
+    ``scan(a, b, dim) -> x`` (the GPU benchmark passes torch's
+    associative_scan; any inclusive scan of that recurrence works), then
+    y_t = C_t . x_t."""
+    dA = torch.exp(torch.einsum("bdl,dn->bdln", delta, A))
+    dBu = (delta * u).unsqueeze(-1) * B.transpose(1, 2).unsqueeze(1)
+    x = scan(dA, dBu, 2)
+    return torch.einsum("bdln,bnl->bdl", x, C)
+
+
 def gla_chunked(xp, q, k, v, g, chunk=64, scale=None):
     """Gated linear attention in the chunked form (as flash-linear-attention
     computes it): per chunk of `chunk` steps, the intra-chunk part as a

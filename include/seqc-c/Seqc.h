@@ -134,7 +134,12 @@ SEQC_CAPI_EXPORTED seqc_status seqc_function_in_place(seqc_module module,
 
 /// Runs function `name` on `args`: its inputs, then one buffer per result
 /// (written in place). Shapes and dtypes are checked against the signature;
-/// a mismatch is an error naming the argument.
+/// a mismatch is an error naming the argument. A `cuda` module's call on
+/// device buffers alone is asynchronous on the thread's stream, like a CUDA
+/// launch: it returns once the kernels are queued (launch errors are its
+/// status; a fault while they run surfaces at the next synchronization).
+/// With host buffers, or SEQC_CUDA_SYNC=1 or CUDA_LAUNCH_BLOCKING=1 in the
+/// environment, it returns after its kernels have finished.
 SEQC_CAPI_EXPORTED seqc_status seqc_invoke(seqc_module module,
                                            const char *name,
                                            const seqc_buffer *args,

@@ -53,6 +53,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <map>
@@ -183,7 +184,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
     } else if (key == "selective-scan-time-split") {
       if (value.getAsInteger(10, number) || number < 0)
         return makeError("option 'selective-scan-time-split' needs a "
-                         "non-negative integer (0: no split), got '" +
+                         "non-negative integer (0: the compiler's choice), got '" +
                          value + "'");
       options.selectiveScanTimeSplit = number;
     } else if (key == "attention-decode-keys") {
@@ -266,8 +267,9 @@ std::string CompileOptions::str() const {
          (attentionSplitKeys ? " attention-split-keys=1" : "") +
          (matmulSplitK ? " matmul-split-k=1" : "") +
          (attentionDecodeSimt ? " attention-decode-simt=1" : "") +
-         (attentionDecodeVector ? " attention-decode-vector=1" : "") +
-         (attentionDecodeTranspose ? " attention-decode-transpose=1" : "");
+         " attention-decode-vector=" + (attentionDecodeVector ? "1" : "0") +
+         " attention-decode-transpose=" +
+         (attentionDecodeTranspose ? "1" : "0");
 }
 
 /// The embedded GPU code format: `auto` is a fatbin (cubin + PTX) when
@@ -1329,10 +1331,21 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
   return llvm::Error::success();
 }
 
+/// Whether each CUDA call waits for its kernels (SEQC_CUDA_SYNC or
+/// CUDA_LAUNCH_BLOCKING set to anything but 0).
+static bool synchronousCudaCalls() {
+  for (const char *name : {"SEQC_CUDA_SYNC", "CUDA_LAUNCH_BLOCKING"}) {
+    const char *value = std::getenv(name);
+    if (value && *value && llvm::StringRef(value) != "0")
+      return true;
+  }
+  return false;
+}
+
 /// A `cuda` module's call: device buffers pass through (inputs with a unit
 /// innermost stride, results contiguous), host buffers are staged through
-/// device temporaries; then the stream is synchronized and the runtime's
-/// first error, if any, becomes the call's error.
+/// device temporaries (and the call then waits for its kernels); the
+/// runtime's first error, if any, becomes the call's error.
 llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
                                        PackedEntry entry,
                                        llvm::ArrayRef<BufferRef> args) const {
@@ -1372,8 +1385,19 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
                                      ? " needs a unit innermost stride on the "
                                        "device (make it contiguous)"
                                      : " must be a contiguous device buffer"));
-      // Kernels read 16 bytes at a time: an input view off a 16-byte
-      // boundary (a slice at an odd offset) is copied to a fresh buffer.
+      // Kernels read 16 bytes at a time from rows that start on 16-byte
+      // boundaries where the (static) shapes say so: a view whose strides
+      // break that (a slice of wider rows) cannot be read in place.
+      if (isInput && elements > 0 && !isRowMajor(arg.shape, arg.strides))
+        for (auto [size, stride] :
+             llvm::zip(arg.shape.drop_back(), arg.strides.drop_back()))
+          if (size > 1 && (stride * int64_t(dtypeSize(arg.dtype))) % 16 != 0)
+            return makeError(what + " has a stride of " +
+                             std::to_string(stride) +
+                             " elements, not a multiple of 16 bytes, and is "
+                             "not contiguous (make it contiguous)");
+      // An input view off a 16-byte boundary (a slice at an odd offset) is
+      // copied to a fresh buffer.
       if (isInput && elements > 0 &&
           reinterpret_cast<uintptr_t>(arg.data) % 16 != 0) {
         if (!isRowMajor(arg.shape, arg.strides))
@@ -1414,8 +1438,16 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
   for (size_t i = 0; i < args.size(); ++i)
     descriptorPointers[i] = descriptors[i].data();
   entry(descriptorPointers.data());
-  // Kernel faults surface at the synchronization.
-  rt.synchronize();
+  // On device buffers alone the call is asynchronous on the thread's stream
+  // (as a torch op is): launch errors are this call's, a kernel fault
+  // surfaces at the next synchronization. Host buffers (copied back below)
+  // and SEQC_CUDA_SYNC=1 or CUDA_LAUNCH_BLOCKING=1 wait here, so that
+  // faults are the call's too.
+  bool hostStaged = false;
+  for (auto [i, arg] : llvm::enumerate(args))
+    hostStaged |= staged[i] && !arg.device;
+  if (hostStaged || synchronousCudaCalls())
+    rt.synchronize();
   if (const char *error = rt.takeError())
     return makeError("@" + sig.name + ": " + error);
   // Staged results, and staged inputs that a result updated in place, go

@@ -129,6 +129,13 @@ def _torch_from_dlpack(x):
 _TORCH_TO_NP = {}
 
 
+def _cuda_sync_calls():
+    """Whether every CUDA call waits for its kernels (SEQC_CUDA_SYNC=1 or
+    CUDA_LAUNCH_BLOCKING=1: faults raised by the call that caused them)."""
+    return any(os.environ.get(v, "") not in ("", "0")
+               for v in ("SEQC_CUDA_SYNC", "CUDA_LAUNCH_BLOCKING"))
+
+
 class DeviceArray:
     """A CUDA tensor as seqc passes it: data pointer, shape, strides (bytes,
     as NumPy's), dtype (uint16 bit patterns for bf16) and the torch tensor
@@ -503,9 +510,14 @@ class Function:
             if not self._fits(arr, code, shape):
                 self._check_input(self._argname(i), arr, code, shape)
             if arr.ptr % 16 or (arr.ndim and arr.shape[-1] > 1 and
-                                arr.strides[-1] != arr.itemsize):
+                                arr.strides[-1] != arr.itemsize) or (
+                    any(st % 16 for st, e in zip(arr.strides[:-1],
+                                                 arr.shape[:-1]) if e > 1)
+                    and not arr.tensor.is_contiguous()):
                 # Kernels read 16 bytes at a time with a unit innermost
-                # stride: an odd view becomes an aligned contiguous copy.
+                # stride, from rows that start on 16-byte boundaries where
+                # the shapes say so: an odd view becomes an aligned
+                # contiguous copy.
                 arr = DeviceArray(arr.tensor.contiguous().clone())
             return arr, "cuda"
         what = self._argname(i)
@@ -931,7 +943,13 @@ class _LibraryBackend:
                                 "failed, so the call stopped (its results "
                                 "are not valid)" % (name, failed))
             if self._cuda:
-                self._lib.seqcCudaSynchronize()
+                # On device memory alone a call is asynchronous on its
+                # stream, as torch's ops are: launch errors are raised
+                # here, faults while a kernel runs at the next
+                # synchronization. Host arrays (copied back below) and
+                # SEQC_CUDA_SYNC=1 or CUDA_LAUNCH_BLOCKING=1 wait.
+                if staged or _cuda_sync_calls():
+                    self._lib.seqcCudaSynchronize()
                 self._raise(name, only_if_error=True)
                 for ptr, i in staged:
                     back = (i in updated) if i < n_inputs else True

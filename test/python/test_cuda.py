@@ -163,15 +163,16 @@ def test_attention_tensor_core_tilings(torch, tiling, case):
 
 @cuda
 @pytest.mark.parametrize("case", ["decode_gqa", "multi_query_lengths",
-                                  "decode_gqa_vector", "multi_query_lengths_vector"])
+                                  "decode_gqa_scalar", "multi_query_lengths_scalar"])
 def test_attention_decode_simt_bf16(torch, case):
     """attention-decode-simt (on by default for target=cuda): bf16 decoding
     (at most 8 query rows per KV head over a long cache) on the split-key
     SIMT kernel instead of the tensor cores; against float64, and against
-    the tensor-core kernel (attention-decode-simt=0); also with the K/V rows
-    read as vectors (attention-decode-vector=1: vector<4xbf16> at D 128,
-    vector<2xbf16> at D 64)."""
-    options = "attention-decode-vector=1" if case.endswith("_vector") else None
+    the tensor-core kernel (attention-decode-simt=0); by default with the
+    K/V rows read as vectors (vector<4xbf16> at D 128, vector<2xbf16> at D
+    64) and transposed warp sums, and without either (_scalar)."""
+    options = ("attention-decode-vector=0 attention-decode-transpose=0"
+               if case.endswith("_scalar") else None)
     if case.startswith("decode_gqa"):
         dims, opts = (2, 32, 8, 1, 3001, 128, 128), dict()
     else:
@@ -306,6 +307,32 @@ def test_misaligned_and_strided_device_views(torch):
     want_t = seqc.attention(bf16_tensor(torch, q), bf16_tensor(torch, k),
                             bf16_tensor(torch, v))
     assert torch.equal(got_t, want_t)
+    # Rows of wider rows (a slice of the head dim, row stride 129 or 65
+    # elements): the kernels' 16-byte reads (cp.async on the tensor cores,
+    # vector K/V rows in decoding) would be misaligned; the view is copied.
+    for Sq, Skv, D in ((45, 45, 64), (1, 3001, 128)):
+        qn, kn, vn = (randn(r, (1, 8 if s == Sq else 2, s, D))
+                      for s in (Sq, Skv, Skv))
+        wide = [torch.zeros(x.shape[:-1] + (D + 1,), device="cuda",
+                            dtype=torch.bfloat16) for x in (qn, kn, vn)]
+        views = []
+        for w, x in zip(wide, (qn, kn, vn)):
+            w[..., :D] = bf16_tensor(torch, x)
+            views.append(w[..., :D])
+        assert not views[1].is_contiguous() and views[1].stride(-2) == D + 1
+        got = seqc.attention(*views)
+        want = seqc.attention(*[v.contiguous() for v in views])
+        assert torch.equal(got, want)
+    # Through the C API (no copy on the way): a clear error.
+    text = seqc.ops.mlir_text("attention", qn, kn, vn)
+    m = seqc.compile(text, target="cuda")
+    name = list(m)[0]
+    out = torch.empty(qn.shape, device="cuda", dtype=torch.float32)
+    from seqc._core import DeviceArray
+    f32 = [w.float()[..., :D] for w in wide]
+    with pytest.raises(seqc.SeqcError, match="not a multiple of 16 bytes"):
+        m._backend.invoke(name, [DeviceArray(x) for x in f32] +
+                          [DeviceArray(out)])
 
 
 @cuda
@@ -444,15 +471,18 @@ def test_selective_scan(torch, extras):
 
 
 @cuda
-@pytest.mark.parametrize("split", [16, 40, 1000])
-def test_selective_scan_time_split(torch, split):
+@pytest.mark.parametrize("split", [0, 16, 40, 1000])
+@pytest.mark.parametrize("L", [237, 240])
+def test_selective_scan_time_split(torch, split, L):
     """selective-scan-time-split=S: time in splits of S steps (rounded up to
     16) scanned in parallel, carries composed, splits rescanned. 237 steps
     (no multiple of the split), groups, every extra, a channel with A = 0
     (decay exactly 1) and the last state; against float64 and against the
-    unsplit kernel. 1000 >= L: no split at all."""
+    unsplit kernel. 0: the lowering's choice (3 splits of 80 here); 1000 >=
+    L: no split at all. 240 steps (a multiple of 4): B and C read as
+    vectors of 2 and 4 steps."""
     r = rng(995)
-    Bt, D, L, N, G = 2, 40, 237, 16, 2
+    Bt, D, N, G = 2, 40, 16, 2
     u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
     A = -uniform(r, 0.5, 2.0, (D, N))
     A[3] = 0.0
@@ -464,15 +494,16 @@ def test_selective_scan_time_split(torch, split):
     args = [dev(torch, a) for a in plan.call.arrays]
     name = None
     outs = {}
-    for options in ("selective-scan-time-split=%d" % split, ""):
-        m = seqc.compile(plan.text(), target="cuda", options=options or None)
+    unsplit = "selective-scan-time-split=100000"
+    for options in ("selective-scan-time-split=%d" % split, unsplit):
+        m = seqc.compile(plan.text(), target="cuda", options=options)
         name = name or list(m)[0]
         outs[options] = [t.cpu().numpy() for t in m[name](*args)]
     y, last = outs["selective-scan-time-split=%d" % split]
     y_ref, last_ref = ref.selective_scan(u, delta, A, Bm, Cm, **kw)
     assert_close(y, y_ref, np.float32)
     assert_close(last, last_ref, np.float32)
-    np.testing.assert_allclose(y, outs[""][0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(y, outs[unsplit][0], rtol=1e-4, atol=1e-4)
 
 
 @cuda
@@ -592,6 +623,36 @@ def test_runs_on_the_current_stream(torch):
 
 
 @cuda
+def test_calls_on_device_tensors_are_asynchronous(torch, monkeypatch):
+    """A call on CUDA tensors queues its kernels on the current stream and
+    returns, as a torch op does: behind a 200 ms sleep kernel the stream is
+    still busy when the call returns, and the result is right once it
+    drains. SEQC_CUDA_SYNC=1 makes the call wait (the stream is idle when
+    it returns), as CUDA_LAUNCH_BLOCKING=1 does. NumPy inputs always wait
+    (their results are copied back)."""
+    r = rng(1045)
+    a, b = uniform(r, 0.5, 1.0, (8, 512)), randn(r, (8, 512))
+    at, bt = dev(torch, a), dev(torch, b)
+    h_ref, _ = ref.linear_recurrence(a, b)
+    seqc.linear_recurrence(at, bt)              # compiled before the timing
+    torch.cuda.synchronize()
+    cycles = int(torch.cuda.get_device_properties(0).clock_rate * 1e3 * 0.2)
+    stream = torch.cuda.current_stream()
+    for sync in ("0", "1"):
+        monkeypatch.setenv("SEQC_CUDA_SYNC", sync)
+        torch.cuda._sleep(cycles)
+        h, _ = seqc.linear_recurrence(at, bt)
+        assert stream.query() == (sync == "1")
+        assert_close(h.cpu().numpy(), h_ref, np.float32)
+    monkeypatch.setenv("SEQC_CUDA_SYNC", "0")
+    m = seqc.compile(seqc.ops.mlir_text("linear_recurrence", a, b), target="cuda")
+    torch.cuda._sleep(cycles)
+    h, _ = m[list(m)[0]](a, b)                  # NumPy: copied back
+    assert stream.query()
+    assert_close(h, h_ref, np.float32)
+
+
+@cuda
 def test_errors_on_the_gpu(torch):
     r = rng(1050)
     # Host operands of a GPU call are copied to the device.
@@ -670,6 +731,11 @@ def check_attention_and_lse(out, lse, q, k, v, kwargs):
 
 @cuda
 @pytest.mark.parametrize("options,D", [
+    # The scalar rows and xor sums (vector rows and transposed sums are
+    # the defaults).
+    ("attention-decode-vector=0 attention-decode-transpose=0", 64),
+    ("attention-decode-vector=0 attention-decode-transpose=0 "
+     "attention-decode-rows=3 attention-decode-keys=4", 128),
     ("attention-decode-rows=3 attention-decode-keys=1", 48),
     ("attention-decode-rows=8 attention-decode-keys=16", 48),
     ("attention-decode-rows=1 attention-decode-keys=2", 48),

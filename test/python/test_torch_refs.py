@@ -1,6 +1,7 @@
-"""The benchmarks' chunked gated-linear-attention baseline
-(benchmarks/torch_refs.gla_chunked), run with NumPy, against the recurrent
-float64 reference: the GPU benchmark's baseline computes the same function."""
+"""The benchmarks' baselines that are not a library call (benchmarks/
+torch_refs: the chunked gated linear attention, the time-parallel selective
+scan), run with NumPy, against the float64 references: the GPU benchmark's
+baselines compute the same functions."""
 
 import os
 import sys
@@ -25,3 +26,44 @@ def test_gla_chunked_matches_the_recurrence(chunk):
     got = torch_refs.gla_chunked(np, q, k, v, g, chunk=chunk)
     want, _ = ref.gated_linear_attention(q, k, v, g)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+class _NumpyAsTorch:
+    """The few torch calls selective_scan_parallel makes, on NumPy arrays."""
+    exp = staticmethod(np.exp)
+    einsum = staticmethod(np.einsum)
+
+
+class _Arr(np.ndarray):
+    def unsqueeze(self, d):
+        return np.expand_dims(self, d).view(_Arr)
+
+    def transpose(self, *axes):
+        if len(axes) == 2:
+            order = list(range(self.ndim))
+            order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
+            axes = order
+        return np.ndarray.transpose(self, *axes).view(_Arr)
+
+
+def test_selective_scan_parallel_matches_the_reference():
+    r = np.random.default_rng(78)
+    B, D, L, N = 2, 3, 17, 4
+    u = r.standard_normal((B, D, L)).view(_Arr)
+    delta = r.uniform(0.01, 0.2, (B, D, L)).view(_Arr)
+    A = -r.uniform(0.5, 2.0, (D, N))
+    Bm, Cm = (r.standard_normal((B, N, L)).view(_Arr) for _ in range(2))
+
+    def sequential_scan(a, b, dim):   # the recurrence, step by step
+        x = np.zeros_like(b)
+        h = np.zeros(b.shape[:dim] + b.shape[dim + 1:])
+        for t in range(b.shape[dim]):
+            h = a[:, :, t] * h + b[:, :, t]
+            x[:, :, t] = h
+        return x
+
+    got = torch_refs.selective_scan_parallel(_NumpyAsTorch, u, delta, A, Bm,
+                                             Cm, sequential_scan)
+    want, _ = ref.selective_scan(np.asarray(u), np.asarray(delta), A,
+                                 np.asarray(Bm)[:, None], np.asarray(Cm)[:, None])
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-10)

@@ -76,13 +76,13 @@ struct CompileOptions {
   int64_t attentionDecodeRows = 0;
   int64_t attentionDecodeKeys = 0;
   /// CUDA split-key attention: each lane reads its contiguous head dims of
-  /// a K/V row as one vector load. Not yet measured, so off by default.
-  bool attentionDecodeVector = false;
-  /// CUDA split-key attention: scores summed over the lanes by a
-  /// transposed reduction (fewer shuffles). Not yet measured: off.
-  bool attentionDecodeTranspose = false;
-  /// CUDA: steps per time split of seq.selective_scan (0: none; each
-  /// thread walks all of time). Not yet measured, so off by default.
+  /// a K/V row as one vector load, and the scores are summed over the lanes
+  /// by a transposed reduction (fewer shuffles). On by default: together
+  /// 0.160 -> 0.136 ms of kernels at B8 KV8192 on an H100.
+  bool attentionDecodeVector = true;
+  bool attentionDecodeTranspose = true;
+  /// CUDA: steps per time split of seq.selective_scan (0: the lowering's
+  /// choice; the length or more: none, each thread walks all of time).
   int64_t selectiveScanTimeSplit = 0;
   /// CPU: every memref access and view of the generated code checked
   /// against its bounds at run time (MLIR's runtime verification); a

@@ -125,21 +125,23 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "Keys per step of the split-key attention (their loads issued "
            "together): 1, 2, 4, 8 or 16 (0: 8)">,
     Option<"attentionDecodeVector", "attention-decode-vector", "bool",
-           "false",
+           "true",
            "The split-key attention's lanes hold contiguous head dims and "
            "read each K/V row piece as one vector load (head dims of 32·P, "
            "P a power of two, at most 16 bytes a lane)">,
     Option<"attentionDecodeTranspose", "attention-decode-transpose", "bool",
-           "false",
+           "true",
            "The split-key attention sums its rows x keys scores over the "
            "lanes with a transposed reduction and a broadcast (63 shuffles "
            "for 32 scores instead of 160)">,
     Option<"selectiveScanTimeSplit", "selective-scan-time-split", "int64_t",
            "0",
-           "Steps per time split of seq.selective_scan (0: none): the splits "
-           "are scanned in parallel from a zero state, their carries "
-           "composed by a second kernel, and rescanned from the carried-in "
-           "state by a third (rounded up to a multiple of 16)">,
+           "Steps per time split of seq.selective_scan (rounded up to a "
+           "multiple of 16): the splits are scanned in parallel from a zero "
+           "state, their carries composed by a second kernel, and rescanned "
+           "from the carried-in state by a third. 0: the lowering's choice "
+           "(splits of 64 steps or more that bring the launch to about 6144 "
+           "warps); the length or more: no split">,
     Option<"attentionSplitKeys", "attention-split-keys", "bool", "false",
            "SIMT attention with few query rows (decoding): split each row's "
            "keys across warps (a warp per up to 4 rows of one KV head; up to "

@@ -85,17 +85,18 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> selectiveScanTimeSplit{
       *this, "selective-scan-time-split",
-      llvm::cl::desc("Steps per time split of the selective scan (0: none)"),
+      llvm::cl::desc("Steps per time split of the selective scan (0: the "
+                     "lowering's choice; the length or more: none)"),
       llvm::cl::init(0)};
   PassOptions::Option<bool> attentionDecodeVector{
       *this, "attention-decode-vector",
       llvm::cl::desc("Split-key attention: K/V row pieces as vector loads"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   PassOptions::Option<bool> attentionDecodeTranspose{
       *this, "attention-decode-transpose",
       llvm::cl::desc("Split-key attention: scores summed by a transposed "
                      "reduction"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   PassOptions::Option<bool> matmulSplitK{
       *this, "matmul-split-k",
       llvm::cl::desc("Split the reduction of matmuls with few outputs "

@@ -1,9 +1,19 @@
-// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1" | FileCheck %s
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-vector=0 attention-decode-transpose=0" | FileCheck %s
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1" | FileCheck %s --check-prefix=DEFAULT
+// By default: vector rows and transposed sums (both below).
+// DEFAULT-LABEL: func.func @decode
+// DEFAULT: scf.for {{.*}} step %c8
+// DEFAULT-COUNT-16: vector.load
+// DEFAULT-COUNT-31: gpu.shuffle  xor
+// DEFAULT-COUNT-32: gpu.shuffle  idx
+// DEFAULT-NOT: gpu.shuffle
+// DEFAULT: scf.yield
+// DEFAULT-LABEL: func.func @prefill
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=OFF
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-decode-rows=9" 2>&1 | FileCheck %s --check-prefix=BADOPT
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-decode-keys=3" 2>&1 | FileCheck %s --check-prefix=BADOPT
-// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-rows=2 attention-decode-keys=2" | FileCheck %s --check-prefix=TUNED
-// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-vector=1" | FileCheck %s --check-prefix=VEC
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-rows=2 attention-decode-keys=2 attention-decode-vector=0 attention-decode-transpose=0" | FileCheck %s --check-prefix=TUNED
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-vector=1 attention-decode-transpose=0" | FileCheck %s --check-prefix=VEC
 // With attention-decode-vector each lane reads its 4 contiguous dims of a
 // K or V row as one vector<4xf32> (16-byte aligned): 16 loads a step.
 // VEC-LABEL: func.func @decode
@@ -62,8 +72,8 @@
 // of the step (8 keys x (4 K + 4 V) per lane) before any use, then 4 rows
 // x 8 keys 5-step xor-shuffle sums, exponentials on ex2.approx. Each warp
 // writes a partial [rows, splits, 2 + Dv] (max, sum, accumulators); then a
-// combine kernel with a thread per (row, value column) loops over the
-// splits.
+// combine kernel with a thread per (row, value column) goes over the
+// splits 8 at a time: 24 loads, then one rescale and 8 weights.
 // CHECK-LABEL: func.func @decode
 // CHECK: %[[PARTIAL:.*]] = memref.alloc() : memref<16x64x130xf32>
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c64{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) function(@decode_attention)
@@ -76,10 +86,13 @@
 // CHECK: scf.yield
 // CHECK: memref.store {{.*}}, %[[PARTIAL]]
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c8{{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}) function(@decode_attention_combine)
-// CHECK: scf.for {{.*}} = %c0{{.*}} to %c64
-// CHECK: memref.load %[[PARTIAL]]
-// CHECK: scf.for {{.*}} = %c0{{.*}} to %c64
-// CHECK: math.exp
+// CHECK: scf.for {{.*}} = %c0{{.*}} to %c64{{.*}} step %c8
+// CHECK-COUNT-24: memref.load %[[PARTIAL]]
+// CHECK-NOT: memref.load
+// CHECK-COUNT-9: math.exp
+// CHECK-NOT: math.exp
+// CHECK: scf.yield
+// CHECK-NOT: scf.for
 // CHECK: memref.dealloc %[[PARTIAL]]
 // Without it: one thread per row, no partials.
 // OFF-LABEL: func.func @decode

@@ -1,5 +1,6 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=40" | FileCheck %s
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=OFF
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000" | FileCheck %s --check-prefix=NONE
 // RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=-1" 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: selective-scan-time-split must be >= 0
 
@@ -26,7 +27,8 @@
 // CHECK: memref.load %[[IN]]
 // CHECK: scf.for {{.*}} -> (f32, f32, f32, f32)
 // CHECK: memref.dealloc %[[LOCAL]]
-// Without the option: one kernel, each block walking all of time.
+// By default (the lowering's choice) 100 steps are too few to split (a
+// split has 64 steps or more): one kernel, each block walking all of time.
 // OFF-LABEL: func.func @scan
 // OFF-NOT: memref<2x40x3x4xf32>
 // OFF: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}})
@@ -52,4 +54,51 @@ func.func @empty(%u: tensor<2x8x0xf32>, %dt: tensor<2x8x0xf32>, %A: tensor<8x4xf
       : tensor<2x8x0xf32>, tensor<2x8x0xf32>, tensor<8x4xf32>, tensor<2x1x4x0xf32>, tensor<2x1x4x0xf32>
       -> tensor<2x8x0xf32>, tensor<2x8x4xf32>
   return %y, %last : tensor<2x8x0xf32>, tensor<2x8x4xf32>
+}
+
+// 1024 steps of 64 channels (2 one-warp blocks): by default splits that
+// bring the launch towards 6144 warps, but of 64 steps or more: 16 splits
+// (32 blocks). With the option's 48 steps: 22 splits (44 blocks). A split
+// as long as the scan or longer: no split.
+// CHECK-LABEL: func.func @long
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c44{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) function(@long_selective_scan_local)
+// OFF-LABEL: func.func @long
+// OFF-DAG: memref.alloc() : memref<1x64x16x4xf32>
+// OFF-DAG: memref.alloc() : memref<1x64x16xf32>
+// OFF: gpu.launch blocks({{.*}}) in ({{.*}} = %c32{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) function(@long_selective_scan_local)
+// OFF: scf.for {{.*}} step %c4{{.*}} -> (f32, f32, f32, f32, f32)
+// OFF-COUNT-4: vector.load {{.*}} {alignment = 16 : i64} : memref<1x1x4x1024xf32, strided<[?, ?, ?, 1], offset: ?>>, vector<4xf32>
+// OFF-NOT: vector.load
+// OFF: gpu.barrier
+// OFF: function(@long_selective_scan_carry)
+// OFF: function(@long_selective_scan)
+// B and C come 2 steps at a time in the pass that writes y (4 in the
+// local pass, which reads no C): per group of steps and per state one
+// vector of each (the state carried through the group's steps).
+// NONE-LABEL: func.func @long
+// NONE-NOT: selective_scan_local
+// NONE: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) function(@long_selective_scan)
+// NONE: scf.for {{.*}} step %c2{{.*}} -> (f32, f32, f32, f32)
+// NONE-COUNT-8: vector.load {{.*}} {alignment = 8 : i64} : memref<1x1x4x1024xf32, strided<[?, ?, ?, 1], offset: ?>>, vector<2xf32>
+// NONE-NOT: vector.load
+// NONE: gpu.barrier
+// NONE-NOT: gpu.launch
+func.func @long(%u: tensor<1x64x1024xf32>, %dt: tensor<1x64x1024xf32>, %A: tensor<64x4xf32>, %B: tensor<1x1x4x1024xf32>, %C: tensor<1x1x4x1024xf32>) -> tensor<1x64x1024xf32> {
+  %y = seq.selective_scan %u, %dt, %A, %B, %C
+      : tensor<1x64x1024xf32>, tensor<1x64x1024xf32>, tensor<64x4xf32>, tensor<1x1x4x1024xf32>, tensor<1x1x4x1024xf32>
+      -> tensor<1x64x1024xf32>
+  return %y : tensor<1x64x1024xf32>
+}
+
+// A length that is no multiple of 4: B and C a scalar load per state and
+// step.
+// NONE-LABEL: func.func @ragged
+// NONE-NOT: vector.load
+// NONE: memref.load {{.*}} : memref<1x1x4x102xf32, strided<[?, ?, ?, ?], offset: ?>>
+// NONE: return
+func.func @ragged(%u: tensor<1x64x102xf32>, %dt: tensor<1x64x102xf32>, %A: tensor<64x4xf32>, %B: tensor<1x1x4x102xf32>, %C: tensor<1x1x4x102xf32>) -> tensor<1x64x102xf32> {
+  %y = seq.selective_scan %u, %dt, %A, %B, %C
+      : tensor<1x64x102xf32>, tensor<1x64x102xf32>, tensor<64x4xf32>, tensor<1x1x4x102xf32>, tensor<1x1x4x102xf32>
+      -> tensor<1x64x102xf32>
+  return %y : tensor<1x64x102xf32>
 }

@@ -55,10 +55,15 @@ def parse_args(argv=None):
                         "auto,64x64,128x32")
     p.add_argument("--roofline",
                    help="write a roofline plot (PNG) of the rows here")
-    p.add_argument("--scan-splits", default="0,128,100000",
-                   help="comma-separated selective-scan-time-split values "
-                        "to time (0: the default, the compiler's choice; "
-                        "the length or more: no split)")
+    p.add_argument("--scan-options",
+                   default=";selective-scan-bc-steps=1;selective-scan-bc-steps=4;"
+                           "selective-scan-time-split=100000;"
+                           "selective-scan-time-split=100000 selective-scan-bc-steps=1",
+                   help="semicolon-separated compile options to time for the "
+                        "selective scan ('' is the default: the compiler's "
+                        "time split, B and C 2 steps a load), e.g. "
+                        "'selective-scan-time-split=128' (the length or "
+                        "more: no split)")
     p.add_argument("--decode-options",
                    default=";attention-decode-simt=0;"
                            "attention-decode-vector=0 attention-decode-transpose=0",
@@ -372,14 +377,14 @@ def bench_selective_scan(args, torch, seqc, rows, copy_bw):
     except Exception as e:  # noqa: BLE001 (a baseline that cannot run)
         baseline += "; associative_scan baseline failed: %s" % str(e)[:120]
     operands = (u, delta, A, Bm[:, None], Cm[:, None])
-    for split in (int(x) for x in args.scan_splits.split(",")):
-        if split == 0:
+    for options in args.scan_options.split(";"):
+        options = options.strip()
+        if not options:
             fn = lambda: seqc.selective_scan(*operands)
             label = ""
         else:
-            fn = compiled_op(seqc, "selective_scan", operands,
-                             "selective-scan-time-split=%d" % split)
-            label = " selective-scan-time-split=%d" % split
+            fn = compiled_op(seqc, "selective_scan", operands, options)
+            label = " " + options
         err = rel_err(torch, fn(), ref)
         t_s = timed(torch, fn, args.budget)
         _, per = kernel_seconds(torch, fn)

@@ -187,6 +187,12 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          "non-negative integer (0: the compiler's choice), got '" +
                          value + "'");
       options.selectiveScanTimeSplit = number;
+    } else if (key == "selective-scan-bc-steps") {
+      if (value.getAsInteger(10, number) || !llvm::is_contained({1, 2, 4}, number))
+        return makeError("option 'selective-scan-bc-steps' must be 1, 2 or "
+                         "4, got '" +
+                         value + "'");
+      options.selectiveScanBCSteps = number;
     } else if (key == "attention-decode-keys") {
       if (value.getAsInteger(10, number) ||
           !llvm::is_contained({1, 2, 4, 8, 16}, number))
@@ -218,7 +224,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
                        "attention-tile-q, attention-tile-kv, attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
-                       "selective-scan-time-split, attention-decode-vector, "
+                       "selective-scan-time-split, selective-scan-bc-steps, "
+                       "attention-decode-vector, "
                        "attention-decode-transpose, "
                        "attention-decode-simt, matmul-split-k, bounds-check)");
     }
@@ -263,6 +270,7 @@ std::string CompileOptions::str() const {
          (selectiveScanTimeSplit ? " selective-scan-time-split=" +
                                        std::to_string(selectiveScanTimeSplit)
                                  : "") +
+         " selective-scan-bc-steps=" + std::to_string(selectiveScanBCSteps) +
          (boundsCheck ? " bounds-check=1" : "") +
          (attentionSplitKeys ? " attention-split-keys=1" : "") +
          (matmulSplitK ? " matmul-split-k=1" : "") +
@@ -582,6 +590,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionDecodeRows = options.attentionDecodeRows;
     pipelineOptions.attentionDecodeKeys = options.attentionDecodeKeys;
     pipelineOptions.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
+    pipelineOptions.selectiveScanBCSteps = options.selectiveScanBCSteps;
     pipelineOptions.attentionDecodeVector = options.attentionDecodeVector;
     pipelineOptions.attentionDecodeTranspose = options.attentionDecodeTranspose;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;

@@ -57,6 +57,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionDecodeRows = options.attentionDecodeRows;
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
   seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
+  seqToGPU.selectiveScanBCSteps = options.selectiveScanBCSteps;
   seqToGPU.attentionDecodeVector = options.attentionDecodeVector;
   seqToGPU.attentionDecodeTranspose = options.attentionDecodeTranspose;
   seqToGPU.attentionSplitKeys = options.attentionSplitKeys;

@@ -471,16 +471,18 @@ def test_selective_scan(torch, extras):
 
 
 @cuda
-@pytest.mark.parametrize("split", [0, 16, 40, 1000])
-@pytest.mark.parametrize("L", [237, 240])
-def test_selective_scan_time_split(torch, split, L):
+@pytest.mark.parametrize("split,L,bc", [(0, 237, 2), (16, 237, 2), (40, 237, 2),
+                                        (1000, 237, 2), (0, 240, 2), (16, 240, 2),
+                                        (40, 240, 4), (1000, 240, 4),
+                                        (40, 240, 1)])
+def test_selective_scan_time_split(torch, split, L, bc):
     """selective-scan-time-split=S: time in splits of S steps (rounded up to
     16) scanned in parallel, carries composed, splits rescanned. 237 steps
     (no multiple of the split), groups, every extra, a channel with A = 0
     (decay exactly 1) and the last state; against float64 and against the
     unsplit kernel. 0: the lowering's choice (3 splits of 80 here); 1000 >=
     L: no split at all. 240 steps (a multiple of 4): B and C read as
-    vectors of 2 and 4 steps."""
+    vectors of bc steps (selective-scan-bc-steps; 1: a load per step)."""
     r = rng(995)
     Bt, D, N, G = 2, 40, 16, 2
     u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
@@ -494,12 +496,14 @@ def test_selective_scan_time_split(torch, split, L):
     args = [dev(torch, a) for a in plan.call.arrays]
     name = None
     outs = {}
-    unsplit = "selective-scan-time-split=100000"
-    for options in ("selective-scan-time-split=%d" % split, unsplit):
+    unsplit = "selective-scan-time-split=100000 selective-scan-bc-steps=1"
+    for options in ("selective-scan-time-split=%d selective-scan-bc-steps=%d"
+                    % (split, bc), unsplit):
         m = seqc.compile(plan.text(), target="cuda", options=options)
         name = name or list(m)[0]
         outs[options] = [t.cpu().numpy() for t in m[name](*args)]
-    y, last = outs["selective-scan-time-split=%d" % split]
+    y, last = outs["selective-scan-time-split=%d selective-scan-bc-steps=%d"
+                   % (split, bc)]
     y_ref, last_ref = ref.selective_scan(u, delta, A, Bm, Cm, **kw)
     assert_close(y, y_ref, np.float32)
     assert_close(last, last_ref, np.float32)
@@ -893,6 +897,7 @@ def test_cuda_compile_options_are_checked():
                       ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16"),
                       ("selective-scan-time-split=-4", "selective-scan-time-split' needs a non-negative"),
                       ("attention-decode-vector=2", "attention-decode-vector' must be 0 or 1"),
+                      ("selective-scan-bc-steps=3", "selective-scan-bc-steps' must be 1, 2 or 4"),
                       ("attention-decode-transpose=x", "attention-decode-transpose' must be 0 or 1")]:
         with pytest.raises(seqc.SeqcError, match=what):
             seqc.compile(text, target="cuda", options=bad)

@@ -84,6 +84,8 @@ struct CompileOptions {
   /// CUDA: steps per time split of seq.selective_scan (0: the lowering's
   /// choice; the length or more: none, each thread walks all of time).
   int64_t selectiveScanTimeSplit = 0;
+  /// CUDA: steps of seq.selective_scan's B and C per vector load (1, 2, 4).
+  int64_t selectiveScanBCSteps = 2;
   /// CPU: every memref access and view of the generated code checked
   /// against its bounds at run time (MLIR's runtime verification); a
   /// violation prints the op and its location and aborts. For testing.

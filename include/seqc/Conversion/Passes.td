@@ -142,6 +142,11 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "from the carried-in state by a third. 0: the lowering's choice "
            "(splits of 64 steps or more that bring the launch to about 6144 "
            "warps); the length or more: no split">,
+    Option<"selectiveScanBCSteps", "selective-scan-bc-steps", "int64_t",
+           "2",
+           "Steps of seq.selective_scan's B and C that one vector load per "
+           "state reads: 2 or 4 where the length is a multiple of 4; 1 (or "
+           "another length): a scalar load per state and step">,
     Option<"attentionSplitKeys", "attention-split-keys", "bool", "false",
            "SIMT attention with few query rows (decoding): split each row's "
            "keys across warps (a warp per up to 4 rows of one KV head; up to "

@@ -88,6 +88,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Steps per time split of the selective scan (0: the "
                      "lowering's choice; the length or more: none)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> selectiveScanBCSteps{
+      *this, "selective-scan-bc-steps",
+      llvm::cl::desc("Steps of the selective scan's B and C per vector load "
+                     "(1, 2, 4)"),
+      llvm::cl::init(2)};
   PassOptions::Option<bool> attentionDecodeVector{
       *this, "attention-decode-vector",
       llvm::cl::desc("Split-key attention: K/V row pieces as vector loads"),

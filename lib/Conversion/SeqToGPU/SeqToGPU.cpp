@@ -604,11 +604,13 @@ struct ScanToGPU : OpRewritePattern<ScanOp> {
 //===----------------------------------------------------------------------===//
 
 struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
-  SelectiveScanToGPU(MLIRContext *ctx, int64_t timeSplit)
-      : OpRewritePattern(ctx), timeSplit(timeSplit) {}
+  SelectiveScanToGPU(MLIRContext *ctx, int64_t timeSplit, int64_t bcSteps)
+      : OpRewritePattern(ctx), timeSplit(timeSplit), bcSteps(bcSteps) {}
   /// Steps per time split (0: the lowering's choice; the length or more:
   /// none, each thread walks all of time).
   int64_t timeSplit;
+  /// Steps of B and C per vector load (1: a load per state and step).
+  int64_t bcSteps;
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -621,19 +623,16 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
       return tooManyRegisters(op, rewriter, "state size N", states);
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     KernelBuilder k(b);
-    // B and C [batch, groups, N, L] are read a group of steps at a time
-    // (one vector load per state and group) when every chunk's steps come
-    // in whole groups and a group's run along time is aligned: L a
-    // multiple of kGroupSteps (the runtime's 16-byte aligned buffers, rows
-    // of whole vectors). Groups of 4 steps in the local pass (B only: 128
-    // registers on sm_90a at N 16), of 2 in the pass that also reads C
-    // (168 registers; with 4, ptxas hoists the 32 vectors' loads and
-    // spills at 255).
-    constexpr int64_t kGroupSteps = 4;
+    // B and C [batch, groups, N, L] are read bcSteps steps at a time (one
+    // vector load per state and group of steps) when every chunk's steps
+    // come in whole groups and a group's run along time is aligned: L a
+    // multiple of 4 (the runtime's 16-byte aligned buffers, rows of whole
+    // vectors). At N 16 on sm_90a, ptxas: 2 steps, 128 registers (local
+    // pass) and 168 (the pass that writes y); 4 steps, 202 and 255.
     Type bcElement = tensorTypeOf(op.getB()).getElementType();
-    bool vectorBC = length % kGroupSteps == 0 &&
+    bool vectorBC = bcSteps > 1 && length % 4 == 0 &&
                     tensorTypeOf(op.getC()).getElementType() == bcElement &&
-                    kGroupSteps * bcElement.getIntOrFloatBitWidth() / 8 <= 16;
+                    bcSteps * bcElement.getIntOrFloatBitWidth() / 8 <= 16;
     Value u = k.buffer(op.getU()), delta = k.buffer(op.getDelta()),
           A = k.buffer(op.getA()),
           B = k.buffer(op.getB(), /*unitInnerStride=*/vectorBC),
@@ -794,12 +793,11 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                   cb, k.index(kChunk),
                   arith::SubIOp::create(cb, k.index(length), t0));
               if (vectorBC) {
-                int64_t groupSteps = local ? kGroupSteps : kGroupSteps / 2;
-                // Groups of steps, states outer: per state one vector of
-                // B (and of C) for the group's steps, the state carried
-                // through them, each step's y summed over the states (a
-                // quarter or a half of the scalar loop's load
-                // instructions, a load per state and step).
+                int64_t groupSteps = bcSteps;
+                // Groups of steps: per state one vector of B (and of C)
+                // for the group's steps, loaded first; then the steps in
+                // order as in the scalar loop (a quarter or a half of its
+                // load instructions, a load per state and step).
                 auto groupLoop = scf::ForOp::create(
                     cb, k.index(0), steps, k.index(groupSteps), hIn,
                     [&](OpBuilder &sb, Location sl, Value t1, ValueRange h) {
@@ -839,22 +837,22 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                               ib, vec, ArrayRef<int64_t>{j})));
                         return values;
                       };
-                      SmallVector<Value> next;
+                      SmallVector<SmallVector<Value>> bs, cs;
                       for (int64_t n = 0; n < states; ++n) {
-                        SmallVector<Value> bs = loadRun(B, k.index(n));
-                        SmallVector<Value> cs;
+                        bs.push_back(loadRun(B, k.index(n)));
                         if (!local)
-                          cs = loadRun(C, k.index(n));
-                        Value hn = h[n];
-                        for (int64_t j = 0; j < groupSteps; ++j) {
-                          Value decay = exp2(ib, im.mul(dts[j], a2[n]));
-                          hn = math::FmaOp::create(ib, decay, hn,
-                                                   im.mul(dtus[j], bs[j]));
-                          if (!local)
-                            ys[j] = math::FmaOp::create(ib, cs[j], hn, ys[j]);
-                        }
-                        next.push_back(hn);
+                          cs.push_back(loadRun(C, k.index(n)));
                       }
+                      SmallVector<Value> next(h.take_front(states));
+                      for (int64_t j = 0; j < groupSteps; ++j)
+                        for (int64_t n = 0; n < states; ++n) {
+                          Value decay = exp2(ib, im.mul(dts[j], a2[n]));
+                          next[n] = math::FmaOp::create(
+                              ib, decay, next[n], im.mul(dtus[j], bs[n][j]));
+                          if (!local)
+                            ys[j] = math::FmaOp::create(ib, cs[n][j], next[n],
+                                                        ys[j]);
+                        }
                       if (local) {
                         next.push_back(dsum);
                       } else {
@@ -1814,7 +1812,13 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
           << "convert-seq-to-gpu: selective-scan-time-split must be >= 0";
       return signalPassFailure();
     }
-    patterns.add<SelectiveScanToGPU>(&getContext(), selectiveScanTimeSplit);
+    if (!llvm::is_contained({1, 2, 4}, int64_t(selectiveScanBCSteps))) {
+      getOperation()->emitError()
+          << "convert-seq-to-gpu: selective-scan-bc-steps must be 1, 2 or 4";
+      return signalPassFailure();
+    }
+    patterns.add<SelectiveScanToGPU>(&getContext(), selectiveScanTimeSplit,
+                                     selectiveScanBCSteps);
     patterns.add<ScanToGPU,
                  GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
                  CausalConv1dToGPU>(&getContext());

@@ -2,6 +2,10 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=OFF
 // RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000" | FileCheck %s --check-prefix=NONE
 // RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=-1" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-bc-steps=3" 2>&1 | FileCheck %s --check-prefix=BADBC
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=4" | FileCheck %s --check-prefix=BC4
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=1" | FileCheck %s --check-prefix=BC1
+// BADBC: selective-scan-bc-steps must be 1, 2 or 4
 // BAD: selective-scan-time-split must be >= 0
 
 // 100 steps in splits of 48 (40 rounded up to the 16-step chunk): 3
@@ -66,15 +70,14 @@ func.func @empty(%u: tensor<2x8x0xf32>, %dt: tensor<2x8x0xf32>, %A: tensor<8x4xf
 // OFF-DAG: memref.alloc() : memref<1x64x16x4xf32>
 // OFF-DAG: memref.alloc() : memref<1x64x16xf32>
 // OFF: gpu.launch blocks({{.*}}) in ({{.*}} = %c32{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) function(@long_selective_scan_local)
-// OFF: scf.for {{.*}} step %c4{{.*}} -> (f32, f32, f32, f32, f32)
-// OFF-COUNT-4: vector.load {{.*}} {alignment = 16 : i64} : memref<1x1x4x1024xf32, strided<[?, ?, ?, 1], offset: ?>>, vector<4xf32>
+// OFF: scf.for {{.*}} step %c2{{.*}} -> (f32, f32, f32, f32, f32)
+// OFF-COUNT-4: vector.load {{.*}} {alignment = 8 : i64} : memref<1x1x4x1024xf32, strided<[?, ?, ?, 1], offset: ?>>, vector<2xf32>
 // OFF-NOT: vector.load
 // OFF: gpu.barrier
 // OFF: function(@long_selective_scan_carry)
 // OFF: function(@long_selective_scan)
-// B and C come 2 steps at a time in the pass that writes y (4 in the
-// local pass, which reads no C): per group of steps and per state one
-// vector of each (the state carried through the group's steps).
+// B and C come 2 steps at a time (selective-scan-bc-steps): per group of
+// steps and per state one vector of each, loaded first, then the steps.
 // NONE-LABEL: func.func @long
 // NONE-NOT: selective_scan_local
 // NONE: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) function(@long_selective_scan)
@@ -92,6 +95,14 @@ func.func @long(%u: tensor<1x64x1024xf32>, %dt: tensor<1x64x1024xf32>, %A: tenso
 
 // A length that is no multiple of 4: B and C a scalar load per state and
 // step.
+// BC4-LABEL: func.func @long
+// BC4: scf.for {{.*}} step %c4{{.*}} -> (f32, f32, f32, f32)
+// BC4-COUNT-8: vector.load {{.*}} {alignment = 16 : i64} : memref<1x1x4x1024xf32, strided<[?, ?, ?, 1], offset: ?>>, vector<4xf32>
+// BC4-NOT: vector.load
+// BC1-LABEL: func.func @long
+// BC1-NOT: vector.load
+// BC1: memref.load {{.*}} : memref<1x1x4x1024xf32, strided<[?, ?, ?, ?], offset: ?>>
+// BC1-LABEL: func.func @ragged
 // NONE-LABEL: func.func @ragged
 // NONE-NOT: vector.load
 // NONE: memref.load {{.*}} : memref<1x1x4x102xf32, strided<[?, ?, ?, ?], offset: ?>>

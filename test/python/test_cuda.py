@@ -511,6 +511,32 @@ def test_selective_scan_time_split(torch, split, L, bc):
 
 
 @cuda
+@pytest.mark.parametrize("L", [64, 67])
+def test_selective_scan_softplus_and_silu_over_their_range(torch, L):
+    """The GPU scan's softplus and silu run on the special-function unit
+    (ex2, lg2, rcp; a series where 1 + e^-|x| would lose the small term):
+    delta pre-activations over [-20, 20] (softplus's both branches and both
+    tails) and z over [-40, 40], against float64 at the f32 bound; vector
+    (L 64) and scalar (L 67) loads of B and C."""
+    r = rng(996)
+    Bt, D, N = 2, 48, 16
+    u = randn(r, (Bt, D, L))
+    delta = uniform(r, -20.0, 20.0, (Bt, D, L))
+    delta[0, :, ::5] = uniform(r, -4.0, -1.5, (D, len(range(0, L, 5))))
+    A = -uniform(r, 0.05, 0.5, (D, N))
+    Bm, Cm = randn(r, (Bt, 1, N, L)), randn(r, (Bt, 1, N, L))
+    z = uniform(r, -40.0, 40.0, (Bt, D, L))
+    kw = dict(D=randn(r, (D,)), z=z, delta_softplus=True)
+    y, last = seqc.selective_scan(*[dev(torch, a) for a in (u, delta, A, Bm, Cm)],
+                                  return_last_state=True,
+                                  **{k_: dev(torch, v_) if isinstance(v_, np.ndarray) else v_
+                                     for k_, v_ in kw.items()})
+    y_ref, last_ref = ref.selective_scan(u, delta, A, Bm, Cm, **kw)
+    assert_close(y.cpu().numpy(), y_ref, np.float32)
+    assert_close(last.cpu().numpy(), last_ref, np.float32)
+
+
+@cuda
 @pytest.mark.parametrize("gate", [None, "key", "scalar"])
 def test_gated_linear_attention(torch, gate):
     r = rng(1000)

@@ -814,7 +814,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                         if (dBias)
                           dt = im.add(dt, dBias);
                         if (softplus)
-                          dt = im.softplus(dt);
+                          dt = fastSoftplus(ib, dt);
                         uts.push_back(ut);
                         dts.push_back(dt);
                         dtus.push_back(im.mul(dt, ut));
@@ -862,7 +862,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                           if (dSkip)
                             yt = math::FmaOp::create(ib, dSkip, uts[j], yt);
                           if (z)
-                            yt = im.mul(yt, im.silu(memref::LoadOp::create(
+                            yt = im.mul(yt, fastSilu(ib, memref::LoadOp::create(
                                                 ib, zS, sAt)));
                           memref::StoreOp::create(ib, yt, yS, sAt);
                         }
@@ -893,7 +893,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                     if (dBias)
                       dt = im.add(dt, dBias);
                     if (softplus)
-                      dt = im.softplus(dt);
+                      dt = fastSoftplus(ib, dt);
                     Value dtu = im.mul(dt, ut);
                     SmallVector<Value> next;
                     Value yt = im.constant(0.0);
@@ -913,7 +913,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                       if (dSkip)
                         yt = math::FmaOp::create(ib, dSkip, ut, yt);
                       if (z)
-                        yt = im.mul(yt, im.silu(memref::LoadOp::create(
+                        yt = im.mul(yt, fastSilu(ib, memref::LoadOp::create(
                                             ib, zS, sAt)));
                       memref::StoreOp::create(ib, yt, yS, sAt);
                     }

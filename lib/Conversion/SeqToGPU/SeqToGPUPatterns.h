@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -250,6 +251,44 @@ inline Value nvvmExp2(ImplicitLocOpBuilder &b, Value x) {
              b, b.getF32Type(), b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
              ValueRange{x})
       .getResult(0);
+}
+
+/// An NVVM f32 intrinsic of one operand by name ("llvm.nvvm.lg2.approx.ftz.f").
+inline Value nvvmUnary(ImplicitLocOpBuilder &b, StringRef name, Value x) {
+  return LLVM::CallIntrinsicOp::create(b, b.getF32Type(),
+                                       b.getStringAttr(name), ValueRange{x})
+      .getResult(0);
+}
+
+/// softplus(x) = max(x, 0) + log1p(t), t = e^-|x| in (0, 1], on the
+/// special-function unit: log1p(t) as lg2.approx(1 + t)·ln 2 where 1 + t
+/// keeps t's bits (t >= 1/16), else its series to t^5 (relative error
+/// below 2e-7); lg2.approx's absolute error 2^-22 makes at most 3e-6 of
+/// log1p(t) >= 0.06. About 15 instructions where the exact log1p
+/// polynomial and its division took about 80.
+inline Value fastSoftplus(ImplicitLocOpBuilder &b, Value x) {
+  ScalarMath m(b);
+  Value absX = math::AbsFOp::create(b, x);
+  Value t = nvvmExp2(b, m.mul(absX, m.constant(-1.4426950408889634)));
+  Value viaLog = m.mul(
+      nvvmUnary(b, "llvm.nvvm.lg2.approx.ftz.f", m.add(m.constant(1.0), t)),
+      m.constant(0.6931471805599453));
+  // t (1 - t/2 + t^2/3 - t^3/4 + t^4/5), by Horner.
+  Value p = m.constant(0.2);
+  for (double c : {-0.25, 1.0 / 3.0, -0.5, 1.0})
+    p = math::FmaOp::create(b, p, t, m.constant(c));
+  Value series = m.mul(p, t);
+  Value small = m.cmp(arith::CmpFPredicate::OLT, t, m.constant(0.0625));
+  return m.add(m.max(x, m.constant(0.0)), m.select(small, series, viaLog));
+}
+
+/// silu(x) = x / (1 + e^-x) with ex2.approx and rcp.approx (relative error
+/// a few ulps; e^-x overflowing to +inf gives -0, as the exact form's 0).
+inline Value fastSilu(ImplicitLocOpBuilder &b, Value x) {
+  ScalarMath m(b);
+  Value e = nvvmExp2(b, m.mul(x, m.constant(-1.4426950408889634)));
+  return m.mul(x, nvvmUnary(b, "llvm.nvvm.rcp.approx.ftz.f",
+                            m.add(m.constant(1.0), e)));
 }
 
 /// Tile-shape overrides of the tensor-core attention (0: the kernel's own

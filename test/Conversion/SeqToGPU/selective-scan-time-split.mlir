@@ -6,6 +6,14 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=4" | FileCheck %s --check-prefix=BC4
 // RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=1" | FileCheck %s --check-prefix=BC1
 // BADBC: selective-scan-bc-steps must be 1, 2 or 4
+// RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=FAST
+// The delta softplus on the special-function unit (ex2, lg2), not the exact
+// log1p polynomial.
+// FAST-LABEL: func.func @scan
+// FAST-NOT: math.log1p
+// FAST: llvm.call_intrinsic "llvm.nvvm.lg2.approx.ftz.f"
+// FAST-NOT: math.log1p
+// FAST-LABEL: func.func @empty
 // BAD: selective-scan-time-split must be >= 0
 
 // 100 steps in splits of 48 (40 rounded up to the 16-step chunk): 3

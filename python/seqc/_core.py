@@ -3,6 +3,8 @@
 import ctypes
 import os
 import re
+import sys
+import threading
 
 import numpy as np
 
@@ -299,6 +301,9 @@ def _strided(arr):
     return arr
 
 
+_UNSET = object()
+
+
 class _RawBuffer(ctypes.Structure):
     """``struct seqc_buffer`` as _capi.SeqcBuffer lays it out, with the
     shape and strides pointers as plain addresses (set without a ctypes
@@ -432,6 +437,10 @@ class Function:
         if arg_names is not None and len(arg_names) != len(self.inputs):
             arg_names = None
         self.arg_names = arg_names
+        # The fast path's plan for torch CUDA tensors (_fast_plan), made at
+        # the first call after torch is imported; None: no fast path.
+        self._fast = _UNSET
+        self._fast_local = threading.local()
 
     def __repr__(self):
         def fmt(entry):
@@ -556,11 +565,107 @@ class Function:
                              % (what, _shape_text(shape),
                                 _shape_text(arr.shape)))
 
+    def _fast_plan(self):
+        """For a `cuda` module held by the C API whose signature is static
+        and has no in-place result: (torch.Tensor, input dtypes and shapes,
+        result dtypes and shapes); else None."""
+        if "torch" not in sys.modules:
+            return _UNSET  # no torch tensor can come yet
+        import torch
+        backend = self._module._backend
+        if (self._module.target != "cuda" or
+                not isinstance(backend, _CAPIBackend) or
+                any(k >= 0 for k in self.in_place) or
+                any(s < 0 for _, shape in self.inputs + self.results
+                    for s in shape)):
+            return None
+        spec = lambda entries: [(torch_dtype(c), torch.Size(s))
+                                for c, s in entries]
+        return torch.Tensor, spec(self.inputs), spec(self.results)
+
+    def _fast_buffers(self):
+        """This thread's seqc_buffer array for the function, with the
+        shapes and contiguous strides (as torch gives them) filled in once:
+        (structs, the dims they point into, the array as SeqcBuffer *). A
+        call sets only the data pointers."""
+        cached = getattr(self._fast_local, "buffers", None)
+        if cached is None:
+            entries = self.inputs + self.results
+            raw = (_RawBuffer * max(len(entries), 1))()
+            dims = []
+            for _, shape in entries:
+                strides, n = [], 1
+                for d in reversed(shape):
+                    strides.append(n)
+                    n *= max(d, 1)
+                dims.extend(shape)
+                dims.extend(reversed(strides))
+            dims = (ctypes.c_int64 * max(len(dims), 1))(*dims)
+            base, offset = ctypes.addressof(dims), 0
+            for i, (code, shape) in enumerate(entries):
+                buf = raw[i]
+                buf.device = _capi.SEQC_CUDA
+                buf.dtype = code
+                buf.rank = len(shape)
+                buf.shape = base + 8 * offset
+                buf.strides = base + 8 * (offset + len(shape))
+                offset += 2 * len(shape)
+            cached = (raw, dims, ctypes.cast(raw, ctypes.POINTER(_capi.SeqcBuffer)))
+            self._fast_local.buffers = cached
+        return cached
+
+    def _call_fast(self, args):
+        """The call on torch CUDA tensors that need no conversion: of the
+        signature's dtypes and shapes, contiguous, 16-byte aligned, on one
+        device, not requiring grad. The checks are a few attribute reads and
+        the arguments go straight to seqc_invoke; returns None where any
+        check fails (the general path then runs, converts or says what is
+        wrong)."""
+        tensor_type, inputs, results = self._fast
+        if len(args) != len(inputs):
+            return None
+        device = None
+        raw, _, structs = self._fast_buffers()
+        for i, (x, (dtype, shape)) in enumerate(zip(args, inputs)):
+            if type(x) is DeviceArray:  # the functional ops pass these
+                x = x.tensor
+            if (type(x) is not tensor_type or x.dtype != dtype or
+                    x.shape != shape or not x.is_cuda or x.requires_grad or
+                    not x.is_contiguous()):
+                return None
+            ptr = x.data_ptr()
+            if ptr % 16 or (device is not None and x.device != device):
+                return None
+            device = x.device
+            raw[i].data = ptr
+        if device is None:
+            return None
+        import torch
+        poison = os.environ.get("SEQC_POISON_OUTPUTS", "") not in ("", "0")
+        outs = []
+        for j, (dtype, shape) in enumerate(results):
+            t = torch.empty(shape, dtype=dtype, device=device)
+            if poison and t.is_floating_point():
+                t.fill_(float("nan"))
+            raw[len(inputs) + j].data = t.data_ptr()
+            outs.append(t)
+        backend = self._module._backend
+        backend.set_stream(torch.cuda.current_stream(device).cuda_stream)
+        backend.invoke_buffers(self.name, self._cname, structs,
+                               len(inputs) + len(results))
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
     def __call__(self, *args, out=None):
         """Runs the function. ``out``: optional caller-provided result arrays
         (one per result, C-contiguous, writeable, of the result's dtype and
         shape), written in place and returned; otherwise results are new
         arrays."""
+        if self._fast is _UNSET:
+            self._fast = self._fast_plan()
+        if self._fast is not None and self._fast is not _UNSET and out is None:
+            result = self._call_fast(args)
+            if result is not None:
+                return result
         if len(args) != len(self.inputs):
             raise TypeError("@%s takes %d argument%s, got %d"
                             % (self.name, len(self.inputs),
@@ -777,6 +882,11 @@ class _CAPIBackend:
         _capi.check(_capi.lib().seqc_invoke(self._handle, name.encode(),
                                             buffers.structs, len(arrays)),
                     "@%s" % name)
+
+    def invoke_buffers(self, name, cname, structs, count):
+        """seqc_invoke on seqc_buffer structs the caller filled in."""
+        _capi.check(_capi.lib().seqc_invoke(self._handle, cname, structs,
+                                            count), "@%s" % name)
 
     def target(self):
         return (_capi.lib().seqc_module_target(self._handle) or b"cpu").decode()

@@ -683,6 +683,37 @@ def test_calls_on_device_tensors_are_asynchronous(torch, monkeypatch):
 
 
 @cuda
+def test_fast_path_for_ready_cuda_tensors(torch):
+    """A call on contiguous, aligned CUDA tensors of the signature's dtypes
+    and shapes takes the short path (checks by attribute reads, buffers
+    built once per thread); anything else takes the general path, with the
+    same results and the same errors."""
+    r = rng(1046)
+    a, b = uniform(r, 0.5, 1.0, (8, 512)), randn(r, (8, 512))
+    m = seqc.compile(seqc.ops.mlir_text("linear_recurrence", a, b), target="cuda")
+    f = m[list(m)[0]]
+    h_ref, _ = ref.linear_recurrence(a, b)
+    at, bt = dev(torch, a), dev(torch, b)
+    h, last = f(at, bt)
+    assert isinstance(f._fast, tuple)            # the plan was made
+    assert_close(h.cpu().numpy(), h_ref, np.float32)
+    raw = f._fast_buffers()[0]
+    assert raw[0].data == at.data_ptr() and raw[2].data == h.data_ptr()
+    # The general path: a transposed copy's view, a host array, a grad
+    # tensor; then errors.
+    bt_view = dev(torch, np.ascontiguousarray(b.T)).T
+    assert not bt_view.is_contiguous()
+    for args in ((at, bt_view), (at, b), (at, bt.clone().requires_grad_())):
+        h2, _ = f(*args)
+        assert_close(np.asarray(h2.detach().cpu() if hasattr(h2, "cpu") else h2),
+                     h_ref, np.float32)
+    with pytest.raises(TypeError, match="expected dtype"):
+        f(at, bt.double())
+    with pytest.raises(ValueError, match="expected shape"):
+        f(at, bt[:4])
+
+
+@cuda
 def test_errors_on_the_gpu(torch):
     r = rng(1050)
     # Host operands of a GPU call are copied to the device.

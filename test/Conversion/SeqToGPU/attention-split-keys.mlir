@@ -72,8 +72,10 @@
 // of the step (8 keys x (4 K + 4 V) per lane) before any use, then 4 rows
 // x 8 keys 5-step xor-shuffle sums, exponentials on ex2.approx. Each warp
 // writes a partial [rows, splits, 2 + Dv] (max, sum, accumulators); then a
-// combine kernel with a thread per (row, value column) goes over the
-// splits 8 at a time: 24 loads, then one rescale and 8 weights.
+// combine kernel, a block per row and a thread per (part of the splits,
+// value column): 4 parts of 16 splits (512 threads), each going over its
+// splits 8 at a time (24 loads, then one rescale and 8 weights); the parts
+// meet in shared memory.
 // CHECK-LABEL: func.func @decode
 // CHECK: %[[PARTIAL:.*]] = memref.alloc() : memref<16x64x130xf32>
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c64{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) function(@decode_attention)
@@ -85,13 +87,16 @@
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK: scf.yield
 // CHECK: memref.store {{.*}}, %[[PARTIAL]]
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c8{{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}) function(@decode_attention_combine)
-// CHECK: scf.for {{.*}} = %c0{{.*}} to %c64{{.*}} step %c8
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c16{{.*}}) threads({{.*}}) in ({{.*}} = %c512{{.*}}) function(@decode_attention_combine) workgroup({{.*}} : memref<4x128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<4x2xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for {{.*}} = %c0{{.*}} to %c2{{.*}} step %c1
 // CHECK-COUNT-24: memref.load %[[PARTIAL]]
 // CHECK-NOT: memref.load
 // CHECK-COUNT-9: math.exp
 // CHECK-NOT: math.exp
 // CHECK: scf.yield
+// CHECK: gpu.barrier
+// CHECK-COUNT-12: memref.load {{.*}} #gpu.address_space<workgroup>>
+// CHECK-COUNT-4: math.exp
 // CHECK-NOT: scf.for
 // CHECK: memref.dealloc %[[PARTIAL]]
 // Without it: one thread per row, no partials.

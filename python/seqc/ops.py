@@ -49,12 +49,18 @@ def _dtype_name(dtype):
 
 _cache = {}
 _cache_lock = threading.Lock()
+# Calls on torch CUDA tensors alone, by (their types, dtypes, shapes,
+# devices, the op's other arguments): the compiled function an earlier
+# call of that key ran, so a repeat skips the argument checks and the plan
+# (each of which depended only on the key).
+_tensor_calls = {}
 
 
 def clear_cache():
     """Drops every cached module."""
     with _cache_lock:
         _cache.clear()
+        _tensor_calls.clear()
 
 
 def cache_size():
@@ -239,7 +245,18 @@ class _Plan:
         self.result_count = result_count
 
 
-def _execute(plan):
+def _tensor_key(tensors, rest):
+    """The _tensor_calls key of a call whose array arguments are
+    `tensors`, or None unless they are all torch CUDA tensors."""
+    key = [rest]
+    for t in tensors:
+        if not (_core.is_cuda_tensor(t) and _core._is_torch(t)):
+            return None
+        key.append((t.dtype, t.shape, t.device))
+    return tuple(key)
+
+
+def _execute(plan, tensor_key=None):
     call = plan.call
     if call.cuda:
         # Host operands of a GPU call (small ones passed from the host, or
@@ -258,6 +275,10 @@ def _execute(plan):
     fn = module["main"]
     if fn.arg_names is None:
         fn.arg_names = list(plan.call.names)
+    if tensor_key is not None and len(plan.call.arrays) == len(tensor_key) - 1:
+        # The op passes the caller's arrays alone, in order: a repeat of
+        # the key can call fn on them directly.
+        _tensor_calls[tensor_key] = fn
     out = fn(*plan.call.arrays)
     out = out if isinstance(out, tuple) else (out,)
     if plan.call.torch and not plan.call.cuda:
@@ -370,9 +391,20 @@ def attention(q, k, v, causal=False, window=(-1, -1), scale=None,
     ``(out, lse)`` with lse ``[B, Hq, Sq]`` float32 when ``return_lse``.
     A query with no visible key gets output 0 and lse -inf.
     """
+    key = None
+    if kv_lengths is None and q_segment_ids is None and kv_segment_ids is None:
+        try:
+            key = _tensor_key((q, k, v), ("attention", causal, tuple(window),
+                                          scale, softcap, return_lse))
+        except TypeError:  # an unhashable or odd argument: the checks say
+            key = None
+        fn = _tensor_calls.get(key) if key is not None else None
+        if fn is not None:
+            out = fn(q, k, v)
+            return out if return_lse else out[0] if isinstance(out, tuple) else out
     out = _execute(_attention_plan(q, k, v, causal, window, scale, softcap,
                                    kv_lengths, q_segment_ids, kv_segment_ids,
-                                   return_lse))
+                                   return_lse), key)
     return out if return_lse else out[0]
 
 

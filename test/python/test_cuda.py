@@ -714,6 +714,33 @@ def test_fast_path_for_ready_cuda_tensors(torch):
 
 
 @cuda
+def test_functional_op_repeats_take_the_short_route(torch):
+    """seqc.attention on torch CUDA tensors remembers, per (dtypes, shapes,
+    devices, arguments), the function it ran: a repeat calls it without the
+    checks and the plan, with the same result; another key (causal, a
+    shape) or an optional tensor (kv_lengths) goes the whole way."""
+    r = rng(1047)
+    q, k, v = (bf16_tensor(torch, randn(r, (1, 8, s, 64))) for s in (1, 300, 300))
+    seqc.ops.clear_cache()
+    first = seqc.attention(q, k, v)
+    assert len(seqc.ops._tensor_calls) == 1
+    again = seqc.attention(q, k, v)
+    assert torch.equal(first, again)
+    causal, lse = seqc.attention(q, k, v, causal=True, return_lse=True)
+    assert len(seqc.ops._tensor_calls) == 2
+    causal2, lse2 = seqc.attention(q, k, v, causal=True, return_lse=True)
+    assert torch.equal(causal, causal2) and torch.equal(lse, lse2)
+    lengths = torch.tensor([300], dtype=torch.int32, device="cuda")
+    with_lengths = seqc.attention(q, k, v, kv_lengths=lengths)
+    assert len(seqc.ops._tensor_calls) == 2
+    assert torch.equal(with_lengths, first)
+    want, _ = ref.attention(*(x.float().cpu().numpy() for x in (q, k, v)))
+    assert_close(again.float().cpu().numpy(), want, np.float16)
+    with pytest.raises(ValueError, match="head dim"):
+        seqc.attention(q, k[..., :32], v)
+
+
+@cuda
 def test_errors_on_the_gpu(torch):
     r = rng(1050)
     # Host operands of a GPU call are copied to the device.

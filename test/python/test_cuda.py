@@ -163,10 +163,12 @@ def test_attention_tensor_core_tilings(torch, tiling, case):
 
 @cuda
 @pytest.mark.parametrize("case", ["decode_gqa", "multi_query_lengths",
-                                  "decode_gqa_scalar", "multi_query_lengths_scalar"])
+                                  "decode_gqa_scalar", "multi_query_lengths_scalar",
+                                  "eight_queries"])
 def test_attention_decode_simt_bf16(torch, case):
     """attention-decode-simt (on by default for target=cuda): bf16 decoding
-    (at most 8 query rows per KV head over a long cache) on the split-key
+    (at most 32 query rows per KV head over a long cache; eight_queries:
+    GQA 4 x 8 queries, 8 neighbouring warps of 4 rows) on the split-key
     SIMT kernel instead of the tensor cores; against float64, and against
     the tensor-core kernel (attention-decode-simt=0); by default with the
     K/V rows read as vectors (vector<4xbf16> at D 128, vector<2xbf16> at D
@@ -175,6 +177,9 @@ def test_attention_decode_simt_bf16(torch, case):
                if case.endswith("_scalar") else None)
     if case.startswith("decode_gqa"):
         dims, opts = (2, 32, 8, 1, 3001, 128, 128), dict()
+    elif case == "eight_queries":
+        dims, opts = (2, 32, 8, 8, 2001, 128, 128), dict(causal=True,
+                                                       kv_lengths=[2001, 9])
     else:
         dims, opts = (2, 8, 2, 2, 1100, 64, 64), dict(causal=True,
                                                     kv_lengths=[1100, 517])

@@ -1095,9 +1095,11 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   /// keys to split) on that SIMT kernel instead of the tensor cores.
   bool decodeSimt;
   /// Measured on an H100 (GQA 32:8, bf16): the SIMT kernel wins with 4
-  /// rows per KV head (one query; 1.05-7x), loses with 32 (8 queries;
-  /// 0.86x: each warp of 4 rows reads the KV head again).
-  static constexpr int64_t kDecodeSimtRows = 8;
+  /// rows per KV head (one query; 1.05-7x). With 32 (8 queries) the
+  /// session-5 kernel lost (0.86x: each warp of 4 rows read the KV head
+  /// again); the chunks of a split now run side by side and share the
+  /// reads.
+  static constexpr int64_t kDecodeSimtRows = 32;
   /// The split-key kernel's query rows of one KV head per warp, and keys
   /// per step.
   int64_t decodeRows, decodeKeys;
@@ -1387,11 +1389,12 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
             return arith::IndexCastOp::create(ib, ib.getI64Type(), v)
                 .getResult();
           };
-          Value split = arith::RemUIOp::create(wb, warp, k.index(splits));
-          SmallVector<Value> at = k.delinearize(
-              wb, arith::DivUIOp::create(wb, warp, k.index(splits)),
-              {batch, kvHeads, chunks});
-          Value bi = at[0], kvh = at[1], chunk = at[2];
+          // The chunks of rows of one (batch, KV head, split) are
+          // neighbouring warps (one block for up to 4 chunks): they read
+          // the same keys at the same time, from DRAM once.
+          SmallVector<Value> at =
+              k.delinearize(wb, warp, {batch, kvHeads, splits, chunks});
+          Value bi = at[0], kvh = at[1], split = at[2], chunk = at[3];
           // Lane dims: d = lane + 32·c (lane·P + c with vector rows),
           // clamped in bounds; q is 0 past D.
           auto laneDim = [&](ImplicitLocOpBuilder &lb, int64_t c, int64_t dim) {

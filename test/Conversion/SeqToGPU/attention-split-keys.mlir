@@ -136,9 +136,14 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // SIMT-NOT: nvvm.mma.sync
 // SIMT-LABEL: func.func @prefill_bf16
 // SIMT: nvvm.mma.sync
-// 8 queries x 4 heads = 32 rows per KV head: the tensor cores still (the
-// SIMT kernel's warps of 4 rows would read each KV head 8 times).
+// 8 queries x 4 heads = 32 rows per KV head: still the SIMT kernel, 8
+// warps of 4 rows per (KV head, split), neighbours that share the key
+// reads (256 rows x 64 splits of partials); 16 queries (64 rows): the
+// tensor cores.
 // SIMT-LABEL: func.func @decode_bf16_many_rows
+// SIMT: memref.alloc() : memref<256x64x130xf32>
+// SIMT-NOT: nvvm.mma.sync
+// SIMT-LABEL: func.func @decode_bf16_more_rows
 // SIMT: nvvm.mma.sync
 // SIMT-NOT: x130xf32>
 func.func @decode_bf16(%q: tensor<1x32x1x128xbf16>, %k: tensor<1x8x8192x128xbf16>, %v: tensor<1x8x8192x128xbf16>) -> tensor<1x32x1x128xbf16> {
@@ -158,4 +163,10 @@ func.func @decode_bf16_many_rows(%q: tensor<1x32x8x128xbf16>, %k: tensor<1x8x819
       : tensor<1x32x8x128xbf16>, tensor<1x8x8192x128xbf16>, tensor<1x8x8192x128xbf16>
       -> tensor<1x32x8x128xbf16>
   return %o : tensor<1x32x8x128xbf16>
+}
+func.func @decode_bf16_more_rows(%q: tensor<1x32x16x128xbf16>, %k: tensor<1x8x8192x128xbf16>, %v: tensor<1x8x8192x128xbf16>) -> tensor<1x32x16x128xbf16> {
+  %o = seq.attention %q, %k, %v {causal}
+      : tensor<1x32x16x128xbf16>, tensor<1x8x8192x128xbf16>, tensor<1x8x8192x128xbf16>
+      -> tensor<1x32x16x128xbf16>
+  return %o : tensor<1x32x16x128xbf16>
 }

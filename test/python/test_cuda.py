@@ -164,21 +164,23 @@ def test_attention_tensor_core_tilings(torch, tiling, case):
 @cuda
 @pytest.mark.parametrize("case", ["decode_gqa", "multi_query_lengths",
                                   "decode_gqa_scalar", "multi_query_lengths_scalar",
-                                  "eight_queries"])
+                                  "row_chunks"])
 def test_attention_decode_simt_bf16(torch, case):
     """attention-decode-simt (on by default for target=cuda): bf16 decoding
-    (at most 32 query rows per KV head over a long cache; eight_queries:
-    GQA 4 x 8 queries, 8 neighbouring warps of 4 rows) on the split-key
+    (at most 8 query rows per KV head over a long cache; row_chunks: GQA 4
+    x 2 queries with attention-decode-rows=2, 4 neighbouring warps of 2
+    rows per split) on the split-key
     SIMT kernel instead of the tensor cores; against float64, and against
     the tensor-core kernel (attention-decode-simt=0); by default with the
     K/V rows read as vectors (vector<4xbf16> at D 128, vector<2xbf16> at D
     64) and transposed warp sums, and without either (_scalar)."""
     options = ("attention-decode-vector=0 attention-decode-transpose=0"
-               if case.endswith("_scalar") else None)
+               if case.endswith("_scalar") else
+               "attention-decode-rows=2" if case == "row_chunks" else None)
     if case.startswith("decode_gqa"):
         dims, opts = (2, 32, 8, 1, 3001, 128, 128), dict()
-    elif case == "eight_queries":
-        dims, opts = (2, 32, 8, 8, 2001, 128, 128), dict(causal=True,
+    elif case == "row_chunks":
+        dims, opts = (2, 32, 8, 2, 2001, 128, 128), dict(causal=True,
                                                        kv_lengths=[2001, 9])
     else:
         dims, opts = (2, 8, 2, 2, 1100, 64, 64), dict(causal=True,

@@ -153,7 +153,7 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "256 splits of 64 keys or more) and "
            "combine the partial softmaxes in a second kernel">,
     Option<"attentionDecodeSimt", "attention-decode-simt", "bool", "false",
-           "With attention-split-keys: bf16/f16 attention with at most 32 "
+           "With attention-split-keys: bf16/f16 attention with at most 8 "
            "query rows per KV head (GQA group x queries) over keys that "
            "need splitting (decoding) "
            "runs the split-key SIMT kernel instead of the tensor-core one, "

@@ -1095,11 +1095,12 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
   /// keys to split) on that SIMT kernel instead of the tensor cores.
   bool decodeSimt;
   /// Measured on an H100 (GQA 32:8, bf16): the SIMT kernel wins with 4
-  /// rows per KV head (one query; 1.05-7x). With 32 (8 queries) the
-  /// session-5 kernel lost (0.86x: each warp of 4 rows read the KV head
-  /// again); the chunks of a split now run side by side and share the
-  /// reads.
-  static constexpr int64_t kDecodeSimtRows = 32;
+  /// rows per KV head (one query; 1.05-7x). With 32 (8 queries, B2 KV
+  /// 32768) it lost in session 5 (0.86x: each warp of 4 rows read the KV
+  /// head again) and ties now that the chunks of a split share the reads
+  /// (0.765 ms against the tensor cores' 0.773: 11 TFLOP/s of f32 FMA, no
+  /// longer memory-bound); the tensor cores keep it.
+  static constexpr int64_t kDecodeSimtRows = 8;
   /// The split-key kernel's query rows of one KV head per warp, and keys
   /// per step.
   int64_t decodeRows, decodeKeys;

@@ -136,13 +136,12 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // SIMT-NOT: nvvm.mma.sync
 // SIMT-LABEL: func.func @prefill_bf16
 // SIMT: nvvm.mma.sync
-// 8 queries x 4 heads = 32 rows per KV head: still the SIMT kernel, 8
-// warps of 4 rows per (KV head, split), neighbours that share the key
-// reads (256 rows x 64 splits of partials); 16 queries (64 rows): the
-// tensor cores.
+// 8 queries x 4 heads = 32 rows per KV head: the tensor cores (the SIMT
+// kernel ties there on an H100: 8 neighbouring warps of 4 rows share the
+// key reads but its f32 FMAs are the limit), and with 16 queries.
 // SIMT-LABEL: func.func @decode_bf16_many_rows
-// SIMT: memref.alloc() : memref<256x64x130xf32>
-// SIMT-NOT: nvvm.mma.sync
+// SIMT: nvvm.mma.sync
+// SIMT-NOT: x130xf32>
 // SIMT-LABEL: func.func @decode_bf16_more_rows
 // SIMT: nvvm.mma.sync
 // SIMT-NOT: x130xf32>

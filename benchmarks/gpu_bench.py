@@ -8,6 +8,8 @@ Rows (each: shape, seqc time, baseline time, ratio, achieved rate, ceiling):
                   1 GiB); bf16 matmul 8192^3 through torch (TFLOP/s)
   attention       bf16, D 64/128, full/causal/GQA, S 1k-16k: seqc vs torch
                   SDPA with the flash backend and with the cuDNN backend
+  sliding window  bf16 causal, window 1024, B4 H16 S8192 D128: seqc vs
+                  torch.compile'd flex_attention with the block mask
   recurrence      f32 linear recurrence h_t = a_t h_{t-1} + b_t, B16 D2048
                   L4096 along the last dim: seqc vs torch.compile of
                   associative_scan
@@ -46,8 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--budget", type=float, default=1.5,
                    help="seconds of timed calls per measurement (default 1.5)")
     p.add_argument("--only", default="",
-                   help="comma-separated: attention, decode_attention, "
-                        "recurrence, selective_scan, gla")
+                   help="comma-separated: attention, sliding_window, "
+                        "decode_attention, recurrence, selective_scan, gla")
     p.add_argument("--attention-tiles", default="auto",
                    help="comma-separated attention tilings to time: auto (the "
                         "compiler's choice, through seqc.attention) or QxK "
@@ -206,6 +208,45 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
                            mm_ceiling, err)
         del q, k, v, out
         torch.cuda.empty_cache()
+
+
+def bench_sliding_window(args, torch, seqc, rows, mm_ceiling):
+    """Causal sliding-window attention, window 1024 keys (each query sees
+    itself and the 1023 keys before it), bf16 B4 H16 S8192 D128: seqc
+    (window=(1023, 0)) against torch.compile'd flex_attention with the
+    same mask as a block mask. FLOPs counted over the window."""
+    from torch.nn.attention.flex_attention import (create_block_mask,
+                                                   flex_attention)
+    B, H, S, D, W = (1, 4, 2048, 128, 256) if args.quick else (4, 16, 8192, 128, 1024)
+    q, k, v = (torch.randn(B, H, S, D, device="cuda", dtype=torch.bfloat16)
+               for _ in range(3))
+
+    def sliding(b, h, q_idx, kv_idx):
+        return (kv_idx <= q_idx) & (q_idx - kv_idx < W)
+
+    mask = create_block_mask(sliding, None, None, S, S, device="cuda")
+    flex = torch.compile(flex_attention)
+    fn_b = lambda: flex(q, k, v, block_mask=mask)  # noqa: E731
+    ref = fn_b()
+    t_b = timed(torch, fn_b, args.budget)
+    fn = lambda: seqc.attention(q, k, v, window=(W - 1, 0))  # noqa: E731
+    err = rel_err(torch, fn(), ref)
+    t_s = timed(torch, fn, args.budget, max_reps=10)
+    visible = sum(min(i + 1, W) for i in range(S))
+    flops = 4.0 * B * H * D * visible
+    rows.append(dict(
+        plot=dict(flops=flops, bytes=2.0 * 4 * q.numel(), seconds=t_s,
+                  baseline_seconds=t_b),
+        workload="sliding-window attention bf16",
+        shape="B%d H%d S%d D%d window %d causal" % (B, H, S, D, W),
+        seqc="%.3f ms (%.1f TFLOP/s of the window)" % (t_s * 1e3, flops / t_s / 1e12),
+        baseline="torch.compile flex_attention (block mask): %.3f ms (%.1f TFLOP/s)"
+        % (t_b * 1e3, flops / t_b / 1e12),
+        ratio="%.2fx" % (t_b / t_s), achieved="%.1f TFLOP/s" % (flops / t_s / 1e12),
+        ceiling="%.0f TFLOP/s (bf16 matmul)" % mm_ceiling,
+        check="rel err %.1e vs flex" % err))
+    del q, k, v
+    torch.cuda.empty_cache()
 
 
 def compiled_op(seqc, op, operands, options, **kwargs):
@@ -471,6 +512,7 @@ def main(argv=None):
                                         seqc.cuda_device_name()), flush=True)
     copy_bw, mm = ceilings(torch, rows)
     for name, fn, extra in (("attention", bench_attention, mm),
+                            ("sliding_window", bench_sliding_window, mm),
                             ("decode_attention", bench_decode_attention, copy_bw),
                             ("recurrence", bench_recurrence, copy_bw),
                             ("selective_scan", bench_selective_scan, copy_bw),

@@ -1025,57 +1025,77 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
       last = k.output(lastType);
     }
     double scale = op.getEffectiveScale();
-    // A block per (batch, head), a thread per value column holding its
-    // column of the K x V state in registers. Time goes in chunks of
-    // kChunk steps: the chunk's q, k and gate decays (e^g, computed once
+    // A block per (batch, head); a thread per (group of state rows, value
+    // column) holding its rows of that column of the K x V state in
+    // registers (K/G rows: G groups for up to 512 threads, more warps to
+    // hide latency than a thread per column's 4 a block). Time goes in
+    // chunks of kChunk steps: the chunk's q, k and gate decays (e^g, once
     // per entry instead of once per column thread) come into shared
-    // memory by all threads together (coalesced), then each thread walks
-    // the chunk's steps reading them as broadcasts. (A thread per column
-    // reading q, k, g from global memory and taking its own K
-    // exponentials each step: 40 ms at B8 H16 T4096 K=V=128 on an H100,
-    // every load's latency in the chain.)
-    constexpr int64_t kChunk = 16;
+    // memory by all threads together (coalesced); each thread walks the
+    // chunk's steps reading them as broadcasts, 4 rows a vector load where
+    // the rows allow, and leaves its group's part of q . s per step in
+    // shared memory; after the chunk the parts are summed into o.
+    // (Session 7 on an H100, B8 H16 T4096 K=V=128: a thread per column
+    // reading q, k, g from global memory with its own exponentials, 40
+    // ms; staged, a thread per column, 3.7 ms.)
+    constexpr int64_t kChunk = 8;
     Type f32 = b.getF32Type();
     int64_t gateCols = scalarGate ? 1 : keyDim;
+    int64_t columns = std::max<int64_t>(valueDim, 1);
+    int64_t groups = 1;
+    for (int64_t c : {4, 2})
+      if (keyDim % c == 0 && columns * c <= 512) {
+        groups = c;
+        break;
+      }
+    int64_t rows = keyDim / groups;
+    int64_t vec = rows % 4 == 0 && keyDim % 4 == 0 ? 4 : 1;
+    int64_t threads = columns * groups;
     int64_t tileCols = std::max<int64_t>(keyDim, 1);
     SmallVector<Type> tiles = {k.sharedType({kChunk, tileCols}, f32),
-                               k.sharedType({kChunk, tileCols}, f32)};
+                               k.sharedType({kChunk, tileCols}, f32),
+                               k.sharedType({groups, kChunk, columns}, f32)};
     if (g)
       tiles.push_back(k.sharedType({kChunk, std::max<int64_t>(gateCols, 1)},
                                    f32));
-    int64_t threads = std::max<int64_t>(valueDim, 1);
     int64_t chunks = llvm::divideCeil(length, kChunk);
-    // Partial sums of q . s: four chains instead of one K-long chain.
     constexpr int64_t kAccumulators = 4;
     // (No (batch, head): no kernel; the results are empty.)
     if (batch * heads > 0)
       k.launch(batch * heads, threads, [&](ImplicitLocOpBuilder &kb, Value bh,
-                                         Value col) {
+                                           Value tid) {
       ScalarMath m(kb);
       Value qS = k.workgroupBuffers[0], kS = k.workgroupBuffers[1],
-            gS = g ? k.workgroupBuffers[2] : Value();
+            oS = k.workgroupBuffers[2],
+            gS = g ? k.workgroupBuffers[3] : Value();
       Value bi = arith::DivUIOp::create(kb, bh, k.index(heads));
       Value h = arith::RemUIOp::create(kb, bh, k.index(heads));
+      Value col = arith::RemUIOp::create(kb, tid, k.index(columns));
+      Value grp = arith::DivUIOp::create(kb, tid, k.index(columns));
+      Value row0 = arith::MulIOp::create(kb, grp, k.index(rows));
       bool anyColumn = valueDim > 0;
+      Value active = arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, col,
+                                           k.index(valueDim));
       Value colSafe = anyColumn ? arith::MinUIOp::create(
                                       kb, col, k.index(valueDim - 1))
                                       .getResult()
                                 : col;
-      Value active = arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, col,
-                                           k.index(valueDim));
+      auto rowAt = [&](ImplicitLocOpBuilder &ib, int64_t i) {
+        return arith::AddIOp::create(ib, row0, k.index(i)).getResult();
+      };
       SmallVector<Value> init;
-      for (int64_t r = 0; r < keyDim; ++r)
-        init.push_back(
-            s0 && anyColumn
-                ? k.load(kb, s0, ValueRange{bi, h, k.index(r), colSafe})
-                : m.constant(0.0));
-      // Stages `count` entries of a [kChunk, cols] tile from rows t0.. of
-      // `from` ([B, H, T, cols], or [B, H, T] with cols 1), e^x if `exp`.
+      for (int64_t i = 0; i < rows; ++i)
+        init.push_back(s0 && anyColumn
+                           ? k.load(kb, s0, ValueRange{bi, h, rowAt(kb, i),
+                                                       colSafe})
+                           : m.constant(0.0));
+      // Stages a [kChunk, cols] tile from rows t0.. of `from` ([B, H, T,
+      // cols], or [B, H, T] with cols 1), e^x if `exp`.
       auto stage = [&](ImplicitLocOpBuilder &sb, Value t0, Value from,
                        Value tile, int64_t cols, bool rank3, bool exp) {
         int64_t entries = kChunk * cols;
         for (int64_t e0 = 0; e0 < entries; e0 += threads) {
-          Value e = arith::AddIOp::create(sb, col, k.index(e0));
+          Value e = arith::AddIOp::create(sb, tid, k.index(e0));
           Value tt = arith::DivUIOp::create(sb, e, k.index(cols));
           Value c = arith::RemUIOp::create(sb, e, k.index(cols));
           Value t = arith::AddIOp::create(sb, t0, tt);
@@ -1095,6 +1115,24 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
             scf::YieldOp::create(ib);
           });
         }
+      };
+      // Entries i..i+vec-1 of this thread's rows at step tt of `tile`.
+      auto tileRows = [&](ImplicitLocOpBuilder &ib, Value tile, Value tt,
+                          int64_t i) {
+        SmallVector<Value> values;
+        if (vec == 1) {
+          values.push_back(
+              memref::LoadOp::create(ib, tile, ValueRange{tt, rowAt(ib, i)}));
+          return values;
+        }
+        Value v4 = vector::LoadOp::create(
+            ib, VectorType::get({vec}, f32), tile,
+            ValueRange{tt, rowAt(ib, i)}, /*nontemporal=*/false,
+            llvm::MaybeAlign(4 * vec));
+        for (int64_t j = 0; j < vec; ++j)
+          values.push_back(
+              vector::ExtractOp::create(ib, v4, ArrayRef<int64_t>{j}));
+        return values;
       };
       auto chunkLoop = scf::ForOp::create(
           kb, k.index(0), k.index(chunks), k.index(1), init,
@@ -1125,35 +1163,52 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
                                  : Value();
                   SmallVector<Value> next;
                   SmallVector<Value> acc(kAccumulators, im.constant(0.0));
-                  for (int64_t r = 0; r < keyDim; ++r) {
-                    SmallVector<Value> at = {tt, k.index(r)};
-                    Value sr = st[r];
-                    if (g)
-                      sr = im.mul(scalarGate
-                                      ? decay
-                                      : memref::LoadOp::create(ib, gS, at)
-                                            .getResult(),
-                                  sr);
-                    sr = math::FmaOp::create(
-                        ib, memref::LoadOp::create(ib, kS, at), vt, sr);
-                    next.push_back(sr);
-                    Value &a = acc[r % kAccumulators];
-                    a = math::FmaOp::create(
-                        ib, memref::LoadOp::create(ib, qS, at), sr, a);
+                  for (int64_t i = 0; i < rows; i += vec) {
+                    SmallVector<Value> qs = tileRows(ib, qS, tt, i);
+                    SmallVector<Value> ks = tileRows(ib, kS, tt, i);
+                    SmallVector<Value> gs;
+                    if (g && !scalarGate)
+                      gs = tileRows(ib, gS, tt, i);
+                    for (int64_t j = 0; j < vec; ++j) {
+                      Value sr = st[i + j];
+                      if (g)
+                        sr = im.mul(scalarGate ? decay : gs[j], sr);
+                      sr = math::FmaOp::create(ib, ks[j], vt, sr);
+                      next.push_back(sr);
+                      Value &a = acc[(i + j) % kAccumulators];
+                      a = math::FmaOp::create(ib, qs[j], sr, a);
+                    }
                   }
                   Value sum = acc[0];
-                  for (int64_t i = 1; i < kAccumulators; ++i)
-                    sum = im.add(sum, acc[i]);
-                  scf::IfOp::create(ib, active, [&](OpBuilder &tb,
-                                                    Location tl) {
-                    ImplicitLocOpBuilder wb(tl, tb);
-                    k.store(wb, ScalarMath(wb).mul(
-                                    sum, ScalarMath(wb).constant(scale)),
-                            o, ValueRange{bi, h, t, col});
-                    scf::YieldOp::create(wb);
-                  });
+                  for (int64_t a = 1; a < kAccumulators; ++a)
+                    sum = im.add(sum, acc[a]);
+                  memref::StoreOp::create(ib, sum, oS,
+                                          ValueRange{grp, tt, col});
                   scf::YieldOp::create(ib, next);
                 });
+            gpu::BarrierOp::create(cb);
+            // o at step tt: the groups' parts summed, by the threads of
+            // group tt mod G.
+            for (int64_t j = 0; j < kChunk; j += groups) {
+              Value tt = arith::AddIOp::create(cb, grp, k.index(j));
+              Value ok = arith::AndIOp::create(
+                  cb, active,
+                  arith::CmpIOp::create(cb, arith::CmpIPredicate::ult, tt,
+                                        steps));
+              scf::IfOp::create(cb, ok, [&](OpBuilder &tb, Location tl) {
+                ImplicitLocOpBuilder ib(tl, tb);
+                ScalarMath im(ib);
+                Value sum = memref::LoadOp::create(
+                    ib, oS, ValueRange{k.index(0), tt, col});
+                for (int64_t p = 1; p < groups; ++p)
+                  sum = im.add(sum, memref::LoadOp::create(
+                                        ib, oS, ValueRange{k.index(p), tt, col}));
+                k.store(ib, im.mul(sum, im.constant(scale)), o,
+                        ValueRange{bi, h, arith::AddIOp::create(ib, t0, tt),
+                                   col});
+                scf::YieldOp::create(ib);
+              });
+            }
             // The next chunk's staging overwrites the tiles.
             gpu::BarrierOp::create(cb);
             scf::YieldOp::create(cb, stepLoop.getResults());
@@ -1161,9 +1216,9 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
       if (last)
         scf::IfOp::create(kb, active, [&](OpBuilder &tb, Location tl) {
           ImplicitLocOpBuilder ib(tl, tb);
-          for (int64_t r = 0; r < keyDim; ++r)
-            k.store(ib, chunkLoop.getResult(r), last,
-                    ValueRange{bi, h, k.index(r), col});
+          for (int64_t i = 0; i < rows; ++i)
+            k.store(ib, chunkLoop.getResult(i), last,
+                    ValueRange{bi, h, rowAt(ib, i), col});
           scf::YieldOp::create(ib);
         });
     }, /*sharedFloats=*/0, tiles);

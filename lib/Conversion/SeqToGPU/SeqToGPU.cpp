@@ -1054,7 +1054,8 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
     int64_t tileCols = std::max<int64_t>(keyDim, 1);
     SmallVector<Type> tiles = {k.sharedType({kChunk, tileCols}, f32),
                                k.sharedType({kChunk, tileCols}, f32),
-                               k.sharedType({groups, kChunk, columns}, f32)};
+                               k.sharedType({groups, kChunk, columns}, f32),
+                               k.sharedType({kChunk, columns}, f32)};
     if (g)
       tiles.push_back(k.sharedType({kChunk, std::max<int64_t>(gateCols, 1)},
                                    f32));
@@ -1066,8 +1067,8 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
                                            Value tid) {
       ScalarMath m(kb);
       Value qS = k.workgroupBuffers[0], kS = k.workgroupBuffers[1],
-            oS = k.workgroupBuffers[2],
-            gS = g ? k.workgroupBuffers[3] : Value();
+            oS = k.workgroupBuffers[2], vS = k.workgroupBuffers[3],
+            gS = g ? k.workgroupBuffers[4] : Value();
       Value bi = arith::DivUIOp::create(kb, bh, k.index(heads));
       Value h = arith::RemUIOp::create(kb, bh, k.index(heads));
       Value col = arith::RemUIOp::create(kb, tid, k.index(columns));
@@ -1089,32 +1090,77 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
                            ? k.load(kb, s0, ValueRange{bi, h, rowAt(kb, i),
                                                        colSafe})
                            : m.constant(0.0));
-      // Stages a [kChunk, cols] tile from rows t0.. of `from` ([B, H, T,
-      // cols], or [B, H, T] with cols 1), e^x if `exp`.
-      auto stage = [&](ImplicitLocOpBuilder &sb, Value t0, Value from,
-                       Value tile, int64_t cols, bool rank3, bool exp) {
-        int64_t entries = kChunk * cols;
-        for (int64_t e0 = 0; e0 < entries; e0 += threads) {
-          Value e = arith::AddIOp::create(sb, tid, k.index(e0));
-          Value tt = arith::DivUIOp::create(sb, e, k.index(cols));
-          Value c = arith::RemUIOp::create(sb, e, k.index(cols));
-          Value t = arith::AddIOp::create(sb, t0, tt);
-          Value ok = arith::AndIOp::create(
-              sb,
-              arith::CmpIOp::create(sb, arith::CmpIPredicate::ult, e,
-                                    k.index(entries)),
-              arith::CmpIOp::create(sb, arith::CmpIPredicate::ult, t,
-                                    k.index(length)));
-          scf::IfOp::create(sb, ok, [&](OpBuilder &tb, Location tl) {
-            ImplicitLocOpBuilder ib(tl, tb);
-            Value x = rank3 ? k.load(ib, from, ValueRange{bi, h, t})
-                            : k.load(ib, from, ValueRange{bi, h, t, c});
-            if (exp)
-              x = ScalarMath(ib).exp(x);
-            memref::StoreOp::create(ib, x, tile, ValueRange{tt, c});
-            scf::YieldOp::create(ib);
-          });
-        }
+      // A chunk's tiles go through registers: this thread's entries of
+      // the [kChunk, cols] tiles of rows t0.. of q, k, v and the gate
+      // ([B, H, T, cols], the scalar gate [B, H, T]) are loaded before the
+      // previous chunk's steps (their latency behind that work), and
+      // stored to shared memory (the gate as e^g) after them.
+      struct Tile {
+        Value from, tile;
+        int64_t cols;
+        bool rank3, exp;
+      };
+      SmallVector<Tile> staged = {{q, qS, keyDim, false, false},
+                                  {kk, kS, keyDim, false, false}};
+      if (anyColumn)
+        staged.push_back({v, vS, valueDim, false, false});
+      if (g)
+        staged.push_back({g, gS, gateCols, scalarGate, true});
+      // Entry e0 + tid of a tile: (step, column) and whether it exists.
+      auto entry = [&](ImplicitLocOpBuilder &sb, Value t0, const Tile &tl,
+                       int64_t e0) {
+        int64_t entries = kChunk * tl.cols;
+        Value e = arith::AddIOp::create(sb, tid, k.index(e0));
+        Value tt = arith::DivUIOp::create(sb, e, k.index(std::max<int64_t>(tl.cols, 1)));
+        Value c = arith::RemUIOp::create(sb, e, k.index(std::max<int64_t>(tl.cols, 1)));
+        Value t = arith::AddIOp::create(sb, t0, tt);
+        Value ok = arith::AndIOp::create(
+            sb,
+            arith::CmpIOp::create(sb, arith::CmpIPredicate::ult, e,
+                                  k.index(entries)),
+            arith::CmpIOp::create(sb, arith::CmpIPredicate::ult, t,
+                                  k.index(length)));
+        return std::make_tuple(tt, c, t, ok);
+      };
+      auto loadTiles = [&](ImplicitLocOpBuilder &sb, Value t0) {
+        SmallVector<Value> values;
+        for (const Tile &tl : staged)
+          for (int64_t e0 = 0; e0 < kChunk * tl.cols; e0 += threads) {
+            auto at = entry(sb, t0, tl, e0);
+            Value c = std::get<1>(at), t = std::get<2>(at), ok = std::get<3>(at);
+            auto load = scf::IfOp::create(
+                sb, ok,
+                [&](OpBuilder &tb, Location loc) {
+                  ImplicitLocOpBuilder ib(loc, tb);
+                  Value x = tl.rank3
+                                ? k.load(ib, tl.from, ValueRange{bi, h, t})
+                                : k.load(ib, tl.from, ValueRange{bi, h, t, c});
+                  scf::YieldOp::create(ib, x);
+                },
+                [&](OpBuilder &tb, Location loc) {
+                  ImplicitLocOpBuilder ib(loc, tb);
+                  scf::YieldOp::create(ib, ScalarMath(ib).constant(0.0));
+                });
+            values.push_back(load.getResult(0));
+          }
+        return values;
+      };
+      auto storeTiles = [&](ImplicitLocOpBuilder &sb, Value t0,
+                            ValueRange values) {
+        size_t n = 0;
+        for (const Tile &tl : staged)
+          for (int64_t e0 = 0; e0 < kChunk * tl.cols; e0 += threads) {
+            auto at = entry(sb, t0, tl, e0);
+            Value tt = std::get<0>(at), c = std::get<1>(at),
+                  ok = std::get<3>(at);
+            Value x = values[n++];
+            scf::IfOp::create(sb, ok, [&](OpBuilder &tb, Location loc) {
+              ImplicitLocOpBuilder ib(loc, tb);
+              Value y = tl.exp ? ScalarMath(ib).exp(x) : x;
+              memref::StoreOp::create(ib, y, tl.tile, ValueRange{tt, c});
+              scf::YieldOp::create(ib);
+            });
+          }
       };
       // Entries i..i+vec-1 of this thread's rows at step tt of `tile`.
       auto tileRows = [&](ImplicitLocOpBuilder &ib, Value tile, Value tt,
@@ -1134,16 +1180,19 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
               vector::ExtractOp::create(ib, v4, ArrayRef<int64_t>{j}));
         return values;
       };
+      SmallVector<Value> first = loadTiles(kb, k.index(0));
+      SmallVector<Value> carried(init);
+      carried.append(first);
       auto chunkLoop = scf::ForOp::create(
-          kb, k.index(0), k.index(chunks), k.index(1), init,
-          [&](OpBuilder &nb, Location loc, Value ci, ValueRange sIn) {
+          kb, k.index(0), k.index(chunks), k.index(1), carried,
+          [&](OpBuilder &nb, Location loc, Value ci, ValueRange inIt) {
             ImplicitLocOpBuilder cb(loc, nb);
+            ValueRange sIn = inIt.take_front(rows);
             Value t0 = arith::MulIOp::create(cb, ci, k.index(kChunk));
-            stage(cb, t0, q, qS, keyDim, false, false);
-            stage(cb, t0, kk, kS, keyDim, false, false);
-            if (g)
-              stage(cb, t0, g, gS, gateCols, scalarGate, true);
+            storeTiles(cb, t0, inIt.drop_front(rows));
             gpu::BarrierOp::create(cb);
+            SmallVector<Value> nextTiles = loadTiles(
+                cb, arith::AddIOp::create(cb, t0, k.index(kChunk)));
             Value steps = arith::MinUIOp::create(
                 cb, k.index(kChunk),
                 arith::SubIOp::create(cb, k.index(length), t0));
@@ -1152,9 +1201,10 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
                 [&](OpBuilder &sb, Location sl, Value tt, ValueRange st) {
                   ImplicitLocOpBuilder ib(sl, sb);
                   ScalarMath im(ib);
-                  Value t = arith::AddIOp::create(ib, t0, tt);
                   Value vt = anyColumn
-                                 ? k.load(ib, v, ValueRange{bi, h, t, colSafe})
+                                 ? memref::LoadOp::create(
+                                       ib, vS, ValueRange{tt, colSafe})
+                                       .getResult()
                                  : im.constant(0.0);
                   Value decay =
                       scalarGate ? memref::LoadOp::create(
@@ -1211,7 +1261,9 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
             }
             // The next chunk's staging overwrites the tiles.
             gpu::BarrierOp::create(cb);
-            scf::YieldOp::create(cb, stepLoop.getResults());
+            SmallVector<Value> out(stepLoop.getResults());
+            out.append(nextTiles);
+            scf::YieldOp::create(cb, out);
           });
       if (last)
         scf::IfOp::create(kb, active, [&](OpBuilder &tb, Location tl) {

@@ -770,6 +770,41 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
         // The local pass also sums the split's Δ.
         if (local)
           h0.push_back(m.constant(0.0));
+        // Step tt of the chunk: u and delta (biased, softplus'ed) from
+        // the staged tiles.
+        auto stepInputs = [&](ImplicitLocOpBuilder &ib, Value tt) {
+          ScalarMath im(ib);
+          SmallVector<Value> sAt = {thread, tt};
+          Value ut = memref::LoadOp::create(ib, uS, sAt);
+          Value dt = memref::LoadOp::create(ib, dS, sAt);
+          if (dBias)
+            dt = im.add(dt, dBias);
+          if (softplus)
+            dt = fastSoftplus(ib, dt);
+          return std::make_pair(ut, dt);
+        };
+        // y at step tt (C.h summed: yt) with the skip term and the gate,
+        // to the y tile.
+        auto finishY = [&](ImplicitLocOpBuilder &ib, Value tt, Value yt,
+                           Value ut) {
+          ScalarMath im(ib);
+          SmallVector<Value> sAt = {thread, tt};
+          if (dSkip)
+            yt = math::FmaOp::create(ib, dSkip, ut, yt);
+          if (z)
+            yt = im.mul(yt, fastSilu(ib, memref::LoadOp::create(ib, zS, sAt)));
+          memref::StoreOp::create(ib, yt, yS, sAt);
+        };
+        // After the chunk's steps: the y tile out to y (coalesced).
+        auto writeBack = [&](ImplicitLocOpBuilder &cb, Value t0) {
+          gpu::BarrierOp::create(cb);
+          if (!local)
+            forChunkElements(cb, t0, [&](ImplicitLocOpBuilder &ib, Value cl,
+                                         Value tt, Value dd, Value t) {
+              k.store(ib, memref::LoadOp::create(ib, yS, ValueRange{cl, tt}),
+                      y, ValueRange{bi, dd, t});
+            });
+        };
         auto chunkLoop = scf::ForOp::create(
             kb, k.index(0), chunks, k.index(1), h0,
             [&](OpBuilder &nb, Location loc, Value c, ValueRange hIn) {
@@ -808,13 +843,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                       for (int64_t j = 0; j < groupSteps; ++j) {
                         Value tt = arith::AddIOp::create(ib, t1, k.index(j));
                         slots.push_back(tt);
-                        SmallVector<Value> sAt = {thread, tt};
-                        Value ut = memref::LoadOp::create(ib, uS, sAt);
-                        Value dt = memref::LoadOp::create(ib, dS, sAt);
-                        if (dBias)
-                          dt = im.add(dt, dBias);
-                        if (softplus)
-                          dt = fastSoftplus(ib, dt);
+                        auto [ut, dt] = stepInputs(ib, tt);
                         uts.push_back(ut);
                         dts.push_back(dt);
                         dtus.push_back(im.mul(dt, ut));
@@ -856,28 +885,12 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                       if (local) {
                         next.push_back(dsum);
                       } else {
-                        for (int64_t j = 0; j < groupSteps; ++j) {
-                          Value yt = ys[j];
-                          SmallVector<Value> sAt = {thread, slots[j]};
-                          if (dSkip)
-                            yt = math::FmaOp::create(ib, dSkip, uts[j], yt);
-                          if (z)
-                            yt = im.mul(yt, fastSilu(ib, memref::LoadOp::create(
-                                                ib, zS, sAt)));
-                          memref::StoreOp::create(ib, yt, yS, sAt);
-                        }
+                        for (int64_t j = 0; j < groupSteps; ++j)
+                          finishY(ib, slots[j], ys[j], uts[j]);
                       }
                       scf::YieldOp::create(ib, next);
                     });
-                gpu::BarrierOp::create(cb);
-                if (!local)
-                  forChunkElements(cb, t0, [&](ImplicitLocOpBuilder &ib,
-                                               Value cl, Value tt, Value dd,
-                                               Value t) {
-                    k.store(ib,
-                            memref::LoadOp::create(ib, yS, ValueRange{cl, tt}),
-                            y, ValueRange{bi, dd, t});
-                  });
+                writeBack(cb, t0);
                 scf::YieldOp::create(cb, groupLoop.getResults());
                 return;
               }
@@ -887,13 +900,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                     ImplicitLocOpBuilder ib(sl, sb);
                     ScalarMath im(ib);
                     Value t = arith::AddIOp::create(ib, t0, tt);
-                    SmallVector<Value> sAt = {thread, tt};
-                    Value ut = memref::LoadOp::create(ib, uS, sAt);
-                    Value dt = memref::LoadOp::create(ib, dS, sAt);
-                    if (dBias)
-                      dt = im.add(dt, dBias);
-                    if (softplus)
-                      dt = fastSoftplus(ib, dt);
+                    auto [ut, dt] = stepInputs(ib, tt);
                     Value dtu = im.mul(dt, ut);
                     SmallVector<Value> next;
                     Value yt = im.constant(0.0);
@@ -907,27 +914,13 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                         yt = math::FmaOp::create(ib, k.load(ib, C, bcAt), hn,
                                                  yt);
                     }
-                    if (local) {
+                    if (local)
                       next.push_back(im.add(h[states], dt));
-                    } else {
-                      if (dSkip)
-                        yt = math::FmaOp::create(ib, dSkip, ut, yt);
-                      if (z)
-                        yt = im.mul(yt, fastSilu(ib, memref::LoadOp::create(
-                                            ib, zS, sAt)));
-                      memref::StoreOp::create(ib, yt, yS, sAt);
-                    }
+                    else
+                      finishY(ib, tt, yt, ut);
                     scf::YieldOp::create(ib, next);
                   });
-              gpu::BarrierOp::create(cb);
-              if (!local)
-                forChunkElements(cb, t0, [&](ImplicitLocOpBuilder &ib,
-                                             Value cl, Value tt, Value dd,
-                                             Value t) {
-                  k.store(ib,
-                          memref::LoadOp::create(ib, yS, ValueRange{cl, tt}),
-                          y, ValueRange{bi, dd, t});
-                });
+              writeBack(cb, t0);
               scf::YieldOp::create(cb, stepLoop.getResults());
             });
         if (!local && (split || !last))
@@ -1110,9 +1103,10 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
       auto entry = [&](ImplicitLocOpBuilder &sb, Value t0, const Tile &tl,
                        int64_t e0) {
         int64_t entries = kChunk * tl.cols;
+        Value cols = k.index(std::max<int64_t>(tl.cols, 1));
         Value e = arith::AddIOp::create(sb, tid, k.index(e0));
-        Value tt = arith::DivUIOp::create(sb, e, k.index(std::max<int64_t>(tl.cols, 1)));
-        Value c = arith::RemUIOp::create(sb, e, k.index(std::max<int64_t>(tl.cols, 1)));
+        Value tt = arith::DivUIOp::create(sb, e, cols);
+        Value c = arith::RemUIOp::create(sb, e, cols);
         Value t = arith::AddIOp::create(sb, t0, tt);
         Value ok = arith::AndIOp::create(
             sb,
@@ -1127,7 +1121,8 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
         for (const Tile &tl : staged)
           for (int64_t e0 = 0; e0 < kChunk * tl.cols; e0 += threads) {
             auto at = entry(sb, t0, tl, e0);
-            Value c = std::get<1>(at), t = std::get<2>(at), ok = std::get<3>(at);
+            Value c = std::get<1>(at), t = std::get<2>(at),
+                  ok = std::get<3>(at);
             auto load = scf::IfOp::create(
                 sb, ok,
                 [&](OpBuilder &tb, Location loc) {

@@ -546,11 +546,12 @@ def test_selective_scan_softplus_and_silu_over_their_range(torch, L):
 @cuda
 @pytest.mark.parametrize("gate", [None, "key", "scalar"])
 @pytest.mark.parametrize("dims", [(2, 3, 29, 16, 24), (1, 2, 13, 6, 5),
-                                  (1, 1, 70, 128, 128)])
+                                  (1, 1, 70, 128, 128), (1, 2, 11, 8, 600)])
 def test_gated_linear_attention(torch, gate, dims):
     """The GPU kernel's cases: K a multiple of 4 (4 groups of rows, vector
     reads of the staged tiles), K 6 (2 groups of 3 rows, scalar reads),
-    K = V = 128 (512 threads a block); lengths that end inside a chunk."""
+    K = V = 128 (512 threads a block), V 600 (two blocks of columns per
+    head); lengths that end inside a chunk."""
     r = rng(1000)
     Bt, H, T, K, V = dims
     q, k, v = randn(r, (Bt, H, T, K)), randn(r, (Bt, H, T, K)), randn(r, (Bt, H, T, V))

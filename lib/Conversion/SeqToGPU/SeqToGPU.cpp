@@ -1034,10 +1034,15 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
     constexpr int64_t kChunk = 8;
     Type f32 = b.getF32Type();
     int64_t gateCols = scalarGate ? 1 : keyDim;
-    int64_t columns = std::max<int64_t>(valueDim, 1);
+    // Value columns per block: all of them up to 512 (wider values take
+    // several blocks per (batch, head), each staging its slice of v).
+    constexpr int64_t kMaxThreads = 512;
+    int64_t columns = std::clamp<int64_t>(valueDim, 1, kMaxThreads);
+    int64_t columnBlocks = llvm::divideCeil(std::max<int64_t>(valueDim, 1),
+                                            columns);
     int64_t groups = 1;
     for (int64_t c : {4, 2})
-      if (keyDim % c == 0 && columns * c <= 512) {
+      if (keyDim % c == 0 && columns * c <= kMaxThreads) {
         groups = c;
         break;
       }
@@ -1056,15 +1061,21 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
     constexpr int64_t kAccumulators = 4;
     // (No (batch, head): no kernel; the results are empty.)
     if (batch * heads > 0)
-      k.launch(batch * heads, threads, [&](ImplicitLocOpBuilder &kb, Value bh,
-                                           Value tid) {
+      k.launch(batch * heads * columnBlocks, threads,
+               [&](ImplicitLocOpBuilder &kb, Value block, Value tid) {
       ScalarMath m(kb);
+      Value bh = arith::DivUIOp::create(kb, block, k.index(columnBlocks));
+      Value col0 = arith::MulIOp::create(
+          kb, arith::RemUIOp::create(kb, block, k.index(columnBlocks)),
+          k.index(columns));
       Value qS = k.workgroupBuffers[0], kS = k.workgroupBuffers[1],
             oS = k.workgroupBuffers[2], vS = k.workgroupBuffers[3],
             gS = g ? k.workgroupBuffers[4] : Value();
       Value bi = arith::DivUIOp::create(kb, bh, k.index(heads));
       Value h = arith::RemUIOp::create(kb, bh, k.index(heads));
-      Value col = arith::RemUIOp::create(kb, tid, k.index(columns));
+      // This thread's column of the block's slice, and of v.
+      Value lcol = arith::RemUIOp::create(kb, tid, k.index(columns));
+      Value col = arith::AddIOp::create(kb, col0, lcol);
       Value grp = arith::DivUIOp::create(kb, tid, k.index(columns));
       Value row0 = arith::MulIOp::create(kb, grp, k.index(rows));
       bool anyColumn = valueDim > 0;
@@ -1088,17 +1099,18 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
       // ([B, H, T, cols], the scalar gate [B, H, T]) are loaded before the
       // previous chunk's steps (their latency behind that work), and
       // stored to shared memory (the gate as e^g) after them.
+      // (v's tile is the block's slice of columns, from col0.)
       struct Tile {
         Value from, tile;
         int64_t cols;
-        bool rank3, exp;
+        bool rank3, exp, slice;
       };
-      SmallVector<Tile> staged = {{q, qS, keyDim, false, false},
-                                  {kk, kS, keyDim, false, false}};
+      SmallVector<Tile> staged = {{q, qS, keyDim, false, false, false},
+                                  {kk, kS, keyDim, false, false, false}};
       if (anyColumn)
-        staged.push_back({v, vS, valueDim, false, false});
+        staged.push_back({v, vS, columns, false, false, true});
       if (g)
-        staged.push_back({g, gS, gateCols, scalarGate, true});
+        staged.push_back({g, gS, gateCols, scalarGate, true, false});
       // Entry e0 + tid of a tile: (step, column) and whether it exists.
       auto entry = [&](ImplicitLocOpBuilder &sb, Value t0, const Tile &tl,
                        int64_t e0) {
@@ -1114,14 +1126,23 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
                                   k.index(entries)),
             arith::CmpIOp::create(sb, arith::CmpIPredicate::ult, t,
                                   k.index(length)));
-        return std::make_tuple(tt, c, t, ok);
+        // The column read: of the slice, within v.
+        Value from = c;
+        if (tl.slice) {
+          from = arith::AddIOp::create(sb, col0, c);
+          ok = arith::AndIOp::create(
+              sb, ok,
+              arith::CmpIOp::create(sb, arith::CmpIPredicate::ult, from,
+                                    k.index(valueDim)));
+        }
+        return std::make_tuple(tt, c, t, ok, from);
       };
       auto loadTiles = [&](ImplicitLocOpBuilder &sb, Value t0) {
         SmallVector<Value> values;
         for (const Tile &tl : staged)
           for (int64_t e0 = 0; e0 < kChunk * tl.cols; e0 += threads) {
             auto at = entry(sb, t0, tl, e0);
-            Value c = std::get<1>(at), t = std::get<2>(at),
+            Value c = std::get<4>(at), t = std::get<2>(at),
                   ok = std::get<3>(at);
             auto load = scf::IfOp::create(
                 sb, ok,
@@ -1198,7 +1219,7 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
                   ScalarMath im(ib);
                   Value vt = anyColumn
                                  ? memref::LoadOp::create(
-                                       ib, vS, ValueRange{tt, colSafe})
+                                       ib, vS, ValueRange{tt, lcol})
                                        .getResult()
                                  : im.constant(0.0);
                   Value decay =
@@ -1228,7 +1249,7 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
                   for (int64_t a = 1; a < kAccumulators; ++a)
                     sum = im.add(sum, acc[a]);
                   memref::StoreOp::create(ib, sum, oS,
-                                          ValueRange{grp, tt, col});
+                                          ValueRange{grp, tt, lcol});
                   scf::YieldOp::create(ib, next);
                 });
             gpu::BarrierOp::create(cb);
@@ -1244,10 +1265,10 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
                 ImplicitLocOpBuilder ib(tl, tb);
                 ScalarMath im(ib);
                 Value sum = memref::LoadOp::create(
-                    ib, oS, ValueRange{k.index(0), tt, col});
+                    ib, oS, ValueRange{k.index(0), tt, lcol});
                 for (int64_t p = 1; p < groups; ++p)
                   sum = im.add(sum, memref::LoadOp::create(
-                                        ib, oS, ValueRange{k.index(p), tt, col}));
+                                        ib, oS, ValueRange{k.index(p), tt, lcol}));
                 k.store(ib, im.mul(sum, im.constant(scale)), o,
                         ValueRange{bi, h, arith::AddIOp::create(ib, t0, tt),
                                    col});

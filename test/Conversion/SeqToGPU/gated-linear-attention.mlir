@@ -34,6 +34,10 @@ func.func @gla(%q: tensor<2x3x20x16xf32>, %k: tensor<2x3x20x16xf32>, %v: tensor<
 // CHECK-LABEL: func.func @empty
 // CHECK-NOT: gpu.launch
 // CHECK: return
+// 600 value columns: 2 blocks per (batch, head) of 512 columns each (the
+// second's last 424 idle), one group of 8 rows.
+// CHECK-LABEL: func.func @wide
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c512{{.*}}) function(@wide_gated_linear_attention) workgroup({{.*}} : memref<8x8xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<8x8xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<1x8x512xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<8x512xf32, #gpu.address_space<workgroup>>)
 func.func @odd(%q: tensor<1x1x5x6xf32>, %k: tensor<1x1x5x6xf32>, %v: tensor<1x1x5x5xf32>) -> tensor<1x1x5x5xf32> {
   %o = seq.gated_linear_attention %q, %k, %v
       : tensor<1x1x5x6xf32>, tensor<1x1x5x6xf32>, tensor<1x1x5x5xf32> -> tensor<1x1x5x5xf32>
@@ -43,4 +47,9 @@ func.func @empty(%q: tensor<0x2x5x8xf32>, %k: tensor<0x2x5x8xf32>, %v: tensor<0x
   %o = seq.gated_linear_attention %q, %k, %v
       : tensor<0x2x5x8xf32>, tensor<0x2x5x8xf32>, tensor<0x2x5x4xf32> -> tensor<0x2x5x4xf32>
   return %o : tensor<0x2x5x4xf32>
+}
+func.func @wide(%q: tensor<1x1x5x8xf32>, %k: tensor<1x1x5x8xf32>, %v: tensor<1x1x5x600xf32>) -> tensor<1x1x5x600xf32> {
+  %o = seq.gated_linear_attention %q, %k, %v
+      : tensor<1x1x5x8xf32>, tensor<1x1x5x8xf32>, tensor<1x1x5x600xf32> -> tensor<1x1x5x600xf32>
+  return %o : tensor<1x1x5x600xf32>
 }

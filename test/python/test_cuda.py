@@ -546,12 +546,14 @@ def test_selective_scan_softplus_and_silu_over_their_range(torch, L):
 @cuda
 @pytest.mark.parametrize("gate", [None, "key", "scalar"])
 @pytest.mark.parametrize("dims", [(2, 3, 29, 16, 24), (1, 2, 13, 6, 5),
-                                  (1, 1, 70, 128, 128), (1, 2, 11, 8, 600)])
+                                  (1, 2, 19, 64, 24), (1, 1, 70, 128, 128),
+                                  (1, 2, 11, 8, 600), (1, 1, 9, 128, 520)])
 def test_gated_linear_attention(torch, gate, dims):
-    """The GPU kernel's cases: K a multiple of 4 (4 groups of rows, vector
-    reads of the staged tiles), K 6 (2 groups of 3 rows, scalar reads),
-    K = V = 128 (512 threads a block), V 600 (two blocks of columns per
-    head); lengths that end inside a chunk."""
+    """The GPU kernel's cases: K 16 (one group of rows, vector reads of
+    the staged tiles), K 6 (scalar reads), K 64 and 128 (2 and 4 groups of
+    32 rows whose parts of q.s meet in shared memory; 512 threads a block
+    at V 128), V 600 (two blocks of columns per head), K 128 with V 520 (5
+    blocks of 128 columns); lengths that end inside a chunk."""
     r = rng(1000)
     Bt, H, T, K, V = dims
     q, k, v = randn(r, (Bt, H, T, K)), randn(r, (Bt, H, T, K)), randn(r, (Bt, H, T, V))

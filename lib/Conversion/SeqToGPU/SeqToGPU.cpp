@@ -628,7 +628,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // come in whole groups and a group's run along time is aligned: L a
     // multiple of 4 (the runtime's 16-byte aligned buffers, rows of whole
     // vectors). At N 16 on sm_90a, ptxas: 2 steps, 128 registers (local
-    // pass) and 168 (the pass that writes y); 4 steps, 202 and 255.
+    // pass) and 246 (the pass that writes y, 168 before softplus and silu
+    // went to the special-function unit); 4 steps, 202 and 255.
     Type bcElement = tensorTypeOf(op.getB()).getElementType();
     bool vectorBC = bcSteps > 1 && length % 4 == 0 &&
                     tensorTypeOf(op.getC()).getElementType() == bcElement &&
@@ -1034,20 +1035,32 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
     constexpr int64_t kChunk = 8;
     Type f32 = b.getF32Type();
     int64_t gateCols = scalarGate ? 1 : keyDim;
-    // Value columns per block: all of them up to 512 (wider values take
-    // several blocks per (batch, head), each staging its slice of v).
-    constexpr int64_t kMaxThreads = 512;
-    int64_t columns = std::clamp<int64_t>(valueDim, 1, kMaxThreads);
-    int64_t columnBlocks = llvm::divideCeil(std::max<int64_t>(valueDim, 1),
-                                            columns);
-    int64_t groups = 1;
-    for (int64_t c : {4, 2})
-      if (keyDim % c == 0 && columns * c <= kMaxThreads) {
-        groups = c;
-        break;
+    // Groups of state rows: the fewest (a divisor of K up to 16) that
+    // leave a thread at most 32 rows, so that its state fits in registers
+    // (K = 128: 4 groups, ptxas 98 registers on sm_90a; with one group of
+    // 128 rows and 512 threads ptxas capped it at 128 and spilled).
+    // (No such divisor, a prime K over 32: the largest one, and spills.)
+    int64_t groups = 0, largest = 1;
+    for (int64_t d = 1; d <= 16 && !groups; ++d)
+      if (keyDim % d == 0) {
+        largest = d;
+        if (keyDim / d <= 32)
+          groups = d;
       }
+    if (!groups)
+      groups = largest;
     int64_t rows = keyDim / groups;
     int64_t vec = rows % 4 == 0 && keyDim % 4 == 0 ? 4 : 1;
+    // Threads a block: up to 512, fewer where a thread's rows need more
+    // registers than 65536 / 512 (about rows + 96 of them); the value
+    // columns of a (batch, head) beyond what one block holds take more
+    // blocks, each staging its slice of v.
+    int64_t maxThreads = std::clamp<int64_t>(
+        (65536 / (rows + 96)) / 32 * 32, 32, 512);
+    int64_t columns = std::clamp<int64_t>(
+        std::min<int64_t>(valueDim, maxThreads / groups), 1, maxThreads);
+    int64_t columnBlocks = llvm::divideCeil(std::max<int64_t>(valueDim, 1),
+                                            columns);
     int64_t threads = columns * groups;
     int64_t tileCols = std::max<int64_t>(keyDim, 1);
     SmallVector<Type> tiles = {k.sharedType({kChunk, tileCols}, f32),

@@ -209,6 +209,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                                ? &options.attentionDecodeVector
                            : key == "attention-decode-transpose"
                                ? &options.attentionDecodeTranspose
+                           : key == "attention-wgmma" ? &options.attentionWgmma
                            : key == "bounds-check" ? &options.boundsCheck
                                                    : nullptr) {
       // The 0/1 options.
@@ -226,7 +227,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "attention-decode-rows, attention-decode-keys, "
                        "selective-scan-time-split, selective-scan-bc-steps, "
                        "attention-decode-vector, "
-                       "attention-decode-transpose, "
+                       "attention-decode-transpose, attention-wgmma, "
                        "attention-decode-simt, matmul-split-k, bounds-check)");
     }
   }
@@ -277,7 +278,8 @@ std::string CompileOptions::str() const {
          (attentionDecodeSimt ? " attention-decode-simt=1" : "") +
          " attention-decode-vector=" + (attentionDecodeVector ? "1" : "0") +
          " attention-decode-transpose=" +
-         (attentionDecodeTranspose ? "1" : "0");
+         (attentionDecodeTranspose ? "1" : "0") +
+         (attentionWgmma ? "" : " attention-wgmma=0");
 }
 
 /// The embedded GPU code format: `auto` is a fatbin (cubin + PTX) when
@@ -595,6 +597,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionDecodeTranspose = options.attentionDecodeTranspose;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;
     pipelineOptions.attentionDecodeSimt = options.attentionDecodeSimt;
+    pipelineOptions.attentionWgmma = options.attentionWgmma;
     pipelineOptions.matmulSplitK = options.matmulSplitK;
     buildCUDAPipeline(pm, pipelineOptions);
   } else {

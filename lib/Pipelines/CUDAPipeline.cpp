@@ -51,6 +51,9 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   // the portable decomposition.
   ConvertSeqToGPUOptions seqToGPU;
   seqToGPU.attentionTensorCores = options.attentionTensorCores;
+  // wgmma and setmaxnreg exist only on the architecture-specific target.
+  seqToGPU.attentionWgmma =
+      options.attentionWgmma && StringRef(options.chip) == "sm_90a";
   seqToGPU.scanStepsPerThread = options.scanStepsPerThread;
   seqToGPU.attentionRowsPerWarp = options.attentionRowsPerWarp;
   seqToGPU.attentionKeysPerTile = options.attentionKeysPerTile;

@@ -120,7 +120,8 @@ def test_attention_tensor_cores(torch, case, dtype):
     assert_close(lse.cpu().numpy(), lse_ref, np.float16)
 
 
-TILINGS = ["64x16", "64x32", "64x64", "64x128", "128x16", "128x32", "128x64"]
+TILINGS = ["64x16", "64x32", "64x64", "64x128", "128x16", "128x32", "128x64",
+           "wgmma-16", "wgmma-32", "wgmma-64", "wgmma-128"]
 
 
 def bf16_attention_plan(torch, r, dims, opts):
@@ -145,16 +146,19 @@ def bf16_attention_plan(torch, r, dims, opts):
 @pytest.mark.parametrize("tiling", TILINGS)
 @pytest.mark.parametrize("case", [1, 3, 6, 7, 9])
 def test_attention_tensor_core_tilings(torch, tiling, case):
-    """Every tile shape the tensor-core kernel takes (attention-tile-q rows
-    per block, attention-tile-kv keys per tile), with odd sizes, GQA,
-    kv_lengths and odd value n-tiles; bf16 against float64."""
+    """Every tile shape the mma.sync kernel takes (attention-tile-q rows
+    per block, attention-tile-kv keys per tile) and the keys per tile of
+    the wgmma kernel (sm_90a; shapes it does not take fall back), with odd
+    sizes, GQA, kv_lengths and odd value n-tiles; bf16 against float64."""
     B, Hq, Hkv, Sq, Skv, D, Dv, opts = ATTENTION_CASES[case]
     q, k, v, kl, opts, plan = bf16_attention_plan(
         torch, rng(2300 + case), (B, Hq, Hkv, Sq, Skv, D, Dv), opts)
-    tq, tk = tiling.split("x")
-    module = seqc.compile(plan.text(), target="cuda",
-                          options="attention-tile-q=%s attention-tile-kv=%s"
-                          % (tq, tk))
+    if tiling.startswith("wgmma"):
+        options = "attention-tile-kv=%s" % tiling.split("-")[1]
+    else:
+        options = ("attention-wgmma=0 attention-tile-q=%s attention-tile-kv=%s"
+                   % tuple(tiling.split("x")))
+    module = seqc.compile(plan.text(), target="cuda", options=options)
     out = module["main"](*plan.call.arrays)
     out_ref, _ = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
                                kv_lengths=kl, **opts)
@@ -195,6 +199,71 @@ def test_attention_decode_simt_bf16(torch, case):
     assert_close(out.double().cpu().numpy(), out_ref, np.float16)
     assert_close(out.double().cpu().numpy(),
                  mma(*plan.call.arrays).double().cpu().numpy(), np.float16)
+
+
+WGMMA_CASES = [
+    # B, Hq, Hkv, Sq, Skv, D, Dv, options
+    (1, 2, 2, 300, 300, 128, 128, dict()),                       # odd length
+    (2, 8, 2, 129, 777, 128, 128, dict(causal=True)),            # GQA 4:1
+    (1, 4, 1, 200, 200, 64, 64, dict(causal=True)),              # MQA, D 64
+    (1, 2, 2, 257, 300, 96, 96, dict(window=(100, 0))),          # D 96
+    (2, 2, 2, 130, 140, 64, 64, dict(window=(9, 5), softcap=20.0)),
+    (2, 2, 1, 150, 401, 128, 64, dict(kv_lengths=[0, 233],       # Dv 64,
+                                      causal=True)),             # empty rows
+    (1, 2, 2, 65, 65, 32, 48, dict()),                           # 1 row over
+    (1, 2, 2, 100, 1, 16, 16, dict()),                           # one key
+]
+
+
+@cuda
+@pytest.mark.parametrize("case", range(len(WGMMA_CASES)))
+@pytest.mark.parametrize("layout", ["contiguous", "bshd"])
+def test_attention_wgmma(torch, case, layout):
+    """The sm_90a warpgroup-MMA kernel (the default for bf16 prefill on
+    chip=sm_90a: TMA boxes with zero fill past each (batch, head)'s rows,
+    the K/V ring, masks, GQA, kv_lengths with fully masked rows, softcap,
+    the LSE); inputs contiguous or as [B, S, H, D] storage seen through a
+    transpose (strided tensor maps). Against float64 on the rounded
+    inputs, the mma.sync kernel (attention-wgmma=0) and torch's SDPA."""
+    if torch.cuda.get_device_capability()[0] != 9:
+        pytest.skip("wgmma needs sm_90a")
+    B, Hq, Hkv, Sq, Skv, D, Dv, opts = WGMMA_CASES[case]
+    opts = dict(opts)
+    r = rng(3100 + case)
+
+    def make(shape):
+        x = bf16_tensor(torch, randn(r, shape))
+        if layout == "bshd":
+            x = x.transpose(1, 2).contiguous().transpose(1, 2)
+        return x
+
+    q, k, v = make((B, Hq, Sq, D)), make((B, Hkv, Skv, D)), make((B, Hkv, Skv, Dv))
+    kv_lengths = opts.pop("kv_lengths", None)
+    kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
+    klt = None if kl is None else dev(torch, kl)
+    out, lse = seqc.attention(q, k, v, return_lse=True, kv_lengths=klt, **opts)
+    out_ref, lse_ref = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
+                                     kv_lengths=kl, **opts)
+    assert_close(out.double().cpu().numpy(), out_ref, np.float16)
+    assert_close(lse.cpu().numpy(), lse_ref, np.float16)
+    if kl is not None:
+        assert torch.all(out[0] == 0) and torch.all(torch.isinf(lse[0]))
+    plan = seqc.ops._attention_plan(
+        q, k, v, opts.get("causal", False), opts.get("window", (-1, -1)),
+        None, opts.get("softcap"), klt, None, None, False)
+    mma = seqc.compile(plan.text(), target="cuda",
+                       options="attention-wgmma=0")["main"](*plan.call.arrays)
+    assert_close(out.double().cpu().numpy(), mma.double().cpu().numpy(),
+                 np.float16)
+    if kl is None and opts.get("window") is None and "softcap" not in opts:
+        G = Hq // Hkv
+        sdpa = torch.nn.functional.scaled_dot_product_attention(
+            q.double(), k.double().repeat_interleave(G, dim=1),
+            v.double().repeat_interleave(G, dim=1),
+            is_causal=False, attn_mask=None if not opts.get("causal") else
+            (torch.arange(Skv, device="cuda")[None, :] <=
+             torch.arange(Sq, device="cuda")[:, None] + (Skv - Sq)))
+        assert_close(out.double().cpu().numpy(), sdpa.cpu().numpy(), np.float16)
 
 
 TMA_COPY = """

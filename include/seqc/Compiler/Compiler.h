@@ -81,6 +81,10 @@ struct CompileOptions {
   /// 0.160 -> 0.136 ms of kernels at B8 KV8192 on an H100.
   bool attentionDecodeVector = true;
   bool attentionDecodeTranspose = true;
+  /// CUDA, chip sm_90a: bf16/f16 prefill attention on warpgroup MMA with
+  /// TMA and mbarrier pipelines (128 query rows a block; attention-tile-kv
+  /// keys a tile, 0: 128) rather than mma.sync.
+  bool attentionWgmma = true;
   /// CUDA: steps per time split of seq.selective_scan (0: the lowering's
   /// choice; the length or more: none, each thread walks all of time).
   int64_t selectiveScanTimeSplit = 0;

@@ -112,12 +112,16 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     Option<"attentionTensorCores", "attention-tensor-cores", "bool", "true",
            "Lower bf16/f16 attention with head dims that are multiples of 16 "
            "to mma.sync tensor-core kernels (sm_80 and later)">,
+    Option<"attentionWgmma", "attention-wgmma", "bool", "false",
+           "Lower bf16/f16 prefill attention (more than 64 query rows, "
+           "head dims multiples of 16, values at most 128) to warpgroup-MMA "
+           "kernels with TMA and mbarrier pipelines (sm_90a)">,
     Option<"attentionRowsPerWarp", "attention-rows-per-warp", "int64_t", "0",
            "Query rows per warp of the tensor-core attention: 16 or 32 "
            "(0: 32 while the O accumulators fit in registers)">,
     Option<"attentionKeysPerTile", "attention-keys-per-tile", "int64_t", "0",
            "Keys per tile of the tensor-core attention: 16, 32, 64 or 128 "
-           "(0: 64)">,
+           "(0: 64 on mma.sync, 128 on wgmma)">,
     Option<"attentionDecodeRows", "attention-decode-rows", "int64_t", "0",
            "Query rows of one KV head per warp of the split-key attention: "
            "1 to 8 (0: 4)">,

@@ -63,6 +63,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       *this, "attention-tensor-cores",
       llvm::cl::desc("bf16/f16 attention on mma.sync tensor cores"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> attentionWgmma{
+      *this, "attention-wgmma",
+      llvm::cl::desc("bf16/f16 prefill attention on warpgroup MMA, TMA and "
+                     "mbarriers when the chip is sm_90a"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> attentionRowsPerWarp{
       *this, "attention-rows-per-warp",
       llvm::cl::desc("Query rows per warp of the tensor-core attention (16, "

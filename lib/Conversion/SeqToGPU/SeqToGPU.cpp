@@ -1317,16 +1317,19 @@ struct GatedLinearAttentionToGPU : OpRewritePattern<GatedLinearAttentionOp> {
 //===----------------------------------------------------------------------===//
 
 struct AttentionToGPU : OpRewritePattern<AttentionOp> {
-  AttentionToGPU(MLIRContext *ctx, bool useTensorCores,
+  AttentionToGPU(MLIRContext *ctx, bool useTensorCores, bool useWgmma,
                  MmaAttentionOptions mmaOptions, bool splitKeys,
                  bool decodeSimt, int64_t decodeRows, int64_t decodeKeys,
                  bool decodeVector, bool decodeTranspose)
       : OpRewritePattern(ctx), useTensorCores(useTensorCores),
+        useWgmma(useWgmma),
         mmaOptions(mmaOptions), splitKeys(splitKeys), decodeSimt(decodeSimt),
         decodeRows(decodeRows ? decodeRows : 4),
         decodeKeys(decodeKeys ? decodeKeys : 8), decodeVector(decodeVector),
         decodeTranspose(decodeTranspose) {}
   bool useTensorCores;
+  /// Prefill attention on sm_90a's warpgroup MMA where it applies.
+  bool useWgmma;
   MmaAttentionOptions mmaOptions;
   /// Few query rows over many keys (decoding): each row's keys split
   /// across threads, then a combine kernel.
@@ -1462,6 +1465,11 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
     bool decoding = splitKeys && decodeSimt &&
                     (qHeads / kvHeads) * sq <= kDecodeSimtRows &&
                     keySplits(batch * qHeads * sq, skv) > 1;
+    if (useTensorCores && useWgmma && !decoding &&
+        canLowerAttentionToWgmma(op, mmaOptions.keysPerTile)) {
+      lowerAttentionToWgmma(op, rewriter, k, mmaOptions.keysPerTile);
+      return success();
+    }
     if (useTensorCores && !decoding && canLowerAttentionToMma(op, mmaOptions)) {
       lowerAttentionToMma(op, rewriter, k, mmaOptions);
       return success();
@@ -2103,7 +2111,7 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
       return signalPassFailure();
     }
     patterns.add<AttentionToGPU>(
-        &getContext(), attentionTensorCores,
+        &getContext(), attentionTensorCores, attentionWgmma,
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
         attentionDecodeKeys, attentionDecodeVector, attentionDecodeTranspose);

@@ -291,6 +291,143 @@ inline Value fastSilu(ImplicitLocOpBuilder &b, Value x) {
                             m.add(m.constant(1.0), e)));
 }
 
+/// max (or sum) of `v` over the 4 lanes of a tensor-core fragment row
+/// (lanes 4g..4g+3), by xor shuffles.
+inline Value quadReduce(ImplicitLocOpBuilder &b, Value v, bool isMax) {
+  ScalarMath m(b);
+  Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
+  for (int64_t offset : {1, 2}) {
+    Value o = arith::ConstantIntOp::create(b, b.getI32Type(), offset);
+    Value other =
+        gpu::ShuffleOp::create(b, v, o, width, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    v = isMax ? m.maxnum(v, other) : m.add(v, other);
+  }
+  return v;
+}
+
+/// How the tensor-core attention kernels turn raw scores Q·Kᵀ into
+/// exponents: 2^(c·s - m) with the row max m taken on the raw scores
+/// (c = scale·log2 e > 0 keeps the max), or, with a softcap or a
+/// non-positive scale, each score transformed first (in log2 units) and
+/// c = 1.
+struct AttentionScores {
+  explicit AttentionScores(seq::AttentionOp op)
+      : scale(op.getEffectiveScale()) {
+    if (op.getSoftcap())
+      softcap = op.getSoftcap()->convertToDouble();
+    transformFirst = softcap || !(scale > 0);
+    c = transformFirst ? 1.0 : scale * kLog2E;
+  }
+  /// `v` as it enters the row max.
+  Value transform(ImplicitLocOpBuilder &b, Value v) const {
+    ScalarMath m(b);
+    if (softcap) {
+      v = m.mul(v, m.constant(scale));
+      return m.mul(m.constant(*softcap * kLog2E),
+                   m.tanh(m.div(v, m.constant(*softcap))));
+    }
+    if (transformFirst)
+      return m.mul(v, m.constant(scale * kLog2E));
+    return v;
+  }
+  static constexpr double kLog2E = 1.4426950408889634;
+  double scale;
+  std::optional<double> softcap;
+  bool transformFirst;
+  double c;
+};
+
+/// seq.attention's visibility band in a kernel: key j is visible to the
+/// query at position p = row + L - Sq (L the clamped kv length) when
+/// j < L and (causal) j <= p, (right) j <= p + right, (left) j >= p - left.
+/// Positions are i32 (sequence lengths stay far below 2^31; windows are
+/// clamped to Sq + Skv, which sees the same keys).
+struct AttentionBand {
+  AttentionBand(seq::AttentionOp op, int64_t sq, int64_t skv)
+      : sq(sq), skv(skv), causal(op.getCausal()) {
+    ArrayRef<int64_t> window = op.getWindow();
+    left = std::min(window[0], sq + skv);
+    right = std::min(window[1], sq + skv);
+  }
+  Value i32(ImplicitLocOpBuilder &b, int64_t v) const {
+    return arith::ConstantIntOp::create(b, b.getI32Type(), v);
+  }
+  /// L and L - Sq for batch `bIdx` (`lengths` may be null: L = Skv).
+  void setup(ImplicitLocOpBuilder &b, Value lengths, Value bIdx) {
+    len = i32(b, skv);
+    if (lengths) {
+      Value l = memref::LoadOp::create(b, lengths, ValueRange{bIdx});
+      Type lType = l.getType();
+      auto lc = [&](int64_t v) {
+        return arith::ConstantIntOp::create(b, lType, v).getResult();
+      };
+      l = arith::MinSIOp::create(b, arith::MaxSIOp::create(b, l, lc(0)),
+                                 lc(skv));
+      if (lType != b.getI32Type())
+        l = arith::TruncIOp::create(b, b.getI32Type(), l);
+      len = l;
+    }
+    shift = arith::SubIOp::create(b, len, i32(b, sq));
+  }
+  /// The position (i32) of query row `row` (index).
+  Value position(ImplicitLocOpBuilder &b, Value row) const {
+    return arith::AddIOp::create(
+        b, arith::IndexCastOp::create(b, b.getI32Type(), row), shift);
+  }
+  /// Whether keys up to jHi (and from jLo) are visible to positions up to
+  /// pHi (and from pLo): per element jHi = jLo and pHi = pLo; for a tile,
+  /// the corners that bind each bound.
+  Value visible(ImplicitLocOpBuilder &b, Value jHi, Value pHi, Value jLo,
+                Value pLo) const {
+    Value vis = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, jHi, len);
+    auto andWith = [&](arith::CmpIPredicate pred, Value x, Value y) {
+      vis = arith::AndIOp::create(b, vis, arith::CmpIOp::create(b, pred, x, y));
+    };
+    if (causal)
+      andWith(arith::CmpIPredicate::sle, jHi, pHi);
+    if (right >= 0)
+      andWith(arith::CmpIPredicate::sle, jHi,
+              arith::AddIOp::create(b, pHi, i32(b, right)));
+    if (left >= 0)
+      andWith(arith::CmpIPredicate::sge, jLo,
+              arith::SubIOp::create(b, pLo, i32(b, left)));
+    return vis;
+  }
+  /// The key tiles [first, last) (index) that rows [row0, row0 + rows)
+  /// may see.
+  std::pair<Value, Value> tileRange(ImplicitLocOpBuilder &b, Value row0,
+                                    int64_t rows, int64_t keysPerTile) const {
+    Value pFirst = position(b, row0);
+    Value pLast = arith::AddIOp::create(b, pFirst, i32(b, rows - 1));
+    Value hi = len, lo = i32(b, 0);
+    if (causal)
+      hi = arith::MinSIOp::create(b, hi,
+                                  arith::AddIOp::create(b, pLast, i32(b, 1)));
+    if (right >= 0)
+      hi = arith::MinSIOp::create(
+          b, hi, arith::AddIOp::create(b, pLast, i32(b, right + 1)));
+    if (left >= 0)
+      lo = arith::MaxSIOp::create(
+          b, lo, arith::SubIOp::create(b, pFirst, i32(b, left)));
+    hi = arith::MaxSIOp::create(b, hi, lo);
+    Value first = arith::IndexCastOp::create(
+        b, b.getIndexType(),
+        arith::DivSIOp::create(b, lo, i32(b, keysPerTile)));
+    Value last = arith::IndexCastOp::create(
+        b, b.getIndexType(),
+        arith::DivSIOp::create(
+            b, arith::AddIOp::create(b, hi, i32(b, keysPerTile - 1)),
+            i32(b, keysPerTile)));
+    return {first, last};
+  }
+
+  int64_t sq, skv;
+  bool causal;
+  int64_t left, right;
+  Value len, shift;
+};
+
 /// Tile-shape overrides of the tensor-core attention (0: the kernel's own
 /// choice).
 struct MmaAttentionOptions {
@@ -310,6 +447,17 @@ bool canLowerAttentionToMma(seq::AttentionOp op,
 void lowerAttentionToMma(seq::AttentionOp op, PatternRewriter &rewriter,
                          GpuKernelBuilder &k,
                          const MmaAttentionOptions &options);
+
+/// Whether seq.attention can run on sm_90a's warpgroup MMA: bf16 or f16
+/// storage, more than 64 query rows, head dims multiples of 16 (values at
+/// most 128), no segment ids, its tiles within the shared memory.
+/// `keysPerTile` 0 is the kernel's choice.
+bool canLowerAttentionToWgmma(seq::AttentionOp op, int64_t keysPerTile);
+
+/// Replaces `op` by a FlashAttention kernel on wgmma, TMA and mbarriers
+/// (sm_90a).
+void lowerAttentionToWgmma(seq::AttentionOp op, PatternRewriter &rewriter,
+                           GpuKernelBuilder &k, int64_t keysPerTile);
 
 } // namespace mlir::seqc
 

@@ -1,0 +1,710 @@
+//===- AttentionWgmma.cpp - seq.attention on sm_90a warpgroup MMA ---------===//
+//
+// Part of seqc. FlashAttention's forward pass on Hopper's asynchronous
+// tensor cores (wgmma, sm_90a), for bf16/f16 storage. A block of two
+// warpgroups takes 128 query rows of one (batch, head), each warpgroup 64
+// (one m64 wgmma tile). Per key tile of 128 keys:
+//
+//   S = Q·Kᵀ      wgmma m64n128k16 per 16 head dims, A (Q) and B (K) both
+//                 K-major in shared memory
+//   masks         the visibility predicate on each element's (row, key),
+//                 only on tiles the band or kv length cuts for the
+//                 warpgroup's rows
+//   online softmax as the mma.sync kernel (AttentionMma.cpp): row max on
+//                 the raw scores over the 4 lanes of a row, P = 2^(c·S - m)
+//                 by one FMA and ex2.approx, O and the row sums rescaled
+//   O += P·V      wgmma m64nDvk16 per 16 keys, A (P) from registers (the
+//                 accumulator layout of S is the A layout of P), B (V)
+//                 N-major in shared memory
+//
+// Q, K and V arrive by TMA (cp.async.bulk.tensor) with the 128-byte
+// swizzle that wgmma reads, in boxes of 64 head dims (128 bytes) by the
+// tile's rows, completing on mbarriers. K and V tiles go through a ring of
+// `stages` buffers: thread 0 refills a stage once all 8 warps have
+// released it (an "empty" mbarrier each warp arrives on after its wgmma
+// reads completed), K and V separately, so the next tiles load while the
+// warpgroups compute. Rows and keys past the tensors' ends are zero-filled
+// by the copy engine (a 4-d tensor map per operand: [B, H, S, D]).
+//
+// Register fragments per warp w of a warpgroup (g = lane / 4, t = lane %
+// 4), per PTX's wgmma.m64nNk16:
+//   D (f32):  d[4n + e] = (row 16w + g + 8(e / 2), col 8n + 2t + e % 2)
+//   A (regs): a0 = (16w + g, 2t..2t+1), a1 = (16w + g + 8, 2t..),
+//             a2 = (16w + g, 2t+8..),   a3 = (16w + g + 8, 2t+8..)
+// Shared-memory matrix descriptors: start address >> 4 (bits 0-13), the
+// leading byte offset >> 4 (16-29), the stride byte offset >> 4 (32-45),
+// the 128-byte swizzle (bit 62). K-major operands: 8-row groups 1024 bytes
+// apart (stride offset), a k-step of 16 advances the start by 32 bytes
+// inside the 128-byte row; N-major V: 8-key groups 1024 bytes apart
+// (stride offset), 64-column boxes one box apart (leading offset).
+//
+//===----------------------------------------------------------------------===//
+
+#include "SeqToGPUPatterns.h"
+
+#include "../SeqToLinalg/LoweringUtils.h"
+
+#include "seq/IR/SeqOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+#include <cfloat>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::seqc;
+using namespace mlir::seqc::seq;
+
+namespace {
+constexpr int64_t kWarpgroups = 2, kThreads = 128 * kWarpgroups;
+constexpr int64_t kBlockRows = 64 * kWarpgroups;
+/// Columns of one TMA box and swizzle row: 128 bytes of 16-bit floats.
+constexpr int64_t kBoxCols = 64;
+constexpr int64_t kRowBytes = 128;
+
+/// The shape of one kernel: keys per tile and K/V ring stages.
+struct WgmmaTiling {
+  int64_t keysPerTile, stages;
+};
+
+/// Boxes of 64 columns covering `dim` head dims.
+int64_t boxesFor(int64_t dim) { return llvm::divideCeil(dim, kBoxCols); }
+
+/// Bytes of dynamic shared memory: 1 KB of alignment slack, Q, and the
+/// ring's K and V tiles.
+int64_t wgmmaSharedBytes(int64_t headDim, int64_t valueDim,
+                         const WgmmaTiling &tiling) {
+  int64_t q = boxesFor(headDim) * kBlockRows * kRowBytes;
+  int64_t kv = (boxesFor(headDim) + boxesFor(valueDim)) * tiling.keysPerTile *
+               kRowBytes;
+  return 1024 + q + tiling.stages * kv;
+}
+
+WgmmaTiling chooseWgmmaTiling(AttentionOp op, int64_t keysPerTile) {
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  WgmmaTiling tiling{keysPerTile ? keysPerTile : 128, 2};
+  // As many stages as fit in 200 KB (at most 4).
+  while (tiling.stages < 4 &&
+         wgmmaSharedBytes(qType.getDimSize(3), oType.getDimSize(3),
+                          {tiling.keysPerTile, tiling.stages + 1}) <=
+             200 * 1024)
+    ++tiling.stages;
+  return tiling;
+}
+
+class WgmmaAttention {
+public:
+  WgmmaAttention(AttentionOp op, GpuKernelBuilder &k, WgmmaTiling tiling)
+      : op(op), k(k), tiling(tiling) {}
+
+  void build(PatternRewriter &rewriter);
+
+private:
+  Value idx(int64_t v) { return k.index(v); }
+
+  /// An inline-PTX statement; results as a struct of `results` f32 (none:
+  /// no result).
+  SmallVector<Value> ptx(ImplicitLocOpBuilder &kb, int64_t results,
+                         ValueRange operands, StringRef text,
+                         StringRef constraints) {
+    MLIRContext *ctx = kb.getContext();
+    Type resultType;
+    if (results == 1)
+      resultType = kb.getF32Type();
+    else if (results > 1)
+      resultType = LLVM::LLVMStructType::getLiteral(
+          ctx, SmallVector<Type>(results, kb.getF32Type()));
+    else
+      resultType = LLVM::LLVMVoidType::get(ctx);
+    auto asmOp = LLVM::InlineAsmOp::create(
+        kb, resultType, operands, text, constraints,
+        /*has_side_effects=*/true, /*is_align_stack=*/false,
+        LLVM::tailcallkind::TailCallKind::None,
+        /*asm_dialect=*/LLVM::AsmDialectAttr(),
+        /*operand_attrs=*/ArrayAttr());
+    SmallVector<Value> out;
+    if (results == 1)
+      out.push_back(asmOp.getResult(0));
+    for (int64_t i = 0; results > 1 && i < results; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(kb, asmOp.getResult(0),
+                                                 ArrayRef<int64_t>{i}));
+    return out;
+  }
+
+  /// "{$first, ..., $(first + n - 1)}".
+  static std::string regList(int64_t first, int64_t n) {
+    std::string s = "{";
+    for (int64_t i = 0; i < n; ++i)
+      s += (i ? ", $" : "$") + std::to_string(first + i);
+    return s + "}";
+  }
+
+  /// Constraints of `n` f32 results, then `inputs`, then (`tied`) the n
+  /// accumulators tied to the results.
+  static std::string constraints(int64_t n, ArrayRef<StringRef> inputs,
+                                 bool tied) {
+    SmallVector<std::string> c(n, "=f");
+    for (StringRef in : inputs)
+      c.push_back(in.str());
+    for (int64_t i = 0; tied && i < n; ++i)
+      c.push_back(std::to_string(i));
+    return llvm::join(c, ",");
+  }
+
+  /// acc (m64 x n f32 fragments) = A·B (+ acc when `acc` is given), one
+  /// wgmma.mma_async k16 step. A is `aDesc` (K-major shared memory) or,
+  /// with `aRegs`, four registers of pairs; B is `bDesc` (N-major when
+  /// `transB`).
+  SmallVector<Value> wgmma(ImplicitLocOpBuilder &kb, int64_t n,
+                           ArrayRef<Value> acc, Value aDesc,
+                           ArrayRef<Value> aRegs, Value bDesc, bool transB) {
+    int64_t regs = n / 2;
+    std::string type = elt.isBF16() ? "bf16" : "f16";
+    SmallVector<Value> operands;
+    SmallVector<StringRef> inputs;
+    std::string a;
+    if (aRegs.empty()) {
+      operands.push_back(aDesc);
+      inputs.push_back("l");
+      a = "$" + std::to_string(regs);
+    } else {
+      operands.append(aRegs.begin(), aRegs.end());
+      inputs.append(4, "r");
+      a = regList(regs, 4);
+    }
+    int64_t bAt = regs + operands.size();
+    operands.push_back(bDesc);
+    inputs.push_back("l");
+    operands.push_back(arith::ConstantIntOp::create(kb, kb.getI32Type(),
+                                                    acc.empty() ? 0 : 1));
+    inputs.push_back("r");
+    int64_t scaleAt = bAt + 1;
+    operands.append(acc.begin(), acc.end());
+    std::string text =
+        "{\n.reg .pred p;\nsetp.ne.b32 p, $" + std::to_string(scaleAt) +
+        ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(n) +
+        "k16.f32." + type + "." + type + " " + regList(0, regs) + ", " + a +
+        ", $" + std::to_string(bAt) + ", p, 1, 1, " +
+        (aRegs.empty() ? "0, " : "") + (transB ? "1" : "0") + ";\n}";
+    return ptx(kb, regs, operands, text,
+               constraints(regs, inputs, !acc.empty()));
+  }
+
+  /// Waits for this warp's wgmma groups; `acc` pass through the wait, so
+  /// that nothing reads them before it.
+  SmallVector<Value> wgmmaWait(ImplicitLocOpBuilder &kb, ArrayRef<Value> acc) {
+    return ptx(kb, acc.size(), acc, "wgmma.wait_group.sync.aligned 0;",
+               constraints(acc.size(), {}, /*tied=*/true));
+  }
+
+  /// The shared-memory matrix descriptor of the 128-byte-swizzled matrix
+  /// at shared address `addr` (i64).
+  Value descriptor(ImplicitLocOpBuilder &kb, Value addr, int64_t leading,
+                   int64_t stride) {
+    auto c = [&](int64_t v) {
+      return arith::ConstantIntOp::create(kb, kb.getI64Type(), v).getResult();
+    };
+    Value start = arith::ShRUIOp::create(
+        kb, arith::AndIOp::create(kb, addr, c(0x3FFFF)), c(4));
+    int64_t fields = ((leading >> 4) << 16) | ((stride >> 4) << 32) |
+                     (int64_t(1) << 62);
+    return arith::OrIOp::create(kb, start, c(fields));
+  }
+
+  /// `desc` moved by `bytes` (a multiple of 16, inside the same 256 KB).
+  Value advance(ImplicitLocOpBuilder &kb, Value desc, int64_t bytes) {
+    if (bytes == 0)
+      return desc;
+    return arith::AddIOp::create(
+        kb, desc,
+        arith::ConstantIntOp::create(kb, kb.getI64Type(), bytes >> 4));
+  }
+
+  /// Two f32 as one register of two 16-bit floats, `lo` in the low half.
+  Value pack(ImplicitLocOpBuilder &kb, Value lo, Value hi) {
+    Value pair = vector::FromElementsOp::create(
+        kb, VectorType::get({2}, kb.getF32Type()), ValueRange{lo, hi});
+    Value halves = arith::TruncFOp::create(kb, VectorType::get({2}, elt), pair);
+    Value i = vector::BitCastOp::create(
+        kb, VectorType::get({1}, kb.getI32Type()), halves);
+    return vector::ExtractOp::create(kb, i, ArrayRef<int64_t>{0});
+  }
+
+  AttentionOp op;
+  GpuKernelBuilder &k;
+  WgmmaTiling tiling;
+  Type elt;
+};
+
+void WgmmaAttention::build(PatternRewriter &rewriter) {
+  MLIRContext *ctx = rewriter.getContext();
+  RankedTensorType qType = cast<RankedTensorType>(op.getQuery().getType());
+  RankedTensorType kType = cast<RankedTensorType>(op.getKey().getType());
+  RankedTensorType oType = cast<RankedTensorType>(op.getOutput().getType());
+  elt = qType.getElementType();
+  const int64_t keysPerTile = tiling.keysPerTile, stages = tiling.stages;
+  int64_t batch = qType.getDimSize(0), qHeads = qType.getDimSize(1),
+          sq = qType.getDimSize(2), headDim = qType.getDimSize(3),
+          kvHeads = kType.getDimSize(1), skv = kType.getDimSize(2),
+          valueDim = oType.getDimSize(3);
+  int64_t group = qHeads / kvHeads;
+  int64_t kSteps = headDim / 16, vSteps = keysPerTile / 16;
+  int64_t sRegs = keysPerTile / 2, oRegs = valueDim / 2;
+  int64_t qBoxes = boxesFor(headDim), vBoxes = boxesFor(valueDim);
+  int64_t qTiles = llvm::divideCeil(sq, kBlockRows);
+  AttentionScores scores(op);
+  AttentionBand band(op, sq, skv);
+
+  // Host side: a tensor map per operand, boxes of [1, 1, rows, 64].
+  ImplicitLocOpBuilder &b = k.b;
+  auto boxType = [&](int64_t rows) {
+    return k.sharedType({1, 1, rows, kBoxCols}, elt);
+  };
+  auto tensorMap = [&](Value tensor, int64_t rows) {
+    Value view = k.buffer(tensor, /*unitInnerStride=*/true);
+    Value unranked = memref::CastOp::create(
+        b, UnrankedMemRefType::get(elt, /*memorySpace=*/0), view);
+    auto type = nvgpu::TensorMapDescriptorType::get(
+        ctx, boxType(rows), nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+        nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
+        nvgpu::TensorMapOOBKind::OOB_ZERO,
+        nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+    return nvgpu::TmaCreateDescriptorOp::create(
+               b, type, unranked,
+               ValueRange{idx(1), idx(1), idx(rows), idx(kBoxCols)})
+        .getResult();
+  };
+  Value qMap = tensorMap(op.getQuery(), kBlockRows),
+        kMap = tensorMap(op.getKey(), keysPerTile),
+        vMap = tensorMap(op.getValue(), keysPerTile);
+  Value lengths = k.buffer(op.getKvLengths());
+  Value out = k.output(oType);
+  Value lse;
+  RankedTensorType lseType;
+  if (op.getLse()) {
+    lseType = cast<RankedTensorType>(op.getLse().getType());
+    lse = k.output(lseType);
+  }
+
+  // Shared memory from a 1024-byte-aligned base (the swizzle pattern is
+  // taken from address bits 4-9): Q's boxes, then per stage K's and V's.
+  int64_t qBoxBytes = kBlockRows * kRowBytes, kvBoxBytes = keysPerTile * kRowBytes;
+  int64_t kOffset0 = qBoxes * qBoxBytes;
+  int64_t stageBytes = (qBoxes + vBoxes) * kvBoxBytes;
+  int64_t sharedBytes = wgmmaSharedBytes(headDim, valueDim, tiling);
+  // Barriers: Q full; per stage K full, V full, K empty, V empty.
+  int64_t numBarriers = 1 + 4 * stages;
+  enum Kind : int64_t { KFull = 0, VFull = 1, KEmpty = 2, VEmpty = 3 };
+
+  SmallVector<int64_t> blocks = {batch, qHeads, qTiles};
+  k.launch(batch * qHeads * qTiles, kThreads, [&](ImplicitLocOpBuilder &kb,
+                                                   Value block, Value thread) {
+    ScalarMath m(kb);
+    auto bytesType = MemRefType::get(
+        {ShapedType::kDynamic}, kb.getI8Type(), AffineMap(),
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+    Value dyn = gpu::DynamicSharedMemoryOp::create(kb, bytesType);
+    Value rawBase = memref::ExtractAlignedPointerAsIndexOp::create(kb, dyn);
+    Value pad = arith::AndIOp::create(
+        kb, arith::SubIOp::create(kb, idx(0), rawBase), idx(1023));
+    Value base = arith::AddIOp::create(kb, rawBase, pad);
+    Value base64 = arith::IndexCastOp::create(kb, kb.getI64Type(), base);
+    auto barType = nvgpu::MBarrierGroupType::get(
+        ctx, gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup),
+        numBarriers);
+    Value bars = nvgpu::MBarrierCreateOp::create(kb, barType);
+
+    SmallVector<Value> bi = k.delinearize(kb, block, blocks);
+    Value bIdx = bi[0], h = bi[1], qTileIdx = bi[2];
+    // Heaviest row blocks first under a causal band (as the mma.sync
+    // kernel).
+    if (band.causal)
+      qTileIdx = arith::SubIOp::create(kb, idx(qTiles - 1), qTileIdx);
+    Value kvh = arith::DivUIOp::create(kb, h, idx(group));
+    Value warp = arith::DivUIOp::create(kb, thread, idx(32));
+    Value lane = arith::RemUIOp::create(kb, thread, idx(32));
+    Value wg = arith::DivUIOp::create(kb, warp, idx(4));
+    Value warpInWg = arith::RemUIOp::create(kb, warp, idx(4));
+    Value g = arith::DivUIOp::create(kb, lane, idx(4));
+    Value t = arith::RemUIOp::create(kb, lane, idx(4));
+    Value t2 = arith::MulIOp::create(kb, t, idx(2));
+    Value isProducer =
+        arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, thread, idx(0));
+    Value isLane0 =
+        arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, lane, idx(0));
+    Value blockRow0 = arith::MulIOp::create(kb, qTileIdx, idx(kBlockRows));
+    Value wgRow0 = arith::AddIOp::create(
+        kb, blockRow0, arith::MulIOp::create(kb, wg, idx(64)));
+    Value warpRow0 = arith::AddIOp::create(
+        kb, wgRow0, arith::MulIOp::create(kb, warpInWg, idx(16)));
+    SmallVector<Value> rows, rowValid;
+    for (int64_t r = 0; r < 2; ++r) {
+      rows.push_back(arith::AddIOp::create(
+          kb, warpRow0, arith::AddIOp::create(kb, g, idx(8 * r))));
+      rowValid.push_back(arith::CmpIOp::create(kb, arith::CmpIPredicate::ult,
+                                               rows.back(), idx(sq)));
+    }
+
+    band.setup(kb, lengths, bIdx);
+    auto [tileLo, tileHi] =
+        band.tileRange(kb, blockRow0, kBlockRows, keysPerTile);
+    Value numTiles = arith::SubIOp::create(kb, tileHi, tileLo);
+
+    auto ifThen = [&](ImplicitLocOpBuilder &ib, Value cond,
+                      function_ref<void(ImplicitLocOpBuilder &)> body) {
+      scf::IfOp::create(ib, cond, [&](OpBuilder &nb, Location loc) {
+        ImplicitLocOpBuilder tb(loc, nb);
+        body(tb);
+        scf::YieldOp::create(tb);
+      });
+    };
+    // Ring stage s (a run-time index) of tile number `it` (counted from the
+    // first visible tile), the phase parity of its use, and the id of its
+    // barrier of `kind`.
+    auto stageOf = [&](ImplicitLocOpBuilder &ib, Value it) {
+      return arith::RemUIOp::create(ib, it, idx(stages)).getResult();
+    };
+    auto parityOf = [&](ImplicitLocOpBuilder &ib, Value it) {
+      Value use = arith::DivUIOp::create(ib, it, idx(stages));
+      return arith::IndexCastOp::create(
+                 ib, ib.getI1Type(), arith::RemUIOp::create(ib, use, idx(2)))
+          .getResult();
+    };
+    auto barrierId = [&](ImplicitLocOpBuilder &ib, Kind kind, Value stage) {
+      return arith::AddIOp::create(ib, stage, idx(1 + kind * stages))
+          .getResult();
+    };
+    // Shared byte offset (from the aligned base) of stage s's K (or V).
+    auto stageOffset = [&](ImplicitLocOpBuilder &ib, Value stage, bool value) {
+      return arith::AddIOp::create(
+                 ib, arith::MulIOp::create(ib, stage, idx(stageBytes)),
+                 idx(kOffset0 + (value ? qBoxes * kvBoxBytes : 0)))
+          .getResult();
+    };
+    auto waitParity = [&](ImplicitLocOpBuilder &ib, Value barrier,
+                          Value parity) {
+      nvgpu::MBarrierTryWaitParityOp::create(ib, bars, parity, idx(10000000),
+                                             barrier);
+    };
+    auto arrive = [&](ImplicitLocOpBuilder &ib, Value barrier) {
+      nvgpu::MBarrierArriveOp::create(ib, nvgpu::MBarrierTokenType::get(ctx),
+                                      bars, barrier);
+    };
+    auto boxView = [&](ImplicitLocOpBuilder &ib, Value offset, int64_t rows) {
+      return memref::ViewOp::create(ib, boxType(rows), dyn,
+                                    arith::AddIOp::create(ib, pad, offset),
+                                    ValueRange{})
+          .getResult();
+    };
+    // Loads K (or V) tile `tile` into stage s: the boxes, then the
+    // barrier's expected bytes.
+    auto loadTile = [&](ImplicitLocOpBuilder &ib, Value tile, Value stage,
+                        bool value) {
+      Value row0 = arith::MulIOp::create(ib, tile, idx(keysPerTile));
+      Value offset = stageOffset(ib, stage, value);
+      Value barrier = barrierId(ib, value ? VFull : KFull, stage);
+      int64_t boxes = value ? vBoxes : qBoxes;
+      for (int64_t c = 0; c < boxes; ++c)
+        nvgpu::TmaAsyncLoadOp::create(
+            ib,
+            boxView(ib, arith::AddIOp::create(ib, offset, idx(c * kvBoxBytes)),
+                    keysPerTile),
+            bars, value ? vMap : kMap,
+            ValueRange{idx(c * kBoxCols), row0, kvh, bIdx}, barrier,
+            /*multicastMask=*/Value(), /*predicate=*/Value());
+      nvgpu::MBarrierArriveExpectTxOp::create(
+          ib, bars, idx(boxes * kvBoxBytes), barrier, Value());
+    };
+
+    // Barriers initialised by thread 0 (full: the producer's arrival plus
+    // the bytes; empty: one arrival per warp), made visible to the copy
+    // engine, then to every thread.
+    ifThen(kb, isProducer, [&](ImplicitLocOpBuilder &ib) {
+      for (int64_t i = 0; i < numBarriers; ++i)
+        nvgpu::MBarrierInitOp::create(
+            ib, bars, idx(i >= 1 + KEmpty * stages ? kThreads / 32 : 1),
+            idx(i), Value());
+      ptx(ib, 0, {}, "fence.mbarrier_init.release.cluster;", "");
+    });
+    gpu::BarrierOp::create(kb);
+    // The producer: Q, and the first `stages` K and V tiles.
+    ifThen(kb, isProducer, [&](ImplicitLocOpBuilder &ib) {
+      for (int64_t c = 0; c < qBoxes; ++c)
+        nvgpu::TmaAsyncLoadOp::create(
+            ib, boxView(ib, idx(c * qBoxBytes), kBlockRows), bars, qMap,
+            ValueRange{idx(c * kBoxCols), blockRow0, h, bIdx}, idx(0),
+            Value(), Value());
+      nvgpu::MBarrierArriveExpectTxOp::create(
+          ib, bars, idx(qBoxes * qBoxBytes), idx(0), Value());
+      for (int64_t s = 0; s < stages; ++s) {
+        Value inRange = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
+                                              idx(s), numTiles);
+        ifThen(ib, inRange, [&](ImplicitLocOpBuilder &lb) {
+          Value tile = arith::AddIOp::create(lb, tileLo, idx(s));
+          loadTile(lb, tile, idx(s), /*value=*/false);
+          loadTile(lb, tile, idx(s), /*value=*/true);
+        });
+      }
+    });
+    waitParity(kb, idx(0),
+               arith::ConstantIntOp::create(kb, kb.getI1Type(), 0));
+
+    // Descriptors: this warpgroup's 64 Q rows (A); K and V tiles (B) from
+    // their stage's offset.
+    auto address = [&](ImplicitLocOpBuilder &ib, Value offset) {
+      return arith::AddIOp::create(
+                 ib, base64,
+                 arith::IndexCastOp::create(ib, ib.getI64Type(), offset))
+          .getResult();
+    };
+    Value qDesc = descriptor(
+        kb, address(kb, arith::MulIOp::create(kb, wg, idx(64 * kRowBytes))),
+        0, 1024);
+
+    // Positions of this thread's rows and of the warpgroup's first/last.
+    Value wgFirst = band.position(kb, wgRow0);
+    Value wgLast = arith::AddIOp::create(kb, wgFirst, band.i32(kb, 63));
+    SmallVector<Value> rowPos = {band.position(kb, rows[0]),
+                                 band.position(kb, rows[1])};
+
+    Value negBig = m.constant(-FLT_MAX), zero = m.constant(0.0);
+    SmallVector<Value> init = {negBig, negBig, zero, zero};
+    for (int64_t i = 0; i < oRegs; ++i)
+      init.push_back(zero);
+    auto loop = scf::ForOp::create(
+        kb, idx(0), numTiles, idx(1), init,
+        [&](OpBuilder &nb, Location loc, Value it, ValueRange st) {
+          ImplicitLocOpBuilder ib(loc, nb);
+          ScalarMath im(ib);
+          Value tile = arith::AddIOp::create(ib, tileLo, it);
+          Value key0 = arith::MulIOp::create(ib, tile, idx(keysPerTile));
+          Value stage = stageOf(ib, it), parity = parityOf(ib, it);
+          // The producer refills the stage of tile it - 1 with tile
+          // it - 1 + stages once every warp released it: K before S is
+          // computed, V after.
+          Value prev = arith::SubIOp::create(ib, it, idx(1));
+          Value refill = arith::AndIOp::create(
+              ib, isProducer,
+              arith::AndIOp::create(
+                  ib,
+                  arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, it,
+                                        idx(1)),
+                  arith::CmpIOp::create(
+                      ib, arith::CmpIPredicate::ult,
+                      arith::AddIOp::create(ib, prev, idx(stages)),
+                      numTiles)));
+          auto refillWith = [&](bool value) {
+            ifThen(ib, refill, [&](ImplicitLocOpBuilder &rb) {
+              Value prevStage = stageOf(rb, prev);
+              waitParity(rb, barrierId(rb, value ? VEmpty : KEmpty, prevStage),
+                         parityOf(rb, prev));
+              Value next = arith::AddIOp::create(
+                  rb, tileLo, arith::AddIOp::create(rb, prev, idx(stages)));
+              loadTile(rb, next, prevStage, value);
+            });
+          };
+          refillWith(false);
+
+          // S = Q·K[tile]ᵀ once K landed.
+          waitParity(ib, barrierId(ib, KFull, stage), parity);
+          Value kDesc =
+              descriptor(ib, address(ib, stageOffset(ib, stage, false)), 0,
+                         1024);
+          NVVM::WgmmaFenceAlignedOp::create(ib);
+          SmallVector<Value> s;
+          for (int64_t ks = 0; ks < kSteps; ++ks) {
+            int64_t box = ks / 4, within = (ks % 4) * 32;
+            s = wgmma(ib, keysPerTile, s,
+                      advance(ib, qDesc, box * qBoxBytes + within), {},
+                      advance(ib, kDesc, box * kvBoxBytes + within),
+                      /*transB=*/false);
+          }
+          NVVM::WgmmaGroupSyncAlignedOp::create(ib);
+          s = wgmmaWait(ib, s);
+          // This warp is done reading the stage's K.
+          ifThen(ib, isLane0, [&](ImplicitLocOpBuilder &ab) {
+            arrive(ab, barrierId(ab, KEmpty, stage));
+          });
+          refillWith(true);
+
+          // Scores, masked only on tiles the band or the kv length cut for
+          // this warpgroup's rows.
+          auto scoreValues = [&](ImplicitLocOpBuilder &pb,
+                                 bool masked) -> SmallVector<Value> {
+            ScalarMath pm(pb);
+            SmallVector<Value> vals;
+            for (int64_t n = 0; n < keysPerTile / 8; ++n)
+              for (int64_t e = 0; e < 4; ++e) {
+                Value v = scores.transform(pb, s[4 * n + e]);
+                if (masked) {
+                  Value col = arith::AddIOp::create(
+                      pb, key0,
+                      arith::AddIOp::create(pb, t2, idx(8 * n + e % 2)));
+                  Value j =
+                      arith::IndexCastOp::create(pb, pb.getI32Type(), col);
+                  Value p = rowPos[e / 2];
+                  v = pm.select(band.visible(pb, j, p, j, p), v,
+                                pm.constant(-INFINITY));
+                }
+                vals.push_back(v);
+              }
+            return vals;
+          };
+          Value keyFirst =
+              arith::IndexCastOp::create(ib, ib.getI32Type(), key0);
+          Value keyLast = arith::AddIOp::create(
+              ib, keyFirst, band.i32(ib, keysPerTile - 1));
+          Value full = band.visible(ib, keyLast, wgFirst, keyFirst, wgLast);
+          auto branch = scf::IfOp::create(
+              ib, full,
+              [&](OpBuilder &tb, Location tl) {
+                ImplicitLocOpBuilder pb(tl, tb);
+                scf::YieldOp::create(pb, scoreValues(pb, false));
+              },
+              [&](OpBuilder &eb, Location el) {
+                ImplicitLocOpBuilder pb(el, eb);
+                scf::YieldOp::create(pb, scoreValues(pb, true));
+              });
+          SmallVector<Value> tileMax(2, negBig);
+          for (int64_t i = 0; i < sRegs; ++i) {
+            s[i] = branch.getResult(i);
+            tileMax[(i % 4) / 2] = im.maxnum(tileMax[(i % 4) / 2], s[i]);
+          }
+          SmallVector<Value> newM, negM, alpha, sum(2, zero);
+          for (int64_t r = 0; r < 2; ++r) {
+            Value rowMax = quadReduce(ib, tileMax[r], /*isMax=*/true);
+            if (scores.c != 1.0)
+              rowMax = im.mul(rowMax, im.constant(scores.c));
+            newM.push_back(im.maxnum(st[r], rowMax));
+            negM.push_back(arith::NegFOp::create(ib, newM.back()));
+            alpha.push_back(nvvmExp2(ib, im.sub(st[r], newM.back())));
+          }
+          for (int64_t i = 0; i < sRegs; ++i) {
+            int64_t r = (i % 4) / 2;
+            Value x = scores.c != 1.0
+                          ? math::FmaOp::create(ib, s[i],
+                                                im.constant(scores.c), negM[r])
+                                .getResult()
+                          : im.add(s[i], negM[r]);
+            s[i] = nvvmExp2(ib, x);
+            sum[r] = im.add(sum[r], s[i]);
+          }
+          SmallVector<Value> next(newM);
+          for (int64_t r = 0; r < 2; ++r)
+            next.push_back(
+                math::FmaOp::create(ib, st[2 + r], alpha[r], sum[r]));
+          SmallVector<Value> o;
+          for (int64_t i = 0; i < oRegs; ++i)
+            o.push_back(im.mul(st[4 + i], alpha[(i % 4) / 2]));
+          // P as A fragments: accumulator n-blocks 2kk and 2kk + 1 are
+          // k-step kk.
+          SmallVector<SmallVector<Value>> pRegs;
+          for (int64_t kk = 0; kk < vSteps; ++kk) {
+            int64_t lo = 8 * kk, hi = 8 * kk + 4;
+            pRegs.push_back({pack(ib, s[lo], s[lo + 1]),
+                             pack(ib, s[lo + 2], s[lo + 3]),
+                             pack(ib, s[hi], s[hi + 1]),
+                             pack(ib, s[hi + 2], s[hi + 3])});
+          }
+          // O += P·V[tile] once V landed.
+          waitParity(ib, barrierId(ib, VFull, stage), parity);
+          Value vDesc = descriptor(
+              ib, address(ib, stageOffset(ib, stage, true)), kvBoxBytes, 1024);
+          NVVM::WgmmaFenceAlignedOp::create(ib);
+          for (int64_t kk = 0; kk < vSteps; ++kk)
+            o = wgmma(ib, valueDim, o, Value(), pRegs[kk],
+                      advance(ib, vDesc, kk * 16 * kRowBytes),
+                      /*transB=*/true);
+          NVVM::WgmmaGroupSyncAlignedOp::create(ib);
+          o = wgmmaWait(ib, o);
+          ifThen(ib, isLane0, [&](ImplicitLocOpBuilder &ab) {
+            arrive(ab, barrierId(ab, VEmpty, stage));
+          });
+          next.append(o.begin(), o.end());
+          scf::YieldOp::create(ib, next);
+        });
+
+    // Normalize and store, two columns per store: rows with no visible key
+    // give 0 (and a -inf LSE).
+    SmallVector<Value> l, any, inv;
+    for (int64_t r = 0; r < 2; ++r) {
+      l.push_back(quadReduce(kb, loop.getResult(2 + r), /*isMax=*/false));
+      any.push_back(m.cmp(arith::CmpFPredicate::OGT, l.back(), zero));
+      inv.push_back(
+          m.select(any.back(), m.div(m.constant(1.0), l.back()), zero));
+    }
+    auto pairType = VectorType::get({2}, oType.getElementType());
+    for (int64_t n = 0; n < valueDim / 8; ++n)
+      for (int64_t r = 0; r < 2; ++r) {
+        Value v0 = m.mul(loop.getResult(4 + 4 * n + 2 * r), inv[r]);
+        Value v1 = m.mul(loop.getResult(4 + 4 * n + 2 * r + 1), inv[r]);
+        Value pair = arith::TruncFOp::create(
+            kb, pairType,
+            vector::FromElementsOp::create(
+                kb, VectorType::get({2}, kb.getF32Type()), ValueRange{v0, v1}));
+        Value col = arith::AddIOp::create(kb, t2, idx(8 * n));
+        ifThen(kb, rowValid[r], [&](ImplicitLocOpBuilder &tb) {
+          vector::StoreOp::create(tb, pair, out,
+                                  ValueRange{bIdx, h, rows[r], col},
+                                  /*nontemporal=*/false, llvm::MaybeAlign(4));
+        });
+      }
+    if (lse) {
+      Value firstOfRow =
+          arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, t, idx(0));
+      for (int64_t r = 0; r < 2; ++r) {
+        Value safe = m.select(any[r], l[r], m.constant(1.0));
+        // m is in log2 units: lse = m·ln 2 + ln l.
+        Value v = m.select(
+            any[r],
+            m.add(m.mul(loop.getResult(r), m.constant(0.6931471805599453)),
+                  m.log(safe)),
+            m.constant(-INFINITY));
+        ifThen(kb, arith::AndIOp::create(kb, firstOfRow, rowValid[r]),
+               [&](ImplicitLocOpBuilder &tb) {
+                 k.store(tb, v, lse, ValueRange{bIdx, h, rows[r]});
+               });
+      }
+    }
+  }, /*sharedFloats=*/0, /*extraWorkgroup=*/{}, sharedBytes);
+  SmallVector<Value> results = {k.result(out, oType)};
+  if (lse)
+    results.push_back(k.result(lse, lseType));
+  rewriter.replaceOp(op, results);
+}
+} // namespace
+
+bool mlir::seqc::canLowerAttentionToWgmma(AttentionOp op,
+                                          int64_t keysPerTile) {
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  Type elt = qType.getElementType();
+  int64_t sq = qType.getDimSize(2), headDim = qType.getDimSize(3),
+          valueDim = oType.getDimSize(3);
+  // S (keys / 2) and O (Dv / 2) accumulators a thread: at most 128 between
+  // them; more than one warpgroup's worth of query rows.
+  WgmmaTiling tiling = chooseWgmmaTiling(op, keysPerTile);
+  return (elt.isBF16() || elt.isF16()) && !op.getQSegmentIds() && sq > 64 &&
+         headDim % 16 == 0 && valueDim % 16 == 0 && headDim <= 256 &&
+         valueDim <= 128 && tiling.keysPerTile % 16 == 0 &&
+         tiling.keysPerTile <= 256 &&
+         wgmmaSharedBytes(headDim, valueDim, tiling) <= 227 * 1024;
+}
+
+void mlir::seqc::lowerAttentionToWgmma(AttentionOp op,
+                                       PatternRewriter &rewriter,
+                                       GpuKernelBuilder &k,
+                                       int64_t keysPerTile) {
+  WgmmaAttention(op, k, chooseWgmmaTiling(op, keysPerTile)).build(rewriter);
+}

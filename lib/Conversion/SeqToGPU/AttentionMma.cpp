@@ -125,20 +125,6 @@ private:
   /// 2^-22; 2^-inf = 0).
   Value exp2(ImplicitLocOpBuilder &kb, Value x) { return nvvmExp2(kb, x); }
 
-  /// max (or sum) of `v` over the 4 lanes of a row (lanes 4g..4g+3).
-  Value rowReduce(ImplicitLocOpBuilder &kb, Value v, bool isMax) {
-    ScalarMath m(kb);
-    Value width = arith::ConstantIntOp::create(kb, kb.getI32Type(), 32);
-    for (int64_t offset : {1, 2}) {
-      Value o = arith::ConstantIntOp::create(kb, kb.getI32Type(), offset);
-      Value other = gpu::ShuffleOp::create(kb, v, o, width,
-                                           gpu::ShuffleMode::XOR)
-                        .getShuffleResult();
-      v = isMax ? m.maxnum(v, other) : m.add(v, other);
-    }
-    return v;
-  }
-
   /// `tiles` (4 or 2) 8x8 matrices from shared memory `smem`, lane l giving
   /// the address of row (l % 8) of matrix l / 8 as (row(l), col(l)); the
   /// result's register pairs, one per matrix.
@@ -274,20 +260,10 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   int64_t group = qHeads / kvHeads;
   int64_t kSteps = headDim / 16, vTiles = valueDim / 8;
   int64_t qTiles = llvm::divideCeil(sq, blockRows);
-  double scale = op.getEffectiveScale();
-  std::optional<double> softcap;
-  if (op.getSoftcap())
-    softcap = op.getSoftcap()->convertToDouble();
-  ArrayRef<int64_t> window = op.getWindow();
-  int64_t left = std::min(window[0], sq + skv),
-          right = std::min(window[1], sq + skv);
-  bool causal = op.getCausal();
-  constexpr double kLog2E = 1.4426950408889634;
-  // Scores enter the exponent as fma(s, c, -m) with the row max m taken on
-  // the raw scores (c > 0 keeps the max); a softcap (or a non-positive
-  // scale) is applied to every score first, in log2 units, and c = 1.
-  bool transformFirst = softcap || !(scale > 0);
-  double c = transformFirst ? 1.0 : scale * kLog2E;
+  AttentionScores scoring(op);
+  const double c = scoring.c;
+  AttentionBand band(op, sq, skv);
+  bool causal = band.causal;
 
   Value lengths = k.buffer(op.getKvLengths());
   // Q, K and V are read 16 bytes at a time: a unit innermost stride (what
@@ -350,56 +326,19 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     }
     SmallVector<Value> qLead = {bIdx, h}, kvLead = {bIdx, kvh};
 
-    // The keys this block's rows may see: [lo, hi), with L the clamped kv
-    // length and p = row + L - Sq the query's position. Positions are i32
-    // (sequence lengths stay far below 2^31; window sizes are clamped to
-    // Sq + Skv, which sees the same keys), sparing 64-bit registers.
+    // The keys this block's rows may see; whether a tile needs masks is
+    // decided per warp, from its first and last rows' positions.
+    band.setup(kb, lengths, bIdx);
+    auto [tileLo, tileHi] =
+        band.tileRange(kb, blockRow0, blockRows, keysPerTile);
+    Value wFirst = band.position(kb, row0);
+    Value wLast = arith::AddIOp::create(kb, wFirst, band.i32(kb, rowsPerWarp - 1));
     auto i32At = [&](ImplicitLocOpBuilder &bb, int64_t v) {
-      return arith::ConstantIntOp::create(bb, bb.getI32Type(), v).getResult();
+      return band.i32(bb, v);
     };
     auto toI32At = [&](ImplicitLocOpBuilder &bb, Value v) {
       return arith::IndexCastOp::create(bb, bb.getI32Type(), v).getResult();
     };
-    auto i32c = [&](int64_t v) { return i32At(kb, v); };
-    auto toI32 = [&](Value v) { return toI32At(kb, v); };
-    Value len = i32c(skv);
-    if (lengths) {
-      Value l = memref::LoadOp::create(kb, lengths, ValueRange{bIdx});
-      Type lType = l.getType();
-      auto lc = [&](int64_t v) {
-        return arith::ConstantIntOp::create(kb, lType, v).getResult();
-      };
-      l = arith::MinSIOp::create(kb, arith::MaxSIOp::create(kb, l, lc(0)),
-                                 lc(skv));
-      if (lType != kb.getI32Type())
-        l = arith::TruncIOp::create(kb, kb.getI32Type(), l);
-      len = l;
-    }
-    Value shift = arith::SubIOp::create(kb, len, i32c(sq));
-    Value pFirst = arith::AddIOp::create(kb, toI32(blockRow0), shift);
-    Value pLast = arith::AddIOp::create(kb, pFirst, i32c(blockRows - 1));
-    // The same for this warp's rows (whether a tile needs masks is decided
-    // per warp).
-    Value wFirst = arith::AddIOp::create(kb, toI32(row0), shift);
-    Value wLast = arith::AddIOp::create(kb, wFirst, i32c(rowsPerWarp - 1));
-    Value hi = len, lo = i32c(0);
-    if (causal)
-      hi = arith::MinSIOp::create(kb, hi, arith::AddIOp::create(kb, pLast, i32c(1)));
-    if (right >= 0)
-      hi = arith::MinSIOp::create(
-          kb, hi, arith::AddIOp::create(kb, pLast, i32c(right + 1)));
-    if (left >= 0)
-      lo = arith::MaxSIOp::create(kb, lo,
-                                  arith::SubIOp::create(kb, pFirst, i32c(left)));
-    hi = arith::MaxSIOp::create(kb, hi, lo);
-    Value tileLo = arith::IndexCastOp::create(
-        kb, kb.getIndexType(),
-        arith::DivSIOp::create(kb, lo, i32c(keysPerTile)));
-    Value tileHi = arith::IndexCastOp::create(
-        kb, kb.getIndexType(),
-        arith::DivSIOp::create(
-            kb, arith::AddIOp::create(kb, hi, i32c(keysPerTile - 1)),
-            i32c(keysPerTile)));
 
     // Pipeline (FlashAttention-2's): the block's Q rows and the first K
     // tile are in flight before the loop; in each iteration V[j] loads
@@ -419,28 +358,6 @@ void MmaAttention::build(PatternRewriter &rewriter) {
       init.push_back(zero);
     for (int64_t n = 0; n < mTiles * vTiles * 4; ++n)
       init.push_back(zero);
-    // The visibility predicate of seq.attention: key jHi < L, and (causal)
-    // jHi <= pHi, (right) jHi <= pHi + right, (left) jLo >= pLo - left.
-    // Per element jHi = jLo and pHi = pLo; for a whole tile the corners
-    // that bind each bound.
-    auto visible = [&](ImplicitLocOpBuilder &vb, Value jHi, Value pHi,
-                       Value jLo, Value pLo) -> Value {
-      Value vis =
-          arith::CmpIOp::create(vb, arith::CmpIPredicate::slt, jHi, len);
-      auto andWith = [&](arith::CmpIPredicate pred, Value x, Value y) {
-        vis = arith::AndIOp::create(vb, vis,
-                                    arith::CmpIOp::create(vb, pred, x, y));
-      };
-      if (causal)
-        andWith(arith::CmpIPredicate::sle, jHi, pHi);
-      if (right >= 0)
-        andWith(arith::CmpIPredicate::sle, jHi,
-                arith::AddIOp::create(vb, pHi, i32At(vb, right)));
-      if (left >= 0)
-        andWith(arith::CmpIPredicate::sge, jLo,
-                arith::SubIOp::create(vb, pLo, i32At(vb, left)));
-      return vis;
-    };
     // Lane l gives the address of row l % 8 of matrix l / 8:
     //   Q (A fragments, m16 x k16): rows 8(i % 2).., cols 8(i / 2)..
     //   K (B fragments of n-tiles nt, nt+1 at one k-step): rows (keys)
@@ -463,7 +380,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     Value vOffsetLast = laneOffset(kb, vTile, vRowLane, idx(0));
     SmallVector<Value> rowPos;
     for (Value row : rows)
-      rowPos.push_back(arith::AddIOp::create(kb, toI32(row), shift));
+      rowPos.push_back(band.position(kb, row));
     // Lane row of element e of m-tile mt's fragments.
     auto laneRow = [](int64_t mt, int64_t e) { return 2 * mt + e / 2; };
     auto oAt = [&](int64_t mt, int64_t nv, int64_t e) {
@@ -523,21 +440,14 @@ void MmaAttention::build(PatternRewriter &rewriter) {
             for (int64_t mt = 0; mt < mTiles; ++mt)
               for (int64_t nt = 0; nt < keyTiles; ++nt)
                 for (int64_t e = 0; e < 4; ++e) {
-                  Value v = s[mt * keyTiles + nt].c[e];
-                  if (softcap) {
-                    v = pm.mul(v, pm.constant(scale));
-                    v = pm.mul(pm.constant(*softcap * kLog2E),
-                               pm.tanh(pm.div(v, pm.constant(*softcap))));
-                  } else if (transformFirst) {
-                    v = pm.mul(v, pm.constant(scale * kLog2E));
-                  }
+                  Value v = scoring.transform(pb, s[mt * keyTiles + nt].c[e]);
                   if (masked) {
                     Value col = arith::AddIOp::create(
                         pb, key0,
                         arith::AddIOp::create(pb, t2, idx(8 * nt + e % 2)));
                     Value j = toI32At(pb, col);
                     Value p = rowPos[laneRow(mt, e)];
-                    Value vis = visible(pb, j, p, j, p);
+                    Value vis = band.visible(pb, j, p, j, p);
                     v = pm.select(vis, v, pm.constant(-INFINITY));
                   }
                   vals.push_back(v);
@@ -551,7 +461,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
               arith::AddIOp::create(ib, keyFirst, i32At(ib, keysPerTile - 1));
           // The band's upper bounds are tightest at (last key, first row),
           // its lower bound at (first key, last row).
-          Value full = visible(ib, keyLast, wFirst, keyFirst, wLast);
+          Value full = band.visible(ib, keyLast, wFirst, keyFirst, wLast);
           auto branch = scf::IfOp::create(
               ib, full,
               [&](OpBuilder &tb, Location tl) {
@@ -573,7 +483,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
               }
           SmallVector<Value> newM, negM, alpha, sum(laneRows, zero);
           for (int64_t r = 0; r < laneRows; ++r) {
-            Value rowMax = rowReduce(ib, tileMax[r], true);
+            Value rowMax = quadReduce(ib, tileMax[r], /*isMax=*/true);
             if (c != 1.0)
               rowMax = im.mul(rowMax, im.constant(c));
             newM.push_back(im.maxnum(st[r], rowMax));
@@ -645,7 +555,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     // give 0 (and a -inf LSE).
     SmallVector<Value> l, any, inv;
     for (int64_t r = 0; r < laneRows; ++r) {
-      l.push_back(rowReduce(kb, tileLoop.getResult(laneRows + r), false));
+      l.push_back(quadReduce(kb, tileLoop.getResult(laneRows + r), /*isMax=*/false));
       any.push_back(m.cmp(arith::CmpFPredicate::OGT, l.back(), zero));
       inv.push_back(m.select(any.back(), m.div(m.constant(1.0), l.back()), zero));
     }

@@ -201,11 +201,31 @@ private:
                constraints(regs, inputs, !acc.empty()));
   }
 
-  /// Waits for this warp's wgmma groups; `acc` pass through the wait, so
-  /// that nothing reads them before it.
-  SmallVector<Value> wgmmaWait(ImplicitLocOpBuilder &kb, ArrayRef<Value> acc) {
-    return ptx(kb, acc.size(), acc, "wgmma.wait_group.sync.aligned 0;",
-               constraints(acc.size(), {}, /*tied=*/true));
+  /// Waits until at most `pending` of this warp's wgmma groups are in
+  /// flight. `values` (f32 accumulators, i32 A registers) pass through the
+  /// wait, so that nothing reads or reuses their registers before it.
+  SmallVector<Value> wgmmaWait(ImplicitLocOpBuilder &kb, ArrayRef<Value> values,
+                               int64_t pending) {
+    MLIRContext *ctx = kb.getContext();
+    SmallVector<Type> types;
+    SmallVector<std::string> c;
+    for (Value v : values) {
+      types.push_back(v.getType());
+      c.push_back(v.getType().isF32() ? "=f" : "=r");
+    }
+    for (size_t i = 0; i < values.size(); ++i)
+      c.push_back(std::to_string(i));
+    auto asmOp = LLVM::InlineAsmOp::create(
+        kb, LLVM::LLVMStructType::getLiteral(ctx, types), values,
+        "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";",
+        llvm::join(c, ","), /*has_side_effects=*/true,
+        /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
+        /*asm_dialect=*/LLVM::AsmDialectAttr(), /*operand_attrs=*/ArrayAttr());
+    SmallVector<Value> out;
+    for (size_t i = 0; i < values.size(); ++i)
+      out.push_back(LLVM::ExtractValueOp::create(kb, asmOp.getResult(0),
+                                                 ArrayRef<int64_t>{int64_t(i)}));
+    return out;
   }
 
   /// The shared-memory matrix descriptor of the 128-byte-swizzled matrix
@@ -359,7 +379,11 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     band.setup(kb, lengths, bIdx);
     auto [tileLo, tileHi] =
         band.tileRange(kb, blockRow0, kBlockRows, keysPerTile);
-    Value numTiles = arith::SubIOp::create(kb, tileHi, tileLo);
+    // At least one tile: with none visible, one whose every score the
+    // masks take (wgmma under a branch would make ptxas serialize them
+    // all); its rows come out as 0 with a -inf LSE.
+    Value numTiles = arith::MaxUIOp::create(
+        kb, arith::SubIOp::create(kb, tileHi, tileLo), idx(1));
 
     auto ifThen = [&](ImplicitLocOpBuilder &ib, Value cond,
                       function_ref<void(ImplicitLocOpBuilder &)> body) {
@@ -479,167 +503,214 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
                                  band.position(kb, rows[1])};
 
     Value negBig = m.constant(-FLT_MAX), zero = m.constant(0.0);
-    SmallVector<Value> init = {negBig, negBig, zero, zero};
-    for (int64_t i = 0; i < oRegs; ++i)
-      init.push_back(zero);
+    // The producer refills K's stage of tile `done` with tile done + stages
+    // (or V's) once every warp released it, if there is such a tile.
+    auto refill = [&](ImplicitLocOpBuilder &ib, Value done, bool value) {
+      Value next = arith::AddIOp::create(ib, done, idx(stages));
+      Value cond = arith::AndIOp::create(
+          ib, isProducer,
+          arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, next,
+                                numTiles));
+      ifThen(ib, cond, [&](ImplicitLocOpBuilder &rb) {
+        Value stage = stageOf(rb, done);
+        waitParity(rb, barrierId(rb, value ? VEmpty : KEmpty, stage),
+                   parityOf(rb, done));
+        loadTile(rb, arith::AddIOp::create(rb, tileLo, next), stage, value);
+      });
+    };
+    // This warp is done with the stage of tile `it`'s K (or V).
+    auto release = [&](ImplicitLocOpBuilder &ib, Value it, bool value) {
+      ifThen(ib, isLane0, [&](ImplicitLocOpBuilder &ab) {
+        arrive(ab, barrierId(ab, value ? VEmpty : KEmpty, stageOf(ab, it)));
+      });
+    };
+    // Issues S = Q·K[it]ᵀ (one commit group) once K landed.
+    auto issueScores = [&](ImplicitLocOpBuilder &ib, Value it) {
+      Value stage = stageOf(ib, it);
+      waitParity(ib, barrierId(ib, KFull, stage), parityOf(ib, it));
+      Value kDesc =
+          descriptor(ib, address(ib, stageOffset(ib, stage, false)), 0, 1024);
+      NVVM::WgmmaFenceAlignedOp::create(ib);
+      SmallVector<Value> s;
+      for (int64_t ks = 0; ks < kSteps; ++ks) {
+        int64_t box = ks / 4, within = (ks % 4) * 32;
+        s = wgmma(ib, keysPerTile, s,
+                  advance(ib, qDesc, box * qBoxBytes + within), {},
+                  advance(ib, kDesc, box * kvBoxBytes + within),
+                  /*transB=*/false);
+      }
+      NVVM::WgmmaGroupSyncAlignedOp::create(ib);
+      return s;
+    };
+    // Issues O += P·V[it] (one commit group) once V landed.
+    auto issueValues = [&](ImplicitLocOpBuilder &ib, Value it,
+                           ArrayRef<Value> o, ArrayRef<Value> p) {
+      Value stage = stageOf(ib, it);
+      waitParity(ib, barrierId(ib, VFull, stage), parityOf(ib, it));
+      Value vDesc = descriptor(ib, address(ib, stageOffset(ib, stage, true)),
+                               kvBoxBytes, 1024);
+      NVVM::WgmmaFenceAlignedOp::create(ib);
+      SmallVector<Value> acc(o);
+      for (int64_t kk = 0; kk < vSteps; ++kk)
+        acc = wgmma(ib, valueDim, acc, Value(), p.slice(4 * kk, 4),
+                    advance(ib, vDesc, kk * 16 * kRowBytes),
+                    /*transB=*/true);
+      NVVM::WgmmaGroupSyncAlignedOp::create(ib);
+      return acc;
+    };
+    // The online softmax of tile `it`'s scores `s` given the running max
+    // and sum: the new max and sum, the rescale factor of O, and P as A
+    // fragments (accumulator n-blocks 2kk and 2kk + 1 are k-step kk).
+    struct Softmax {
+      SmallVector<Value> m, l, alpha, p;
+    };
+    auto softmax = [&](ImplicitLocOpBuilder &ib, Value it,
+                       SmallVector<Value> s, ValueRange mPrev,
+                       ValueRange lPrev) {
+      ScalarMath im(ib);
+      Value key0 = arith::MulIOp::create(
+          ib, arith::AddIOp::create(ib, tileLo, it), idx(keysPerTile));
+      // Scores, masked only on tiles the band or the kv length cut for
+      // this warpgroup's rows.
+      auto scoreValues = [&](ImplicitLocOpBuilder &pb,
+                             bool masked) -> SmallVector<Value> {
+        ScalarMath pm(pb);
+        SmallVector<Value> vals;
+        for (int64_t n = 0; n < keysPerTile / 8; ++n)
+          for (int64_t e = 0; e < 4; ++e) {
+            Value v = scores.transform(pb, s[4 * n + e]);
+            if (masked) {
+              Value col = arith::AddIOp::create(
+                  pb, key0, arith::AddIOp::create(pb, t2, idx(8 * n + e % 2)));
+              Value j = arith::IndexCastOp::create(pb, pb.getI32Type(), col);
+              Value p = rowPos[e / 2];
+              v = pm.select(band.visible(pb, j, p, j, p), v,
+                            pm.constant(-INFINITY));
+            }
+            vals.push_back(v);
+          }
+        return vals;
+      };
+      Value keyFirst = arith::IndexCastOp::create(ib, ib.getI32Type(), key0);
+      Value keyLast =
+          arith::AddIOp::create(ib, keyFirst, band.i32(ib, keysPerTile - 1));
+      Value full = band.visible(ib, keyLast, wgFirst, keyFirst, wgLast);
+      auto branch = scf::IfOp::create(
+          ib, full,
+          [&](OpBuilder &tb, Location tl) {
+            ImplicitLocOpBuilder pb(tl, tb);
+            scf::YieldOp::create(pb, scoreValues(pb, false));
+          },
+          [&](OpBuilder &eb, Location el) {
+            ImplicitLocOpBuilder pb(el, eb);
+            scf::YieldOp::create(pb, scoreValues(pb, true));
+          });
+      SmallVector<Value> tileMax(2, negBig);
+      for (int64_t i = 0; i < sRegs; ++i) {
+        s[i] = branch.getResult(i);
+        tileMax[(i % 4) / 2] = im.maxnum(tileMax[(i % 4) / 2], s[i]);
+      }
+      Softmax out;
+      SmallVector<Value> negM, sum(2, zero);
+      for (int64_t r = 0; r < 2; ++r) {
+        Value rowMax = quadReduce(ib, tileMax[r], /*isMax=*/true);
+        if (scores.c != 1.0)
+          rowMax = im.mul(rowMax, im.constant(scores.c));
+        out.m.push_back(im.maxnum(mPrev[r], rowMax));
+        negM.push_back(arith::NegFOp::create(ib, out.m.back()));
+        out.alpha.push_back(nvvmExp2(ib, im.sub(mPrev[r], out.m.back())));
+      }
+      for (int64_t i = 0; i < sRegs; ++i) {
+        int64_t r = (i % 4) / 2;
+        Value x = scores.c != 1.0
+                      ? math::FmaOp::create(ib, s[i], im.constant(scores.c),
+                                            negM[r])
+                            .getResult()
+                      : im.add(s[i], negM[r]);
+        s[i] = nvvmExp2(ib, x);
+        sum[r] = im.add(sum[r], s[i]);
+      }
+      for (int64_t r = 0; r < 2; ++r)
+        out.l.push_back(math::FmaOp::create(ib, lPrev[r], out.alpha[r], sum[r]));
+      for (int64_t kk = 0; kk < vSteps; ++kk) {
+        int64_t lo = 8 * kk, hi = 8 * kk + 4;
+        out.p.append({pack(ib, s[lo], s[lo + 1]), pack(ib, s[lo + 2], s[lo + 3]),
+                      pack(ib, s[hi], s[hi + 1]),
+                      pack(ib, s[hi + 2], s[hi + 3])});
+      }
+      return out;
+    };
+
+    // Carried from tile to tile: the running max m and sum l of the
+    // thread's two rows, the previous tile's P (its P·V not yet issued),
+    // then O. Tile 0's scores and softmax come first.
+    int64_t pRegs = 4 * vSteps;
+    SmallVector<Value> init;
+    {
+      SmallVector<Value> s = issueScores(kb, idx(0));
+      s = wgmmaWait(kb, s, 0);
+      release(kb, idx(0), /*value=*/false);
+      Softmax sm = softmax(kb, idx(0), s, ValueRange{negBig, negBig},
+                           ValueRange{zero, zero});
+      init.append(sm.m);
+      init.append(sm.l);
+      init.append(sm.p);
+    }
+    init.append(oRegs, zero);
+    // Tile it: S = Q·K[it]ᵀ and O += P[it-1]·V[it-1] in flight together;
+    // the softmax of tile it runs while P·V still does.
     auto loop = scf::ForOp::create(
-        kb, idx(0), numTiles, idx(1), init,
+        kb, idx(1), numTiles, idx(1), init,
         [&](OpBuilder &nb, Location loc, Value it, ValueRange st) {
           ImplicitLocOpBuilder ib(loc, nb);
           ScalarMath im(ib);
-          Value tile = arith::AddIOp::create(ib, tileLo, it);
-          Value key0 = arith::MulIOp::create(ib, tile, idx(keysPerTile));
-          Value stage = stageOf(ib, it), parity = parityOf(ib, it);
-          // The producer refills the stage of tile it - 1 with tile
-          // it - 1 + stages once every warp released it: K before S is
-          // computed, V after.
           Value prev = arith::SubIOp::create(ib, it, idx(1));
-          Value refill = arith::AndIOp::create(
-              ib, isProducer,
-              arith::AndIOp::create(
-                  ib,
-                  arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, it,
-                                        idx(1)),
-                  arith::CmpIOp::create(
-                      ib, arith::CmpIPredicate::ult,
-                      arith::AddIOp::create(ib, prev, idx(stages)),
-                      numTiles)));
-          auto refillWith = [&](bool value) {
-            ifThen(ib, refill, [&](ImplicitLocOpBuilder &rb) {
-              Value prevStage = stageOf(rb, prev);
-              waitParity(rb, barrierId(rb, value ? VEmpty : KEmpty, prevStage),
-                         parityOf(rb, prev));
-              Value next = arith::AddIOp::create(
-                  rb, tileLo, arith::AddIOp::create(rb, prev, idx(stages)));
-              loadTile(rb, next, prevStage, value);
-            });
-          };
-          refillWith(false);
-
-          // S = Q·K[tile]ᵀ once K landed.
-          waitParity(ib, barrierId(ib, KFull, stage), parity);
-          Value kDesc =
-              descriptor(ib, address(ib, stageOffset(ib, stage, false)), 0,
-                         1024);
-          NVVM::WgmmaFenceAlignedOp::create(ib);
-          SmallVector<Value> s;
-          for (int64_t ks = 0; ks < kSteps; ++ks) {
-            int64_t box = ks / 4, within = (ks % 4) * 32;
-            s = wgmma(ib, keysPerTile, s,
-                      advance(ib, qDesc, box * qBoxBytes + within), {},
-                      advance(ib, kDesc, box * kvBoxBytes + within),
-                      /*transB=*/false);
-          }
-          NVVM::WgmmaGroupSyncAlignedOp::create(ib);
-          s = wgmmaWait(ib, s);
-          // This warp is done reading the stage's K.
-          ifThen(ib, isLane0, [&](ImplicitLocOpBuilder &ab) {
-            arrive(ab, barrierId(ab, KEmpty, stage));
-          });
-          refillWith(true);
-
-          // Scores, masked only on tiles the band or the kv length cut for
-          // this warpgroup's rows.
-          auto scoreValues = [&](ImplicitLocOpBuilder &pb,
-                                 bool masked) -> SmallVector<Value> {
-            ScalarMath pm(pb);
-            SmallVector<Value> vals;
-            for (int64_t n = 0; n < keysPerTile / 8; ++n)
-              for (int64_t e = 0; e < 4; ++e) {
-                Value v = scores.transform(pb, s[4 * n + e]);
-                if (masked) {
-                  Value col = arith::AddIOp::create(
-                      pb, key0,
-                      arith::AddIOp::create(pb, t2, idx(8 * n + e % 2)));
-                  Value j =
-                      arith::IndexCastOp::create(pb, pb.getI32Type(), col);
-                  Value p = rowPos[e / 2];
-                  v = pm.select(band.visible(pb, j, p, j, p), v,
-                                pm.constant(-INFINITY));
-                }
-                vals.push_back(v);
-              }
-            return vals;
-          };
-          Value keyFirst =
-              arith::IndexCastOp::create(ib, ib.getI32Type(), key0);
-          Value keyLast = arith::AddIOp::create(
-              ib, keyFirst, band.i32(ib, keysPerTile - 1));
-          Value full = band.visible(ib, keyLast, wgFirst, keyFirst, wgLast);
-          auto branch = scf::IfOp::create(
-              ib, full,
-              [&](OpBuilder &tb, Location tl) {
-                ImplicitLocOpBuilder pb(tl, tb);
-                scf::YieldOp::create(pb, scoreValues(pb, false));
-              },
-              [&](OpBuilder &eb, Location el) {
-                ImplicitLocOpBuilder pb(el, eb);
-                scf::YieldOp::create(pb, scoreValues(pb, true));
-              });
-          SmallVector<Value> tileMax(2, negBig);
-          for (int64_t i = 0; i < sRegs; ++i) {
-            s[i] = branch.getResult(i);
-            tileMax[(i % 4) / 2] = im.maxnum(tileMax[(i % 4) / 2], s[i]);
-          }
-          SmallVector<Value> newM, negM, alpha, sum(2, zero);
-          for (int64_t r = 0; r < 2; ++r) {
-            Value rowMax = quadReduce(ib, tileMax[r], /*isMax=*/true);
-            if (scores.c != 1.0)
-              rowMax = im.mul(rowMax, im.constant(scores.c));
-            newM.push_back(im.maxnum(st[r], rowMax));
-            negM.push_back(arith::NegFOp::create(ib, newM.back()));
-            alpha.push_back(nvvmExp2(ib, im.sub(st[r], newM.back())));
-          }
-          for (int64_t i = 0; i < sRegs; ++i) {
-            int64_t r = (i % 4) / 2;
-            Value x = scores.c != 1.0
-                          ? math::FmaOp::create(ib, s[i],
-                                                im.constant(scores.c), negM[r])
-                                .getResult()
-                          : im.add(s[i], negM[r]);
-            s[i] = nvvmExp2(ib, x);
-            sum[r] = im.add(sum[r], s[i]);
-          }
-          SmallVector<Value> next(newM);
-          for (int64_t r = 0; r < 2; ++r)
-            next.push_back(
-                math::FmaOp::create(ib, st[2 + r], alpha[r], sum[r]));
-          SmallVector<Value> o;
+          // K of tile it - 1 was released last iteration, V of tile it - 2
+          // then too.
+          refill(ib, prev, /*value=*/false);
+          ifThen(ib,
+                 arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, it,
+                                       idx(2)),
+                 [&](ImplicitLocOpBuilder &rb) {
+                   refill(rb, arith::SubIOp::create(rb, it, idx(2)),
+                          /*value=*/true);
+                 });
+          SmallVector<Value> pPrev(st.begin() + 4, st.begin() + 4 + pRegs);
+          SmallVector<Value> o(st.begin() + 4 + pRegs, st.end());
+          SmallVector<Value> s = issueScores(ib, it);
+          o = issueValues(ib, prev, o, pPrev);
+          s = wgmmaWait(ib, s, 1);
+          release(ib, it, /*value=*/false);
+          Softmax sm = softmax(ib, it, s, st.take_front(2), st.slice(2, 2));
+          // P·V done: O and the previous P's registers are free again.
+          SmallVector<Value> pending(o);
+          pending.append(pPrev);
+          pending = wgmmaWait(ib, pending, 0);
+          release(ib, prev, /*value=*/true);
+          SmallVector<Value> next(sm.m);
+          next.append(sm.l);
+          next.append(sm.p);
           for (int64_t i = 0; i < oRegs; ++i)
-            o.push_back(im.mul(st[4 + i], alpha[(i % 4) / 2]));
-          // P as A fragments: accumulator n-blocks 2kk and 2kk + 1 are
-          // k-step kk.
-          SmallVector<SmallVector<Value>> pRegs;
-          for (int64_t kk = 0; kk < vSteps; ++kk) {
-            int64_t lo = 8 * kk, hi = 8 * kk + 4;
-            pRegs.push_back({pack(ib, s[lo], s[lo + 1]),
-                             pack(ib, s[lo + 2], s[lo + 3]),
-                             pack(ib, s[hi], s[hi + 1]),
-                             pack(ib, s[hi + 2], s[hi + 3])});
-          }
-          // O += P·V[tile] once V landed.
-          waitParity(ib, barrierId(ib, VFull, stage), parity);
-          Value vDesc = descriptor(
-              ib, address(ib, stageOffset(ib, stage, true)), kvBoxBytes, 1024);
-          NVVM::WgmmaFenceAlignedOp::create(ib);
-          for (int64_t kk = 0; kk < vSteps; ++kk)
-            o = wgmma(ib, valueDim, o, Value(), pRegs[kk],
-                      advance(ib, vDesc, kk * 16 * kRowBytes),
-                      /*transB=*/true);
-          NVVM::WgmmaGroupSyncAlignedOp::create(ib);
-          o = wgmmaWait(ib, o);
-          ifThen(ib, isLane0, [&](ImplicitLocOpBuilder &ab) {
-            arrive(ab, barrierId(ab, VEmpty, stage));
-          });
-          next.append(o.begin(), o.end());
+            next.push_back(im.mul(pending[i], sm.alpha[(i % 4) / 2]));
           scf::YieldOp::create(ib, next);
         });
+    // The last tile's P·V.
+    SmallVector<Value> pLast(loop.getResults().begin() + 4,
+                             loop.getResults().begin() + 4 + pRegs);
+    SmallVector<Value> oLast(loop.getResults().begin() + 4 + pRegs,
+                             loop.getResults().end());
+    oLast = issueValues(kb, arith::SubIOp::create(kb, numTiles, idx(1)),
+                        oLast, pLast);
+    oLast = wgmmaWait(kb, oLast, 0);
+    auto rowSum = [&](int64_t r) { return loop.getResult(2 + r); };
+    auto rowMax = [&](int64_t r) { return loop.getResult(r); };
+    auto oAt = [&](int64_t i) { return oLast[i]; };
 
     // Normalize and store, two columns per store: rows with no visible key
     // give 0 (and a -inf LSE).
     SmallVector<Value> l, any, inv;
     for (int64_t r = 0; r < 2; ++r) {
-      l.push_back(quadReduce(kb, loop.getResult(2 + r), /*isMax=*/false));
+      l.push_back(quadReduce(kb, rowSum(r), /*isMax=*/false));
       any.push_back(m.cmp(arith::CmpFPredicate::OGT, l.back(), zero));
       inv.push_back(
           m.select(any.back(), m.div(m.constant(1.0), l.back()), zero));
@@ -647,8 +718,8 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     auto pairType = VectorType::get({2}, oType.getElementType());
     for (int64_t n = 0; n < valueDim / 8; ++n)
       for (int64_t r = 0; r < 2; ++r) {
-        Value v0 = m.mul(loop.getResult(4 + 4 * n + 2 * r), inv[r]);
-        Value v1 = m.mul(loop.getResult(4 + 4 * n + 2 * r + 1), inv[r]);
+        Value v0 = m.mul(oAt(4 * n + 2 * r), inv[r]);
+        Value v1 = m.mul(oAt(4 * n + 2 * r + 1), inv[r]);
         Value pair = arith::TruncFOp::create(
             kb, pairType,
             vector::FromElementsOp::create(
@@ -668,7 +739,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
         // m is in log2 units: lse = m·ln 2 + ln l.
         Value v = m.select(
             any[r],
-            m.add(m.mul(loop.getResult(r), m.constant(0.6931471805599453)),
+            m.add(m.mul(rowMax(r), m.constant(0.6931471805599453)),
                   m.log(safe)),
             m.constant(-INFINITY));
         ifThen(kb, arith::AndIOp::create(kb, firstOfRow, rowValid[r]),

@@ -66,7 +66,14 @@ using namespace mlir::seqc;
 using namespace mlir::seqc::seq;
 
 namespace {
-constexpr int64_t kWarpgroups = 2, kThreads = 128 * kWarpgroups;
+/// Two consumer warpgroups (warps 0-7) and a producer warpgroup (warps
+/// 8-11, one thread of which issues the copies). Registers: ptxas caps the
+/// kernel at 168 a thread (12 warps, 3 on each quarter of the register
+/// file); the producer gives all but 24 back (setmaxnreg) and the consumers
+/// take 240.
+constexpr int64_t kWarpgroups = 2, kConsumerThreads = 128 * kWarpgroups,
+                  kThreads = kConsumerThreads + 128;
+constexpr int64_t kProducerRegisters = 24, kConsumerRegisters = 240;
 constexpr int64_t kBlockRows = 64 * kWarpgroups;
 /// Columns of one TMA box and swizzle row: 128 bytes of 16-bit floats.
 constexpr int64_t kBoxCols = 64;
@@ -457,13 +464,27 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     ifThen(kb, isProducer, [&](ImplicitLocOpBuilder &ib) {
       for (int64_t i = 0; i < numBarriers; ++i)
         nvgpu::MBarrierInitOp::create(
-            ib, bars, idx(i >= 1 + KEmpty * stages ? kThreads / 32 : 1),
+            ib, bars,
+            idx(i >= 1 + KEmpty * stages ? kConsumerThreads / 32 : 1),
             idx(i), Value());
       ptx(ib, 0, {}, "fence.mbarrier_init.release.cluster;", "");
     });
     gpu::BarrierOp::create(kb);
-    // The producer: Q, and the first `stages` K and V tiles.
-    ifThen(kb, isProducer, [&](ImplicitLocOpBuilder &ib) {
+    // The first thread of the producer warpgroup issues every copy: Q,
+    // then K and V of each tile once the consumers released the tile
+    // `stages` before it from the same stage.
+    Value producerWg = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, wg,
+                                             idx(kWarpgroups));
+    auto roles = scf::IfOp::create(kb, producerWg, /*withElseRegion=*/true);
+    OpBuilder::InsertPoint afterRoles = kb.saveInsertionPoint();
+    kb.setInsertionPoint(roles.thenBlock()->getTerminator());
+    ptx(kb, 0, {},
+        "setmaxnreg.dec.sync.aligned.u32 " +
+            std::to_string(kProducerRegisters) + ";",
+        "");
+    Value firstProducer = arith::CmpIOp::create(
+        kb, arith::CmpIPredicate::eq, thread, idx(kConsumerThreads));
+    ifThen(kb, firstProducer, [&](ImplicitLocOpBuilder &ib) {
       for (int64_t c = 0; c < qBoxes; ++c)
         nvgpu::TmaAsyncLoadOp::create(
             ib, boxView(ib, idx(c * qBoxBytes), kBlockRows), bars, qMap,
@@ -471,18 +492,50 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
             Value(), Value());
       nvgpu::MBarrierArriveExpectTxOp::create(
           ib, bars, idx(qBoxes * qBoxBytes), idx(0), Value());
-      for (int64_t s = 0; s < stages; ++s) {
-        Value inRange = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
-                                              idx(s), numTiles);
-        ifThen(ib, inRange, [&](ImplicitLocOpBuilder &lb) {
-          Value tile = arith::AddIOp::create(lb, tileLo, idx(s));
-          loadTile(lb, tile, idx(s), /*value=*/false);
-          loadTile(lb, tile, idx(s), /*value=*/true);
-        });
-      }
+      scf::ForOp::create(
+          ib, idx(0), numTiles, idx(1), ValueRange{},
+          [&](OpBuilder &nb, Location loc, Value it, ValueRange) {
+            ImplicitLocOpBuilder lb(loc, nb);
+            Value stage = stageOf(lb, it);
+            Value reuse = arith::CmpIOp::create(lb, arith::CmpIPredicate::uge,
+                                                it, idx(stages));
+            Value tile = arith::AddIOp::create(lb, tileLo, it);
+            for (bool value : {false, true}) {
+              ifThen(lb, reuse, [&](ImplicitLocOpBuilder &rb) {
+                Value before = arith::SubIOp::create(rb, it, idx(stages));
+                waitParity(rb, barrierId(rb, value ? VEmpty : KEmpty, stage),
+                           parityOf(rb, before));
+              });
+              loadTile(lb, tile, stage, value);
+            }
+            scf::YieldOp::create(lb);
+          });
     });
+    kb.setInsertionPoint(roles.elseBlock()->getTerminator());
+    ptx(kb, 0, {},
+        "setmaxnreg.inc.sync.aligned.u32 " +
+            std::to_string(kConsumerRegisters) + ";",
+        "");
     waitParity(kb, idx(0),
                arith::ConstantIntOp::create(kb, kb.getI1Type(), 0));
+    // Ping-pong (FlashAttention-3's): the two warpgroups take turns to
+    // issue their tile's matrix products, each then running its softmax
+    // while the other's products run. Named barrier 1 + w: warpgroup w
+    // waits there (bar.sync) for the other's arrival (bar.arrive) after it
+    // issued; warpgroup 1 lets warpgroup 0 go first.
+    Value myTurn = arith::IndexCastOp::create(
+        kb, kb.getI32Type(), arith::AddIOp::create(kb, wg, idx(1)));
+    Value otherTurn = arith::IndexCastOp::create(
+        kb, kb.getI32Type(), arith::SubIOp::create(kb, idx(2), wg));
+    auto waitTurn = [&](ImplicitLocOpBuilder &ib) {
+      ptx(ib, 0, {myTurn}, "bar.sync $0, 256;", "r");
+    };
+    auto passTurn = [&](ImplicitLocOpBuilder &ib) {
+      ptx(ib, 0, {otherTurn}, "bar.arrive $0, 256;", "r");
+    };
+    Value secondWg =
+        arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, wg, idx(1));
+    ifThen(kb, secondWg, passTurn);
 
     // Descriptors: this warpgroup's 64 Q rows (A); K and V tiles (B) from
     // their stage's offset.
@@ -503,21 +556,6 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
                                  band.position(kb, rows[1])};
 
     Value negBig = m.constant(-FLT_MAX), zero = m.constant(0.0);
-    // The producer refills K's stage of tile `done` with tile done + stages
-    // (or V's) once every warp released it, if there is such a tile.
-    auto refill = [&](ImplicitLocOpBuilder &ib, Value done, bool value) {
-      Value next = arith::AddIOp::create(ib, done, idx(stages));
-      Value cond = arith::AndIOp::create(
-          ib, isProducer,
-          arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, next,
-                                numTiles));
-      ifThen(ib, cond, [&](ImplicitLocOpBuilder &rb) {
-        Value stage = stageOf(rb, done);
-        waitParity(rb, barrierId(rb, value ? VEmpty : KEmpty, stage),
-                   parityOf(rb, done));
-        loadTile(rb, arith::AddIOp::create(rb, tileLo, next), stage, value);
-      });
-    };
     // This warp is done with the stage of tile `it`'s K (or V).
     auto release = [&](ImplicitLocOpBuilder &ib, Value it, bool value) {
       ifThen(ib, isLane0, [&](ImplicitLocOpBuilder &ab) {
@@ -647,7 +685,9 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     int64_t pRegs = 4 * vSteps;
     SmallVector<Value> init;
     {
+      waitTurn(kb);
       SmallVector<Value> s = issueScores(kb, idx(0));
+      passTurn(kb);
       s = wgmmaWait(kb, s, 0);
       release(kb, idx(0), /*value=*/false);
       Softmax sm = softmax(kb, idx(0), s, ValueRange{negBig, negBig},
@@ -665,20 +705,12 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
           ImplicitLocOpBuilder ib(loc, nb);
           ScalarMath im(ib);
           Value prev = arith::SubIOp::create(ib, it, idx(1));
-          // K of tile it - 1 was released last iteration, V of tile it - 2
-          // then too.
-          refill(ib, prev, /*value=*/false);
-          ifThen(ib,
-                 arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, it,
-                                       idx(2)),
-                 [&](ImplicitLocOpBuilder &rb) {
-                   refill(rb, arith::SubIOp::create(rb, it, idx(2)),
-                          /*value=*/true);
-                 });
           SmallVector<Value> pPrev(st.begin() + 4, st.begin() + 4 + pRegs);
           SmallVector<Value> o(st.begin() + 4 + pRegs, st.end());
+          waitTurn(ib);
           SmallVector<Value> s = issueScores(ib, it);
           o = issueValues(ib, prev, o, pPrev);
+          passTurn(ib);
           s = wgmmaWait(ib, s, 1);
           release(ib, it, /*value=*/false);
           Softmax sm = softmax(ib, it, s, st.take_front(2), st.slice(2, 2));
@@ -699,8 +731,13 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
                              loop.getResults().begin() + 4 + pRegs);
     SmallVector<Value> oLast(loop.getResults().begin() + 4 + pRegs,
                              loop.getResults().end());
+    waitTurn(kb);
     oLast = issueValues(kb, arith::SubIOp::create(kb, numTiles, idx(1)),
                         oLast, pLast);
+    // Warpgroup 0's last turn is warpgroup 1's; warpgroup 1 has none to
+    // pass on (each barrier sees as many arrivals as waits).
+    ifThen(kb, arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, wg, idx(0)),
+           passTurn);
     oLast = wgmmaWait(kb, oLast, 0);
     auto rowSum = [&](int64_t r) { return loop.getResult(2 + r); };
     auto rowMax = [&](int64_t r) { return loop.getResult(r); };
@@ -748,6 +785,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
                });
       }
     }
+    kb.restoreInsertionPoint(afterRoles);
   }, /*sharedFloats=*/0, /*extraWorkgroup=*/{}, sharedBytes);
   SmallVector<Value> results = {k.result(out, oType)};
   if (lse)

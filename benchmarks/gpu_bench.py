@@ -52,9 +52,11 @@ def parse_args(argv=None):
                         "decode_attention, recurrence, selective_scan, gla")
     p.add_argument("--attention-tiles", default="auto",
                    help="comma-separated attention tilings to time: auto (the "
-                        "compiler's choice, through seqc.attention) or QxK "
-                        "(attention-tile-q=Q attention-tile-kv=K), e.g. "
-                        "auto,64x64,128x32")
+                        "compiler's choice, through seqc.attention), QxK "
+                        "(attention-tile-q=Q attention-tile-kv=K) or compile "
+                        "options with '+' for spaces, e.g. "
+                        "auto,64x64,attention-tile-kv=176,"
+                        "attention-wgmma=0+attention-tile-q=128")
     p.add_argument("--roofline",
                    help="write a roofline plot (PNG) of the rows here")
     p.add_argument("--scan-options",
@@ -195,11 +197,14 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
                 fn = lambda: seqc.attention(q, k, v, causal=causal)  # noqa
                 shape = label
             else:
-                tq, tk = tiling.split("x")
-                fn = compiled_op(seqc, "attention", (q, k, v),
-                                 "attention-tile-q=%s attention-tile-kv=%s"
-                                 % (tq, tk), causal=causal)
-                shape = "%s tile %s" % (label, tiling)
+                if "=" in tiling:
+                    options = tiling.replace("+", " ")
+                else:
+                    options = ("attention-tile-q=%s attention-tile-kv=%s"
+                               % tuple(tiling.split("x")))
+                fn = compiled_op(seqc, "attention", (q, k, v), options,
+                                 causal=causal)
+                shape = "%s [%s]" % (label, options)
             out = fn()
             err = rel_err(torch, out, check) if check is not None else float("nan")
             t_s = timed(torch, fn, args.budget, max_reps=5)

@@ -247,9 +247,10 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
       return makeError("option 'attention-tile-q' must be 64 or 128 for "
                        "target=cuda, got " +
                        std::to_string(options.attentionTileQ));
-    if (!llvm::is_contained({0, 16, 32, 64, 128}, options.attentionTileKV))
-      return makeError("option 'attention-tile-kv' must be 16, 32, 64 or 128 "
-                       "for target=cuda, got " +
+    if (options.attentionTileKV % 16 || options.attentionTileKV > 256)
+      return makeError("option 'attention-tile-kv' must be a multiple of 16 "
+                       "up to 256 for target=cuda (the mma.sync kernel takes "
+                       "16, 32, 64 or 128), got " +
                        std::to_string(options.attentionTileKV));
   }
   return options;

@@ -1059,7 +1059,7 @@ def test_cuda_compile_options_are_checked():
                       ("chip=sm_75", "sm_80 or newer"),
                       ("gpu-format=elf", "gpu-format"),
                       ("attention-tile-q=96", "attention-tile-q' must be 64 or 128"),
-                      ("attention-tile-kv=48", "attention-tile-kv' must be 16, 32"),
+                      ("attention-tile-kv=40", "attention-tile-kv. must be a multiple of 16"),
                       ("attention-decode-rows=9", "attention-decode-rows' needs an integer in \\[1, 8\\]"),
                       ("attention-decode-rows=x", "attention-decode-rows"),
                       ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16"),

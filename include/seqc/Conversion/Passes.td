@@ -120,8 +120,9 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "Query rows per warp of the tensor-core attention: 16 or 32 "
            "(0: 32 while the O accumulators fit in registers)">,
     Option<"attentionKeysPerTile", "attention-keys-per-tile", "int64_t", "0",
-           "Keys per tile of the tensor-core attention: 16, 32, 64 or 128 "
-           "(0: 64 on mma.sync, 128 on wgmma)">,
+           "Keys per tile of the tensor-core attention: a multiple of 16 up "
+           "to 256 on wgmma (0: 128); 16, 32, 64 or 128 on mma.sync (0 or "
+           "another: 64)">,
     Option<"attentionDecodeRows", "attention-decode-rows", "int64_t", "0",
            "Query rows of one KV head per warp of the split-key attention: "
            "1 to 8 (0: 4)">,

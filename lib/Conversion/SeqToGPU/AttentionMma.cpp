@@ -627,7 +627,9 @@ MmaTiling chooseTiling(AttentionOp op, const MmaAttentionOptions &options) {
     tiling = {2, headDim <= 64 ? 32 : 64};
   if (options.rowsPerWarp)
     tiling.mTiles = options.rowsPerWarp / 16;
-  if (options.keysPerTile)
+  // Its key loop takes 16, 32, 64 or 128 keys a tile (other sizes are the
+  // wgmma kernel's).
+  if (llvm::is_contained({16, 32, 64, 128}, options.keysPerTile))
     tiling.keysPerTile = options.keysPerTile;
   return tiling;
 }

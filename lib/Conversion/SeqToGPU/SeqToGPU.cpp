@@ -2097,10 +2097,12 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
       return signalPassFailure();
     }
     if (!llvm::is_contained({0, 16, 32}, attentionRowsPerWarp) ||
-        !llvm::is_contained({0, 16, 32, 64, 128}, attentionKeysPerTile)) {
+        attentionKeysPerTile < 0 || attentionKeysPerTile > 256 ||
+        attentionKeysPerTile % 16) {
       getOperation().emitError()
           << "convert-seq-to-gpu: attention-rows-per-warp must be 0, 16 or "
-             "32 and attention-keys-per-tile 0, 16, 32, 64 or 128";
+             "32 and attention-keys-per-tile a multiple of 16 up to 256 (0: "
+             "the kernel's choice)";
       return signalPassFailure();
     }
     if (attentionDecodeRows < 0 || attentionDecodeRows > 8 ||

@@ -36,7 +36,7 @@
 // TILE-LABEL: func.func @attention_bf16
 // TILE: gpu.launch blocks({{.*}}) in ({{.*}} = %c64, {{.*}}) threads({{.*}}) in ({{.*}} = %c128, {{.*}}) dynamic_shared_memory_size %c27648_i32
 
-// BADOPT: attention-rows-per-warp must be 0, 16 or 32 and attention-keys-per-tile 0, 16, 32, 64 or 128
+// BADOPT: attention-rows-per-warp must be 0, 16 or 32 and attention-keys-per-tile a multiple of 16 up to 256
 func.func @attention_bf16(%q: tensor<2x8x200x64xbf16>, %k: tensor<2x2x150x64xbf16>, %v: tensor<2x2x150x64xbf16>) -> tensor<2x8x200x64xbf16> {
   %o = seq.attention %q, %k, %v {causal} : tensor<2x8x200x64xbf16>, tensor<2x2x150x64xbf16>, tensor<2x2x150x64xbf16> -> tensor<2x8x200x64xbf16>
   return %o : tensor<2x8x200x64xbf16>

@@ -1,0 +1,64 @@
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-keys-per-tile=64" | FileCheck %s --check-prefix=TILE64
+// RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=SYNC
+
+// bf16 prefill attention on sm_90a's warpgroup MMA: a tensor map per
+// operand on the host ([B, H, S, D] boxes of 1 x 1 x rows x 64, 128-byte
+// swizzle, zero fill); blocks of 128 query rows (2 row blocks x 8 heads x
+// 2 batches = 32) and 384 threads: a producer warpgroup (setmaxnreg down;
+// its first thread issues Q's and each tile's K and V copies, waiting on
+// the "empty" barriers from the second round of the ring on) and two
+// consumer warpgroups (setmaxnreg up) that take turns on named barriers,
+// wait on the "full" barriers, and run S = Q·Kᵀ (descriptors) and
+// O += P·V (P in registers, V N-major) as wgmma. 150 keys: one tile of 160
+// keys (the keys rounded up to 16 below the default 176); shared memory
+// 1 KB of alignment + Q (16 KB) + 4 stages of K and V (2 x 20 KB) = 181248
+// bytes; 17 mbarriers (Q, then full/full/empty/empty per stage).
+
+// CHECK-LABEL: func.func @attention_bf16
+// CHECK: nvgpu.tma.create.descriptor {{.*}} box[{{.*}}] : memref<*xbf16> -> <tensor = memref<1x1x128x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, {{.*}}oob = zero
+// CHECK: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x160x64xbf16
+// CHECK: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x160x64xbf16
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c32, {{.*}}) threads({{.*}}) in ({{.*}} = %c384, {{.*}}) dynamic_shared_memory_size %c181248_i32
+// CHECK: nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 17>
+// CHECK: fence.mbarrier_init
+// CHECK: gpu.barrier
+// CHECK: setmaxnreg.dec.sync.aligned.u32 24;
+// CHECK: nvgpu.tma.async.load
+// CHECK: nvgpu.mbarrier.arrive.expect_tx {{.*}}, %c16384
+// CHECK: scf.for
+// CHECK: nvgpu.mbarrier.try_wait.parity
+// CHECK: nvgpu.tma.async.load
+// CHECK: nvgpu.mbarrier.arrive.expect_tx {{.*}}, %c20480
+// CHECK: setmaxnreg.inc.sync.aligned.u32 240;
+// CHECK: bar.arrive $0, 256;
+// CHECK: bar.sync $0, 256;
+// CHECK: nvgpu.mbarrier.try_wait.parity
+// CHECK: wgmma.fence.aligned
+// CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n160k16.f32.bf16.bf16
+// CHECK: wgmma.commit.group.sync.aligned
+// CHECK: bar.arrive $0, 256;
+// CHECK: wgmma.wait_group.sync.aligned 0;
+// CHECK: nvgpu.mbarrier.arrive
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: bar.sync $0, 256;
+// CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n160k16.f32.bf16.bf16 {{.*}}, p, 1, 1, 0, 0;
+// CHECK: wgmma.commit.group.sync.aligned
+// CHECK-COUNT-10: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, p, 1, 1, 1;
+// CHECK: wgmma.commit.group.sync.aligned
+// CHECK: bar.arrive $0, 256;
+// CHECK: wgmma.wait_group.sync.aligned 1;
+// CHECK: ex2.approx
+// CHECK: wgmma.wait_group.sync.aligned 0;
+// CHECK: scf.yield
+// CHECK: vector.store {{.*}} : memref<2x8x200x64xbf16>, vector<2xbf16>
+
+// TILE64: dynamic_shared_memory_size %c82944_i32
+// TILE64: wgmma.mma_async.sync.aligned.m64n64k16
+
+// SYNC-NOT: wgmma
+// SYNC: nvvm.mma.sync
+func.func @attention_bf16(%q: tensor<2x8x200x64xbf16>, %k: tensor<2x2x150x64xbf16>, %v: tensor<2x2x150x64xbf16>) -> tensor<2x8x200x64xbf16> {
+  %o = seq.attention %q, %k, %v {causal} : tensor<2x8x200x64xbf16>, tensor<2x2x150x64xbf16>, tensor<2x2x150x64xbf16> -> tensor<2x8x200x64xbf16>
+  return %o : tensor<2x8x200x64xbf16>
+}

@@ -212,6 +212,8 @@ WGMMA_CASES = [
                                       causal=True)),             # empty rows
     (1, 2, 2, 65, 65, 32, 48, dict()),                           # 1 row over
     (1, 2, 2, 100, 1, 16, 16, dict()),                           # one key
+    # 144 row blocks: more than one wave of blocks on an H100 (132).
+    (2, 8, 2, 1100, 1100, 64, 64, dict(causal=True)),
 ]
 
 

@@ -329,16 +329,12 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     // The keys this block's rows may see; whether a tile needs masks is
     // decided per warp, from its first and last rows' positions.
     band.setup(kb, lengths, bIdx);
-    auto [tileLo, tileHi] =
+    std::pair<Value, Value> range =
         band.tileRange(kb, blockRow0, blockRows, keysPerTile);
+    Value tileLo = range.first, tileHi = range.second;
     Value wFirst = band.position(kb, row0);
-    Value wLast = arith::AddIOp::create(kb, wFirst, band.i32(kb, rowsPerWarp - 1));
-    auto i32At = [&](ImplicitLocOpBuilder &bb, int64_t v) {
-      return band.i32(bb, v);
-    };
-    auto toI32At = [&](ImplicitLocOpBuilder &bb, Value v) {
-      return arith::IndexCastOp::create(bb, bb.getI32Type(), v).getResult();
-    };
+    Value wLast =
+        arith::AddIOp::create(kb, wFirst, band.i32(kb, rowsPerWarp - 1));
 
     // Pipeline (FlashAttention-2's): the block's Q rows and the first K
     // tile are in flight before the loop; in each iteration V[j] loads
@@ -435,48 +431,30 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           // wholly inside skip the index arithmetic.
           auto scores = [&](ImplicitLocOpBuilder &pb,
                             bool masked) -> SmallVector<Value> {
-            ScalarMath pm(pb);
             SmallVector<Value> vals;
             for (int64_t mt = 0; mt < mTiles; ++mt)
               for (int64_t nt = 0; nt < keyTiles; ++nt)
                 for (int64_t e = 0; e < 4; ++e) {
                   Value v = scoring.transform(pb, s[mt * keyTiles + nt].c[e]);
-                  if (masked) {
-                    Value col = arith::AddIOp::create(
-                        pb, key0,
-                        arith::AddIOp::create(pb, t2, idx(8 * nt + e % 2)));
-                    Value j = toI32At(pb, col);
-                    Value p = rowPos[laneRow(mt, e)];
-                    Value vis = band.visible(pb, j, p, j, p);
-                    v = pm.select(vis, v, pm.constant(-INFINITY));
-                  }
+                  if (masked)
+                    v = band.mask(
+                        pb, v,
+                        arith::AddIOp::create(
+                            pb, key0,
+                            arith::AddIOp::create(pb, t2, idx(8 * nt + e % 2))),
+                        rowPos[laneRow(mt, e)]);
                   vals.push_back(v);
                 }
             return vals;
           };
-          // Wholly visible to the warp: every key of the tile exists and
-          // lies inside the band of each of the warp's rows.
-          Value keyFirst = toI32At(ib, key0);
-          Value keyLast =
-              arith::AddIOp::create(ib, keyFirst, i32At(ib, keysPerTile - 1));
-          // The band's upper bounds are tightest at (last key, first row),
-          // its lower bound at (first key, last row).
-          Value full = band.visible(ib, keyLast, wFirst, keyFirst, wLast);
-          auto branch = scf::IfOp::create(
-              ib, full,
-              [&](OpBuilder &tb, Location tl) {
-                ImplicitLocOpBuilder pb(tl, tb);
-                scf::YieldOp::create(pb, scores(pb, false));
-              },
-              [&](OpBuilder &eb, Location el) {
-                ImplicitLocOpBuilder pb(el, eb);
-                scf::YieldOp::create(pb, scores(pb, true));
-              });
+          // Whether the tile needs masks is decided for the warp's rows.
+          SmallVector<Value> masked =
+              band.maskedTile(ib, key0, keysPerTile, wFirst, wLast, scores);
           SmallVector<Value> tileMax(laneRows, negBig);
           for (int64_t mt = 0; mt < mTiles; ++mt)
             for (int64_t nt = 0; nt < keyTiles; ++nt)
               for (int64_t e = 0; e < 4; ++e) {
-                Value v = branch.getResult((mt * keyTiles + nt) * 4 + e);
+                Value v = masked[(mt * keyTiles + nt) * 4 + e];
                 s[mt * keyTiles + nt].c[e] = v;
                 Value &mx = tileMax[laneRow(mt, e)];
                 mx = im.maxnum(mx, v);
@@ -553,20 +531,18 @@ void MmaAttention::build(PatternRewriter &rewriter) {
 
     // Normalize and store, two columns per store: rows with no visible key
     // give 0 (and a -inf LSE).
-    SmallVector<Value> l, any, inv;
-    for (int64_t r = 0; r < laneRows; ++r) {
-      l.push_back(quadReduce(kb, tileLoop.getResult(laneRows + r), /*isMax=*/false));
-      any.push_back(m.cmp(arith::CmpFPredicate::OGT, l.back(), zero));
-      inv.push_back(m.select(any.back(), m.div(m.constant(1.0), l.back()), zero));
-    }
+    SmallVector<AttentionRowTotals> totals;
+    for (int64_t r = 0; r < laneRows; ++r)
+      totals.emplace_back(kb, tileLoop.getResult(laneRows + r));
     auto pairType = VectorType::get({2}, oType.getElementType());
     for (int64_t mt = 0; mt < mTiles; ++mt)
       for (int64_t nv = 0; nv < vTiles; ++nv)
         for (int64_t half = 0; half < 2; ++half) {
           int64_t r = 2 * mt + half;
-          Value v0 = m.mul(tileLoop.getResult(oAt(mt, nv, 2 * half)), inv[r]);
+          Value v0 =
+              m.mul(tileLoop.getResult(oAt(mt, nv, 2 * half)), totals[r].inv);
           Value v1 =
-              m.mul(tileLoop.getResult(oAt(mt, nv, 2 * half + 1)), inv[r]);
+              m.mul(tileLoop.getResult(oAt(mt, nv, 2 * half + 1)), totals[r].inv);
           Value pair = arith::TruncFOp::create(
               kb, pairType,
               vector::FromElementsOp::create(
@@ -586,13 +562,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
       Value firstOfRow = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, t,
                                                idx(0));
       for (int64_t r = 0; r < laneRows; ++r) {
-        Value mv = tileLoop.getResult(r);
-        Value safe = m.select(any[r], l[r], m.constant(1.0));
-        // m is in log2 units: lse = m·ln 2 + ln l.
-        Value v = m.select(any[r],
-                           m.add(m.mul(mv, m.constant(0.6931471805599453)),
-                                 m.log(safe)),
-                           m.constant(-INFINITY));
+        Value v = totals[r].lse(kb, tileLoop.getResult(r));
         Value doStore = arith::AndIOp::create(kb, firstOfRow, rowValid[r]);
         scf::IfOp::create(kb, doStore, [&](OpBuilder &tb, Location tl) {
           ImplicitLocOpBuilder tib(tl, tb);

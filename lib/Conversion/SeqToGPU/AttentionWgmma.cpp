@@ -403,8 +403,9 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     }
 
     band.setup(kb, lengths, bIdx);
-    auto [tileLo, tileHi] =
+    std::pair<Value, Value> range =
         band.tileRange(kb, blockRow0, kBlockRows, keysPerTile);
+    Value tileLo = range.first, tileHi = range.second;
     // At least one tile: with none visible, one whose every score the
     // masks take (wgmma under a branch would make ptxas serialize them
     // all); its rows come out as 0 with a -inf LSE.
@@ -631,40 +632,25 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
       // this warpgroup's rows.
       auto scoreValues = [&](ImplicitLocOpBuilder &pb,
                              bool masked) -> SmallVector<Value> {
-        ScalarMath pm(pb);
         SmallVector<Value> vals;
         for (int64_t n = 0; n < keysPerTile / 8; ++n)
           for (int64_t e = 0; e < 4; ++e) {
             Value v = scores.transform(pb, s[4 * n + e]);
-            if (masked) {
-              Value col = arith::AddIOp::create(
-                  pb, key0, arith::AddIOp::create(pb, t2, idx(8 * n + e % 2)));
-              Value j = arith::IndexCastOp::create(pb, pb.getI32Type(), col);
-              Value p = rowPos[e / 2];
-              v = pm.select(band.visible(pb, j, p, j, p), v,
-                            pm.constant(-INFINITY));
-            }
+            if (masked)
+              v = band.mask(
+                  pb, v,
+                  arith::AddIOp::create(
+                      pb, key0, arith::AddIOp::create(pb, t2, idx(8 * n + e % 2))),
+                  rowPos[e / 2]);
             vals.push_back(v);
           }
         return vals;
       };
-      Value keyFirst = arith::IndexCastOp::create(ib, ib.getI32Type(), key0);
-      Value keyLast =
-          arith::AddIOp::create(ib, keyFirst, band.i32(ib, keysPerTile - 1));
-      Value full = band.visible(ib, keyLast, wgFirst, keyFirst, wgLast);
-      auto branch = scf::IfOp::create(
-          ib, full,
-          [&](OpBuilder &tb, Location tl) {
-            ImplicitLocOpBuilder pb(tl, tb);
-            scf::YieldOp::create(pb, scoreValues(pb, false));
-          },
-          [&](OpBuilder &eb, Location el) {
-            ImplicitLocOpBuilder pb(el, eb);
-            scf::YieldOp::create(pb, scoreValues(pb, true));
-          });
+      SmallVector<Value> masked =
+          band.maskedTile(ib, key0, keysPerTile, wgFirst, wgLast, scoreValues);
       SmallVector<Value> tileMax(2, negBig);
       for (int64_t i = 0; i < sRegs; ++i) {
-        s[i] = branch.getResult(i);
+        s[i] = masked[i];
         tileMax[(i % 4) / 2] = im.maxnum(tileMax[(i % 4) / 2], s[i]);
       }
       Softmax out;
@@ -764,18 +750,14 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
 
     // Normalize and store, two columns per store: rows with no visible key
     // give 0 (and a -inf LSE).
-    SmallVector<Value> l, any, inv;
-    for (int64_t r = 0; r < 2; ++r) {
-      l.push_back(quadReduce(kb, rowSum(r), /*isMax=*/false));
-      any.push_back(m.cmp(arith::CmpFPredicate::OGT, l.back(), zero));
-      inv.push_back(
-          m.select(any.back(), m.div(m.constant(1.0), l.back()), zero));
-    }
+    SmallVector<AttentionRowTotals> totals;
+    for (int64_t r = 0; r < 2; ++r)
+      totals.emplace_back(kb, rowSum(r));
     auto pairType = VectorType::get({2}, oType.getElementType());
     for (int64_t n = 0; n < valueDim / 8; ++n)
       for (int64_t r = 0; r < 2; ++r) {
-        Value v0 = m.mul(oAt(4 * n + 2 * r), inv[r]);
-        Value v1 = m.mul(oAt(4 * n + 2 * r + 1), inv[r]);
+        Value v0 = m.mul(oAt(4 * n + 2 * r), totals[r].inv);
+        Value v1 = m.mul(oAt(4 * n + 2 * r + 1), totals[r].inv);
         Value pair = arith::TruncFOp::create(
             kb, pairType,
             vector::FromElementsOp::create(
@@ -791,13 +773,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
       Value firstOfRow =
           arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, t, idx(0));
       for (int64_t r = 0; r < 2; ++r) {
-        Value safe = m.select(any[r], l[r], m.constant(1.0));
-        // m is in log2 units: lse = m·ln 2 + ln l.
-        Value v = m.select(
-            any[r],
-            m.add(m.mul(rowMax(r), m.constant(0.6931471805599453)),
-                  m.log(safe)),
-            m.constant(-INFINITY));
+        Value v = totals[r].lse(kb, rowMax(r));
         ifThen(kb, arith::AndIOp::create(kb, firstOfRow, rowValid[r]),
                [&](ImplicitLocOpBuilder &tb) {
                  k.store(tb, v, lse, ValueRange{bIdx, h, rows[r]});

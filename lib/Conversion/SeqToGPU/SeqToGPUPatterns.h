@@ -338,6 +338,29 @@ struct AttentionScores {
   double c;
 };
 
+/// A tensor-core attention row's totals at the end: the sum l of its
+/// lanes' partial sums, whether any key was visible (l > 0), 1/l (0 when
+/// none), and from them its LSE given the running max m in log2 units
+/// (m·ln 2 + ln l; -inf when none).
+struct AttentionRowTotals {
+  AttentionRowTotals(ImplicitLocOpBuilder &b, Value lanePartialSum) {
+    ScalarMath m(b);
+    Value zero = m.constant(0.0);
+    l = quadReduce(b, lanePartialSum, /*isMax=*/false);
+    any = m.cmp(arith::CmpFPredicate::OGT, l, zero);
+    inv = m.select(any, m.div(m.constant(1.0), l), zero);
+  }
+  Value lse(ImplicitLocOpBuilder &b, Value rowMax) const {
+    ScalarMath m(b);
+    Value safe = m.select(any, l, m.constant(1.0));
+    return m.select(any,
+                    m.add(m.mul(rowMax, m.constant(0.6931471805599453)),
+                          m.log(safe)),
+                    m.constant(-INFINITY));
+  }
+  Value l, any, inv;
+};
+
 /// seq.attention's visibility band in a kernel: key j is visible to the
 /// query at position p = row + L - Sq (L the clamped kv length) when
 /// j < L and (causal) j <= p, (right) j <= p + right, (left) j >= p - left.
@@ -393,6 +416,38 @@ struct AttentionBand {
       andWith(arith::CmpIPredicate::sge, jLo,
               arith::SubIOp::create(b, pLo, i32(b, left)));
     return vis;
+  }
+  /// `score` if key `key` (index) is visible to position `p`, else -inf.
+  Value mask(ImplicitLocOpBuilder &b, Value score, Value key, Value p) const {
+    Value j = arith::IndexCastOp::create(b, b.getI32Type(), key);
+    return arith::SelectOp::create(
+        b, visible(b, j, p, j, p), score,
+        arith::ConstantOp::create(b, b.getF32FloatAttr(-INFINITY)));
+  }
+  /// `scores(b, masked)` under a branch on whether the key tile [key0,
+  /// key0 + keys) is wholly visible to positions [pFirst, pLast] (every key
+  /// exists and lies in the band of each row: the band's upper bounds are
+  /// tightest at (last key, first row), its lower bound at (first key, last
+  /// row)); tiles wholly inside skip the masks' index arithmetic.
+  SmallVector<Value>
+  maskedTile(ImplicitLocOpBuilder &b, Value key0, int64_t keys, Value pFirst,
+             Value pLast,
+             function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, bool)>
+                 scores) const {
+    Value keyFirst = arith::IndexCastOp::create(b, b.getI32Type(), key0);
+    Value keyLast = arith::AddIOp::create(b, keyFirst, i32(b, keys - 1));
+    Value full = visible(b, keyLast, pFirst, keyFirst, pLast);
+    auto branch = scf::IfOp::create(
+        b, full,
+        [&](OpBuilder &tb, Location tl) {
+          ImplicitLocOpBuilder pb(tl, tb);
+          scf::YieldOp::create(pb, scores(pb, false));
+        },
+        [&](OpBuilder &eb, Location el) {
+          ImplicitLocOpBuilder pb(el, eb);
+          scf::YieldOp::create(pb, scores(pb, true));
+        });
+    return SmallVector<Value>(branch.getResults());
   }
   /// The key tiles [first, last) (index) that rows [row0, row0 + rows)
   /// may see.

@@ -1,6 +1,7 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-keys-per-tile=64" | FileCheck %s --check-prefix=TILE64
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=SYNC
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=TILES
 
 // bf16 prefill attention on sm_90a's warpgroup MMA: a tensor map per
 // operand on the host ([B, H, S, D] boxes of 1 x 1 x rows x 64, 128-byte
@@ -61,4 +62,22 @@
 func.func @attention_bf16(%q: tensor<2x8x200x64xbf16>, %k: tensor<2x2x150x64xbf16>, %v: tensor<2x2x150x64xbf16>) -> tensor<2x8x200x64xbf16> {
   %o = seq.attention %q, %k, %v {causal} : tensor<2x8x200x64xbf16>, tensor<2x2x150x64xbf16>, tensor<2x2x150x64xbf16> -> tensor<2x8x200x64xbf16>
   return %o : tensor<2x8x200x64xbf16>
+}
+
+// Keys per tile by default: 192 without a band, 128 under a window (the
+// tensor maps' K/V boxes show it).
+// TILES-LABEL: func.func @full_d128
+// TILES: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
+// TILES: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x192x64xbf16
+// TILES-LABEL: func.func @window_d128
+// TILES: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
+// TILES: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
+// TILES: wgmma.mma_async.sync.aligned.m64n128k16
+func.func @full_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16>, %v: tensor<1x2x300x128xbf16>) -> tensor<1x2x300x128xbf16> {
+  %o = seq.attention %q, %k, %v : tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16> -> tensor<1x2x300x128xbf16>
+  return %o : tensor<1x2x300x128xbf16>
+}
+func.func @window_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16>, %v: tensor<1x2x300x128xbf16>) -> tensor<1x2x300x128xbf16> {
+  %o = seq.attention %q, %k, %v {window = array<i64: 100, 0>} : tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16> -> tensor<1x2x300x128xbf16>
+  return %o : tensor<1x2x300x128xbf16>
 }

@@ -1,15 +1,16 @@
 //===- AttentionWgmma.cpp - seq.attention on sm_90a warpgroup MMA ---------===//
 //
-// Part of seqc. FlashAttention's forward pass on Hopper's asynchronous
-// tensor cores (wgmma, sm_90a), for bf16/f16 storage. A block of two
-// warpgroups takes 128 query rows of one (batch, head), each warpgroup 64
-// (one m64 wgmma tile). Per key tile of 128 keys:
+// Part of seqc. FlashAttention-3's forward pass on Hopper's asynchronous
+// tensor cores (wgmma, sm_90a), for bf16/f16 storage. A block of 384
+// threads takes 128 query rows of one (batch, head): a producer warpgroup
+// and two consumer warpgroups of 64 rows each (one m64 wgmma tile). Per key
+// tile (176 keys by default; chooseWgmmaTiling):
 //
-//   S = Q·Kᵀ      wgmma m64n128k16 per 16 head dims, A (Q) and B (K) both
+//   S = Q·Kᵀ      wgmma m64nKk16 per 16 head dims, A (Q) and B (K) both
 //                 K-major in shared memory
 //   masks         the visibility predicate on each element's (row, key),
 //                 only on tiles the band or kv length cuts for the
-//                 warpgroup's rows
+//                 warpgroup's rows (AttentionBand)
 //   online softmax as the mma.sync kernel (AttentionMma.cpp): row max on
 //                 the raw scores over the 4 lanes of a row, P = 2^(c·S - m)
 //                 by one FMA and ex2.approx, O and the row sums rescaled
@@ -17,14 +18,21 @@
 //                 accumulator layout of S is the A layout of P), B (V)
 //                 N-major in shared memory
 //
+// Overlap: S[j+1] = Q·K[j+1]ᵀ and O += P[j]·V[j] are issued together and
+// the softmax of tile j + 1 runs while P·V does (intra-warpgroup
+// pipelining); the two consumer warpgroups take turns to issue on named
+// barriers, so that one's products run during the other's softmax
+// (ping-pong).
+//
 // Q, K and V arrive by TMA (cp.async.bulk.tensor) with the 128-byte
 // swizzle that wgmma reads, in boxes of 64 head dims (128 bytes) by the
 // tile's rows, completing on mbarriers. K and V tiles go through a ring of
-// `stages` buffers: thread 0 refills a stage once all 8 warps have
-// released it (an "empty" mbarrier each warp arrives on after its wgmma
-// reads completed), K and V separately, so the next tiles load while the
-// warpgroups compute. Rows and keys past the tensors' ends are zero-filled
-// by the copy engine (a 4-d tensor map per operand: [B, H, S, D]).
+// `stages` buffers: one thread of the producer warpgroup (which gives its
+// registers to the consumers by setmaxnreg) refills a stage once all 8
+// consumer warps released it (an "empty" mbarrier each warp arrives on
+// after its wgmma reads completed), K and V separately. Rows and keys past
+// the tensors' ends are zero-filled by the copy engine (a 4-d tensor map
+// per operand: [B, H, S, D]).
 //
 // Register fragments per warp w of a warpgroup (g = lane / 4, t = lane %
 // 4), per PTX's wgmma.m64nNk16:

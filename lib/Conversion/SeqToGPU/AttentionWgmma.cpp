@@ -804,13 +804,15 @@ bool mlir::seqc::canLowerAttentionToWgmma(AttentionOp op,
   Type elt = qType.getElementType();
   int64_t sq = qType.getDimSize(2), headDim = qType.getDimSize(3),
           valueDim = oType.getDimSize(3);
-  // S (keys / 2) and O (Dv / 2) accumulators a thread: at most 128 between
-  // them; more than one warpgroup's worth of query rows.
+  // More than one warpgroup's worth of query rows. A consumer thread holds
+  // S (keys / 2), O (Dv / 2) and two tiles of P (keys / 4 each) within its
+  // 240 registers: keys + Dv / 2 at most 256 (ptxas: 176 + 64 and 192 + 64
+  // fit without spills at D = 128; larger tiles go to mma.sync).
   WgmmaTiling tiling = chooseWgmmaTiling(op, keysPerTile);
   return (elt.isBF16() || elt.isF16()) && !op.getQSegmentIds() && sq > 64 &&
          headDim % 16 == 0 && valueDim % 16 == 0 && headDim <= 256 &&
          valueDim <= 128 && tiling.keysPerTile % 16 == 0 &&
-         tiling.keysPerTile <= 256 &&
+         tiling.keysPerTile + valueDim / 2 <= 256 &&
          wgmmaSharedBytes(headDim, valueDim, tiling) <= 227 * 1024;
 }
 

@@ -505,7 +505,8 @@ void lowerAttentionToMma(seq::AttentionOp op, PatternRewriter &rewriter,
 
 /// Whether seq.attention can run on sm_90a's warpgroup MMA: bf16 or f16
 /// storage, more than 64 query rows, head dims multiples of 16 (values at
-/// most 128), no segment ids, its tiles within the shared memory.
+/// most 128), no segment ids, its accumulators within a thread's registers
+/// and its tiles within the shared memory.
 /// `keysPerTile` 0 is the kernel's choice.
 bool canLowerAttentionToWgmma(seq::AttentionOp op, int64_t keysPerTile);
 

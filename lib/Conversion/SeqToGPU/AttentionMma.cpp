@@ -82,9 +82,7 @@ private:
   /// Two 16-bit floats as one operand register's vector<2xT> (first in the
   /// low half), rounded from two f32 by one packed conversion.
   Value pack(ImplicitLocOpBuilder &kb, Value lo, Value hi) {
-    Value pair = vector::FromElementsOp::create(
-        kb, VectorType::get({2}, kb.getF32Type()), ValueRange{lo, hi});
-    return arith::TruncFOp::create(kb, VectorType::get({2}, elt), pair);
+    return narrowPair(kb, elt, lo, hi);
   }
 
   /// What nvvm.mma.sync takes for a register: vector<2xf16> as is, bf16
@@ -534,29 +532,18 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     SmallVector<AttentionRowTotals> totals;
     for (int64_t r = 0; r < laneRows; ++r)
       totals.emplace_back(kb, tileLoop.getResult(laneRows + r));
-    auto pairType = VectorType::get({2}, oType.getElementType());
     for (int64_t mt = 0; mt < mTiles; ++mt)
       for (int64_t nv = 0; nv < vTiles; ++nv)
         for (int64_t half = 0; half < 2; ++half) {
           int64_t r = 2 * mt + half;
-          Value v0 =
-              m.mul(tileLoop.getResult(oAt(mt, nv, 2 * half)), totals[r].inv);
-          Value v1 =
-              m.mul(tileLoop.getResult(oAt(mt, nv, 2 * half + 1)), totals[r].inv);
-          Value pair = arith::TruncFOp::create(
-              kb, pairType,
-              vector::FromElementsOp::create(
-                  kb, VectorType::get({2}, kb.getF32Type()),
-                  ValueRange{v0, v1}));
-          Value col = arith::AddIOp::create(kb, t2, idx(8 * nv));
-          scf::IfOp::create(kb, rowValid[r], [&](OpBuilder &tb, Location tl) {
-            ImplicitLocOpBuilder tib(tl, tb);
-            // 4-byte aligned: even columns of even-length rows.
-            vector::StoreOp::create(tib, pair, out,
-                                    ValueRange{bIdx, h, rows[r], col},
-                                    /*nontemporal=*/false, llvm::MaybeAlign(4));
-            scf::YieldOp::create(tib);
-          });
+          Value inv = totals[r].inv;
+          storeOutputPair(
+              kb, out,
+              ValueRange{bIdx, h, rows[r],
+                         arith::AddIOp::create(kb, t2, idx(8 * nv))},
+              rowValid[r],
+              m.mul(tileLoop.getResult(oAt(mt, nv, 2 * half)), inv),
+              m.mul(tileLoop.getResult(oAt(mt, nv, 2 * half + 1)), inv));
         }
     if (lse) {
       Value firstOfRow = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, t,

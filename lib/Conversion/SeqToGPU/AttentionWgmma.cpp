@@ -153,14 +153,10 @@ private:
                          ValueRange operands, StringRef text,
                          StringRef constraints) {
     MLIRContext *ctx = kb.getContext();
-    Type resultType;
-    if (results == 1)
-      resultType = kb.getF32Type();
-    else if (results > 1)
-      resultType = LLVM::LLVMStructType::getLiteral(
-          ctx, SmallVector<Type>(results, kb.getF32Type()));
-    else
-      resultType = LLVM::LLVMVoidType::get(ctx);
+    Type resultType =
+        results ? Type(LLVM::LLVMStructType::getLiteral(
+                      ctx, SmallVector<Type>(results, kb.getF32Type())))
+                : Type(LLVM::LLVMVoidType::get(ctx));
     auto asmOp = LLVM::InlineAsmOp::create(
         kb, resultType, operands, text, constraints,
         /*has_side_effects=*/true, /*is_align_stack=*/false,
@@ -168,9 +164,7 @@ private:
         /*asm_dialect=*/LLVM::AsmDialectAttr(),
         /*operand_attrs=*/ArrayAttr());
     SmallVector<Value> out;
-    if (results == 1)
-      out.push_back(asmOp.getResult(0));
-    for (int64_t i = 0; results > 1 && i < results; ++i)
+    for (int64_t i = 0; i < results; ++i)
       out.push_back(LLVM::ExtractValueOp::create(kb, asmOp.getResult(0),
                                                  ArrayRef<int64_t>{i}));
     return out;
@@ -287,9 +281,7 @@ private:
 
   /// Two f32 as one register of two 16-bit floats, `lo` in the low half.
   Value pack(ImplicitLocOpBuilder &kb, Value lo, Value hi) {
-    Value pair = vector::FromElementsOp::create(
-        kb, VectorType::get({2}, kb.getF32Type()), ValueRange{lo, hi});
-    Value halves = arith::TruncFOp::create(kb, VectorType::get({2}, elt), pair);
+    Value halves = narrowPair(kb, elt, lo, hi);
     Value i = vector::BitCastOp::create(
         kb, VectorType::get({1}, kb.getI32Type()), halves);
     return vector::ExtractOp::create(kb, i, ArrayRef<int64_t>{0});
@@ -761,22 +753,14 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     SmallVector<AttentionRowTotals> totals;
     for (int64_t r = 0; r < 2; ++r)
       totals.emplace_back(kb, rowSum(r));
-    auto pairType = VectorType::get({2}, oType.getElementType());
     for (int64_t n = 0; n < valueDim / 8; ++n)
-      for (int64_t r = 0; r < 2; ++r) {
-        Value v0 = m.mul(oAt(4 * n + 2 * r), totals[r].inv);
-        Value v1 = m.mul(oAt(4 * n + 2 * r + 1), totals[r].inv);
-        Value pair = arith::TruncFOp::create(
-            kb, pairType,
-            vector::FromElementsOp::create(
-                kb, VectorType::get({2}, kb.getF32Type()), ValueRange{v0, v1}));
-        Value col = arith::AddIOp::create(kb, t2, idx(8 * n));
-        ifThen(kb, rowValid[r], [&](ImplicitLocOpBuilder &tb) {
-          vector::StoreOp::create(tb, pair, out,
-                                  ValueRange{bIdx, h, rows[r], col},
-                                  /*nontemporal=*/false, llvm::MaybeAlign(4));
-        });
-      }
+      for (int64_t r = 0; r < 2; ++r)
+        storeOutputPair(
+            kb, out,
+            ValueRange{bIdx, h, rows[r],
+                       arith::AddIOp::create(kb, t2, idx(8 * n))},
+            rowValid[r], m.mul(oAt(4 * n + 2 * r), totals[r].inv),
+            m.mul(oAt(4 * n + 2 * r + 1), totals[r].inv));
     if (lse) {
       Value firstOfRow =
           arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, t, idx(0));

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
 namespace mlir::seqc {
@@ -337,6 +338,30 @@ struct AttentionScores {
   bool transformFirst;
   double c;
 };
+
+/// Two f32 as one vector<2 x elt> of 16-bit floats (`lo` first), rounded by
+/// one packed conversion: a tensor-core A-fragment register, or a pair of
+/// outputs.
+inline Value narrowPair(ImplicitLocOpBuilder &b, Type elt, Value lo, Value hi) {
+  Value pair = vector::FromElementsOp::create(
+      b, VectorType::get({2}, b.getF32Type()), ValueRange{lo, hi});
+  return arith::TruncFOp::create(b, VectorType::get({2}, elt), pair);
+}
+
+/// Stores (lo, hi) narrowed to `out`'s element type at `at` (two
+/// neighbouring columns; 4-byte aligned: even columns of even-length rows)
+/// when `valid`.
+inline void storeOutputPair(ImplicitLocOpBuilder &b, Value out, ValueRange at,
+                            Value valid, Value lo, Value hi) {
+  Type elt = cast<MemRefType>(out.getType()).getElementType();
+  Value pair = narrowPair(b, elt, lo, hi);
+  scf::IfOp::create(b, valid, [&](OpBuilder &tb, Location tl) {
+    ImplicitLocOpBuilder ib(tl, tb);
+    vector::StoreOp::create(ib, pair, out, at, /*nontemporal=*/false,
+                            llvm::MaybeAlign(4));
+    scf::YieldOp::create(ib);
+  });
+}
 
 /// A tensor-core attention row's totals at the end: the sum l of its
 /// lanes' partial sums, whether any key was visible (l > 0), 1/l (0 when

@@ -269,13 +269,8 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   Value q = k.buffer(op.getQuery(), /*unitInnerStride=*/true),
         key = k.buffer(op.getKey(), /*unitInnerStride=*/true),
         value = k.buffer(op.getValue(), /*unitInnerStride=*/true);
-  Value out = k.output(oType);
-  Value lse;
-  RankedTensorType lseType;
-  if (op.getLse()) {
-    lseType = cast<RankedTensorType>(op.getLse().getType());
-    lse = k.output(lseType);
-  }
+  AttentionOutputs outputs(op, k);
+  Value out = outputs.out, lse = outputs.lse;
 
   SmallVector<int64_t> blocks = {batch, qHeads, qTiles};
   // The block's Q rows and one K and one V tile in dynamic shared memory,
@@ -559,10 +554,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
       }
     }
   }, /*sharedFloats=*/0, /*extraWorkgroup=*/{}, sharedBytes);
-  SmallVector<Value> results = {k.result(out, oType)};
-  if (lse)
-    results.push_back(k.result(lse, lseType));
-  rewriter.replaceOp(op, results);
+  outputs.replace(op, rewriter, k);
 }
 
 /// The tiling for `op`: 32 rows per warp (K/V fragments serve two m-tiles)

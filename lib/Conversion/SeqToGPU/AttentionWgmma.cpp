@@ -335,13 +335,8 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
         kMap = tensorMap(op.getKey(), keysPerTile),
         vMap = tensorMap(op.getValue(), keysPerTile);
   Value lengths = k.buffer(op.getKvLengths());
-  Value out = k.output(oType);
-  Value lse;
-  RankedTensorType lseType;
-  if (op.getLse()) {
-    lseType = cast<RankedTensorType>(op.getLse().getType());
-    lse = k.output(lseType);
-  }
+  AttentionOutputs outputs(op, k);
+  Value out = outputs.out, lse = outputs.lse;
 
   // Shared memory from a 1024-byte-aligned base (the swizzle pattern is
   // taken from address bits 4-9): Q's boxes, then per stage K's and V's.
@@ -774,10 +769,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     }
     kb.restoreInsertionPoint(afterRoles);
   }, /*sharedFloats=*/0, /*extraWorkgroup=*/{}, sharedBytes);
-  SmallVector<Value> results = {k.result(out, oType)};
-  if (lse)
-    results.push_back(k.result(lse, lseType));
-  rewriter.replaceOp(op, results);
+  outputs.replace(op, rewriter, k);
 }
 } // namespace
 

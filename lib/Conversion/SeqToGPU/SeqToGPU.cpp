@@ -1501,13 +1501,8 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
           lengths = k.buffer(op.getKvLengths()),
           qSeg = k.buffer(op.getQSegmentIds()),
           kSeg = k.buffer(op.getKvSegmentIds());
-    Value out = k.output(oType);
-    Value lse;
-    RankedTensorType lseType;
-    if (op.getLse()) {
-      lseType = tensorTypeOf(op.getLse());
-      lse = k.output(lseType);
-    }
+    AttentionOutputs outputs(op, k);
+    Value out = outputs.out, lse = outputs.lse;
     double scale = op.getEffectiveScale();
     std::optional<double> softcap;
     if (op.getSoftcap())
@@ -2048,10 +2043,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
       k.kernelPart.clear();
       memref::DeallocOp::create(b, partial);
     }
-    SmallVector<Value> results = {k.result(out, oType)};
-    if (lse)
-      results.push_back(k.result(lse, lseType));
-    rewriter.replaceOp(op, results);
+    outputs.replace(op, rewriter, k);
     return success();
   }
 };

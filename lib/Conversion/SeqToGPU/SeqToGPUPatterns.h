@@ -19,6 +19,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
 namespace mlir::seqc {
@@ -337,6 +338,28 @@ struct AttentionScores {
   std::optional<double> softcap;
   bool transformFirst;
   double c;
+};
+
+/// seq.attention's result buffers (O, and the LSE when asked for) and the
+/// op's replacement by them once the kernels that write them are built.
+struct AttentionOutputs {
+  AttentionOutputs(seq::AttentionOp op, GpuKernelBuilder &k)
+      : oType(cast<RankedTensorType>(op.getOutput().getType())) {
+    out = k.output(oType);
+    if (op.getLse()) {
+      lseType = cast<RankedTensorType>(op.getLse().getType());
+      lse = k.output(lseType);
+    }
+  }
+  void replace(seq::AttentionOp op, PatternRewriter &rewriter,
+               GpuKernelBuilder &k) const {
+    SmallVector<Value> results = {k.result(out, oType)};
+    if (lse)
+      results.push_back(k.result(lse, lseType));
+    rewriter.replaceOp(op, results);
+  }
+  RankedTensorType oType, lseType;
+  Value out, lse;
 };
 
 /// Two f32 as one vector<2 x elt> of 16-bit floats (`lo` first), rounded by

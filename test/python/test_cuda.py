@@ -219,13 +219,15 @@ WGMMA_CASES = [
 
 @cuda
 @pytest.mark.parametrize("case", range(len(WGMMA_CASES)))
-@pytest.mark.parametrize("layout", ["contiguous", "bshd"])
+@pytest.mark.parametrize("layout", ["contiguous", "bshd", "offset"])
 def test_attention_wgmma(torch, case, layout):
     """The sm_90a warpgroup-MMA kernel (the default for bf16 prefill on
     chip=sm_90a: TMA boxes with zero fill past each (batch, head)'s rows,
     the K/V ring, masks, GQA, kv_lengths with fully masked rows, softcap,
-    the LSE); inputs contiguous or as [B, S, H, D] storage seen through a
-    transpose (strided tensor maps). Against float64 on the rounded
+    the LSE); inputs contiguous, as [B, S, H, D] storage seen through a
+    transpose (strided tensor maps), or starting 2 bytes into their
+    allocation (off the 16-byte boundary a tensor map needs: the call
+    copies them first). Against float64 on the rounded
     inputs, the mma.sync kernel (attention-wgmma=0) and torch's SDPA."""
     if torch.cuda.get_device_capability()[0] != 9:
         pytest.skip("wgmma needs sm_90a")
@@ -237,6 +239,10 @@ def test_attention_wgmma(torch, case, layout):
         x = bf16_tensor(torch, randn(r, shape))
         if layout == "bshd":
             x = x.transpose(1, 2).contiguous().transpose(1, 2)
+        elif layout == "offset":
+            base = torch.empty(x.numel() + 1, device="cuda", dtype=x.dtype)
+            x = base[1:].view(x.shape).copy_(x)
+            assert x.data_ptr() % 16 != 0
         return x
 
     q, k, v = make((B, Hq, Sq, D)), make((B, Hkv, Skv, D)), make((B, Hkv, Skv, Dv))
@@ -1062,6 +1068,7 @@ def test_cuda_compile_options_are_checked():
                       ("gpu-format=elf", "gpu-format"),
                       ("attention-tile-q=96", "attention-tile-q' must be 64 or 128"),
                       ("attention-tile-kv=40", "attention-tile-kv. must be a multiple of 16"),
+                      ("attention-wgmma=2", "attention-wgmma' must be 0 or 1"),
                       ("attention-decode-rows=9", "attention-decode-rows' needs an integer in \\[1, 8\\]"),
                       ("attention-decode-rows=x", "attention-decode-rows"),
                       ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16"),

@@ -1,6 +1,9 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-keys-per-tile=64" | FileCheck %s --check-prefix=TILE64
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=SYNC
+// Tiles whose accumulators would not fit a thread (256 keys + Dv/2 > 256)
+// go to mma.sync rather than spilling.
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-keys-per-tile=256" | FileCheck %s --check-prefix=SYNC
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=TILES
 
 // bf16 prefill attention on sm_90a's warpgroup MMA: a tensor map per

@@ -57,6 +57,12 @@ def parse_args(argv=None):
                         "options with '+' for spaces, e.g. "
                         "auto,64x64,attention-tile-kv=176,"
                         "attention-wgmma=0+attention-tile-q=128")
+    p.add_argument("--attention-other", action="store_true",
+                   help="time attention on shapes off the issue's table (an "
+                        "odd length, D 96, GQA 16:2) instead of its rows")
+    p.add_argument("--attention-filter", default="",
+                   help="time only the attention shapes whose label has this "
+                        "text (e.g. 'D64' or 'causal')")
     p.add_argument("--roofline",
                    help="write a roofline plot (PNG) of the rows here")
     p.add_argument("--scan-options",
@@ -79,10 +85,15 @@ def parse_args(argv=None):
 
 
 def timed(torch, fn, budget, max_reps=50):
-    """Median seconds of fn() (CUDA events), after two warm-up calls."""
-    fn()
-    fn()
-    torch.cuda.synchronize()
+    """Median seconds of fn() (CUDA events), after warm-up calls (at least
+    two, and for at least 50 ms, so that the clocks have settled after the
+    previous measurement)."""
+    t0 = time.perf_counter()
+    for i in range(1000):
+        fn()
+        torch.cuda.synchronize()
+        if i >= 1 and time.perf_counter() - t0 > 0.05:
+            break
     times = []
     t0 = time.perf_counter()
     while len(times) < max_reps and (len(times) < 3 or
@@ -167,18 +178,29 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
         (8, 16, 16, 4096, 128, False),
         (8, 16, 16, 4096, 128, True),
         (4, 16, 16, 1024, 64, False),
+        (4, 16, 16, 4096, 64, False),
         (2, 32, 8, 8192, 128, True),
         (1, 16, 16, 16384, 128, True),
     ]
+    if args.attention_other:
+        # Shapes off the issue's table (its "within 20% of the nearest
+        # row"): an odd length, head dim 96, GQA 16:2.
+        shapes = [
+            (8, 16, 16, 3999, 128, True),
+            (8, 16, 16, 4096, 96, False),
+            (2, 16, 2, 8192, 128, True),
+        ]
     if args.quick:
         shapes = [(2, 8, 8, 1024, 128, True), (2, 8, 2, 1024, 64, False)]
     for B, Hq, Hkv, S, D, causal in shapes:
+        label = "B%d H%d/%d S%d D%d %s" % (B, Hq, Hkv, S, D,
+                                          "causal" if causal else "full")
+        if args.attention_filter not in label:
+            continue
         q = torch.randn(B, Hq, S, D, device="cuda", dtype=torch.bfloat16)
         k = torch.randn(B, Hkv, S, D, device="cuda", dtype=torch.bfloat16)
         v = torch.randn(B, Hkv, S, D, device="cuda", dtype=torch.bfloat16)
         flops = 4 * B * Hq * S * S * D * (0.5 if causal else 1.0)
-        label = "B%d H%d/%d S%d D%d %s" % (B, Hq, Hkv, S, D,
-                                          "causal" if causal else "full")
         out = seqc.attention(q, k, v, causal=causal)
         baselines = {}
         for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
@@ -188,10 +210,12 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
                     fn = (lambda: F.scaled_dot_product_attention(
                         q, k, v, is_causal=causal, enable_gqa=Hq != Hkv))
                     ref = fn()
-                    baselines[name] = (timed(torch, fn, args.budget), ref)
+                    baselines[name] = (timed(torch, fn, args.budget), ref,
+                                       kernel_seconds(torch, fn, 20)[0])
             except RuntimeError as e:
-                baselines[name] = (None, str(e).split("\n")[0][:60])
-        check = next((r for t, r in baselines.values() if t is not None), None)
+                baselines[name] = (None, str(e).split("\n")[0][:60], None)
+        check = next((r for t, r, _ in baselines.values() if t is not None),
+                     None)
         for tiling in args.attention_tiles.split(","):
             if tiling == "auto":
                 fn = lambda: seqc.attention(q, k, v, causal=causal)  # noqa
@@ -207,9 +231,10 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
                 shape = "%s [%s]" % (label, options)
             out = fn()
             err = rel_err(torch, out, check) if check is not None else float("nan")
-            t_s = timed(torch, fn, args.budget, max_reps=5)
+            t_s = timed(torch, fn, args.budget, max_reps=20)
+            k_s = kernel_seconds(torch, fn, 20)[0]
             nbytes = 2.0 * (2 * q.numel() + 2 * k.numel())  # q, o, k, v
-            attention_rows(rows, shape, baselines, t_s, flops, nbytes,
+            attention_rows(rows, shape, baselines, t_s, k_s, flops, nbytes,
                            mm_ceiling, err)
         del q, k, v, out
         torch.cuda.empty_cache()
@@ -263,8 +288,12 @@ def compiled_op(seqc, op, operands, options, **kwargs):
     return lambda: f(*operands)
 
 
-def attention_rows(rows, shape, baselines, t_s, flops, nbytes, mm_ceiling, err):
-    for name, (t_b, ref) in baselines.items():
+def attention_rows(rows, shape, baselines, t_s, k_s, flops, nbytes,
+                   mm_ceiling, err):
+    """One row per baseline: wall time per call (CUDA events around one
+    synchronous call, host work included) and, in the check column, the
+    GPU kernel time of each side (torch.profiler)."""
+    for name, (t_b, ref, k_b) in baselines.items():
         rows.append(dict(
             plot=dict(flops=flops, bytes=nbytes, seconds=t_s,
                       baseline_seconds=t_b),
@@ -276,7 +305,8 @@ def attention_rows(rows, shape, baselines, t_s, flops, nbytes, mm_ceiling, err):
             ratio="%.3fx" % (t_b / t_s) if t_b else "-",
             achieved="%.1f TFLOP/s" % (flops / t_s / 1e12),
             ceiling="%.0f TFLOP/s (bf16 matmul)" % mm_ceiling,
-            check="rel err %.1e vs SDPA" % err))
+            check="rel err %.1e vs SDPA; kernel %.3f ms vs %s" % (
+                err, k_s * 1e3, "%.3f ms" % (k_b * 1e3) if t_b else "-")))
 
 
 def bench_decode_attention(args, torch, seqc, rows, copy_bw):

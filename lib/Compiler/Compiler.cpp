@@ -243,9 +243,10 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
     if (options.boundsCheck)
       return makeError("option 'bounds-check' is for target=cpu (on the GPU, "
                        "run compute-sanitizer memcheck)");
-    if (!llvm::is_contained({0, 64, 128}, options.attentionTileQ))
-      return makeError("option 'attention-tile-q' must be 64 or 128 for "
-                       "target=cuda, got " +
+    if (!llvm::is_contained({0, 64, 128, 192}, options.attentionTileQ))
+      return makeError("option 'attention-tile-q' must be 64, 128 or 192 "
+                       "(sm_90a's warpgroup-MMA kernel) for target=cuda, "
+                       "got " +
                        std::to_string(options.attentionTileQ));
     if (options.attentionTileKV % 16 || options.attentionTileKV > 256)
       return makeError("option 'attention-tile-kv' must be a multiple of 16 "
@@ -588,7 +589,11 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.chip = options.chip;
     pipelineOptions.format = resolveGpuFormat(options);
     pipelineOptions.scanStepsPerThread = options.gpuScanSteps;
-    pipelineOptions.attentionRowsPerWarp = options.attentionTileQ / 4;
+    // Rows per block: 64 or 128 on mma.sync (4 warps), 128 or 192 on wgmma.
+    pipelineOptions.attentionRowsPerWarp =
+        options.attentionTileQ == 192 ? 0 : options.attentionTileQ / 4;
+    pipelineOptions.attentionWgmmaRows =
+        options.attentionTileQ >= 128 ? options.attentionTileQ : 0;
     pipelineOptions.attentionKeysPerTile = options.attentionTileKV;
     pipelineOptions.attentionDecodeRows = options.attentionDecodeRows;
     pipelineOptions.attentionDecodeKeys = options.attentionDecodeKeys;

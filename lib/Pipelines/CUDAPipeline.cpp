@@ -57,6 +57,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.scanStepsPerThread = options.scanStepsPerThread;
   seqToGPU.attentionRowsPerWarp = options.attentionRowsPerWarp;
   seqToGPU.attentionKeysPerTile = options.attentionKeysPerTile;
+  seqToGPU.attentionWgmmaRows = options.attentionWgmmaRows;
   seqToGPU.attentionDecodeRows = options.attentionDecodeRows;
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
   seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;

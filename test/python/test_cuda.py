@@ -214,6 +214,9 @@ WGMMA_CASES = [
     (1, 2, 2, 100, 1, 16, 16, dict()),                           # one key
     # 144 row blocks: more than one wave of blocks on an H100 (132).
     (2, 8, 2, 1100, 1100, 64, 64, dict(causal=True)),
+    # K/V of 8.4 MB a head: causal blocks go in groups of 2 KV heads (4 q
+    # heads), the last group smaller (q heads 4-5).
+    (1, 6, 3, 200, 16411, 128, 128, dict(causal=True)),
 ]
 
 
@@ -272,6 +275,35 @@ def test_attention_wgmma(torch, case, layout):
             (torch.arange(Skv, device="cuda")[None, :] <=
              torch.arange(Sq, device="cuda")[:, None] + (Skv - Sq)))
         assert_close(out.double().cpu().numpy(), sdpa.cpu().numpy(), np.float16)
+
+
+@cuda
+@pytest.mark.parametrize("case", range(len(WGMMA_CASES)))
+def test_attention_wgmma_192_rows(torch, case):
+    """attention-tile-q=192: blocks of 192 query rows on three consumer
+    warpgroups (head dims up to 64; wider ones stay on two), against
+    float64 on the rounded inputs, with the LSE."""
+    if torch.cuda.get_device_capability()[0] != 9:
+        pytest.skip("wgmma needs sm_90a")
+    B, Hq, Hkv, Sq, Skv, D, Dv, opts = WGMMA_CASES[case]
+    opts = dict(opts)
+    r = rng(3300 + case)
+    q = bf16_tensor(torch, randn(r, (B, Hq, Sq, D)))
+    k = bf16_tensor(torch, randn(r, (B, Hkv, Skv, D)))
+    v = bf16_tensor(torch, randn(r, (B, Hkv, Skv, Dv)))
+    kv_lengths = opts.pop("kv_lengths", None)
+    kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
+    klt = None if kl is None else dev(torch, kl)
+    plan = seqc.ops._attention_plan(
+        q, k, v, opts.get("causal", False), opts.get("window", (-1, -1)),
+        None, opts.get("softcap"), klt, None, None, True)
+    fn = seqc.compile(plan.text(), target="cuda",
+                      options="attention-tile-q=192")["main"]
+    out, lse = fn(*plan.call.arrays)
+    out_ref, lse_ref = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
+                                     kv_lengths=kl, **opts)
+    assert_close(out.double().cpu().numpy(), out_ref, np.float16)
+    assert_close(lse.cpu().numpy(), lse_ref, np.float16)
 
 
 TMA_COPY = """
@@ -1066,7 +1098,7 @@ def test_cuda_compile_options_are_checked():
                       ("chip=volta", "chip"),
                       ("chip=sm_75", "sm_80 or newer"),
                       ("gpu-format=elf", "gpu-format"),
-                      ("attention-tile-q=96", "attention-tile-q' must be 64 or 128"),
+                      ("attention-tile-q=96", "attention-tile-q' must be 64, 128 or 192"),
                       ("attention-tile-kv=40", "attention-tile-kv. must be a multiple of 16"),
                       ("attention-wgmma=2", "attention-wgmma' must be 0 or 1"),
                       ("attention-decode-rows=9", "attention-decode-rows' needs an integer in \\[1, 8\\]"),

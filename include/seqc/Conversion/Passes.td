@@ -123,6 +123,10 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "Keys per tile of the tensor-core attention: a multiple of 16 up "
            "to 256 on wgmma (0: 128); 16, 32, 64 or 128 on mma.sync (0 or "
            "another: 64)">,
+    Option<"attentionWgmmaRows", "attention-wgmma-rows", "int64_t", "0",
+           "Query rows per block of the warpgroup-MMA attention: 128 (two "
+           "consumer warpgroups) or 192 (three; 128 keys per tile by "
+           "default) (0: the kernel's choice)">,
     Option<"attentionDecodeRows", "attention-decode-rows", "int64_t", "0",
            "Query rows of one KV head per warp of the split-key attention: "
            "1 to 8 (0: 4)">,

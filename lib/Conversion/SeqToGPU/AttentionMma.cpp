@@ -272,7 +272,6 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   AttentionOutputs outputs(op, k);
   Value out = outputs.out, lse = outputs.lse;
 
-  SmallVector<int64_t> blocks = {batch, qHeads, qTiles};
   // The block's Q rows and one K and one V tile in dynamic shared memory,
   // rows padded by 16 bytes so that the 8 rows an ldmatrix reads fall in
   // different banks (68 KB at D = 128; the runtime raises the kernel's
@@ -289,14 +288,10 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     ScalarMath m(kb);
     SmallVector<Value> tiles = k.dynamicShared(kb, tilesInShared);
     Value kTile = tiles[0], vTile = tiles[1], qTile = tiles[2];
-    SmallVector<Value> bi = k.delinearize(kb, block, blocks);
+    SmallVector<Value> bi = attentionBlockOrder(
+        kb, block, batch, qHeads, group, qTiles,
+        skv * (headDim + valueDim) * 2, causal);
     Value bIdx = bi[0], h = bi[1], qTileIdx = bi[2];
-    // With a causal band, later row blocks see more keys: each (batch,
-    // head) takes its row blocks heaviest first, so that the grid's last
-    // blocks are light ones rather than the heaviest (a long tail); blocks
-    // of one (batch, head) stay together, sharing K and V in L2.
-    if (causal)
-      qTileIdx = arith::SubIOp::create(kb, idx(qTiles - 1), qTileIdx);
     Value kvh = arith::DivUIOp::create(kb, h, idx(group));
     Value warp = arith::DivUIOp::create(kb, thread, idx(32));
     Value lane = arith::RemUIOp::create(kb, thread, idx(32));

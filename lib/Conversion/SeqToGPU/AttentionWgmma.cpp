@@ -1,10 +1,10 @@
 //===- AttentionWgmma.cpp - seq.attention on sm_90a warpgroup MMA ---------===//
 //
 // Part of seqc. FlashAttention-3's forward pass on Hopper's asynchronous
-// tensor cores (wgmma, sm_90a), for bf16/f16 storage. A block of 384
-// threads takes 128 query rows of one (batch, head): a producer warpgroup
-// and two consumer warpgroups of 64 rows each (one m64 wgmma tile). Per key
-// tile (176 keys by default; chooseWgmmaTiling):
+// tensor cores (wgmma, sm_90a), for bf16/f16 storage. A block takes 128
+// (or 192) query rows of one (batch, head): a producer warpgroup and two
+// (or three) consumer warpgroups of 64 rows each (one m64 wgmma tile). Per
+// key tile (176 keys by default; chooseWgmmaTiling):
 //
 //   S = Q·Kᵀ      wgmma m64nKk16 per 16 head dims, A (Q) and B (K) both
 //                 K-major in shared memory
@@ -20,16 +20,16 @@
 //
 // Overlap: S[j+1] = Q·K[j+1]ᵀ and O += P[j]·V[j] are issued together and
 // the softmax of tile j + 1 runs while P·V does (intra-warpgroup
-// pipelining); the two consumer warpgroups take turns to issue on named
-// barriers, so that one's products run during the other's softmax
+// pipelining); the consumer warpgroups take turns to issue on named
+// barriers, so that one's products run during another's softmax
 // (ping-pong).
 //
 // Q, K and V arrive by TMA (cp.async.bulk.tensor) with the 128-byte
 // swizzle that wgmma reads, in boxes of 64 head dims (128 bytes) by the
 // tile's rows, completing on mbarriers. K and V tiles go through a ring of
 // `stages` buffers: one thread of the producer warpgroup (which gives its
-// registers to the consumers by setmaxnreg) refills a stage once all 8
-// consumer warps released it (an "empty" mbarrier each warp arrives on
+// registers to the consumers by setmaxnreg) refills a stage once every
+// consumer warp released it (an "empty" mbarrier each warp arrives on
 // after its wgmma reads completed), K and V separately. Rows and keys past
 // the tensors' ends are zero-filled by the copy engine (a 4-d tensor map
 // per operand: [B, H, S, D]).
@@ -74,23 +74,40 @@ using namespace mlir::seqc;
 using namespace mlir::seqc::seq;
 
 namespace {
-/// Two consumer warpgroups (warps 0-7) and a producer warpgroup (warps
-/// 8-11, one thread of which issues the copies). Registers: ptxas caps the
-/// kernel at 168 a thread (12 warps, 3 on each quarter of the register
-/// file); the producer gives all but 24 back (setmaxnreg) and the consumers
-/// take 240.
-constexpr int64_t kWarpgroups = 2, kConsumerThreads = 128 * kWarpgroups,
-                  kThreads = kConsumerThreads + 128;
-constexpr int64_t kProducerRegisters = 24, kConsumerRegisters = 240;
-constexpr int64_t kBlockRows = 64 * kWarpgroups;
+/// The producer's registers after setmaxnreg.dec.
+constexpr int64_t kProducerRegisters = 24;
 /// Columns of one TMA box and swizzle row: 128 bytes of 16-bit floats.
 constexpr int64_t kBoxCols = 64;
 constexpr int64_t kRowBytes = 128;
 
-/// The shape of one kernel: keys per tile and K/V ring stages.
+/// The shape of one kernel: keys per tile, K/V ring stages and consumer
+/// warpgroups (warps 0 to 4W-1; the producer warpgroup follows, one thread
+/// of which issues the copies).
 struct WgmmaTiling {
-  int64_t keysPerTile, stages;
+  int64_t keysPerTile, stages, warpgroups;
+  int64_t blockRows() const { return 64 * warpgroups; }
+  int64_t consumerThreads() const { return 128 * warpgroups; }
+  int64_t threads() const { return consumerThreads() + 128; }
+  /// A consumer's registers after setmaxnreg.inc. ptxas caps the kernel at
+  /// 65536 / threads (168 with two consumers: 12 warps, 3 on each quarter
+  /// of the register file; 128 with three); the producer gives all but 24
+  /// back and the consumers take what that frees: 240 (two) or 160
+  /// (three), multiples of 8. setmaxnreg.inc past the file waits forever.
+  int64_t consumerRegisters() const { return warpgroups == 2 ? 240 : 160; }
+  /// Whether a consumer's S (keys / 2 registers), two tiles of P (keys / 4
+  /// each) and O (Dv / 2) fit its registers. ptxas (sm_90a), keys + Dv / 2:
+  /// with two consumers 176 + 64 and 192 + 64 fit without spills at D =
+  /// 128; with three, 128 + 32 fits at D = 64, 144 + 32 spills 108 bytes
+  /// and 112 + 64 (D = 128) 192; at D = 128 even 96 + 64 spills 56, so
+  /// three consumers take head dims up to 64.
+  bool fits(int64_t headDim, int64_t valueDim) const {
+    return warpgroups == 2 ? keysPerTile + valueDim / 2 <= 256
+                           : headDim <= 64 && keysPerTile + valueDim / 2 <= 160;
+  }
 };
+static_assert(kProducerRegisters * 128 + 240 * 256 <= 168 * 384 &&
+                  kProducerRegisters * 128 + 160 * 384 <= 128 * 512,
+              "setmaxnreg must stay within the register file");
 
 /// Boxes of 64 columns covering `dim` head dims.
 int64_t boxesFor(int64_t dim) { return llvm::divideCeil(dim, kBoxCols); }
@@ -99,7 +116,7 @@ int64_t boxesFor(int64_t dim) { return llvm::divideCeil(dim, kBoxCols); }
 /// ring's K and V tiles.
 int64_t wgmmaSharedBytes(int64_t headDim, int64_t valueDim,
                          const WgmmaTiling &tiling) {
-  int64_t q = boxesFor(headDim) * kBlockRows * kRowBytes;
+  int64_t q = boxesFor(headDim) * tiling.blockRows() * kRowBytes;
   int64_t kv = (boxesFor(headDim) + boxesFor(valueDim)) * tiling.keysPerTile *
                kRowBytes;
   return 1024 + q + tiling.stages * kv;
@@ -113,8 +130,11 @@ int64_t wgmmaSharedBytes(int64_t headDim, int64_t valueDim,
 /// 1.01x; B4 H16 S1024 D64 0.62 / 0.82 / 0.66x. Fewer, longer tiles spread
 /// each tile's fixed costs (barriers, turns, the masked branch) over more
 /// keys; 192 with the causal band's predicates spills 24 bytes.
+/// Three consumer warpgroups (192 rows) when `blockRows` is 192, with 128
+/// keys by default (their 160 registers hold no more).
 /// Then as many K/V stages (2 to 4) as fit in 200 KB.
-WgmmaTiling chooseWgmmaTiling(AttentionOp op, int64_t keysPerTile) {
+WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
+                           int64_t warpgroups) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto kType = cast<RankedTensorType>(op.getKey().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
@@ -125,15 +145,33 @@ WgmmaTiling chooseWgmmaTiling(AttentionOp op, int64_t keysPerTile) {
   // keys: 0.681 ms, 1.34x torch.compile'd flex_attention).
   if (!keysPerTile)
     keysPerTile = std::min<int64_t>(
-        windowed ? 128 : banded || qType.getDimSize(3) < 128 ? 176 : 192,
+        warpgroups == 3 || windowed           ? 128
+        : banded || qType.getDimSize(3) < 128 ? 176
+                                              : 192,
         std::max<int64_t>(llvm::alignTo(kType.getDimSize(2), 16), 16));
-  WgmmaTiling tiling{keysPerTile, 2};
+  WgmmaTiling tiling{keysPerTile, 2, warpgroups};
   // As many stages as fit in 200 KB (at most 4).
-  while (tiling.stages < 4 &&
-         wgmmaSharedBytes(qType.getDimSize(3), oType.getDimSize(3),
-                          {tiling.keysPerTile, tiling.stages + 1}) <=
-             200 * 1024)
-    ++tiling.stages;
+  auto deeper = tiling;
+  for (++deeper.stages;
+       deeper.stages <= 4 &&
+       wgmmaSharedBytes(qType.getDimSize(3), oType.getDimSize(3), deeper) <=
+           200 * 1024;
+       ++deeper.stages)
+    tiling = deeper;
+  return tiling;
+}
+
+/// The tiling for `blockRows` (0: 128) rows a block: three consumers where
+/// their registers hold the tile, else two.
+WgmmaTiling chooseWgmmaTiling(AttentionOp op, int64_t keysPerTile,
+                              int64_t blockRows) {
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  WgmmaTiling tiling =
+      wgmmaTilingFor(op, keysPerTile, blockRows == 192 ? 3 : 2);
+  if (tiling.warpgroups == 3 &&
+      !tiling.fits(qType.getDimSize(3), oType.getDimSize(3)))
+    tiling = wgmmaTilingFor(op, keysPerTile, 2);
   return tiling;
 }
 
@@ -308,7 +346,10 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
   int64_t kSteps = headDim / 16, vSteps = keysPerTile / 16;
   int64_t sRegs = keysPerTile / 2, oRegs = valueDim / 2;
   int64_t qBoxes = boxesFor(headDim), vBoxes = boxesFor(valueDim);
-  int64_t qTiles = llvm::divideCeil(sq, kBlockRows);
+  const int64_t blockRows = tiling.blockRows(),
+                warpgroups = tiling.warpgroups,
+                consumerThreads = tiling.consumerThreads();
+  int64_t qTiles = llvm::divideCeil(sq, blockRows);
   AttentionScores scores(op);
   AttentionBand band(op, sq, skv);
 
@@ -331,7 +372,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
                ValueRange{idx(1), idx(1), idx(rows), idx(kBoxCols)})
         .getResult();
   };
-  Value qMap = tensorMap(op.getQuery(), kBlockRows),
+  Value qMap = tensorMap(op.getQuery(), blockRows),
         kMap = tensorMap(op.getKey(), keysPerTile),
         vMap = tensorMap(op.getValue(), keysPerTile);
   Value lengths = k.buffer(op.getKvLengths());
@@ -340,7 +381,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
 
   // Shared memory from a 1024-byte-aligned base (the swizzle pattern is
   // taken from address bits 4-9): Q's boxes, then per stage K's and V's.
-  int64_t qBoxBytes = kBlockRows * kRowBytes, kvBoxBytes = keysPerTile * kRowBytes;
+  int64_t qBoxBytes = blockRows * kRowBytes, kvBoxBytes = keysPerTile * kRowBytes;
   int64_t kOffset0 = qBoxes * qBoxBytes;
   int64_t stageBytes = (qBoxes + vBoxes) * kvBoxBytes;
   int64_t sharedBytes = wgmmaSharedBytes(headDim, valueDim, tiling);
@@ -348,8 +389,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
   int64_t numBarriers = 1 + 4 * stages;
   enum Kind : int64_t { KFull = 0, VFull = 1, KEmpty = 2, VEmpty = 3 };
 
-  SmallVector<int64_t> blocks = {batch, qHeads, qTiles};
-  k.launch(batch * qHeads * qTiles, kThreads, [&](ImplicitLocOpBuilder &kb,
+  k.launch(batch * qHeads * qTiles, tiling.threads(), [&](ImplicitLocOpBuilder &kb,
                                                    Value block, Value thread) {
     ScalarMath m(kb);
     auto bytesType = MemRefType::get(
@@ -366,12 +406,10 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
         numBarriers);
     Value bars = nvgpu::MBarrierCreateOp::create(kb, barType);
 
-    SmallVector<Value> bi = k.delinearize(kb, block, blocks);
+    SmallVector<Value> bi = attentionBlockOrder(
+        kb, block, batch, qHeads, group, qTiles,
+        skv * (headDim + valueDim) * 2, band.causal);
     Value bIdx = bi[0], h = bi[1], qTileIdx = bi[2];
-    // Heaviest row blocks first under a causal band (as the mma.sync
-    // kernel).
-    if (band.causal)
-      qTileIdx = arith::SubIOp::create(kb, idx(qTiles - 1), qTileIdx);
     Value kvh = arith::DivUIOp::create(kb, h, idx(group));
     Value warp = arith::DivUIOp::create(kb, thread, idx(32));
     Value lane = arith::RemUIOp::create(kb, thread, idx(32));
@@ -384,7 +422,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
         arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, thread, idx(0));
     Value isLane0 =
         arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, lane, idx(0));
-    Value blockRow0 = arith::MulIOp::create(kb, qTileIdx, idx(kBlockRows));
+    Value blockRow0 = arith::MulIOp::create(kb, qTileIdx, idx(blockRows));
     Value wgRow0 = arith::AddIOp::create(
         kb, blockRow0, arith::MulIOp::create(kb, wg, idx(64)));
     Value warpRow0 = arith::AddIOp::create(
@@ -399,7 +437,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
 
     band.setup(kb, lengths, bIdx);
     std::pair<Value, Value> range =
-        band.tileRange(kb, blockRow0, kBlockRows, keysPerTile);
+        band.tileRange(kb, blockRow0, blockRows, keysPerTile);
     Value tileLo = range.first, tileHi = range.second;
     // At least one tile: with none visible, one whose every score the
     // masks take (wgmma under a branch would make ptxas serialize them
@@ -480,7 +518,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
       for (int64_t i = 0; i < numBarriers; ++i)
         nvgpu::MBarrierInitOp::create(
             ib, bars,
-            idx(i >= 1 + KEmpty * stages ? kConsumerThreads / 32 : 1),
+            idx(i >= 1 + KEmpty * stages ? consumerThreads / 32 : 1),
             idx(i), Value());
       ptx(ib, 0, {}, "fence.mbarrier_init.release.cluster;", "");
     });
@@ -489,7 +527,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     // then K and V of each tile once the consumers released the tile
     // `stages` before it from the same stage.
     Value producerWg = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, wg,
-                                             idx(kWarpgroups));
+                                             idx(warpgroups));
     auto roles = scf::IfOp::create(kb, producerWg, /*withElseRegion=*/true);
     OpBuilder::InsertPoint afterRoles = kb.saveInsertionPoint();
     kb.setInsertionPoint(roles.thenBlock()->getTerminator());
@@ -498,11 +536,11 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
             std::to_string(kProducerRegisters) + ";",
         "");
     Value firstProducer = arith::CmpIOp::create(
-        kb, arith::CmpIPredicate::eq, thread, idx(kConsumerThreads));
+        kb, arith::CmpIPredicate::eq, thread, idx(consumerThreads));
     ifThen(kb, firstProducer, [&](ImplicitLocOpBuilder &ib) {
       for (int64_t c = 0; c < qBoxes; ++c)
         nvgpu::TmaAsyncLoadOp::create(
-            ib, boxView(ib, idx(c * qBoxBytes), kBlockRows), bars, qMap,
+            ib, boxView(ib, idx(c * qBoxBytes), blockRows), bars, qMap,
             ValueRange{idx(c * kBoxCols), blockRow0, h, bIdx}, idx(0),
             Value(), Value());
       nvgpu::MBarrierArriveExpectTxOp::create(
@@ -529,28 +567,30 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     kb.setInsertionPoint(roles.elseBlock()->getTerminator());
     ptx(kb, 0, {},
         "setmaxnreg.inc.sync.aligned.u32 " +
-            std::to_string(kConsumerRegisters) + ";",
+            std::to_string(tiling.consumerRegisters()) + ";",
         "");
     waitParity(kb, idx(0),
                arith::ConstantIntOp::create(kb, kb.getI1Type(), 0));
-    // Ping-pong (FlashAttention-3's): the two warpgroups take turns to
-    // issue their tile's matrix products, each then running its softmax
-    // while the other's products run. Named barrier 1 + w: warpgroup w
-    // waits there (bar.sync) for the other's arrival (bar.arrive) after it
-    // issued; warpgroup 1 lets warpgroup 0 go first.
+    // Ping-pong (FlashAttention-3's): the warpgroups take turns, in order,
+    // to issue their tile's matrix products, each then running its softmax
+    // while the others' products run. Named barrier 1 + w: warpgroup w
+    // waits there (bar.sync) for the arrival (bar.arrive) of the warpgroup
+    // before it, after that one issued; the last lets warpgroup 0 go first.
+    Value lastWg = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, wg,
+                                         idx(warpgroups - 1));
     Value myTurn = arith::IndexCastOp::create(
         kb, kb.getI32Type(), arith::AddIOp::create(kb, wg, idx(1)));
     Value otherTurn = arith::IndexCastOp::create(
-        kb, kb.getI32Type(), arith::SubIOp::create(kb, idx(2), wg));
+        kb, kb.getI32Type(),
+        arith::SelectOp::create(kb, lastWg, idx(1),
+                                arith::AddIOp::create(kb, wg, idx(2))));
     auto waitTurn = [&](ImplicitLocOpBuilder &ib) {
       ptx(ib, 0, {myTurn}, "bar.sync $0, 256;", "r");
     };
     auto passTurn = [&](ImplicitLocOpBuilder &ib) {
       ptx(ib, 0, {otherTurn}, "bar.arrive $0, 256;", "r");
     };
-    Value secondWg =
-        arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, wg, idx(1));
-    ifThen(kb, secondWg, passTurn);
+    ifThen(kb, lastWg, passTurn);
 
     // Descriptors: this warpgroup's 64 Q rows (A); K and V tiles (B) from
     // their stage's offset.
@@ -734,9 +774,11 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     waitTurn(kb);
     oLast = issueValues(kb, arith::SubIOp::create(kb, numTiles, idx(1)),
                         oLast, pLast);
-    // Warpgroup 0's last turn is warpgroup 1's; warpgroup 1 has none to
-    // pass on (each barrier sees as many arrivals as waits).
-    ifThen(kb, arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, wg, idx(0)),
+    // Each passes its last turn on but the last warpgroup, whose next
+    // would be warpgroup 0's (each barrier sees as many arrivals as waits).
+    ifThen(kb,
+           arith::CmpIOp::create(kb, arith::CmpIPredicate::ne, wg,
+                                 idx(warpgroups - 1)),
            passTurn);
     oLast = wgmmaWait(kb, oLast, 0);
     auto rowSum = [&](int64_t r) { return loop.getResult(2 + r); };
@@ -773,28 +815,29 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
 }
 } // namespace
 
-bool mlir::seqc::canLowerAttentionToWgmma(AttentionOp op,
-                                          int64_t keysPerTile) {
+bool mlir::seqc::canLowerAttentionToWgmma(AttentionOp op, int64_t keysPerTile,
+                                          int64_t blockRows) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
   Type elt = qType.getElementType();
   int64_t sq = qType.getDimSize(2), headDim = qType.getDimSize(3),
           valueDim = oType.getDimSize(3);
-  // More than one warpgroup's worth of query rows. A consumer thread holds
-  // S (keys / 2), O (Dv / 2) and two tiles of P (keys / 4 each) within its
-  // 240 registers: keys + Dv / 2 at most 256 (ptxas: 176 + 64 and 192 + 64
-  // fit without spills at D = 128; larger tiles go to mma.sync).
-  WgmmaTiling tiling = chooseWgmmaTiling(op, keysPerTile);
+  // More than one warpgroup's worth of query rows; a consumer's
+  // accumulators within its registers (WgmmaTiling::fits; larger tiles go
+  // to mma.sync).
+  WgmmaTiling tiling = chooseWgmmaTiling(op, keysPerTile, blockRows);
   return (elt.isBF16() || elt.isF16()) && !op.getQSegmentIds() && sq > 64 &&
          headDim % 16 == 0 && valueDim % 16 == 0 && headDim <= 256 &&
          valueDim <= 128 && tiling.keysPerTile % 16 == 0 &&
-         tiling.keysPerTile + valueDim / 2 <= 256 &&
+         tiling.fits(headDim, valueDim) &&
          wgmmaSharedBytes(headDim, valueDim, tiling) <= 227 * 1024;
 }
 
 void mlir::seqc::lowerAttentionToWgmma(AttentionOp op,
                                        PatternRewriter &rewriter,
                                        GpuKernelBuilder &k,
-                                       int64_t keysPerTile) {
-  WgmmaAttention(op, k, chooseWgmmaTiling(op, keysPerTile)).build(rewriter);
+                                       int64_t keysPerTile,
+                                       int64_t blockRows) {
+  WgmmaAttention(op, k, chooseWgmmaTiling(op, keysPerTile, blockRows))
+      .build(rewriter);
 }

@@ -1466,8 +1466,10 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                     (qHeads / kvHeads) * sq <= kDecodeSimtRows &&
                     keySplits(batch * qHeads * sq, skv) > 1;
     if (useTensorCores && useWgmma && !decoding &&
-        canLowerAttentionToWgmma(op, mmaOptions.keysPerTile)) {
-      lowerAttentionToWgmma(op, rewriter, k, mmaOptions.keysPerTile);
+        canLowerAttentionToWgmma(op, mmaOptions.keysPerTile,
+                                 mmaOptions.wgmmaRows)) {
+      lowerAttentionToWgmma(op, rewriter, k, mmaOptions.keysPerTile,
+                            mmaOptions.wgmmaRows);
       return success();
     }
     if (useTensorCores && !decoding && canLowerAttentionToMma(op, mmaOptions)) {
@@ -2097,6 +2099,11 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
              "the kernel's choice)";
       return signalPassFailure();
     }
+    if (!llvm::is_contained({0, 128, 192}, attentionWgmmaRows)) {
+      getOperation().emitError()
+          << "convert-seq-to-gpu: attention-wgmma-rows must be 0, 128 or 192";
+      return signalPassFailure();
+    }
     if (attentionDecodeRows < 0 || attentionDecodeRows > 8 ||
         !llvm::is_contained({0, 1, 2, 4, 8, 16}, attentionDecodeKeys)) {
       getOperation().emitError()
@@ -2106,7 +2113,8 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
     }
     patterns.add<AttentionToGPU>(
         &getContext(), attentionTensorCores, attentionWgmma,
-        MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile},
+        MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile,
+                            attentionWgmmaRows},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
         attentionDecodeKeys, attentionDecodeVector, attentionDecodeTranspose);
     if (selectiveScanTimeSplit < 0) {

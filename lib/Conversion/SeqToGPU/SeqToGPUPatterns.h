@@ -409,6 +409,49 @@ struct AttentionRowTotals {
   Value l, any, inv;
 };
 
+/// The (batch, q head, row block) that attention block `block` (of
+/// batch * qHeads * qTiles) works on. Without a causal band, row blocks of
+/// one (batch, head) are neighbours (they share K and V in L2). Under a
+/// causal band a later row block sees more keys, so the blocks go heaviest
+/// first: the (batch, head) pairs in groups whose K and V fit in about
+/// 24 MiB together (a group is whole GQA groups of q heads), and within a
+/// group the row blocks in descending order, each across the group's heads.
+/// The grid then ends on the lightest blocks (no tail of heavy ones while
+/// the rest of the GPU idles), and the blocks running together read the K
+/// and V of one group of heads.
+inline SmallVector<Value> attentionBlockOrder(ImplicitLocOpBuilder &b,
+                                              Value block, int64_t batch,
+                                              int64_t qHeads, int64_t group,
+                                              int64_t qTiles, int64_t kvBytes,
+                                              bool causal) {
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  int64_t pairs = batch * qHeads;
+  if (!causal || qTiles == 1) {
+    Value qTile = arith::RemUIOp::create(b, block, idx(qTiles));
+    Value bh = arith::DivUIOp::create(b, block, idx(qTiles));
+    return {arith::DivUIOp::create(b, bh, idx(qHeads)),
+            arith::RemUIOp::create(b, bh, idx(qHeads)), qTile};
+  }
+  constexpr int64_t kGroupBytes = 24 << 20;
+  int64_t kvPerGroup = std::max<int64_t>(1, kGroupBytes / std::max<int64_t>(kvBytes, 1));
+  int64_t heads = std::min(pairs, kvPerGroup * group);
+  Value span = idx(heads * qTiles);
+  Value start = arith::MulIOp::create(
+      b, arith::DivUIOp::create(b, block, span), idx(heads));
+  Value within = arith::RemUIOp::create(b, block, span);
+  // The last group may be smaller.
+  Value size = arith::MinUIOp::create(
+      b, idx(heads), arith::SubIOp::create(b, idx(pairs), start));
+  Value qTile = arith::SubIOp::create(
+      b, idx(qTiles - 1), arith::DivUIOp::create(b, within, size));
+  Value bh = arith::AddIOp::create(b, start,
+                                   arith::RemUIOp::create(b, within, size));
+  return {arith::DivUIOp::create(b, bh, idx(qHeads)),
+          arith::RemUIOp::create(b, bh, idx(qHeads)), qTile};
+}
+
 /// seq.attention's visibility band in a kernel: key j is visible to the
 /// query at position p = row + L - Sq (L the clamped kv length) when
 /// j < L and (causal) j <= p, (right) j <= p + right, (left) j >= p - left.
@@ -536,8 +579,11 @@ struct AttentionBand {
 struct MmaAttentionOptions {
   /// Query rows per warp: 16 or 32.
   int64_t rowsPerWarp = 0;
-  /// Keys per tile: 16, 32, 64 or 128.
+  /// Keys per tile: 16, 32, 64 or 128 (mma.sync); a multiple of 16 up to
+  /// 256 (wgmma).
   int64_t keysPerTile = 0;
+  /// Query rows per block of the wgmma kernel: 128 or 192.
+  int64_t wgmmaRows = 0;
 };
 
 /// Whether seq.attention can run on the tensor cores (mma.sync): bf16 or
@@ -555,13 +601,15 @@ void lowerAttentionToMma(seq::AttentionOp op, PatternRewriter &rewriter,
 /// storage, more than 64 query rows, head dims multiples of 16 (values at
 /// most 128), no segment ids, its accumulators within a thread's registers
 /// and its tiles within the shared memory.
-/// `keysPerTile` 0 is the kernel's choice.
-bool canLowerAttentionToWgmma(seq::AttentionOp op, int64_t keysPerTile);
+/// `keysPerTile` and `blockRows` (128 or 192) 0 are the kernel's choice.
+bool canLowerAttentionToWgmma(seq::AttentionOp op, int64_t keysPerTile,
+                              int64_t blockRows);
 
 /// Replaces `op` by a FlashAttention kernel on wgmma, TMA and mbarriers
 /// (sm_90a).
 void lowerAttentionToWgmma(seq::AttentionOp op, PatternRewriter &rewriter,
-                           GpuKernelBuilder &k, int64_t keysPerTile);
+                           GpuKernelBuilder &k, int64_t keysPerTile,
+                           int64_t blockRows);
 
 } // namespace mlir::seqc
 

@@ -5,6 +5,8 @@
 // go to mma.sync rather than spilling.
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-keys-per-tile=256" | FileCheck %s --check-prefix=SYNC
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=TILES
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=192" | FileCheck %s --check-prefix=ROWS192
+// RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=64" 2>&1 | FileCheck %s --check-prefix=BADROWS
 
 // bf16 prefill attention on sm_90a's warpgroup MMA: a tensor map per
 // operand on the host ([B, H, S, D] boxes of 1 x 1 x rows x 64, 128-byte
@@ -62,6 +64,23 @@
 
 // SYNC-NOT: wgmma
 // SYNC: nvvm.mma.sync
+
+// Blocks of 192 rows (2 row blocks x 8 heads x 2 batches = 32) and 512
+// threads: three consumer warpgroups of 160 registers, 128-key tiles, the
+// turns passed in a ring (the last consumer lets the first go first). D 128
+// does not fit three consumers' registers: two take it.
+// ROWS192-LABEL: func.func @attention_bf16
+// ROWS192: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x192x64xbf16
+// ROWS192: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
+// ROWS192: gpu.launch blocks({{.*}}) in ({{.*}} = %c32, {{.*}}) threads({{.*}}) in ({{.*}} = %c512, {{.*}})
+// ROWS192: setmaxnreg.inc.sync.aligned.u32 160;
+// ROWS192: wgmma.mma_async.sync.aligned.m64n128k16
+// ROWS192-LABEL: func.func @full_d128
+// ROWS192: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
+// ROWS192: threads({{.*}}) in ({{.*}} = %c384, {{.*}})
+// ROWS192: setmaxnreg.inc.sync.aligned.u32 240;
+
+// BADROWS: attention-wgmma-rows must be 0, 128 or 192
 func.func @attention_bf16(%q: tensor<2x8x200x64xbf16>, %k: tensor<2x2x150x64xbf16>, %v: tensor<2x2x150x64xbf16>) -> tensor<2x8x200x64xbf16> {
   %o = seq.attention %q, %k, %v {causal} : tensor<2x8x200x64xbf16>, tensor<2x2x150x64xbf16>, tensor<2x2x150x64xbf16> -> tensor<2x8x200x64xbf16>
   return %o : tensor<2x8x200x64xbf16>

@@ -1,0 +1,84 @@
+"""Host time per call of seqc.attention against torch SDPA on small GPU
+shapes, where the host's work (checks, argument marshalling, tensor maps,
+launches) is a large part of the wall time; with a cProfile breakdown of
+seqc's call.
+
+Usage (on the GPU machine, with SEQC_LIBRARY set as scripts/gpu.sh does):
+    python3 benchmarks/host_overhead.py [--calls 500] [--profile]
+"""
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import time
+
+
+def per_call(torch, fn, calls):
+    """Host seconds per call when calls are queued back to back, and the
+    wall seconds per call of the whole queue (GPU included)."""
+    for _ in range(10):
+        fn()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    t1 = time.perf_counter()
+    torch.cuda.synchronize()
+    t2 = time.perf_counter()
+    return (t1 - t0) / calls, (t2 - t0) / calls
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--calls", type=int, default=500)
+    p.add_argument("--profile", action="store_true",
+                   help="print cProfile's top functions of seqc's calls")
+    args = p.parse_args(argv)
+    import torch
+    import seqc
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    F = torch.nn.functional
+    shapes = [  # B, Hq, Hkv, Sq, Skv, D
+        (4, 16, 16, 1024, 1024, 64),
+        (1, 32, 8, 1, 8192, 128),
+    ]
+    print("| shape | seqc host / call | seqc queue / call | SDPA cuDNN host "
+          "| SDPA queue | SDPA flash host |")
+    print("|---|---|---|---|---|---|")
+    for B, Hq, Hkv, Sq, Skv, D in shapes:
+        q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
+        fn = lambda: seqc.attention(q, k, v)  # noqa: E731
+        h_s, w_s = per_call(torch, fn, args.calls)
+        base = {}
+        for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION),
+                              ("flash", SDPBackend.FLASH_ATTENTION)):
+            try:
+                with sdpa_kernel(backend):
+                    base[name] = per_call(torch, lambda: F.scaled_dot_product_attention(
+                        q, k, v, enable_gqa=Hq != Hkv), args.calls)
+            except RuntimeError:
+                base[name] = (float("nan"), float("nan"))
+        print("| B%d H%d/%d Sq%d Skv%d D%d | %.1f us | %.1f us | %.1f us | "
+              "%.1f us | %.1f us |" % (B, Hq, Hkv, Sq, Skv, D, h_s * 1e6,
+                                       w_s * 1e6, base["cudnn"][0] * 1e6,
+                                       base["cudnn"][1] * 1e6,
+                                       base["flash"][0] * 1e6))
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            for _ in range(args.calls):
+                fn()
+            prof.disable()
+            torch.cuda.synchronize()
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
+            print("\n".join(line for line in out.getvalue().splitlines()
+                            if line.strip())[:3000])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

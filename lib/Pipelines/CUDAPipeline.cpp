@@ -127,7 +127,6 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createSeqcGpuNameKernels());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createSeqcMathApproximations());
-  pm.addNestedPass<gpu::GPUModuleOp>(arith::createArithExpandOpsPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createSeqcGpuMathIntrinsics());
   gpu::GPUToNVVMPipelineOptions nvvm;
   nvvm.cubinChip = options.chip;

@@ -6,9 +6,11 @@
 
 #include "seqc/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::seqc {
@@ -22,6 +24,13 @@ namespace {
 struct SeqcGpuMathIntrinsics
     : seqc::impl::SeqcGpuMathIntrinsicsBase<SeqcGpuMathIntrinsics> {
   void runOnOperation() override {
+    // The arith ops LLVM has no instruction for (ceil/floor divisions).
+    // Not the rest of arith-expand: it turns maxnumf/minnumf into compares
+    // and selects, where NVPTX has max.f32/min.f32.
+    RewritePatternSet divisions(&getContext());
+    arith::populateCeilFloorDivExpandOpsPatterns(divisions);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(divisions))))
+      return signalPassFailure();
     IRRewriter rewriter(&getContext());
     getOperation()->walk([&](Operation *op) {
       StringRef base = llvm::TypeSwitch<Operation *, StringRef>(op)

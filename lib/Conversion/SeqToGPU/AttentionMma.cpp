@@ -445,14 +445,14 @@ void MmaAttention::build(PatternRewriter &rewriter) {
                 Value v = masked[(mt * keyTiles + nt) * 4 + e];
                 s[mt * keyTiles + nt].c[e] = v;
                 Value &mx = tileMax[laneRow(mt, e)];
-                mx = im.maxnum(mx, v);
+                mx = gpuMax(ib, mx, v);
               }
           SmallVector<Value> newM, negM, alpha, sum(laneRows, zero);
           for (int64_t r = 0; r < laneRows; ++r) {
             Value rowMax = quadReduce(ib, tileMax[r], /*isMax=*/true);
             if (c != 1.0)
               rowMax = im.mul(rowMax, im.constant(c));
-            newM.push_back(im.maxnum(st[r], rowMax));
+            newM.push_back(gpuMax(ib, st[r], rowMax));
             negM.push_back(arith::NegFOp::create(ib, newM.back()));
             alpha.push_back(exp2(ib, im.sub(st[r], newM.back())));
           }

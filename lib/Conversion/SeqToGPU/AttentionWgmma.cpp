@@ -122,16 +122,15 @@ int64_t wgmmaSharedBytes(int64_t headDim, int64_t valueDim,
   return 1024 + q + tiling.stages * kv;
 }
 
-/// Keys per tile: `keysPerTile` if given, else 176 (192 without a causal
-/// band or window, 128 with a window), at most the keys rounded up to 16. Measured on an H100
-/// (bf16, ratio to cuDNN in the same run, 128 / 176 / 192 keys): B8 H16
-/// S4096 D128 full 0.92 / 0.91 / 0.96x, causal 0.82 / 0.89 / 0.85x; GQA
-/// 32:8 S8192 causal 0.89 / 1.00 / 1.01x; S16384 causal 0.90 / 1.01 /
-/// 1.01x; B4 H16 S1024 D64 0.62 / 0.82 / 0.66x. Fewer, longer tiles spread
-/// each tile's fixed costs (barriers, turns, the masked branch) over more
-/// keys; 192 with the causal band's predicates spills 24 bytes.
-/// Three consumer warpgroups (192 rows) when `blockRows` is 192, with 128
-/// keys by default (their 160 registers hold no more).
+/// Keys per tile: `keysPerTile` if given, else 128 under a causal band or
+/// a window and with three consumer warpgroups, 192 without (176 for head
+/// dims below 128), at most the keys rounded up to 16. Measured on an H100
+/// (session 9, kernel times against cuDNN's in the same run, after the
+/// row maxima became one max.f32 each): B8 H16 S4096 D128 causal 128 keys
+/// 0.922 ms, 176 keys 1.004-1.017 ms (cuDNN 0.988); GQA 32:8 S8192 and
+/// S16384 causal within the run's noise (about 4%) either way; full D128
+/// 192 and 128 keys within the noise. With the softmax cheaper, the
+/// diagonal tiles' wasted half costs more than a tile's fixed costs.
 /// Then as many K/V stages (2 to 4) as fit in 200 KB.
 WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
                            int64_t warpgroups) {
@@ -141,13 +140,11 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
   ArrayRef<int64_t> window = op.getWindow();
   bool windowed = window[0] >= 0 || window[1] >= 0;
   bool banded = op.getCausal() || windowed;
-  // A window: 128 (the only tile measured at the benchmark's window, 1024
-  // keys: 0.681 ms, 1.34x torch.compile'd flex_attention).
   if (!keysPerTile)
     keysPerTile = std::min<int64_t>(
-        warpgroups == 3 || windowed           ? 128
-        : banded || qType.getDimSize(3) < 128 ? 176
-                                              : 192,
+        warpgroups == 3 || banded     ? 128
+        : qType.getDimSize(3) < 128 ? 176
+                                      : 192,
         std::max<int64_t>(llvm::alignTo(kType.getDimSize(2), 16), 16));
   WgmmaTiling tiling{keysPerTile, 2, warpgroups};
   // As many stages as fit in 200 KB (at most 4).
@@ -161,12 +158,19 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
   return tiling;
 }
 
-/// The tiling for `blockRows` (0: 128) rows a block: three consumers where
-/// their registers hold the tile, else two.
+/// The tiling for `blockRows` rows a block (128: two consumer warpgroups,
+/// 192: three; 0: three for head dims up to 64 and more than 128 query
+/// rows), three only where their registers hold the tile. Measured on an
+/// H100 (session 9, kernel times, cuDNN's in the same run): B4 H16 S4096
+/// D64 0.531 ms with three, 0.576 ms with two (cuDNN 0.567); S1024 0.048
+/// and 0.050 ms (cuDNN 0.042).
 WgmmaTiling chooseWgmmaTiling(AttentionOp op, int64_t keysPerTile,
                               int64_t blockRows) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  if (!blockRows)
+    blockRows =
+        qType.getDimSize(3) <= 64 && qType.getDimSize(2) > 128 ? 192 : 128;
   WgmmaTiling tiling =
       wgmmaTilingFor(op, keysPerTile, blockRows == 192 ? 3 : 2);
   if (tiling.warpgroups == 3 &&
@@ -686,7 +690,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
       SmallVector<Value> tileMax(2, negBig);
       for (int64_t i = 0; i < sRegs; ++i) {
         s[i] = masked[i];
-        tileMax[(i % 4) / 2] = im.maxnum(tileMax[(i % 4) / 2], s[i]);
+        tileMax[(i % 4) / 2] = gpuMax(ib, tileMax[(i % 4) / 2], s[i]);
       }
       Softmax out;
       SmallVector<Value> negM, sum(2, zero);
@@ -694,7 +698,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
         Value rowMax = quadReduce(ib, tileMax[r], /*isMax=*/true);
         if (scores.c != 1.0)
           rowMax = im.mul(rowMax, im.constant(scores.c));
-        out.m.push_back(im.maxnum(mPrev[r], rowMax));
+        out.m.push_back(gpuMax(ib, mPrev[r], rowMax));
         negM.push_back(arith::NegFOp::create(ib, out.m.back()));
         out.alpha.push_back(nvvmExp2(ib, im.sub(mPrev[r], out.m.back())));
       }

@@ -1558,7 +1558,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
         s = um.mul(um.constant(*softcap),
                    um.tanh(um.div(s, um.constant(*softcap))));
       Value mOld = state[0], lOld = state[1];
-      Value mNew = um.maxnum(mOld, s);
+      Value mNew = gpuMax(ub, mOld, s);
       Value alpha = um.exp(um.sub(mOld, mNew));
       Value pr = um.exp(um.sub(s, mNew));
       SmallVector<Value> next = {mNew, math::FmaOp::create(ub, lOld, alpha, pr)};
@@ -1812,7 +1812,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                           arith::CmpIOp::create(ib, arith::CmpIPredicate::eq,
                                                 r.segment, kSegIds[u]));
                     s[u] = im.select(visible, s[u], negInf);
-                    mNew = im.maxnum(mNew, s[u]);
+                    mNew = gpuMax(ib, mNew, s[u]);
                   }
                   // Masked keys score -inf: p = 0 (mNew stays finite).
                   Value alpha = exp2(ib, im.sub(st[0], mNew));
@@ -1976,7 +1976,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
               }
               Value mNew = carried[0];
               for (Value mc : ms)
-                mNew = im.maxnum(mNew, mc);
+                mNew = gpuMax(ib, mNew, mc);
               Value alpha = im.exp(im.sub(carried[0], mNew));
               Value total = im.mul(carried[1], alpha);
               Value acc = im.mul(carried[2], alpha);
@@ -2016,7 +2016,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
           }
           Value mMax = pm[0];
           for (int64_t q = 1; q < parts; ++q)
-            mMax = im.maxnum(mMax, pm[q]);
+            mMax = gpuMax(ib, mMax, pm[q]);
           Value total = im.constant(0.0), acc = im.constant(0.0);
           for (int64_t q = 0; q < parts; ++q) {
             Value w = im.exp(im.sub(pm[q], mMax));

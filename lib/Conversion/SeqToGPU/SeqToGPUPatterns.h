@@ -293,6 +293,16 @@ inline Value fastSilu(ImplicitLocOpBuilder &b, Value x) {
                             m.add(m.constant(1.0), e)));
 }
 
+/// max(x, y) for the GPU kernels' running maxima: llvm.maxnum with the
+/// no-NaN flag, one max.f32 (which returns the non-NaN operand). Without
+/// the flag LLVM 22's NVPTX backend expands maxnum into two compares and
+/// two selects (signalling-NaN semantics), 4 instructions per score in the
+/// attention kernels' row maxima. A NaN score still reaches the output: its
+/// exponent is NaN.
+inline Value gpuMax(ImplicitLocOpBuilder &b, Value x, Value y) {
+  return arith::MaxNumFOp::create(b, x, y, arith::FastMathFlags::nnan);
+}
+
 /// max (or sum) of `v` over the 4 lanes of a tensor-core fragment row
 /// (lanes 4g..4g+3), by xor shuffles.
 inline Value quadReduce(ImplicitLocOpBuilder &b, Value v, bool isMax) {
@@ -303,7 +313,7 @@ inline Value quadReduce(ImplicitLocOpBuilder &b, Value v, bool isMax) {
     Value other =
         gpu::ShuffleOp::create(b, v, o, width, gpu::ShuffleMode::XOR)
             .getShuffleResult();
-    v = isMax ? m.maxnum(v, other) : m.add(v, other);
+    v = isMax ? gpuMax(b, v, other) : m.add(v, other);
   }
   return v;
 }

@@ -1,11 +1,12 @@
-// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s
-// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-keys-per-tile=64" | FileCheck %s --check-prefix=TILE64
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=128 attention-keys-per-tile=160" | FileCheck %s
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=128 attention-keys-per-tile=64" | FileCheck %s --check-prefix=TILE64
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=SYNC
 // Tiles whose accumulators would not fit a thread (256 keys + Dv/2 > 256)
 // go to mma.sync rather than spilling.
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-keys-per-tile=256" | FileCheck %s --check-prefix=SYNC
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=TILES
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=192" | FileCheck %s --check-prefix=ROWS192
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=ROWS192
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=64" 2>&1 | FileCheck %s --check-prefix=BADROWS
 
 // bf16 prefill attention on sm_90a's warpgroup MMA: a tensor map per
@@ -16,8 +17,9 @@
 // the "empty" barriers from the second round of the ring on) and two
 // consumer warpgroups (setmaxnreg up) that take turns on named barriers,
 // wait on the "full" barriers, and run S = Q·Kᵀ (descriptors) and
-// O += P·V (P in registers, V N-major) as wgmma. 150 keys: one tile of 160
-// keys (the keys rounded up to 16 below the default 176); shared memory
+// O += P·V (P in registers, V N-major) as wgmma (two consumers, asked
+// for: D 64 takes three by default). 150 keys: one tile of 160 keys (as
+// asked; by default 128); shared memory
 // 1 KB of alignment + Q (16 KB) + 4 stages of K and V (2 x 20 KB) = 181248
 // bytes; 17 mbarriers (Q, then full/full/empty/empty per stage).
 
@@ -67,8 +69,9 @@
 
 // Blocks of 192 rows (2 row blocks x 8 heads x 2 batches = 32) and 512
 // threads: three consumer warpgroups of 160 registers, 128-key tiles, the
-// turns passed in a ring (the last consumer lets the first go first). D 128
-// does not fit three consumers' registers: two take it.
+// turns passed in a ring (the last consumer lets the first go first); the
+// default for D 64. D 128 does not fit three consumers' registers: two
+// take it.
 // ROWS192-LABEL: func.func @attention_bf16
 // ROWS192: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x192x64xbf16
 // ROWS192: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16

@@ -85,6 +85,9 @@ constexpr int64_t kRowBytes = 128;
 /// of which issues the copies).
 struct WgmmaTiling {
   int64_t keysPerTile, stages, warpgroups;
+  /// What the masks and score transforms add to a consumer's registers
+  /// (wgmmaMasking).
+  int64_t masking = 0;
   int64_t blockRows() const { return 64 * warpgroups; }
   int64_t consumerThreads() const { return 128 * warpgroups; }
   int64_t threads() const { return consumerThreads() + 128; }
@@ -95,19 +98,42 @@ struct WgmmaTiling {
   /// (three), multiples of 8. setmaxnreg.inc past the file waits forever.
   int64_t consumerRegisters() const { return warpgroups == 2 ? 240 : 160; }
   /// Whether a consumer's S (keys / 2 registers), two tiles of P (keys / 4
-  /// each) and O (Dv / 2) fit its registers. ptxas (sm_90a), keys + Dv / 2:
-  /// with two consumers 176 + 64 and 192 + 64 fit without spills at D =
-  /// 128; with three, 128 + 32 fits at D = 64, 144 + 32 spills 108 bytes
-  /// and 112 + 64 (D = 128) 192; at D = 128 even 96 + 64 spills 56, so
-  /// three consumers take head dims up to 64.
+  /// each) and O (Dv / 2) fit its registers, as keys + Dv / 2 against a
+  /// bound that ptxas (sm_90a) drew: with two consumers and no band 192 +
+  /// 64 fits without spills at D = 128 and 208 + 64 spills; `masking` takes
+  /// from that bound. With three, 128 + 32 fits at D = 64, 144 + 32 spills
+  /// 108 bytes and 112 + 64 (D = 128) 192; at D = 128 even 96 + 64 spills
+  /// 56, so three consumers take head dims up to 64, and no window or
+  /// softcap (128 + 32 spills 52 bytes with both). Spills are not only
+  /// slow here: a window with 176 keys (316 bytes of spills) never
+  /// finished on an H100.
   bool fits(int64_t headDim, int64_t valueDim) const {
-    return warpgroups == 2 ? keysPerTile + valueDim / 2 <= 256
-                           : headDim <= 64 && keysPerTile + valueDim / 2 <= 160;
+    return warpgroups == 2
+               ? keysPerTile + valueDim / 2 <= 256 - masking
+               : headDim <= 64 && masking <= 16 &&
+                     keysPerTile + valueDim / 2 <= 160;
   }
 };
 static_assert(kProducerRegisters * 128 + 240 * 256 <= 168 * 384 &&
                   kProducerRegisters * 128 + 160 * 384 <= 128 * 512,
               "setmaxnreg must stay within the register file");
+
+/// What the band and the score transform take from a consumer's registers
+/// (WgmmaTiling::fits), from ptxas -v on D = 128 kernels with two
+/// consumers: a causal band or kv lengths 16 (176 + 64 fits, 192 + 64
+/// spills 4-44 bytes), a window 48 (144 + 64 fits, 160 + 64 spills 104-116),
+/// a softcap 64 (128 + 64 fits, 144 + 64 spills 36 without a band).
+int64_t wgmmaMasking(AttentionOp op) {
+  ArrayRef<int64_t> window = op.getWindow();
+  int64_t masking = 0;
+  if (op.getCausal() || op.getKvLengths())
+    masking = 16;
+  if (window[0] >= 0 || window[1] >= 0)
+    masking = 48;
+  if (op.getSoftcap())
+    masking = 64;
+  return masking;
+}
 
 /// Boxes of 64 columns covering `dim` head dims.
 int64_t boxesFor(int64_t dim) { return llvm::divideCeil(dim, kBoxCols); }
@@ -140,13 +166,18 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
   ArrayRef<int64_t> window = op.getWindow();
   bool windowed = window[0] >= 0 || window[1] >= 0;
   bool banded = op.getCausal() || windowed;
+  bool explicitKeys = keysPerTile != 0;
   if (!keysPerTile)
     keysPerTile = std::min<int64_t>(
         warpgroups == 3 || banded     ? 128
         : qType.getDimSize(3) < 128 ? 176
                                       : 192,
         std::max<int64_t>(llvm::alignTo(kType.getDimSize(2), 16), 16));
-  WgmmaTiling tiling{keysPerTile, 2, warpgroups};
+  WgmmaTiling tiling{keysPerTile, 2, warpgroups, wgmmaMasking(op)};
+  // The default tile shrinks (16 keys at a time) until it fits.
+  while (!explicitKeys && tiling.keysPerTile > 64 &&
+         !tiling.fits(qType.getDimSize(3), oType.getDimSize(3)))
+    tiling.keysPerTile -= 16;
   // As many stages as fit in 200 KB (at most 4).
   auto deeper = tiling;
   for (++deeper.stages;

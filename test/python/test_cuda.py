@@ -306,6 +306,30 @@ def test_attention_wgmma_192_rows(torch, case):
     assert_close(lse.cpu().numpy(), lse_ref, np.float16)
 
 
+@cuda
+@pytest.mark.parametrize("options", ["attention-tile-kv=144",
+                                     "attention-tile-kv=176",
+                                     "attention-tile-kv=96 attention-tile-q=192"])
+def test_attention_wgmma_window_tiles(torch, options):
+    """A window with key tiles other than the default 128: 144 keys on the
+    wgmma kernel; 176, whose registers with the window's masks would spill
+    (that kernel never finished on an H100), on mma.sync instead; 192-row
+    blocks asked for with a window, which take two consumers. Against
+    float64 on the rounded inputs."""
+    if torch.cuda.get_device_capability()[0] != 9:
+        pytest.skip("wgmma needs sm_90a")
+    r = rng(3400)
+    B, H, S, D, W = 1, 2, 700, 128, 300
+    q, k, v = (bf16_tensor(torch, randn(r, (B, H, S, D))) for _ in range(3))
+    plan = seqc.ops._attention_plan(q, k, v, False, (W - 1, 0), None, None,
+                                    None, None, None, False)
+    fn = seqc.compile(plan.text(), target="cuda", options=options)["main"]
+    out = fn(*plan.call.arrays)
+    out_ref, _ = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
+                               window=(W - 1, 0))
+    assert_close(out.double().cpu().numpy(), out_ref, np.float16)
+
+
 TMA_COPY = """
 !tile = memref<32x16xf32, #gpu.address_space<workgroup>>
 !map = !nvgpu.tensormap.descriptor<tensor = !tile, swizzle = none, l2promo = none, oob = zero, interleave = none>

@@ -307,15 +307,16 @@ def test_attention_wgmma_192_rows(torch, case):
 
 
 @cuda
-@pytest.mark.parametrize("options", ["attention-tile-kv=144",
+@pytest.mark.parametrize("options", ["attention-tile-kv=64",
+                                     "attention-tile-kv=144",
                                      "attention-tile-kv=176",
                                      "attention-tile-kv=96 attention-tile-q=192"])
 def test_attention_wgmma_window_tiles(torch, options):
-    """A window with key tiles other than the default 128: 144 keys on the
-    wgmma kernel; 176, whose registers with the window's masks would spill
-    (that kernel never finished on an H100), on mma.sync instead; 192-row
-    blocks asked for with a window, which take two consumers. Against
-    float64 on the rounded inputs."""
+    """A window with key tiles other than the default 128: 64 keys on the
+    wgmma kernel; 144, 176 and 96 (tiles that do not divide the 128-row
+    blocks: on the wgmma kernel they never finished on an H100) on
+    mma.sync instead; 192-row blocks asked for with a window take two
+    consumers. Against float64 on the rounded inputs."""
     if torch.cuda.get_device_capability()[0] != 9:
         pytest.skip("wgmma needs sm_90a")
     r = rng(3400)

@@ -175,6 +175,12 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          value + "'");
       (key == "attention-tile-q" ? options.attentionTileQ
                                  : options.attentionTileKV) = number;
+    } else if (key == "attention-wgmma-stages") {
+      if (value.getAsInteger(10, number) || number < 2 || number > 4)
+        return makeError("option 'attention-wgmma-stages' needs an integer in "
+                         "[2, 4], got '" +
+                         value + "'");
+      options.attentionWgmmaStages = number;
     } else if (key == "attention-decode-rows") {
       if (value.getAsInteger(10, number) || number < 1 || number > 8)
         return makeError("option 'attention-decode-rows' needs an integer in "
@@ -223,7 +229,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
     } else {
       return makeError("unknown compile option '" + word +
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
-                       "attention-tile-q, attention-tile-kv, attention-split-keys, "
+                       "attention-tile-q, attention-tile-kv, "
+                       "attention-wgmma-stages, attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
                        "selective-scan-time-split, selective-scan-bc-steps, "
                        "attention-decode-vector, "
@@ -270,6 +277,9 @@ std::string CompileOptions::str() const {
          (attentionDecodeKeys
               ? " attention-decode-keys=" + std::to_string(attentionDecodeKeys)
               : "") +
+         (attentionWgmmaStages ? " attention-wgmma-stages=" +
+                                     std::to_string(attentionWgmmaStages)
+                               : "") +
          (selectiveScanTimeSplit ? " selective-scan-time-split=" +
                                        std::to_string(selectiveScanTimeSplit)
                                  : "") +
@@ -597,6 +607,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionKeysPerTile = options.attentionTileKV;
     pipelineOptions.attentionDecodeRows = options.attentionDecodeRows;
     pipelineOptions.attentionDecodeKeys = options.attentionDecodeKeys;
+    pipelineOptions.attentionWgmmaStages = options.attentionWgmmaStages;
     pipelineOptions.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
     pipelineOptions.selectiveScanBCSteps = options.selectiveScanBCSteps;
     pipelineOptions.attentionDecodeVector = options.attentionDecodeVector;

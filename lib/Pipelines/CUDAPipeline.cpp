@@ -58,6 +58,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionRowsPerWarp = options.attentionRowsPerWarp;
   seqToGPU.attentionKeysPerTile = options.attentionKeysPerTile;
   seqToGPU.attentionWgmmaRows = options.attentionWgmmaRows;
+  seqToGPU.attentionWgmmaStages = options.attentionWgmmaStages;
   seqToGPU.attentionDecodeRows = options.attentionDecodeRows;
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
   seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;

@@ -310,7 +310,9 @@ def test_attention_wgmma_192_rows(torch, case):
 @pytest.mark.parametrize("options", ["attention-tile-kv=64",
                                      "attention-tile-kv=144",
                                      "attention-tile-kv=176",
-                                     "attention-tile-kv=96 attention-tile-q=192"])
+                                     "attention-tile-kv=96 attention-tile-q=192",
+                                     "attention-wgmma-stages=3",
+                                     "attention-wgmma-stages=4 attention-tile-kv=64"])
 def test_attention_wgmma_window_tiles(torch, options):
     """A window with key tiles other than the default 128: 64 keys on the
     wgmma kernel; 144, 176 and 96 (tiles that do not divide the 128-row
@@ -1126,6 +1128,7 @@ def test_cuda_compile_options_are_checked():
                       ("attention-tile-q=96", "attention-tile-q' must be 64, 128 or 192"),
                       ("attention-tile-kv=40", "attention-tile-kv. must be a multiple of 16"),
                       ("attention-wgmma=2", "attention-wgmma' must be 0 or 1"),
+                      ("attention-wgmma-stages=5", "attention-wgmma-stages' needs an integer in \\[2, 4\\]"),
                       ("attention-decode-rows=9", "attention-decode-rows' needs an integer in \\[1, 8\\]"),
                       ("attention-decode-rows=x", "attention-decode-rows"),
                       ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16"),

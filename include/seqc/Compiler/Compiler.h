@@ -75,6 +75,8 @@ struct CompileOptions {
   /// choice (4 and 8).
   int64_t attentionDecodeRows = 0;
   int64_t attentionDecodeKeys = 0;
+  /// K/V ring stages of the sm_90a attention (2-4; 0: as many as fit).
+  int64_t attentionWgmmaStages = 0;
   /// CUDA split-key attention: each lane reads its contiguous head dims of
   /// a K/V row as one vector load, and the scores are summed over the lanes
   /// by a transposed reduction (fewer shuffles). On by default: together

@@ -123,6 +123,9 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "Keys per tile of the tensor-core attention: a multiple of 16 up "
            "to 256 on wgmma (0: 128); 16, 32, 64 or 128 on mma.sync (0 or "
            "another: 64)">,
+    Option<"attentionWgmmaStages", "attention-wgmma-stages", "int64_t", "0",
+           "K/V ring stages of the warpgroup-MMA attention: 2 to 4 (0: as "
+           "many as fit in the shared memory, at most 4)">,
     Option<"attentionWgmmaRows", "attention-wgmma-rows", "int64_t", "0",
            "Query rows per block of the warpgroup-MMA attention: 128 (two "
            "consumer warpgroups) or 192 (three; 128 keys per tile by "

@@ -78,6 +78,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Keys per tile of the tensor-core attention (16, 32, "
                      "64, 128; 0: the kernel's choice)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> attentionWgmmaStages{
+      *this, "attention-wgmma-stages",
+      llvm::cl::desc("K/V ring stages of the warpgroup-MMA attention (2-4; "
+                     "0: as many as fit)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> attentionWgmmaRows{
       *this, "attention-wgmma-rows",
       llvm::cl::desc("Query rows per block of the warpgroup-MMA attention "

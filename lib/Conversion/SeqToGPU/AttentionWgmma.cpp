@@ -164,9 +164,10 @@ int64_t wgmmaSharedBytes(int64_t headDim, int64_t valueDim,
 /// S16384 causal within the run's noise (about 4%) either way; full D128
 /// 192 and 128 keys within the noise. With the softmax cheaper, the
 /// diagonal tiles' wasted half costs more than a tile's fixed costs.
-/// Then as many K/V stages (2 to 4) as fit in 200 KB.
+/// Then `stages` K/V stages if given, else as many (2 to 4) as fit in
+/// 200 KB.
 WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
-                           int64_t warpgroups) {
+                           int64_t warpgroups, int64_t stages) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto kType = cast<RankedTensorType>(op.getKey().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
@@ -188,6 +189,10 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
   while (!explicitKeys && tiling.keysPerTile > 64 &&
          !tiling.fits(qType.getDimSize(3), oType.getDimSize(3)))
     tiling.keysPerTile -= 16;
+  if (stages) {
+    tiling.stages = stages;
+    return tiling;
+  }
   // As many stages as fit in 200 KB (at most 4).
   auto deeper = tiling;
   for (++deeper.stages;
@@ -205,18 +210,20 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
 /// H100 (session 9, kernel times, cuDNN's in the same run): B4 H16 S4096
 /// D64 0.531 ms with three, 0.576 ms with two (cuDNN 0.567); S1024 0.048
 /// and 0.050 ms (cuDNN 0.042).
-WgmmaTiling chooseWgmmaTiling(AttentionOp op, int64_t keysPerTile,
-                              int64_t blockRows) {
+WgmmaTiling chooseWgmmaTiling(AttentionOp op,
+                              const MmaAttentionOptions &options) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  int64_t keysPerTile = options.keysPerTile, blockRows = options.wgmmaRows,
+          stages = options.wgmmaStages;
   if (!blockRows)
     blockRows =
         qType.getDimSize(3) <= 64 && qType.getDimSize(2) > 128 ? 192 : 128;
   WgmmaTiling tiling =
-      wgmmaTilingFor(op, keysPerTile, blockRows == 192 ? 3 : 2);
+      wgmmaTilingFor(op, keysPerTile, blockRows == 192 ? 3 : 2, stages);
   if (tiling.warpgroups == 3 &&
       !tiling.fits(qType.getDimSize(3), oType.getDimSize(3)))
-    tiling = wgmmaTilingFor(op, keysPerTile, 2);
+    tiling = wgmmaTilingFor(op, keysPerTile, 2, stages);
   return tiling;
 }
 
@@ -860,8 +867,8 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
 }
 } // namespace
 
-bool mlir::seqc::canLowerAttentionToWgmma(AttentionOp op, int64_t keysPerTile,
-                                          int64_t blockRows) {
+bool mlir::seqc::canLowerAttentionToWgmma(AttentionOp op,
+                                          const MmaAttentionOptions &options) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
   Type elt = qType.getElementType();
@@ -870,7 +877,7 @@ bool mlir::seqc::canLowerAttentionToWgmma(AttentionOp op, int64_t keysPerTile,
   // More than one warpgroup's worth of query rows; a consumer's
   // accumulators within its registers (WgmmaTiling::fits; larger tiles go
   // to mma.sync).
-  WgmmaTiling tiling = chooseWgmmaTiling(op, keysPerTile, blockRows);
+  WgmmaTiling tiling = chooseWgmmaTiling(op, options);
   return (elt.isBF16() || elt.isF16()) && !op.getQSegmentIds() && sq > 64 &&
          headDim % 16 == 0 && valueDim % 16 == 0 && headDim <= 256 &&
          valueDim <= 128 && tiling.keysPerTile % 16 == 0 &&
@@ -881,8 +888,6 @@ bool mlir::seqc::canLowerAttentionToWgmma(AttentionOp op, int64_t keysPerTile,
 void mlir::seqc::lowerAttentionToWgmma(AttentionOp op,
                                        PatternRewriter &rewriter,
                                        GpuKernelBuilder &k,
-                                       int64_t keysPerTile,
-                                       int64_t blockRows) {
-  WgmmaAttention(op, k, chooseWgmmaTiling(op, keysPerTile, blockRows))
-      .build(rewriter);
+                                       const MmaAttentionOptions &options) {
+  WgmmaAttention(op, k, chooseWgmmaTiling(op, options)).build(rewriter);
 }

@@ -1466,10 +1466,8 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                     (qHeads / kvHeads) * sq <= kDecodeSimtRows &&
                     keySplits(batch * qHeads * sq, skv) > 1;
     if (useTensorCores && useWgmma && !decoding &&
-        canLowerAttentionToWgmma(op, mmaOptions.keysPerTile,
-                                 mmaOptions.wgmmaRows)) {
-      lowerAttentionToWgmma(op, rewriter, k, mmaOptions.keysPerTile,
-                            mmaOptions.wgmmaRows);
+        canLowerAttentionToWgmma(op, mmaOptions)) {
+      lowerAttentionToWgmma(op, rewriter, k, mmaOptions);
       return success();
     }
     if (useTensorCores && !decoding && canLowerAttentionToMma(op, mmaOptions)) {
@@ -2099,9 +2097,11 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
              "the kernel's choice)";
       return signalPassFailure();
     }
-    if (!llvm::is_contained({0, 128, 192}, attentionWgmmaRows)) {
+    if (!llvm::is_contained({0, 128, 192}, attentionWgmmaRows) ||
+        !llvm::is_contained({0, 2, 3, 4}, attentionWgmmaStages)) {
       getOperation().emitError()
-          << "convert-seq-to-gpu: attention-wgmma-rows must be 0, 128 or 192";
+          << "convert-seq-to-gpu: attention-wgmma-rows must be 0, 128 or 192 "
+             "and attention-wgmma-stages 0, 2, 3 or 4";
       return signalPassFailure();
     }
     if (attentionDecodeRows < 0 || attentionDecodeRows > 8 ||
@@ -2114,7 +2114,7 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
     patterns.add<AttentionToGPU>(
         &getContext(), attentionTensorCores, attentionWgmma,
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile,
-                            attentionWgmmaRows},
+                            attentionWgmmaRows, attentionWgmmaStages},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
         attentionDecodeKeys, attentionDecodeVector, attentionDecodeTranspose);
     if (selectiveScanTimeSplit < 0) {

@@ -594,6 +594,8 @@ struct MmaAttentionOptions {
   int64_t keysPerTile = 0;
   /// Query rows per block of the wgmma kernel: 128 or 192.
   int64_t wgmmaRows = 0;
+  /// K/V ring stages of the wgmma kernel: 2 to 4.
+  int64_t wgmmaStages = 0;
 };
 
 /// Whether seq.attention can run on the tensor cores (mma.sync): bf16 or
@@ -612,14 +614,14 @@ void lowerAttentionToMma(seq::AttentionOp op, PatternRewriter &rewriter,
 /// most 128), no segment ids, its accumulators within a thread's registers
 /// and its tiles within the shared memory.
 /// `keysPerTile` and `blockRows` (128 or 192) 0 are the kernel's choice.
-bool canLowerAttentionToWgmma(seq::AttentionOp op, int64_t keysPerTile,
-                              int64_t blockRows);
+bool canLowerAttentionToWgmma(seq::AttentionOp op,
+                              const MmaAttentionOptions &options);
 
 /// Replaces `op` by a FlashAttention kernel on wgmma, TMA and mbarriers
 /// (sm_90a).
 void lowerAttentionToWgmma(seq::AttentionOp op, PatternRewriter &rewriter,
-                           GpuKernelBuilder &k, int64_t keysPerTile,
-                           int64_t blockRows);
+                           GpuKernelBuilder &k,
+                           const MmaAttentionOptions &options);
 
 } // namespace mlir::seqc
 

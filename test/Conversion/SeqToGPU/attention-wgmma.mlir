@@ -13,6 +13,8 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=192" | FileCheck %s --check-prefix=ROWS192
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=ROWS192
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=64" 2>&1 | FileCheck %s --check-prefix=BADROWS
+// RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=5" 2>&1 | FileCheck %s --check-prefix=BADROWS
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=3" | FileCheck %s --check-prefix=STAGES3
 
 // bf16 prefill attention on sm_90a's warpgroup MMA: a tensor map per
 // operand on the host ([B, H, S, D] boxes of 1 x 1 x rows x 64, 128-byte
@@ -94,7 +96,15 @@
 // ROWS192: threads({{.*}}) in ({{.*}} = %c384, {{.*}})
 // ROWS192: setmaxnreg.inc.sync.aligned.u32 240;
 
-// BADROWS: attention-wgmma-rows must be 0, 128 or 192
+// BADROWS: attention-wgmma-rows must be 0, 128 or 192 and attention-wgmma-stages 0, 2, 3 or 4
+
+// Three K/V stages asked for: 1 + 4 x 3 barriers; D 128 with 128-key tiles
+// (the window's) then takes 1 KB + Q 32 KB + 3 x 64 KB of shared memory.
+// STAGES3-LABEL: func.func @attention_bf16
+// STAGES3: num_barriers = 13
+// STAGES3-LABEL: func.func @window_d128
+// STAGES3: dynamic_shared_memory_size %c230400_i32
+// STAGES3: num_barriers = 13
 func.func @attention_bf16(%q: tensor<2x8x200x64xbf16>, %k: tensor<2x2x150x64xbf16>, %v: tensor<2x2x150x64xbf16>) -> tensor<2x8x200x64xbf16> {
   %o = seq.attention %q, %k, %v {causal} : tensor<2x8x200x64xbf16>, tensor<2x2x150x64xbf16>, tensor<2x2x150x64xbf16> -> tensor<2x8x200x64xbf16>
   return %o : tensor<2x8x200x64xbf16>

@@ -108,6 +108,24 @@ def _on_dlpack_gpu(x):
         return False
 
 
+def torch_tensor_type():
+    """torch.Tensor once torch is imported (seqc never imports it first),
+    else None: an exact-type check against it is the cheapest test of a
+    plain torch tensor on the per-call paths."""
+    torch = sys.modules.get("torch")
+    return getattr(torch, "Tensor", None)
+
+
+def current_raw_stream(torch, device):
+    """The current torch stream of `device` (a torch.device) as an int:
+    torch's own raw-stream query where it has one (what Triton's launcher
+    calls; no Stream object is made), else the public API."""
+    raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+    if raw is not None and device.index is not None:
+        return raw(device.index)
+    return torch.cuda.current_stream(device).cuda_stream
+
+
 def is_cuda_tensor(x):
     """A torch CUDA tensor, or any DLPack producer on a CUDA device."""
     if _is_torch(x):
@@ -650,7 +668,7 @@ class Function:
             raw[len(inputs) + j].data = t.data_ptr()
             outs.append(t)
         backend = self._module._backend
-        backend.set_stream(torch.cuda.current_stream(device).cuda_stream)
+        backend.set_stream(current_raw_stream(torch, device))
         backend.invoke_buffers(self.name, self._cname, structs,
                                len(inputs) + len(results))
         return outs[0] if len(outs) == 1 else tuple(outs)

@@ -248,11 +248,15 @@ class _Plan:
 def _tensor_key(tensors, rest):
     """The _tensor_calls key of a call whose array arguments are
     `tensors`, or None unless they are all torch CUDA tensors."""
+    tensor = _core.torch_tensor_type()
+    if tensor is None:
+        return None
     key = [rest]
     for t in tensors:
-        if not (_core.is_cuda_tensor(t) and _core._is_torch(t)):
+        # Plain torch.Tensor only (a subclass takes the general path).
+        if type(t) is not tensor or not t.is_cuda:
             return None
-        key.append((t.dtype, t.shape, t.device))
+        key.append((t.dtype, t.shape, t.get_device()))
     return tuple(key)
 
 

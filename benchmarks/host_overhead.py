@@ -1,7 +1,8 @@
-"""Host time per call of seqc.attention against torch SDPA on small GPU
-shapes, where the host's work (checks, argument marshalling, tensor maps,
-launches) is a large part of the wall time; with a cProfile breakdown of
-seqc's call.
+"""Host time per call of seqc.attention (and of its compiled function
+called directly) against torch SDPA on small GPU shapes, where the host's
+work (checks, argument marshalling, tensor maps, launches) is a large part
+of the wall time; with a cProfile breakdown of seqc's call. (Session 7's
+benchmarks/host_profile.py, folded in here.)
 
 Usage (on the GPU machine, with SEQC_LIBRARY set as scripts/gpu.sh does):
     python3 benchmarks/host_overhead.py [--calls 500] [--profile]
@@ -43,15 +44,19 @@ def main(argv=None):
         (4, 16, 16, 1024, 1024, 64),
         (1, 32, 8, 1, 8192, 128),
     ]
-    print("| shape | seqc host / call | seqc queue / call | SDPA cuDNN host "
-          "| SDPA queue | SDPA flash host |")
-    print("|---|---|---|---|---|---|")
+    print("| shape | seqc host / call | seqc queue / call | compiled "
+          "function host | SDPA cuDNN host | SDPA queue | SDPA flash host |")
+    print("|---|---|---|---|---|---|---|")
     for B, Hq, Hkv, Sq, Skv, D in shapes:
         q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
         k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
         v = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
         fn = lambda: seqc.attention(q, k, v)  # noqa: E731
         h_s, w_s = per_call(torch, fn, args.calls)
+        module = seqc.compile(seqc.ops.mlir_text("attention", q, k, v),
+                              target="cuda")
+        compiled = module[list(module)[0]]
+        h_c, _ = per_call(torch, lambda: compiled(q, k, v), args.calls)
         base = {}
         for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION),
                               ("flash", SDPBackend.FLASH_ATTENTION)):
@@ -62,10 +67,10 @@ def main(argv=None):
             except RuntimeError:
                 base[name] = (float("nan"), float("nan"))
         print("| B%d H%d/%d Sq%d Skv%d D%d | %.1f us | %.1f us | %.1f us | "
-              "%.1f us | %.1f us |" % (B, Hq, Hkv, Sq, Skv, D, h_s * 1e6,
-                                       w_s * 1e6, base["cudnn"][0] * 1e6,
-                                       base["cudnn"][1] * 1e6,
-                                       base["flash"][0] * 1e6))
+              "%.1f us | %.1f us | %.1f us |"
+              % (B, Hq, Hkv, Sq, Skv, D, h_s * 1e6, w_s * 1e6, h_c * 1e6,
+                 base["cudnn"][0] * 1e6, base["cudnn"][1] * 1e6,
+                 base["flash"][0] * 1e6))
         if args.profile:
             prof = cProfile.Profile()
             prof.enable()

@@ -4,7 +4,7 @@
 // tensor cores (wgmma, sm_90a), for bf16/f16 storage. A block takes 128
 // (or 192) query rows of one (batch, head): a producer warpgroup and two
 // (or three) consumer warpgroups of 64 rows each (one m64 wgmma tile). Per
-// key tile (176 keys by default; chooseWgmmaTiling):
+// key tile (128 to 192 keys by the band and head dim; chooseWgmmaTiling):
 //
 //   S = Q·Kᵀ      wgmma m64nKk16 per 16 head dims, A (Q) and B (K) both
 //                 K-major in shared memory
@@ -109,9 +109,7 @@ struct WgmmaTiling {
   /// from that bound. With three, 128 + 32 fits at D = 64, 144 + 32 spills
   /// 108 bytes and 112 + 64 (D = 128) 192; at D = 128 even 96 + 64 spills
   /// 56, so three consumers take head dims up to 64, and no window or
-  /// softcap (128 + 32 spills 52 bytes with both). Spills are not only
-  /// slow here: a window with 176 keys (316 bytes of spills) never
-  /// finished on an H100.
+  /// softcap (128 + 32 spills 52 bytes with both).
   bool fits(int64_t headDim, int64_t valueDim) const {
     if (windowed && 128 % keysPerTile != 0)
       return false;

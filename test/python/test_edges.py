@@ -51,6 +51,36 @@ def test_attention_tiny_logits():
     close(out, want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+@pytest.mark.parametrize("Sq,Skv", [(1, 300), (9, 33), (100, 100)])
+def test_attention_nan_reaches_the_rows_that_see_it(dtype, Sq, Skv):
+    """A NaN in one key: every row that sees it gives NaN (output and LSE),
+    every other row its finite answer; the running row max (one max.f32 on
+    the GPU, which returns the non-NaN operand) must not hide it, and the
+    masks must not spread it. Sizes reach the GPU's split-key (1 query),
+    mma.sync (9) and wgmma (100 rows) kernels in bf16."""
+    q, k, v = qkv(15, Sq=Sq, Skv=Skv)
+    k[0, 0, 5, 3] = np.nan
+    if dtype == "bf16":
+        qb, kb, vb = (seqc.to_bf16_bits(x) for x in (q, k, v))
+        out, lse = seqc.attention(qb, kb, vb, causal=True, return_lse=True)
+        out = seqc.from_bf16_bits(np.asarray(out))
+        q, k, v = (seqc.from_bf16_bits(x) for x in (qb, kb, vb))
+        rtol = atol = 2e-2
+    else:
+        out, lse = seqc.attention(q, k, v, causal=True, return_lse=True)
+        rtol, atol = 1e-4, 1e-5
+    want, want_lse = ref.attention(f64(q), f64(k), f64(v), causal=True)
+    out, lse = np.asarray(out, np.float64), np.asarray(lse, np.float64)
+    nan_rows = np.isnan(want).any(axis=-1)
+    assert nan_rows.any() and not nan_rows.all()
+    assert np.isnan(out[nan_rows]).all() and np.isnan(lse[nan_rows]).all()
+    np.testing.assert_allclose(out[~nan_rows], want[~nan_rows], rtol=rtol,
+                               atol=atol)
+    np.testing.assert_allclose(lse[~nan_rows], want_lse[~nan_rows],
+                               rtol=rtol, atol=atol)
+
+
 def test_attention_every_row_masked():
     """kv_lengths 0 for the whole batch: no row sees a key. Output 0 and
     lse -inf everywhere, never NaN."""

@@ -1899,7 +1899,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                   ib, segmentGuarded(ib, bi, j, qSegId, state, update));
             });
         Value mFinal = loop.getResult(0), l = loop.getResult(1);
-        Value any = m.cmp(arith::CmpFPredicate::OGT, l, m.constant(0.0));
+        Value any = attentionRowSawKeys(m, l);
         Value inv = m.select(any, m.div(m.constant(1.0), l), m.constant(0.0));
         for (int64_t d = 0; d < valueDim; ++d)
           k.store(kb, m.mul(loop.getResult(2 + d), inv), out,
@@ -2021,7 +2021,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
             total = math::FmaOp::create(ib, pl[q], w, total);
             acc = math::FmaOp::create(ib, pa[q], w, acc);
           }
-          Value any = im.cmp(arith::CmpFPredicate::OGT, total, im.constant(0.0));
+          Value any = attentionRowSawKeys(im, total);
           Value inv = im.select(any, im.div(im.constant(1.0), total),
                                 im.constant(0.0));
           k.store(ib, im.mul(acc, inv), out,

@@ -397,15 +397,15 @@ inline void storeOutputPair(ImplicitLocOpBuilder &b, Value out, ValueRange at,
 }
 
 /// A tensor-core attention row's totals at the end: the sum l of its
-/// lanes' partial sums, whether any key was visible (l > 0), 1/l (0 when
-/// none), and from them its LSE given the running max m in log2 units
-/// (m·ln 2 + ln l; -inf when none).
+/// lanes' partial sums, whether any key was visible (attentionRowSawKeys),
+/// 1/l (0 when none), and from them its LSE given the running max m in
+/// log2 units (m·ln 2 + ln l; -inf when none).
 struct AttentionRowTotals {
   AttentionRowTotals(ImplicitLocOpBuilder &b, Value lanePartialSum) {
     ScalarMath m(b);
     Value zero = m.constant(0.0);
     l = quadReduce(b, lanePartialSum, /*isMax=*/false);
-    any = m.cmp(arith::CmpFPredicate::OGT, l, zero);
+    any = attentionRowSawKeys(m, l);
     inv = m.select(any, m.div(m.constant(1.0), l), zero);
   }
   Value lse(ImplicitLocOpBuilder &b, Value rowMax) const {

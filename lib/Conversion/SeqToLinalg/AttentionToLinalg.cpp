@@ -327,7 +327,7 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
         emptyTensor(b, {rows, b.getIndexAttr(valueDim)}, elt),
         [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
           ScalarMath mm(bb);
-          Value any = mm.cmp(arith::CmpFPredicate::OGT, args[1], mm.constant(0.0));
+          Value any = attentionRowSawKeys(mm, args[1]);
           Value v = mm.select(any, mm.div(args[0], args[1]), mm.constant(0.0));
           return {mm.to(v, elt)};
         })[0];
@@ -338,8 +338,7 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
           emptyTensor(b, {rows}, f32),
           [&](ImplicitLocOpBuilder &bb, ValueRange args) -> SmallVector<Value> {
             ScalarMath mm(bb);
-            Value any =
-                mm.cmp(arith::CmpFPredicate::OGT, args[1], mm.constant(0.0));
+            Value any = attentionRowSawKeys(mm, args[1]);
             return {mm.select(any, mm.add(args[0], mm.log(args[1])),
                               mm.constant(negInf))};
           })[0];

@@ -77,6 +77,10 @@ Value ScalarMath::maxnum(Value x, Value y) {
   return arith::MaxNumFOp::create(b, x, y, fastmath);
 }
 Value ScalarMath::exp(Value x) { return math::ExpOp::create(b, x); }
+
+Value attentionRowSawKeys(ScalarMath &m, Value l) {
+  return m.cmp(arith::CmpFPredicate::UNE, l, m.constant(0.0));
+}
 Value ScalarMath::log(Value x) { return math::LogOp::create(b, x); }
 Value ScalarMath::tanh(Value x) { return math::TanhOp::create(b, x); }
 Value ScalarMath::rsqrt(Value x) { return math::RsqrtOp::create(b, x); }

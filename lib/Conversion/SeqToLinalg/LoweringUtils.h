@@ -57,6 +57,14 @@ public:
   arith::FastMathFlags fastmath;
 };
 
+/// Whether an attention row saw a key, given its softmax denominator `l`
+/// (the sum of its exponentials): l != 0, unordered, so that a NaN sum (a
+/// NaN score among the visible keys) counts as seen and the NaN reaches
+/// the row's output and LSE. Rows with no visible key have l exactly 0 and
+/// give 0 and -inf. (l > 0 had turned NaN rows into 0 and -inf.) Every
+/// attention lowering, CPU and GPU, decides with this.
+Value attentionRowSawKeys(ScalarMath &m, Value l);
+
 /// A tensor of `shape` holding `value` everywhere.
 Value filledTensor(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
                    Type elementType, double value);

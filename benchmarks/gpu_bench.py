@@ -126,18 +126,26 @@ def kernel_seconds(torch, fn, reps=5):
     return sum(per.values()), per
 
 
-def host_seconds(torch, fn, reps=50):
-    """Host time per call of fn() when calls are queued back to back (the
-    calls are asynchronous, so this is the time before the GPU runs them:
-    checks, argument marshalling, launches)."""
-    fn()
+def queued_seconds(torch, fn, reps=50):
+    """Per call of fn() when calls are queued back to back: (host time, the
+    time until the queue drained). The calls are asynchronous, so the first
+    is the time before the GPU runs them (checks, argument marshalling,
+    launches); the second is bound by whichever of host and GPU is slower."""
+    for _ in range(3):
+        fn()
     torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(reps):
         fn()
     t1 = time.perf_counter()
     torch.cuda.synchronize()
-    return (t1 - t0) / reps
+    t2 = time.perf_counter()
+    return (t1 - t0) / reps, (t2 - t0) / reps
+
+
+def host_seconds(torch, fn, reps=50):
+    """Host time per call of fn() when calls are queued back to back."""
+    return queued_seconds(torch, fn, reps)[0]
 
 
 def kernel_breakdown(per, top=3):
@@ -221,11 +229,7 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
                 fn = lambda: seqc.attention(q, k, v, causal=causal)  # noqa
                 shape = label
             else:
-                if "=" in tiling:
-                    options = tiling.replace("+", " ")
-                else:
-                    options = ("attention-tile-q=%s attention-tile-kv=%s"
-                               % tuple(tiling.split("x")))
+                options = tiling_options(tiling)
                 fn = compiled_op(seqc, "attention", (q, k, v), options,
                                  causal=causal)
                 shape = "%s [%s]" % (label, options)
@@ -267,7 +271,7 @@ def bench_sliding_window(args, torch, seqc, rows, mm_ceiling):
         if tiling == "auto":
             fn = lambda: seqc.attention(q, k, v, window=(W - 1, 0))  # noqa: E731
         else:
-            options = tiling.replace("+", " ")
+            options = tiling_options(tiling)
             fn = compiled_op(seqc, "attention", (q, k, v), options,
                              window=(W - 1, 0))
             shape += " [%s]" % options
@@ -287,6 +291,14 @@ def bench_sliding_window(args, torch, seqc, rows, mm_ceiling):
             % (err, k_s * 1e3, k_b * 1e3)))
     del q, k, v
     torch.cuda.empty_cache()
+
+
+def tiling_options(tiling):
+    """The compile options of one --attention-tiles entry other than auto:
+    QxK, or options with '+' for spaces."""
+    if "=" in tiling:
+        return tiling.replace("+", " ")
+    return "attention-tile-q=%s attention-tile-kv=%s" % tuple(tiling.split("x"))
 
 
 def compiled_op(seqc, op, operands, options, **kwargs):

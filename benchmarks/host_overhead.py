@@ -10,24 +10,12 @@ Usage (on the GPU machine, with SEQC_LIBRARY set as scripts/gpu.sh does):
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import sys
-import time
 
-
-def per_call(torch, fn, calls):
-    """Host seconds per call when calls are queued back to back, and the
-    wall seconds per call of the whole queue (GPU included)."""
-    for _ in range(10):
-        fn()
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    t1 = time.perf_counter()
-    torch.cuda.synchronize()
-    t2 = time.perf_counter()
-    return (t1 - t0) / calls, (t2 - t0) / calls
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpu_bench import queued_seconds  # noqa: E402
 
 
 def main(argv=None):
@@ -52,18 +40,19 @@ def main(argv=None):
         k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
         v = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
         fn = lambda: seqc.attention(q, k, v)  # noqa: E731
-        h_s, w_s = per_call(torch, fn, args.calls)
+        h_s, w_s = queued_seconds(torch, fn, args.calls)
         module = seqc.compile(seqc.ops.mlir_text("attention", q, k, v),
                               target="cuda")
         compiled = module[list(module)[0]]
-        h_c, _ = per_call(torch, lambda: compiled(q, k, v), args.calls)
+        h_c, _ = queued_seconds(torch, lambda: compiled(q, k, v), args.calls)
         base = {}
         for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION),
                               ("flash", SDPBackend.FLASH_ATTENTION)):
             try:
                 with sdpa_kernel(backend):
-                    base[name] = per_call(torch, lambda: F.scaled_dot_product_attention(
-                        q, k, v, enable_gqa=Hq != Hkv), args.calls)
+                    sdpa = lambda: F.scaled_dot_product_attention(  # noqa: E731
+                        q, k, v, enable_gqa=Hq != Hkv)
+                    base[name] = queued_seconds(torch, sdpa, args.calls)
             except RuntimeError:
                 base[name] = (float("nan"), float("nan"))
         print("| B%d H%d/%d Sq%d Skv%d D%d | %.1f us | %.1f us | %.1f us | "

@@ -75,8 +75,7 @@ def parse_args(argv=None):
                         "'selective-scan-time-split=128' (the length or "
                         "more: no split)")
     p.add_argument("--decode-options",
-                   default=";attention-decode-simt=0;"
-                           "attention-decode-vector=0 attention-decode-transpose=0",
+                   default=";attention-decode-simt=1",
                    help="semicolon-separated compile options to time for "
                         "decode attention ('' is the default), e.g. "
                         "';attention-decode-keys=4;attention-decode-rows=8 "
@@ -333,9 +332,9 @@ def attention_rows(rows, shape, baselines, t_s, k_s, flops, nbytes,
 
 def bench_decode_attention(args, torch, seqc, rows, copy_bw):
     """Decoding attention (1-8 queries over a long KV cache, GQA 32:8, bf16):
-    seqc's default lowering (the split-key SIMT kernel where a KV head has
-    at most 8 query rows, else the tensor-core kernel) and the tensor-core
-    kernel (attention-decode-simt=0) against the fastest SDPA backend, the
+    seqc's default lowering (the split-key tensor-core kernel) and the
+    split-key SIMT kernel (attention-decode-simt=1, where a KV head has at
+    most 8 query rows) against the fastest SDPA backend, the
     K/V bytes read against copy bandwidth, and seqc's kernel time apart
     from its wall time."""
     from torch.nn.attention import SDPBackend, sdpa_kernel

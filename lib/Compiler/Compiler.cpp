@@ -245,8 +245,6 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
       options.attentionSplitKeys = true;
     if (!splitKGiven)
       options.matmulSplitK = true;
-    if (!decodeSimtGiven)
-      options.attentionDecodeSimt = true;
     if (options.boundsCheck)
       return makeError("option 'bounds-check' is for target=cpu (on the GPU, "
                        "run compute-sanitizer memcheck)");

@@ -410,6 +410,17 @@ SEQC_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
 }
 
 namespace {
+/// The dynamic shared memory limit this thread last raised each kernel to
+/// (a driver call per launch otherwise; the limit is the kernel's, so a
+/// thread that has not raised it raises it again, harmlessly).
+struct SharedLimitEntry {
+  CUfunction function = nullptr;
+  uint64_t generation = 0;
+  int32_t bytes = 0;
+};
+constexpr size_t kSharedLimitSlots = 16;
+thread_local SharedLimitEntry sharedLimits[kSharedLimitSlots];
+
 bool prepareLaunch(Driver *&d, void *function, int32_t smem) {
   d = ready("kernel launch");
   if (!d)
@@ -418,11 +429,20 @@ bool prepareLaunch(Driver *&d, void *function, int32_t smem) {
     setErrorf("kernel launch: no kernel (its module failed to load)");
     return false;
   }
-  if (smem > 48 * 1024 &&
-      !ok(*d, d->cuFuncSetAttribute(static_cast<CUfunction>(function),
-                                    kMaxDynamicSharedBytes, smem),
+  if (smem <= 48 * 1024)
+    return true;
+  auto f = static_cast<CUfunction>(function);
+  SharedLimitEntry &entry =
+      sharedLimits[(reinterpret_cast<uintptr_t>(function) >> 4) %
+                   kSharedLimitSlots];
+  uint64_t generation = __atomic_load_n(&moduleGeneration, __ATOMIC_ACQUIRE);
+  if (entry.function == f && entry.generation == generation &&
+      entry.bytes >= smem)
+    return true;
+  if (!ok(*d, d->cuFuncSetAttribute(f, kMaxDynamicSharedBytes, smem),
           "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)"))
     return false;
+  entry = {f, generation, smem};
   return true;
 }
 } // namespace

@@ -170,17 +170,18 @@ def test_attention_tensor_core_tilings(torch, tiling, case):
                                   "decode_gqa_scalar", "multi_query_lengths_scalar",
                                   "row_chunks"])
 def test_attention_decode_simt_bf16(torch, case):
-    """attention-decode-simt (on by default for target=cuda): bf16 decoding
+    """attention-decode-simt=1: bf16 decoding
     (at most 8 query rows per KV head over a long cache; row_chunks: GQA 4
     x 2 queries with attention-decode-rows=2, 4 neighbouring warps of 2
     rows per split) on the split-key
     SIMT kernel instead of the tensor cores; against float64, and against
-    the tensor-core kernel (attention-decode-simt=0); by default with the
+    the split-key tensor-core kernel (the default); by default with the
     K/V rows read as vectors (vector<4xbf16> at D 128, vector<2xbf16> at D
     64) and transposed warp sums, and without either (_scalar)."""
-    options = ("attention-decode-vector=0 attention-decode-transpose=0"
-               if case.endswith("_scalar") else
-               "attention-decode-rows=2" if case == "row_chunks" else None)
+    options = "attention-decode-simt=1 " + (
+        "attention-decode-vector=0 attention-decode-transpose=0"
+        if case.endswith("_scalar") else
+        "attention-decode-rows=2" if case == "row_chunks" else "")
     if case.startswith("decode_gqa"):
         dims, opts = (2, 32, 8, 1, 3001, 128, 128), dict()
     elif case == "row_chunks":
@@ -191,14 +192,84 @@ def test_attention_decode_simt_bf16(torch, case):
                                                     kv_lengths=[1100, 517])
     q, k, v, kl, opts, plan = bf16_attention_plan(torch, rng(2400), dims, opts)
     simt = seqc.compile(plan.text(), target="cuda", options=options)["main"]
-    mma = seqc.compile(plan.text(), target="cuda",
-                       options="attention-decode-simt=0")["main"]
+    mma = seqc.compile(plan.text(), target="cuda")["main"]
     out = simt(*plan.call.arrays)
     out_ref, _ = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
                                kv_lengths=kl, **opts)
     assert_close(out.double().cpu().numpy(), out_ref, np.float16)
     assert_close(out.double().cpu().numpy(),
                  mma(*plan.call.arrays).double().cpu().numpy(), np.float16)
+
+
+MMA_SPLIT_CASES = [
+    # B, Hq, Hkv, Sq, Skv, D, Dv, options, compile options
+    # 8 queries x GQA 4 = 32 packed rows; keys the 64-key tiles and the
+    # splits do not divide.
+    (2, 32, 8, 8, 3001, 128, 128, dict(), None),
+    # Causal speculative decoding (5 queries), GQA 6:1 (30 rows), a batch
+    # of no keys (fully masked rows), D 64.
+    (2, 12, 2, 5, 2001, 64, 64, dict(causal=True, kv_lengths=[2001, 0]), None),
+    # A window and softcap, 16 heads x 3 queries, Dv 64 < D.
+    (1, 32, 2, 3, 2051, 128, 64, dict(window=(300, 0), softcap=20.0), None),
+    # 96 packed rows: two tiles of rows per split; D 96.
+    (1, 24, 2, 8, 1500, 96, 96, dict(causal=True), None),
+    # One query, GQA 4; 64-key tiles.
+    (1, 32, 8, 1, 8192, 128, 128, dict(), "attention-tile-kv=64"),
+    # 32- and 128-key tiles.
+    (2, 32, 8, 8, 3001, 128, 128, dict(causal=True), "attention-tile-kv=32"),
+    (2, 8, 8, 2, 5000, 64, 64, dict(kv_lengths=[4999, 130]),
+     "attention-tile-kv=128"),
+]
+
+
+@cuda
+@pytest.mark.parametrize("case", range(len(MMA_SPLIT_CASES)))
+@pytest.mark.parametrize("layout", ["contiguous", "bshd"])
+def test_attention_mma_split_keys(torch, case, layout):
+    """The split-key tensor-core kernel (flash-decoding on mma.sync; the
+    default for bf16 with up to 64 queries over keys that need splitting):
+    a block per (batch, KV head, split of the keys, tile of the GQA group's
+    packed query rows), partial softmaxes combined. Against float64 on the
+    rounded inputs with the LSE, fully masked rows giving 0 and -inf, and
+    against the one-pass kernel (attention-split-keys=0); inputs
+    contiguous or as [B, S, H, D] storage seen through a transpose."""
+    B, Hq, Hkv, Sq, Skv, D, Dv, opts, options = MMA_SPLIT_CASES[case]
+    opts = dict(opts)
+    r = rng(3500 + case)
+
+    def make(shape):
+        x = bf16_tensor(torch, randn(r, shape))
+        if layout == "bshd":
+            x = x.transpose(1, 2).contiguous().transpose(1, 2)
+        return x
+
+    q, k, v = make((B, Hq, Sq, D)), make((B, Hkv, Skv, D)), make((B, Hkv, Skv, Dv))
+    kv_lengths = opts.pop("kv_lengths", None)
+    kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
+    klt = None if kl is None else dev(torch, kl)
+    plan = seqc.ops._attention_plan(
+        q, k, v, opts.get("causal", False), opts.get("window", (-1, -1)),
+        None, opts.get("softcap"), klt, None, None, True)
+    text = plan.text()
+    split = seqc.compile(text, target="cuda", options=options)["main"]
+    one_pass = seqc.compile(text, target="cuda",
+                            options="attention-split-keys=0")["main"]
+    # The split path ran: its combine kernel is among the launches.
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        out, lse = split(*plan.call.arrays)
+        torch.cuda.synchronize()
+    names = {e.name for e in prof.events()}
+    assert any(n.endswith("attention_combine") for n in names), names
+    out_ref, lse_ref = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
+                                     kv_lengths=kl, **opts)
+    assert_close(out.double().cpu().numpy(), out_ref, np.float16)
+    assert_close(lse.cpu().numpy(), lse_ref, np.float16)
+    if kl is not None and kl.min() == 0:
+        assert torch.all(out[1] == 0) and torch.all(torch.isinf(lse[1]))
+    out0, _ = one_pass(*plan.call.arrays)
+    assert_close(out.double().cpu().numpy(), out0.double().cpu().numpy(),
+                 np.float16)
 
 
 WGMMA_CASES = [

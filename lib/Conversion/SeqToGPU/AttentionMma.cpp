@@ -71,8 +71,11 @@ struct MmaTiling {
 
 class MmaAttention {
 public:
-  MmaAttention(AttentionOp op, GpuKernelBuilder &k, MmaTiling tiling)
-      : op(op), k(k), tiling(tiling) {}
+  /// `splits` > 0: the split-key kernel (flash-decoding) with the query
+  /// rows of a GQA group packed into the block's rows (see build).
+  MmaAttention(AttentionOp op, GpuKernelBuilder &k, MmaTiling tiling,
+               int64_t splits = 0)
+      : op(op), k(k), tiling(tiling), splits(splits) {}
 
   void build(PatternRewriter &rewriter);
 
@@ -178,10 +181,13 @@ private:
   /// Starts copying rows [row0, row0 + tileRows) of `src` (zeros past
   /// `rows`) into the shared tile `smem` with cp.async, 16 bytes per copy,
   /// spread over the block's threads; commits them as one group, whose
-  /// token it returns.
-  Value stageAsync(ImplicitLocOpBuilder &kb, Value src, ValueRange lead,
-                   Value row0, int64_t rows, int64_t width, Value smem,
-                   Value thread, int64_t tileRows) {
+  /// token it returns. Row r is `src[lead..., r, :]`, or
+  /// `src[rowAt(r)..., :]` when `rowAt` is given.
+  Value stageAsync(
+      ImplicitLocOpBuilder &kb, Value src, ValueRange lead, Value row0,
+      int64_t rows, int64_t width, Value smem, Value thread, int64_t tileRows,
+      function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value)> rowAt =
+          nullptr) {
     int64_t chunksPerRow = width / 8;
     int64_t chunks = tileRows * chunksPerRow;
     MLIRContext *ctx = kb.getContext();
@@ -195,9 +201,15 @@ private:
         Value row = arith::AddIOp::create(cb, row0, r);
         Value valid = arith::CmpIOp::create(cb, arith::CmpIPredicate::ult, row,
                                             idx(rows));
-        SmallVector<Value> at(lead);
-        at.push_back(arith::MinUIOp::create(
-            cb, row, idx(std::max<int64_t>(rows - 1, 0))));
+        Value clamped = arith::MinUIOp::create(
+            cb, row, idx(std::max<int64_t>(rows - 1, 0)));
+        SmallVector<Value> at;
+        if (rowAt) {
+          at = rowAt(cb, clamped);
+        } else {
+          at.append(lead.begin(), lead.end());
+          at.push_back(clamped);
+        }
         at.push_back(col);
         // Rows past the end read nothing and are zero-filled; the source is
         // 16-byte aligned (rows are multiples of 16 bytes long and the
@@ -239,6 +251,7 @@ private:
   AttentionOp op;
   GpuKernelBuilder &k;
   MmaTiling tiling;
+  int64_t splits;
   Type elt;
 };
 
@@ -257,7 +270,15 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           valueDim = oType.getDimSize(3);
   int64_t group = qHeads / kvHeads;
   int64_t kSteps = headDim / 16, vTiles = valueDim / 8;
-  int64_t qTiles = llvm::divideCeil(sq, blockRows);
+  // Split-key mode (flash-decoding): a block per (batch, KV head, split of
+  // the keys, tile of rows), its rows the group's (head, query) pairs
+  // packed, p = (h - kvh·group)·Sq + i (GQA: each K/V tile serves every
+  // head of the group). Each block writes its rows' partial softmax (max m
+  // in natural log units, sum l, unnormalized O) to `partial` [rows,
+  // splits, 2 + Dv], and the combine kernel normalizes them.
+  bool packed = splits > 0;
+  int64_t packedRows = group * sq;
+  int64_t qTiles = llvm::divideCeil(packed ? packedRows : sq, blockRows);
   AttentionScores scoring(op);
   const double c = scoring.c;
   AttentionBand band(op, sq, skv);
@@ -283,16 +304,32 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   int64_t sharedBytes = 0;
   for (MemRefType t : tilesInShared)
     sharedBytes += t.getNumElements() * 2;
-  k.launch(batch * qHeads * qTiles, kThreads, [&](ImplicitLocOpBuilder &kb,
-                                                  Value block, Value thread) {
+  Value partial;
+  if (packed)
+    partial = memref::AllocOp::create(
+        k.b, MemRefType::get({batch * qHeads * sq, splits, 2 + valueDim},
+                             k.b.getF32Type()));
+  int64_t blocks =
+      packed ? batch * kvHeads * splits * qTiles : batch * qHeads * qTiles;
+  k.launch(blocks, kThreads, [&](ImplicitLocOpBuilder &kb, Value block,
+                                 Value thread) {
     ScalarMath m(kb);
     SmallVector<Value> tiles = k.dynamicShared(kb, tilesInShared);
     Value kTile = tiles[0], vTile = tiles[1], qTile = tiles[2];
-    SmallVector<Value> bi = attentionBlockOrder(
-        kb, block, batch, qHeads, group, qTiles,
-        skv * (headDim + valueDim) * 2, causal);
-    Value bIdx = bi[0], h = bi[1], qTileIdx = bi[2];
-    Value kvh = arith::DivUIOp::create(kb, h, idx(group));
+    Value bIdx, h, qTileIdx, kvh, split;
+    if (packed) {
+      // The tiles of rows of one split are neighbours (one read of its
+      // keys from DRAM).
+      SmallVector<Value> at =
+          k.delinearize(kb, block, {batch, kvHeads, splits, qTiles});
+      bIdx = at[0], kvh = at[1], split = at[2], qTileIdx = at[3];
+    } else {
+      SmallVector<Value> bi = attentionBlockOrder(
+          kb, block, batch, qHeads, group, qTiles,
+          skv * (headDim + valueDim) * 2, causal);
+      bIdx = bi[0], h = bi[1], qTileIdx = bi[2];
+      kvh = arith::DivUIOp::create(kb, h, idx(group));
+    }
     Value warp = arith::DivUIOp::create(kb, thread, idx(32));
     Value lane = arith::RemUIOp::create(kb, thread, idx(32));
     Value lane8 = arith::RemUIOp::create(kb, lane, idx(8));
@@ -309,27 +346,59 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     for (int64_t r = 0; r < laneRows; ++r) {
       rows.push_back(arith::AddIOp::create(
           kb, row0, arith::AddIOp::create(kb, g, idx(16 * (r / 2) + 8 * (r % 2)))));
-      rowValid.push_back(arith::CmpIOp::create(kb, arith::CmpIPredicate::ult,
-                                               rows.back(), idx(sq)));
+      rowValid.push_back(arith::CmpIOp::create(
+          kb, arith::CmpIPredicate::ult, rows.back(),
+          idx(packed ? packedRows : sq)));
     }
     SmallVector<Value> qLead = {bIdx, h}, kvLead = {bIdx, kvh};
+    // A packed row's query index and its Q row's indices.
+    auto queryOf = [&](ImplicitLocOpBuilder &ib, Value row) -> Value {
+      return packed ? arith::RemUIOp::create(ib, row, idx(sq)).getResult()
+                    : row;
+    };
+    auto packedQAt = [&](ImplicitLocOpBuilder &ib,
+                         Value row) -> SmallVector<Value> {
+      Value head = arith::AddIOp::create(
+          ib, arith::MulIOp::create(ib, kvh, idx(group)),
+          arith::DivUIOp::create(ib, row, idx(sq)));
+      return {bIdx, head, queryOf(ib, row)};
+    };
 
     // The keys this block's rows may see; whether a tile needs masks is
-    // decided per warp, from its first and last rows' positions.
+    // decided per warp, from its first and last rows' positions (packed:
+    // every query's).
     band.setup(kb, lengths, bIdx);
     std::pair<Value, Value> range =
-        band.tileRange(kb, blockRow0, blockRows, keysPerTile);
+        packed ? band.tileRange(kb, idx(0), sq, keysPerTile)
+               : band.tileRange(kb, blockRow0, blockRows, keysPerTile);
     Value tileLo = range.first, tileHi = range.second;
-    Value wFirst = band.position(kb, row0);
-    Value wLast =
-        arith::AddIOp::create(kb, wFirst, band.i32(kb, rowsPerWarp - 1));
+    if (packed) {
+      // This split's share: ceil(tiles / splits) of them.
+      Value span = arith::SubIOp::create(kb, tileHi, tileLo);
+      Value per = arith::DivUIOp::create(
+          kb, arith::AddIOp::create(kb, span, idx(splits - 1)), idx(splits));
+      Value from = arith::MinUIOp::create(
+          kb,
+          arith::AddIOp::create(kb, tileLo,
+                                arith::MulIOp::create(kb, split, per)),
+          tileHi);
+      tileHi = arith::MinUIOp::create(
+          kb, arith::AddIOp::create(kb, from, per), tileHi);
+      tileLo = from;
+    }
+    Value wFirst = band.position(kb, packed ? idx(0) : row0);
+    Value wLast = arith::AddIOp::create(
+        kb, wFirst, band.i32(kb, (packed ? sq : rowsPerWarp) - 1));
 
     // Pipeline (FlashAttention-2's): the block's Q rows and the first K
     // tile are in flight before the loop; in each iteration V[j] loads
     // while S = Q·K[j]ᵀ is computed, and K[j+1] while the softmax and
     // O += P·V[j] are.
-    Value first = stageAsync(kb, q, qLead, blockRow0, sq, headDim, qTile,
-                             thread, blockRows);
+    Value first =
+        packed ? stageAsync(kb, q, {}, blockRow0, packedRows, headDim, qTile,
+                            thread, blockRows, packedQAt)
+               : stageAsync(kb, q, qLead, blockRow0, sq, headDim, qTile,
+                            thread, blockRows);
     Value firstKey0 = arith::MulIOp::create(kb, tileLo, idx(keysPerTile));
     stageAsync(kb, key, kvLead, firstKey0, skv, headDim, kTile, thread,
                keysPerTile);
@@ -364,7 +433,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     Value vOffsetLast = laneOffset(kb, vTile, vRowLane, idx(0));
     SmallVector<Value> rowPos;
     for (Value row : rows)
-      rowPos.push_back(band.position(kb, row));
+      rowPos.push_back(band.position(kb, queryOf(kb, row)));
     // Lane row of element e of m-tile mt's fragments.
     auto laneRow = [](int64_t mt, int64_t e) { return 2 * mt + e / 2; };
     auto oAt = [&](int64_t mt, int64_t nv, int64_t e) {
@@ -517,6 +586,56 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     // The last iteration's K prefetch (unused) must land before exit.
     waitAll(kb, first);
 
+    if (packed) {
+      // The partials: m in natural log units, the row's l (its lanes'
+      // partial sums added), O unnormalized, two columns per store. A split
+      // that saw no key of a row holds m = -FLT_MAX·ln 2 and l = 0.
+      Value firstOfRow =
+          arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, t, idx(0));
+      // Linear rows (b, h, i) of the group are contiguous from here.
+      Value linear0 = arith::MulIOp::create(
+          kb,
+          arith::AddIOp::create(
+              kb, arith::MulIOp::create(kb, bIdx, idx(qHeads)),
+              arith::MulIOp::create(kb, kvh, idx(group))),
+          idx(sq));
+      auto f32Pair = VectorType::get({2}, kb.getF32Type());
+      for (int64_t r = 0; r < laneRows; ++r) {
+        Value linear = arith::AddIOp::create(kb, linear0, rows[r]);
+        Value l = quadReduce(kb, tileLoop.getResult(laneRows + r),
+                             /*isMax=*/false);
+        Value mNat =
+            m.mul(tileLoop.getResult(r), m.constant(0.6931471805599453));
+        Value storeML = arith::AndIOp::create(kb, firstOfRow, rowValid[r]);
+        scf::IfOp::create(kb, storeML, [&](OpBuilder &tb, Location tl) {
+          ImplicitLocOpBuilder ib(tl, tb);
+          memref::StoreOp::create(ib, mNat, partial,
+                                  ValueRange{linear, split, idx(0)});
+          memref::StoreOp::create(ib, l, partial,
+                                  ValueRange{linear, split, idx(1)});
+          scf::YieldOp::create(ib);
+        });
+        scf::IfOp::create(kb, rowValid[r], [&](OpBuilder &tb, Location tl) {
+          ImplicitLocOpBuilder ib(tl, tb);
+          int64_t mt = r / 2, half = r % 2;
+          for (int64_t nv = 0; nv < vTiles; ++nv) {
+            Value pair = vector::FromElementsOp::create(
+                ib, f32Pair,
+                ValueRange{tileLoop.getResult(oAt(mt, nv, 2 * half)),
+                           tileLoop.getResult(oAt(mt, nv, 2 * half + 1))});
+            Value slot = arith::AddIOp::create(
+                ib, t2, idx(2 + 8 * nv));
+            vector::StoreOp::create(ib, pair, partial,
+                                    ValueRange{linear, split, slot},
+                                    /*nontemporal=*/false,
+                                    llvm::MaybeAlign(8));
+          }
+          scf::YieldOp::create(ib);
+        });
+      }
+      return;
+    }
+
     // Normalize and store, two columns per store: rows with no visible key
     // give 0 (and a -inf LSE).
     SmallVector<AttentionRowTotals> totals;
@@ -549,6 +668,9 @@ void MmaAttention::build(PatternRewriter &rewriter) {
       }
     }
   }, /*sharedFloats=*/0, /*extraWorkgroup=*/{}, sharedBytes);
+  if (packed)
+    buildAttentionCombine(k, partial, splits, {batch, qHeads, sq}, valueDim,
+                          out, lse);
   outputs.replace(op, rewriter, k);
 }
 
@@ -586,6 +708,23 @@ int64_t sharedBytes(AttentionOp op, const MmaTiling &tiling) {
   return 2 * ((tiling.keysPerTile + tiling.blockRows()) * (headDim + 8) +
               tiling.keysPerTile * (valueDim + 8));
 }
+
+/// The split-key kernel's tiling: 16 rows a warp (a decoding group has few
+/// rows), 128 keys a tile where they fit two blocks an SM, else 64;
+/// `options` override either. Measured on the H100 (bf16, GQA 32:8, D 128,
+/// kernel times with the combine): 128 keys against 64, 0.103 / 0.115 ms at
+/// B8 KV8192, 0.198 / 0.235 ms at B1 KV131072 (93% of copy bandwidth),
+/// 0.117 / 0.129 ms at B2 Sq8 KV32768.
+MmaTiling splitKeyTiling(AttentionOp op, const MmaAttentionOptions &options) {
+  MmaTiling tiling{1, 128};
+  if (options.rowsPerWarp)
+    tiling.mTiles = options.rowsPerWarp / 16;
+  if (sharedBytes(op, tiling) > 110 * 1024)
+    tiling.keysPerTile = 64;
+  if (llvm::is_contained({16, 32, 64, 128}, options.keysPerTile))
+    tiling.keysPerTile = options.keysPerTile;
+  return tiling;
+}
 } // namespace
 
 bool mlir::seqc::canLowerAttentionToMma(AttentionOp op,
@@ -604,4 +743,42 @@ void mlir::seqc::lowerAttentionToMma(AttentionOp op, PatternRewriter &rewriter,
                                      GpuKernelBuilder &k,
                                      const MmaAttentionOptions &options) {
   MmaAttention(op, k, chooseTiling(op, options)).build(rewriter);
+}
+
+int64_t mlir::seqc::mmaKeySplits(AttentionOp op,
+                                 const MmaAttentionOptions &options) {
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto kType = cast<RankedTensorType>(op.getKey().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  Type elt = qType.getElementType();
+  int64_t batch = qType.getDimSize(0), qHeads = qType.getDimSize(1),
+          sq = qType.getDimSize(2), headDim = qType.getDimSize(3),
+          kvHeads = kType.getDimSize(1), skv = kType.getDimSize(2),
+          valueDim = oType.getDimSize(3);
+  MmaTiling tiling = splitKeyTiling(op, options);
+  if (!(elt.isBF16() || elt.isF16()) || op.getQSegmentIds() ||
+      headDim % 16 != 0 || valueDim % 8 != 0 ||
+      sharedBytes(op, tiling) > 110 * 1024)
+    return 0;
+  // Few query rows (decoding, up to a 64-row tile of them a head), in
+  // fewer one-pass blocks than two an SM of an H100 (132 SMs). (Longer
+  // prefills in few blocks stay on the one-pass kernels, whose 128-row
+  // tiles they fill.)
+  constexpr int64_t kFull = 264;
+  if (sq > 64 || batch * qHeads >= kFull)
+    return 0;
+  // Splits of 4 tiles or more until four blocks an SM.
+  int64_t packedBlocks = batch * kvHeads *
+                         llvm::divideCeil((qHeads / kvHeads) * sq,
+                                          tiling.blockRows());
+  int64_t splits =
+      std::min<int64_t>({int64_t(llvm::divideCeil(2 * kFull, packedBlocks)),
+                skv / (4 * tiling.keysPerTile), int64_t(128)});
+  return splits >= 2 ? splits : 0;
+}
+
+void mlir::seqc::lowerAttentionToMmaSplitKeys(
+    AttentionOp op, PatternRewriter &rewriter, GpuKernelBuilder &k,
+    const MmaAttentionOptions &options, int64_t splits) {
+  MmaAttention(op, k, splitKeyTiling(op, options), splits).build(rewriter);
 }

@@ -68,6 +68,143 @@ using namespace mlir;
 using namespace mlir::seqc;
 using namespace mlir::seqc::seq;
 
+void mlir::seqc::buildAttentionCombine(GpuKernelBuilder &k, Value partial,
+                                       int64_t splits,
+                                       ArrayRef<int64_t> rows,
+                                       int64_t valueDim, Value out, Value lse) {
+  ImplicitLocOpBuilder &b = k.b;
+  int64_t numRows = rows[0] * rows[1] * rows[2];
+  k.kernelPart = "combine";
+  // Combine: a block per row, a thread per (part of the splits, value
+  // column). Each thread rescales its part's partials to their maximum,
+  // kCombineStep splits a step with all their loads issued before any
+  // use (the running sums rescaled once a step, as in the online
+  // softmax); the parts then meet in shared memory: M = max m_s,
+  // L = sum l_s e^(m_s - M), out_d = sum acc_s,d e^(m_s - M) / L.
+  // Splits that saw no key hold m = -FLT_MAX and l = 0, and drop out.
+  // (A thread per (row, column) walking every split one at a time
+  // waited on each load: 26 us for 128 splits on an H100, as long as
+  // the attention kernel.)
+  constexpr int64_t kCombineStep = 8;
+  int64_t parts = std::clamp<int64_t>(
+      std::min<int64_t>(int64_t(512) / std::max<int64_t>(valueDim, 1),
+               llvm::divideCeil(splits, kCombineStep)),
+      1, 32);
+  int64_t perPart = llvm::divideCeil(splits, parts);
+  int64_t partSteps = llvm::divideCeil(perPart, kCombineStep);
+  Type f32 = b.getF32Type();
+  SmallVector<Type> combineShared = {
+      k.sharedType({parts, valueDim}, f32), k.sharedType({parts, 2}, f32)};
+  k.launch(numRows, parts * valueDim,
+           [&](ImplicitLocOpBuilder &kb, Value row, Value thread) {
+    ScalarMath m(kb);
+    Value sAcc = k.workgroupBuffers[0], sML = k.workgroupBuffers[1];
+    Value d = arith::RemUIOp::create(kb, thread, k.index(valueDim));
+    Value part = arith::DivUIOp::create(kb, thread, k.index(valueDim));
+    SmallVector<Value> idx = k.delinearize(kb, row, rows);
+    Value dSlot = arith::AddIOp::create(kb, d, k.index(2));
+    Value first = arith::MulIOp::create(kb, part, k.index(perPart));
+    Value end = arith::MinUIOp::create(
+        kb, arith::AddIOp::create(kb, first, k.index(perPart)),
+        k.index(splits));
+    auto sumLoop = scf::ForOp::create(
+        kb, k.index(0), k.index(partSteps), k.index(1),
+        ValueRange{m.constant(-FLT_MAX), m.constant(0.0), m.constant(0.0)},
+        [&](OpBuilder &nb, Location nl, Value step, ValueRange carried) {
+          ImplicitLocOpBuilder ib(nl, nb);
+          ScalarMath im(ib);
+          Value sp0 = arith::AddIOp::create(
+              ib, first,
+              arith::MulIOp::create(ib, step, k.index(kCombineStep)));
+          SmallVector<Value> ms, ls, as;
+          for (int64_t c = 0; c < kCombineStep; ++c) {
+            // Past the part's end: a split that saw no key.
+            Value sp = arith::AddIOp::create(ib, sp0, k.index(c));
+            Value in = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
+                                             sp, end);
+            Value at = arith::MinUIOp::create(ib, sp, k.index(splits - 1));
+            auto load = [&](Value slot, double none) {
+              return im.select(in,
+                               memref::LoadOp::create(
+                                   ib, partial, ValueRange{row, at, slot}),
+                               im.constant(none));
+            };
+            ms.push_back(load(k.index(0), -FLT_MAX));
+            ls.push_back(load(k.index(1), 0.0));
+            as.push_back(load(dSlot, 0.0));
+          }
+          Value mNew = carried[0];
+          for (Value mc : ms)
+            mNew = gpuMax(ib, mNew, mc);
+          Value alpha = im.exp(im.sub(carried[0], mNew));
+          Value total = im.mul(carried[1], alpha);
+          Value acc = im.mul(carried[2], alpha);
+          for (int64_t c = 0; c < kCombineStep; ++c) {
+            Value w = im.exp(im.sub(ms[c], mNew));
+            total = math::FmaOp::create(ib, ls[c], w, total);
+            acc = math::FmaOp::create(ib, as[c], w, acc);
+          }
+          scf::YieldOp::create(ib, ValueRange{mNew, total, acc});
+        });
+    memref::StoreOp::create(kb, sumLoop.getResult(2), sAcc,
+                            ValueRange{part, d});
+    Value dZero = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, d,
+                                        k.index(0));
+    scf::IfOp::create(kb, dZero, [&](OpBuilder &nb, Location nl) {
+      ImplicitLocOpBuilder ib(nl, nb);
+      memref::StoreOp::create(ib, sumLoop.getResult(0), sML,
+                              ValueRange{part, k.index(0)});
+      memref::StoreOp::create(ib, sumLoop.getResult(1), sML,
+                              ValueRange{part, k.index(1)});
+      scf::YieldOp::create(ib);
+    });
+    gpu::BarrierOp::create(kb);
+    Value partZero = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq,
+                                           part, k.index(0));
+    scf::IfOp::create(kb, partZero, [&](OpBuilder &nb, Location nl) {
+      ImplicitLocOpBuilder ib(nl, nb);
+      ScalarMath im(ib);
+      SmallVector<Value> pm, pl, pa;
+      for (int64_t q = 0; q < parts; ++q) {
+        pm.push_back(memref::LoadOp::create(ib, sML,
+                                            ValueRange{k.index(q), k.index(0)}));
+        pl.push_back(memref::LoadOp::create(ib, sML,
+                                            ValueRange{k.index(q), k.index(1)}));
+        pa.push_back(
+            memref::LoadOp::create(ib, sAcc, ValueRange{k.index(q), d}));
+      }
+      Value mMax = pm[0];
+      for (int64_t q = 1; q < parts; ++q)
+        mMax = gpuMax(ib, mMax, pm[q]);
+      Value total = im.constant(0.0), acc = im.constant(0.0);
+      for (int64_t q = 0; q < parts; ++q) {
+        Value w = im.exp(im.sub(pm[q], mMax));
+        total = math::FmaOp::create(ib, pl[q], w, total);
+        acc = math::FmaOp::create(ib, pa[q], w, acc);
+      }
+      Value any = attentionRowSawKeys(im, total);
+      Value inv = im.select(any, im.div(im.constant(1.0), total),
+                            im.constant(0.0));
+      k.store(ib, im.mul(acc, inv), out,
+              ValueRange{idx[0], idx[1], idx[2], d});
+      if (lse) {
+        scf::IfOp::create(ib, dZero, [&](OpBuilder &tb, Location tl) {
+          ImplicitLocOpBuilder lb(tl, tb);
+          ScalarMath lm(lb);
+          Value safe = lm.select(any, total, lm.constant(1.0));
+          Value value = lm.select(any, lm.add(mMax, lm.log(safe)),
+                                  lm.constant(-INFINITY));
+          k.store(lb, value, lse, ValueRange{idx[0], idx[1], idx[2]});
+          scf::YieldOp::create(lb);
+        });
+      }
+      scf::YieldOp::create(ib);
+    });
+  }, /*sharedFloats=*/0, combineShared);
+  k.kernelPart.clear();
+  memref::DeallocOp::create(b, partial);
+}
+
 namespace {
 
 /// Registers held per thread: the recurrences keep N (selective scan), K
@@ -1465,6 +1602,14 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
     bool decoding = splitKeys && decodeSimt &&
                     (qHeads / kvHeads) * sq <= kDecodeSimtRows &&
                     keySplits(batch * qHeads * sq, skv) > 1;
+    // Few (batch, head) pairs of few rows over many keys: the split-key
+    // tensor-core kernel.
+    if (useTensorCores && splitKeys && !decoding) {
+      if (int64_t splits = mmaKeySplits(op, mmaOptions)) {
+        lowerAttentionToMmaSplitKeys(op, rewriter, k, mmaOptions, splits);
+        return success();
+      }
+    }
     if (useTensorCores && useWgmma && !decoding &&
         canLowerAttentionToWgmma(op, mmaOptions)) {
       lowerAttentionToWgmma(op, rewriter, k, mmaOptions);
@@ -1913,135 +2058,7 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
       });
     }
     if (splitPath) {
-      k.kernelPart = "combine";
-      // Combine: a block per row, a thread per (part of the splits, value
-      // column). Each thread rescales its part's partials to their maximum,
-      // kCombineStep splits a step with all their loads issued before any
-      // use (the running sums rescaled once a step, as in the online
-      // softmax); the parts then meet in shared memory: M = max m_s,
-      // L = sum l_s e^(m_s - M), out_d = sum acc_s,d e^(m_s - M) / L.
-      // Splits that saw no key hold m = -FLT_MAX and l = 0, and drop out.
-      // (A thread per (row, column) walking every split one at a time
-      // waited on each load: 26 us for 128 splits on an H100, as long as
-      // the attention kernel.)
-      constexpr int64_t kCombineStep = 8;
-      int64_t parts = std::clamp<int64_t>(
-          std::min<int64_t>(int64_t(512) / std::max<int64_t>(valueDim, 1),
-                   llvm::divideCeil(splits, kCombineStep)),
-          1, 32);
-      int64_t perPart = llvm::divideCeil(splits, parts);
-      int64_t partSteps = llvm::divideCeil(perPart, kCombineStep);
-      Type f32 = b.getF32Type();
-      SmallVector<Type> combineShared = {
-          k.sharedType({parts, valueDim}, f32), k.sharedType({parts, 2}, f32)};
-      k.launch(numRows, parts * valueDim,
-               [&](ImplicitLocOpBuilder &kb, Value row, Value thread) {
-        ScalarMath m(kb);
-        Value sAcc = k.workgroupBuffers[0], sML = k.workgroupBuffers[1];
-        Value d = arith::RemUIOp::create(kb, thread, k.index(valueDim));
-        Value part = arith::DivUIOp::create(kb, thread, k.index(valueDim));
-        SmallVector<Value> idx = k.delinearize(kb, row, rows);
-        Value dSlot = arith::AddIOp::create(kb, d, k.index(2));
-        Value first = arith::MulIOp::create(kb, part, k.index(perPart));
-        Value end = arith::MinUIOp::create(
-            kb, arith::AddIOp::create(kb, first, k.index(perPart)),
-            k.index(splits));
-        auto sumLoop = scf::ForOp::create(
-            kb, k.index(0), k.index(partSteps), k.index(1),
-            ValueRange{m.constant(-FLT_MAX), m.constant(0.0), m.constant(0.0)},
-            [&](OpBuilder &nb, Location nl, Value step, ValueRange carried) {
-              ImplicitLocOpBuilder ib(nl, nb);
-              ScalarMath im(ib);
-              Value sp0 = arith::AddIOp::create(
-                  ib, first,
-                  arith::MulIOp::create(ib, step, k.index(kCombineStep)));
-              SmallVector<Value> ms, ls, as;
-              for (int64_t c = 0; c < kCombineStep; ++c) {
-                // Past the part's end: a split that saw no key.
-                Value sp = arith::AddIOp::create(ib, sp0, k.index(c));
-                Value in = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
-                                                 sp, end);
-                Value at = arith::MinUIOp::create(ib, sp, k.index(splits - 1));
-                auto load = [&](Value slot, double none) {
-                  return im.select(in,
-                                   memref::LoadOp::create(
-                                       ib, partial, ValueRange{row, at, slot}),
-                                   im.constant(none));
-                };
-                ms.push_back(load(k.index(0), -FLT_MAX));
-                ls.push_back(load(k.index(1), 0.0));
-                as.push_back(load(dSlot, 0.0));
-              }
-              Value mNew = carried[0];
-              for (Value mc : ms)
-                mNew = gpuMax(ib, mNew, mc);
-              Value alpha = im.exp(im.sub(carried[0], mNew));
-              Value total = im.mul(carried[1], alpha);
-              Value acc = im.mul(carried[2], alpha);
-              for (int64_t c = 0; c < kCombineStep; ++c) {
-                Value w = im.exp(im.sub(ms[c], mNew));
-                total = math::FmaOp::create(ib, ls[c], w, total);
-                acc = math::FmaOp::create(ib, as[c], w, acc);
-              }
-              scf::YieldOp::create(ib, ValueRange{mNew, total, acc});
-            });
-        memref::StoreOp::create(kb, sumLoop.getResult(2), sAcc,
-                                ValueRange{part, d});
-        Value dZero = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, d,
-                                            k.index(0));
-        scf::IfOp::create(kb, dZero, [&](OpBuilder &nb, Location nl) {
-          ImplicitLocOpBuilder ib(nl, nb);
-          memref::StoreOp::create(ib, sumLoop.getResult(0), sML,
-                                  ValueRange{part, k.index(0)});
-          memref::StoreOp::create(ib, sumLoop.getResult(1), sML,
-                                  ValueRange{part, k.index(1)});
-          scf::YieldOp::create(ib);
-        });
-        gpu::BarrierOp::create(kb);
-        Value partZero = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq,
-                                               part, k.index(0));
-        scf::IfOp::create(kb, partZero, [&](OpBuilder &nb, Location nl) {
-          ImplicitLocOpBuilder ib(nl, nb);
-          ScalarMath im(ib);
-          SmallVector<Value> pm, pl, pa;
-          for (int64_t q = 0; q < parts; ++q) {
-            pm.push_back(memref::LoadOp::create(ib, sML,
-                                                ValueRange{k.index(q), k.index(0)}));
-            pl.push_back(memref::LoadOp::create(ib, sML,
-                                                ValueRange{k.index(q), k.index(1)}));
-            pa.push_back(
-                memref::LoadOp::create(ib, sAcc, ValueRange{k.index(q), d}));
-          }
-          Value mMax = pm[0];
-          for (int64_t q = 1; q < parts; ++q)
-            mMax = gpuMax(ib, mMax, pm[q]);
-          Value total = im.constant(0.0), acc = im.constant(0.0);
-          for (int64_t q = 0; q < parts; ++q) {
-            Value w = im.exp(im.sub(pm[q], mMax));
-            total = math::FmaOp::create(ib, pl[q], w, total);
-            acc = math::FmaOp::create(ib, pa[q], w, acc);
-          }
-          Value any = attentionRowSawKeys(im, total);
-          Value inv = im.select(any, im.div(im.constant(1.0), total),
-                                im.constant(0.0));
-          k.store(ib, im.mul(acc, inv), out,
-                  ValueRange{idx[0], idx[1], idx[2], d});
-          if (lse) {
-            scf::IfOp::create(ib, dZero, [&](OpBuilder &tb, Location tl) {
-              ImplicitLocOpBuilder lb(tl, tb);
-              ScalarMath lm(lb);
-              Value safe = lm.select(any, total, lm.constant(1.0));
-              Value value = lm.select(any, lm.add(mMax, lm.log(safe)),
-                                      lm.constant(-INFINITY));
-              k.store(lb, value, lse, ValueRange{idx[0], idx[1], idx[2]});
-              scf::YieldOp::create(lb);
-            });
-          }
-          scf::YieldOp::create(ib);
-        });
-      }, /*sharedFloats=*/0, combineShared);
-      k.kernelPart.clear();
-      memref::DeallocOp::create(b, partial);
+      buildAttentionCombine(k, partial, splits, rows, valueDim, out, lse);
     }
     outputs.replace(op, rewriter, k);
     return success();

@@ -609,6 +609,30 @@ void lowerAttentionToMma(seq::AttentionOp op, PatternRewriter &rewriter,
                          GpuKernelBuilder &k,
                          const MmaAttentionOptions &options);
 
+/// Key splits of the tensor-core split-key kernel (flash-decoding on
+/// mma.sync) for `op`, 0 where the one-pass kernels fill the GPU (or the
+/// op cannot run on the tensor cores): few (batch, head) pairs of few query
+/// rows over many keys.
+int64_t mmaKeySplits(seq::AttentionOp op, const MmaAttentionOptions &options);
+
+/// Replaces `op` by the split-key kernel (a block per batch, KV head, split
+/// of the keys and tile of the GQA group's packed query rows) and the
+/// combine kernel.
+void lowerAttentionToMmaSplitKeys(seq::AttentionOp op,
+                                  PatternRewriter &rewriter,
+                                  GpuKernelBuilder &k,
+                                  const MmaAttentionOptions &options,
+                                  int64_t splits);
+
+/// The combine kernel of a split-key attention: `partial` [rows, splits,
+/// 2 + Dv] holds each (row, split)'s max m (natural log units), sum l and
+/// unnormalized accumulators, rows = (batch, q head, query) flattened from
+/// `rows`; writes the normalized rows to `out` (and their LSE to `lse`, if
+/// any) and frees `partial`.
+void buildAttentionCombine(GpuKernelBuilder &k, Value partial, int64_t splits,
+                           ArrayRef<int64_t> rows, int64_t valueDim, Value out,
+                           Value lse);
+
 /// Whether seq.attention can run on sm_90a's warpgroup MMA: bf16 or f16
 /// storage, more than 64 query rows, head dims multiples of 16 (values at
 /// most 128), no segment ids, its accumulators within a thread's registers

@@ -645,6 +645,47 @@ def test_linear_recurrence(torch, shape, dim, reverse, with_h0):
 
 
 @cuda
+@pytest.mark.parametrize("steps", [2, 4, 8])
+@pytest.mark.parametrize("layout", ["contiguous", "row_slice", "offset"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_linear_recurrence_vector_steps(torch, steps, layout, reverse):
+    """The block scan's C steps a thread (gpu-scan-steps) read as one vector
+    of a and of b where C·4 bytes are 8 or 16 and C divides the row (C = 2,
+    4; 8 reads scalars), with the next tile's loads in flight during the
+    scan: a partial last tile (4104 = 4·1024 + 8 steps at C = 4), reversed;
+    inputs contiguous, slices of wider rows (row strides of 16-byte
+    multiples, read in place) or off a 16-byte boundary (copied first);
+    against float64."""
+    r = rng(990 + steps)
+    B, L = 3, 4104
+    a_np = uniform(r, 0.9, 1.0, (B, L))
+    b_np = randn(r, (B, L))
+    h0 = randn(r, (B,))
+
+    def place(x):
+        t = dev(torch, x)
+        if layout == "row_slice":
+            wide = torch.zeros(B, L + 12, device="cuda", dtype=t.dtype)
+            wide[:, 4:L + 4] = t
+            t = wide[:, 4:L + 4]
+            assert not t.is_contiguous()
+        elif layout == "offset":
+            base = torch.empty(t.numel() + 1, device="cuda", dtype=t.dtype)
+            t = base[1:].view(t.shape).copy_(t)
+            assert t.data_ptr() % 16 != 0
+        return t
+
+    text = seqc.ops.mlir_text("linear_recurrence", a_np, b_np, h0=h0, dim=-1,
+                              reverse=reverse)
+    m = seqc.compile(text, target="cuda", options="gpu-scan-steps=%d" % steps)
+    h, last = m[list(m)[0]](place(a_np), place(b_np), dev(torch, h0))
+    h_ref, last_ref = ref.linear_recurrence(a_np, b_np, h0=h0, dim=-1,
+                                            reverse=reverse)
+    assert_close(h.cpu().numpy(), h_ref, np.float32)
+    assert_close(last.cpu().numpy(), last_ref, np.float32)
+
+
+@cuda
 @pytest.mark.parametrize("combiner,exclusive,reverse", [
     ("add", False, False), ("max", True, True), ("mul", False, True)])
 def test_scan(torch, combiner, exclusive, reverse):

@@ -170,9 +170,11 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "need splitting (decoding) "
            "runs the split-key SIMT kernel instead of the tensor-core one, "
            "whose 128-row tiles would be nearly empty">,
-    Option<"scanStepsPerThread", "scan-steps-per-thread", "int64_t", "2",
+    Option<"scanStepsPerThread", "scan-steps-per-thread", "int64_t", "4",
            "Steps of a row each thread of the innermost linear recurrence's "
-           "block scan holds in registers (a tile is 256 times this)">,
+           "block scan holds in registers (a tile is 256 times this; one "
+           "vector load of each input where they make 8 or 16 bytes and "
+           "divide the row)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -135,7 +135,7 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
   PassOptions::Option<int64_t> scanStepsPerThread{
       *this, "scan-steps-per-thread",
       llvm::cl::desc("Steps per thread of the innermost linear recurrence"),
-      llvm::cl::init(2)};
+      llvm::cl::init(4)};
 };
 
 /// seq (+ linalg/tensor/arith/math) on tensors -> GPU kernels in a

@@ -767,13 +767,13 @@ int64_t mlir::seqc::mmaKeySplits(AttentionOp op,
   constexpr int64_t kFull = 264;
   if (sq > 64 || batch * qHeads >= kFull)
     return 0;
-  // Splits of 4 tiles or more until four blocks an SM.
+  // Splits of 2 tiles or more until four blocks an SM.
   int64_t packedBlocks = batch * kvHeads *
                          llvm::divideCeil((qHeads / kvHeads) * sq,
                                           tiling.blockRows());
   int64_t splits =
       std::min<int64_t>({int64_t(llvm::divideCeil(2 * kFull, packedBlocks)),
-                skv / (4 * tiling.keysPerTile), int64_t(128)});
+                skv / (2 * tiling.keysPerTile), int64_t(128)});
   return splits >= 2 ? splits : 0;
 }
 

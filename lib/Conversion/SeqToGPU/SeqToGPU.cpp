@@ -451,7 +451,11 @@ Affine then(ImplicitLocOpBuilder &kb, Affine first, Affine second) {
 /// memory) gives each thread the state entering its steps; the thread then
 /// replays its steps from registers and writes h. The row's state carries
 /// from tile to tile. Every a, b and h element moves through device memory
-/// exactly once.
+/// exactly once. Where C·4 bytes make a vector of 8 or 16 and C divides the
+/// row, a thread's C steps are one vector load of each input (the runtime's
+/// inputs are 16-byte aligned with 16-byte row strides); and the next
+/// tile's loads are issued before this tile's scan, so that they are in
+/// flight while it runs.
 LogicalResult lowerInnermostRecurrence(LinearRecurrenceOp op,
                                        PatternRewriter &rewriter,
                                        int64_t stepsPerThread) {
@@ -468,8 +472,15 @@ LogicalResult lowerInnermostRecurrence(LinearRecurrenceOp op,
   int64_t tile = kThreads * perThread;
   int64_t tiles = llvm::divideCeil(length, tile);
   bool reverse = op.getReverse();
-  Value a = k.buffer(op.getA()), bb = k.buffer(op.getB()),
-        h0 = k.buffer(op.getH0());
+  auto elementBytes = [](Value tensor) {
+    return tensorTypeOf(tensor).getElementType().getIntOrFloatBitWidth() / 8;
+  };
+  int64_t vectorBytes = perThread * elementBytes(op.getA());
+  bool vectorSteps = perThread > 1 && length % perThread == 0 &&
+                     elementBytes(op.getA()) == elementBytes(op.getB()) &&
+                     (vectorBytes == 8 || vectorBytes == 16);
+  Value a = k.buffer(op.getA(), vectorSteps),
+        bb = k.buffer(op.getB(), vectorSteps), h0 = k.buffer(op.getH0());
   Value h = k.output(type), last = k.output(lastType);
   k.launch(rows, kThreads, [&](ImplicitLocOpBuilder &kb, Value row,
                                Value thread) {
@@ -487,35 +498,84 @@ LogicalResult lowerInnermostRecurrence(LinearRecurrenceOp op,
     Value width = arith::ConstantIntOp::create(kb, kb.getI32Type(), 32);
     Value one = m.constant(1.0), zero = m.constant(0.0);
     Value carry0 = h0 ? k.load(kb, h0, lead) : zero;
+    // Logical step s (0 = the first the recurrence visits) of this thread's
+    // j-th element in tile `tileIdx`, whether it is in the row, and its
+    // position there.
+    auto firstStep = [&](ImplicitLocOpBuilder &ib, Value tileIdx) {
+      return arith::AddIOp::create(
+          ib, arith::MulIOp::create(ib, tileIdx, k.index(tile)),
+          arith::MulIOp::create(ib, thread, k.index(perThread)));
+    };
+    auto step = [&](ImplicitLocOpBuilder &ib, Value first, int64_t j) {
+      Value s = arith::AddIOp::create(ib, first, k.index(j));
+      Value inRow = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, s,
+                                          k.index(length));
+      Value clamped = arith::MinUIOp::create(ib, s, k.index(length - 1));
+      Value p = reverse ? arith::SubIOp::create(ib, k.index(length - 1),
+                                                clamped)
+                              .getResult()
+                        : clamped;
+      return std::make_pair(p, inRow);
+    };
+    // The thread's a and b of a tile (identity maps past the row's end).
+    auto loadTile = [&](ImplicitLocOpBuilder &ib,
+                        Value tileIdx) -> SmallVector<Value> {
+      ScalarMath im(ib);
+      Value first = firstStep(ib, tileIdx);
+      SmallVector<Value> as, bs;
+      if (vectorSteps) {
+        // The C steps are all in the row or all past it (C divides it).
+        Value inRow = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
+                                            first, k.index(length));
+        Value clamped =
+            arith::MinUIOp::create(ib, first, k.index(length - perThread));
+        Value p = reverse ? arith::SubIOp::create(
+                                ib, k.index(length - perThread), clamped)
+                                .getResult()
+                          : clamped;
+        auto load = [&](Value buf, SmallVector<Value> &into, Value none) {
+          Type elt = cast<MemRefType>(buf.getType()).getElementType();
+          Value vec = vector::LoadOp::create(
+              ib, VectorType::get({perThread}, elt), buf, at(p),
+              /*nontemporal=*/false, llvm::MaybeAlign(vectorBytes));
+          for (int64_t j = 0; j < perThread; ++j) {
+            int64_t e = reverse ? perThread - 1 - j : j;
+            into.push_back(im.select(
+                inRow,
+                im.f32(vector::ExtractOp::create(ib, vec,
+                                                 ArrayRef<int64_t>{e})),
+                none));
+          }
+        };
+        load(a, as, one);
+        load(bb, bs, zero);
+      } else {
+        for (int64_t j = 0; j < perThread; ++j) {
+          auto [p, inRow] = step(ib, first, j);
+          as.push_back(im.select(inRow, k.load(ib, a, at(p)), one));
+          bs.push_back(im.select(inRow, k.load(ib, bb, at(p)), zero));
+        }
+      }
+      as.append(bs);
+      return as;
+    };
+    SmallVector<Value> init = {carry0};
+    init.append(loadTile(kb, k.index(0)));
     auto tileLoop = scf::ForOp::create(
-        kb, k.index(0), k.index(tiles), k.index(1), ValueRange{carry0},
+        kb, k.index(0), k.index(tiles), k.index(1), init,
         [&](OpBuilder &nb, Location loc, Value tileIdx, ValueRange carried) {
           ImplicitLocOpBuilder ib(loc, nb);
           ScalarMath im(ib);
-          // Logical step s (0 = the first the recurrence visits) of this
-          // thread's j-th element, and its position in the row.
-          Value first = arith::AddIOp::create(
-              ib, arith::MulIOp::create(ib, tileIdx, k.index(tile)),
-              arith::MulIOp::create(ib, thread, k.index(perThread)));
-          SmallVector<Value> pos, valid, as, bs;
+          SmallVector<Value> as(carried.slice(1, perThread)),
+              bs(carried.slice(1 + perThread, perThread));
+          // The next tile's loads go out first (past the last tile: the
+          // identity maps, nothing read out of the row).
+          SmallVector<Value> next = {Value()};
+          next.append(loadTile(
+              ib, arith::AddIOp::create(ib, tileIdx, k.index(1))));
           Affine mine = {one, zero};
-          for (int64_t j = 0; j < perThread; ++j) {
-            Value s = arith::AddIOp::create(ib, first, k.index(j));
-            Value inRow = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
-                                                s, k.index(length));
-            Value clamped = arith::MinUIOp::create(ib, s, k.index(length - 1));
-            Value p = reverse ? arith::SubIOp::create(
-                                    ib, k.index(length - 1), clamped)
-                                    .getResult()
-                              : clamped;
-            Value aj = im.select(inRow, k.load(ib, a, at(p)), one);
-            Value bj = im.select(inRow, k.load(ib, bb, at(p)), zero);
-            pos.push_back(p);
-            valid.push_back(inRow);
-            as.push_back(aj);
-            bs.push_back(bj);
-            mine = then(ib, mine, Affine{aj, bj});
-          }
+          for (int64_t j = 0; j < perThread; ++j)
+            mine = then(ib, mine, Affine{as[j], bs[j]});
           // Inclusive scan of the threads' maps within each warp.
           Affine incl = mine;
           for (int64_t offset = 1; offset < 32; offset *= 2) {
@@ -574,18 +634,19 @@ LogicalResult lowerInnermostRecurrence(LinearRecurrenceOp op,
           Affine entering = then(ib, before, excl);
           Value state = math::FmaOp::create(ib, entering.a, carried[0],
                                             entering.b);
+          Value first = firstStep(ib, tileIdx);
           for (int64_t j = 0; j < perThread; ++j) {
             state = math::FmaOp::create(ib, as[j], state, bs[j]);
             Value hj = state;
-            scf::IfOp::create(ib, valid[j], [&](OpBuilder &tb, Location tl) {
+            auto [p, inRow] = step(ib, first, j);
+            scf::IfOp::create(ib, inRow, [&](OpBuilder &tb, Location tl) {
               ImplicitLocOpBuilder tib(tl, tb);
-              k.store(tib, hj, h, at(pos[j]));
+              k.store(tib, hj, h, at(p));
               scf::YieldOp::create(tib);
             });
           }
-          scf::YieldOp::create(
-              ib, ValueRange{math::FmaOp::create(ib, total.a, carried[0],
-                                                 total.b)});
+          next[0] = math::FmaOp::create(ib, total.a, carried[0], total.b);
+          scf::YieldOp::create(ib, next);
         });
     Value firstThread = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq,
                                               thread, k.index(0));

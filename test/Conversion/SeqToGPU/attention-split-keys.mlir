@@ -125,17 +125,17 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // bf16 decoding: the split-key tensor-core kernel by default (a block per
 // KV head, split of 256 keys and tile of the group's packed rows, then the
 // combine kernel); with attention-decode-simt the split-key warp kernel
-// (bf16 read, f32 math). Splits of 4 key tiles or more.
+// (bf16 read, f32 math). Splits of 2 key tiles or more.
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1" | FileCheck %s --check-prefix=MMA
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-simt=1" | FileCheck %s --check-prefix=SIMT
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-keys-per-tile=64" | FileCheck %s --check-prefix=MMA64
-// 8 KV heads x 16 splits of 512 keys = 128 blocks of 128 threads, 64-row
+// 8 KV heads x 32 splits of 256 keys = 256 blocks of 128 threads, 64-row
 // tiles, 128-key tiles (87 KB of shared memory).
 // MMA-LABEL: func.func @decode_bf16
-// MMA: %[[PARTIAL:.*]] = memref.alloc() : memref<32x16x130xf32>
-// MMA: gpu.launch blocks({{.*}}) in ({{.*}} = %c128{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) {{.*}}function(@decode_bf16_attention)
+// MMA: %[[PARTIAL:.*]] = memref.alloc() : memref<32x32x130xf32>
+// MMA: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) {{.*}}function(@decode_bf16_attention)
 // MMA: nvvm.mma.sync
-// MMA: vector.store %{{.*}}, %[[PARTIAL]]{{.*}} : memref<32x16x130xf32>, vector<2xf32>
+// MMA: vector.store %{{.*}}, %[[PARTIAL]]{{.*}} : memref<32x32x130xf32>, vector<2xf32>
 // MMA: function(@decode_bf16_attention_combine)
 // MMA: memref.dealloc %[[PARTIAL]]
 // A prefill (512 queries) stays on the one-pass kernel.
@@ -143,9 +143,9 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // MMA-NOT: x130xf32>
 // MMA: nvvm.mma.sync
 // MMA-LABEL: func.func @decode_bf16_many_rows
-// With 64-key tiles: 32 splits of 256 keys.
+// With 64-key tiles: 64 splits of 128 keys.
 // MMA64-LABEL: func.func @decode_bf16
-// MMA64: memref.alloc() : memref<32x32x130xf32>
+// MMA64: memref.alloc() : memref<32x64x130xf32>
 // MMA64-LABEL: func.func @prefill_bf16
 // SIMT-LABEL: func.func @decode_bf16
 // SIMT: memref.alloc() : memref<32x128x130xf32>
@@ -158,12 +158,12 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // cores there on an H100: its f32 FMAs are the limit), one tile of packed
 // rows per (KV head, split).
 // SIMT-LABEL: func.func @decode_bf16_many_rows
-// SIMT: memref.alloc() : memref<256x16x130xf32>
-// SIMT: gpu.launch blocks({{.*}}) in ({{.*}} = %c128{{.*}})
+// SIMT: memref.alloc() : memref<256x32x130xf32>
+// SIMT: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}})
 // SIMT: nvvm.mma.sync
 // SIMT-LABEL: func.func @decode_bf16_more_rows
-// SIMT: memref.alloc() : memref<512x16x130xf32>
-// SIMT: gpu.launch blocks({{.*}}) in ({{.*}} = %c128{{.*}})
+// SIMT: memref.alloc() : memref<512x32x130xf32>
+// SIMT: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}})
 // SIMT: nvvm.mma.sync
 func.func @decode_bf16(%q: tensor<1x32x1x128xbf16>, %k: tensor<1x8x8192x128xbf16>, %v: tensor<1x8x8192x128xbf16>) -> tensor<1x32x1x128xbf16> {
   %o = seq.attention %q, %k, %v

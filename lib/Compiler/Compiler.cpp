@@ -199,6 +199,13 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          "4, got '" +
                          value + "'");
       options.selectiveScanBCSteps = number;
+    } else if (key == "selective-scan-state-lanes") {
+      if (value.getAsInteger(10, number) ||
+          !llvm::is_contained({1, 2, 4, 8, 16}, number))
+        return makeError("option 'selective-scan-state-lanes' must be 1, 2, "
+                         "4, 8 or 16, got '" +
+                         value + "'");
+      options.selectiveScanStateLanes = number;
     } else if (key == "attention-decode-keys") {
       if (value.getAsInteger(10, number) ||
           !llvm::is_contained({1, 2, 4, 8, 16}, number))
@@ -233,6 +240,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "attention-wgmma-stages, attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
                        "selective-scan-time-split, selective-scan-bc-steps, "
+                       "selective-scan-state-lanes, "
                        "attention-decode-vector, "
                        "attention-decode-transpose, attention-wgmma, "
                        "attention-decode-simt, matmul-split-k, bounds-check)");
@@ -282,6 +290,8 @@ std::string CompileOptions::str() const {
                                        std::to_string(selectiveScanTimeSplit)
                                  : "") +
          " selective-scan-bc-steps=" + std::to_string(selectiveScanBCSteps) +
+         " selective-scan-state-lanes=" +
+         std::to_string(selectiveScanStateLanes) +
          (boundsCheck ? " bounds-check=1" : "") +
          (attentionSplitKeys ? " attention-split-keys=1" : "") +
          (matmulSplitK ? " matmul-split-k=1" : "") +
@@ -608,6 +618,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionWgmmaStages = options.attentionWgmmaStages;
     pipelineOptions.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
     pipelineOptions.selectiveScanBCSteps = options.selectiveScanBCSteps;
+    pipelineOptions.selectiveScanStateLanes = options.selectiveScanStateLanes;
     pipelineOptions.attentionDecodeVector = options.attentionDecodeVector;
     pipelineOptions.attentionDecodeTranspose = options.attentionDecodeTranspose;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;

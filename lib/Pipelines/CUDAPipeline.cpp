@@ -63,6 +63,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
   seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
   seqToGPU.selectiveScanBCSteps = options.selectiveScanBCSteps;
+  seqToGPU.selectiveScanStateLanes = options.selectiveScanStateLanes;
   seqToGPU.attentionDecodeVector = options.attentionDecodeVector;
   seqToGPU.attentionDecodeTranspose = options.attentionDecodeTranspose;
   seqToGPU.attentionSplitKeys = options.attentionSplitKeys;

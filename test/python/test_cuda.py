@@ -766,6 +766,45 @@ def test_selective_scan_time_split(torch, split, L, bc):
 
 
 @cuda
+@pytest.mark.parametrize("lanes,N,split,L,bc", [
+    (2, 16, 0, 237, 2), (4, 16, 16, 240, 4), (4, 16, 1000, 240, 2),
+    (8, 16, 40, 237, 1), (16, 16, 0, 240, 2),
+    # 8 lanes do not divide N = 12: 4 of 3 states; 16 lanes over N = 6: 2.
+    (8, 12, 0, 240, 2), (16, 6, 1000, 237, 1)])
+def test_selective_scan_state_lanes(torch, lanes, N, split, L, bc):
+    """selective-scan-state-lanes: neighbouring lanes share a channel, each
+    with N / lanes of its states, y summed over them by shuffles; the
+    chunk's Δ (biased, softplus'ed) and gate (silu'ed) computed once as
+    staged. With time splits (the local pass's states and ΣΔ per lane),
+    without, vector and scalar B/C loads, groups, every extra, A = 0 on a
+    channel, 40 channels (a partial block), the last state; against
+    float64 and against one lane a channel."""
+    r = rng(997)
+    Bt, D, G = 2, 40, 2
+    u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
+    A = -uniform(r, 0.5, 2.0, (D, N))
+    A[3] = 0.0
+    Bm, Cm = randn(r, (Bt, G, N, L)), randn(r, (Bt, G, N, L))
+    kw = dict(D=randn(r, (D,)), z=randn(r, (Bt, D, L)),
+              delta_bias=uniform(r, -0.5, 0.5, (D,)), delta_softplus=True)
+    plan = seqc.ops._PLANS["selective_scan"](u, delta, A, Bm, Cm,
+                                             return_last_state=True, **kw)
+    args = [dev(torch, a) for a in plan.call.arrays]
+    outs = []
+    for n_lanes in (lanes, 1):
+        m = seqc.compile(plan.text(), target="cuda", options=(
+            "selective-scan-state-lanes=%d selective-scan-time-split=%d "
+            "selective-scan-bc-steps=%d" % (n_lanes, split, bc)))
+        outs.append([t.cpu().numpy() for t in m[list(m)[0]](*args)])
+    (y, last), (y1, last1) = outs
+    y_ref, last_ref = ref.selective_scan(u, delta, A, Bm, Cm, **kw)
+    assert_close(y, y_ref, np.float32)
+    assert_close(last, last_ref, np.float32)
+    np.testing.assert_allclose(y, y1, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(last, last1, rtol=1e-4, atol=1e-4)
+
+
+@cuda
 @pytest.mark.parametrize("L", [64, 67])
 def test_selective_scan_softplus_and_silu_over_their_range(torch, L):
     """The GPU scan's softplus and silu run on the special-function unit

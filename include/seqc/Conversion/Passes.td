@@ -159,6 +159,12 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "Steps of seq.selective_scan's B and C that one vector load per "
            "state reads: 2 or 4 where the length is a multiple of 4; 1 (or "
            "another length): a scalar load per state and step">,
+    Option<"selectiveScanStateLanes", "selective-scan-state-lanes",
+           "int64_t", "1",
+           "Lanes that share a channel of seq.selective_scan, each holding "
+           "N / lanes of its states (1, 2, 4, 8 or 16; a power of two that "
+           "does not divide N is halved until it does): more warps, fewer "
+           "registers, y summed over the lanes by shuffles">,
     Option<"attentionSplitKeys", "attention-split-keys", "bool", "false",
            "SIMT attention with few query rows (decoding): split each row's "
            "keys across warps (a warp per up to 4 rows of one KV head; up to "

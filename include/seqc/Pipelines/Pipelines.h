@@ -108,6 +108,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Steps of the selective scan's B and C per vector load "
                      "(1, 2, 4)"),
       llvm::cl::init(2)};
+  PassOptions::Option<int64_t> selectiveScanStateLanes{
+      *this, "selective-scan-state-lanes",
+      llvm::cl::desc("Lanes sharing a channel of the selective scan, each "
+                     "with N / lanes states (1, 2, 4, 8, 16)"),
+      llvm::cl::init(1)};
   PassOptions::Option<bool> attentionDecodeVector{
       *this, "attention-decode-vector",
       llvm::cl::desc("Split-key attention: K/V row pieces as vector loads"),

@@ -802,13 +802,17 @@ struct ScanToGPU : OpRewritePattern<ScanOp> {
 //===----------------------------------------------------------------------===//
 
 struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
-  SelectiveScanToGPU(MLIRContext *ctx, int64_t timeSplit, int64_t bcSteps)
-      : OpRewritePattern(ctx), timeSplit(timeSplit), bcSteps(bcSteps) {}
+  SelectiveScanToGPU(MLIRContext *ctx, int64_t timeSplit, int64_t bcSteps,
+                     int64_t stateLanes)
+      : OpRewritePattern(ctx), timeSplit(timeSplit), bcSteps(bcSteps),
+        stateLanes(stateLanes) {}
   /// Steps per time split (0: the lowering's choice; the length or more:
   /// none, each thread walks all of time).
   int64_t timeSplit;
   /// Steps of B and C per vector load (1: a load per state and step).
   int64_t bcSteps;
+  /// Lanes sharing a channel, each with states / stateLanes of its states.
+  int64_t stateLanes;
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -855,6 +859,16 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // same way, and each thread keeps its channel's N states in registers.
     constexpr int64_t kChannels = 32, kChunk = 16;
     int64_t channelBlocks = llvm::divideCeil(channels, kChannels);
+    // `lanes` neighbouring lanes share a channel (a power of two dividing
+    // N), each holding perLane of its states: lanes times the warps and a
+    // lanes-th of the registers, y summed over the lanes by xor shuffles.
+    // The chunk's Δ (biased, softplus'ed) and gate (silu'ed) are computed
+    // once as they are staged, not once per lane.
+    int64_t lanes = std::max<int64_t>(stateLanes, 1);
+    while (lanes > 1 && states % lanes != 0)
+      lanes /= 2;
+    int64_t perLane = states / lanes;
+    int64_t blockThreads = kChannels * lanes;
     // Time splits of `span` steps (a multiple of the chunk): a first
     // kernel scans each split from a zero state, keeping its end state and
     // its sum of Δ (the split's decay is 2^(ΣΔ·A·log2 e) per state); a
@@ -871,8 +885,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     constexpr int64_t kWantedWarps = 6144, kMinSpan = 64;
     int64_t span = std::max<int64_t>(length, 1);
     if (timeSplit == 0) {
-      int64_t blocks = batch * channelBlocks;
-      int64_t wanted = std::min<int64_t>(llvm::divideCeil(kWantedWarps, blocks),
+      int64_t warps = batch * channelBlocks * lanes;
+      int64_t wanted = std::min<int64_t>(llvm::divideCeil(kWantedWarps, warps),
                                 length / kMinSpan);
       if (wanted > 1)
         span = llvm::alignTo(llvm::divideCeil(length, wanted), kChunk);
@@ -899,7 +913,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     auto scanKernel = [&](bool local) {
       k.kernelPart = local ? "local" : "";
       SmallVector<Type> tiles(4, k.sharedType({kChannels, kChunk + 1}, f32));
-      k.launch(batch * channelBlocks * splits, kChannels,
+      k.launch(batch * channelBlocks * splits, blockThreads,
                [&](ImplicitLocOpBuilder &kb, Value block, Value thread) {
         ScalarMath m(kb);
         Value uS = k.workgroupBuffers[0], dS = k.workgroupBuffers[1],
@@ -910,17 +924,27 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
         Value d0 = arith::MulIOp::create(
             kb, arith::RemUIOp::create(kb, rest, k.index(channelBlocks)),
             k.index(kChannels));
-        Value d = arith::AddIOp::create(kb, d0, thread);
+        // This thread's channel (of the block's) and lane within it.
+        Value chan = arith::DivUIOp::create(kb, thread, k.index(lanes));
+        Value sub = arith::RemUIOp::create(kb, thread, k.index(lanes));
+        Value firstLane =
+            arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, sub, k.index(0));
+        Value d = arith::AddIOp::create(kb, d0, chan);
         Value active = arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, d,
                                              k.index(channels));
         Value dSafe = arith::MinUIOp::create(kb, d, k.index(channels - 1));
         Value g = arith::DivUIOp::create(kb, dSafe, k.index(perGroup));
+        // The lane's states: n = sub·perLane + s.
+        SmallVector<Value> stateIdx;
+        for (int64_t s = 0; s < perLane; ++s)
+          stateIdx.push_back(arith::AddIOp::create(
+              kb, arith::MulIOp::create(kb, sub, k.index(perLane)),
+              k.index(s)));
         // exp(Δ·A) = 2^(Δ·A·log2 e) on the special-function unit.
         SmallVector<Value> a2;
-        for (int64_t n = 0; n < states; ++n)
-          a2.push_back(m.mul(k.load(kb, A, ValueRange{dSafe, k.index(n)}),
+        for (int64_t s = 0; s < perLane; ++s)
+          a2.push_back(m.mul(k.load(kb, A, ValueRange{dSafe, stateIdx[s]}),
                              m.constant(kLog2E)));
-        Value dBias = bias ? k.load(kb, bias, ValueRange{dSafe}) : Value();
         Value dSkip = D ? k.load(kb, D, ValueRange{dSafe}) : Value();
         // This split's steps [tBegin, tEnd), in chunks of 16.
         Value tBegin = arith::MulIOp::create(kb, sp, k.index(span));
@@ -933,14 +957,16 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 kb, arith::SubIOp::create(kb, tEnd, tBegin),
                 k.index(kChunk - 1)),
             k.index(kChunk));
-        // Element j·32 + thread of a chunk: channel (·)/16, step (·)%16.
+        // Element j·T + thread of a chunk (T threads): channel (·)/16,
+        // step (·)%16.
         auto forChunkElements = [&](ImplicitLocOpBuilder &eb, Value t0,
                                     function_ref<void(ImplicitLocOpBuilder &,
                                                       Value, Value, Value,
                                                       Value)>
                                         fn) {
-          for (int64_t j = 0; j < kChunk; ++j) {
-            Value e = arith::AddIOp::create(eb, thread, k.index(j * kChannels));
+          for (int64_t j = 0; j * blockThreads < kChannels * kChunk; ++j) {
+            Value e =
+                arith::AddIOp::create(eb, thread, k.index(j * blockThreads));
             Value cl = arith::DivUIOp::create(eb, e, k.index(kChunk));
             Value tt = arith::RemUIOp::create(eb, e, k.index(kChunk));
             Value dd = arith::AddIOp::create(eb, d0, cl);
@@ -959,40 +985,50 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
           }
         };
         SmallVector<Value> h0;
-        for (int64_t n = 0; n < states; ++n)
+        for (int64_t s = 0; s < perLane; ++s)
           h0.push_back(split && !local
                            ? memref::LoadOp::create(
                                  kb, carriedIn,
-                                 ValueRange{bi, dSafe, sp, k.index(n)})
+                                 ValueRange{bi, dSafe, sp, stateIdx[s]})
                                  .getResult()
                            : m.constant(0.0));
         // The local pass also sums the split's Δ.
         if (local)
           h0.push_back(m.constant(0.0));
-        // Step tt of the chunk: u and delta (biased, softplus'ed) from
-        // the staged tiles.
+        // Step tt of the chunk: u and delta (biased, softplus'ed as
+        // staged) from the staged tiles.
         auto stepInputs = [&](ImplicitLocOpBuilder &ib, Value tt) {
-          ScalarMath im(ib);
-          SmallVector<Value> sAt = {thread, tt};
+          SmallVector<Value> sAt = {chan, tt};
           Value ut = memref::LoadOp::create(ib, uS, sAt);
           Value dt = memref::LoadOp::create(ib, dS, sAt);
-          if (dBias)
-            dt = im.add(dt, dBias);
-          if (softplus)
-            dt = fastSoftplus(ib, dt);
           return std::make_pair(ut, dt);
         };
-        // y at step tt (C.h summed: yt) with the skip term and the gate,
-        // to the y tile.
+        // y at step tt (C.h summed over the lane's states: yt, then over
+        // the channel's lanes) with the skip term and the gate (silu'ed as
+        // staged), to the y tile by the channel's first lane.
         auto finishY = [&](ImplicitLocOpBuilder &ib, Value tt, Value yt,
                            Value ut) {
           ScalarMath im(ib);
-          SmallVector<Value> sAt = {thread, tt};
+          SmallVector<Value> sAt = {chan, tt};
+          Value width = arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
+          for (int64_t offset = 1; offset < lanes; offset *= 2) {
+            Value o = arith::ConstantIntOp::create(ib, ib.getI32Type(), offset);
+            yt = im.add(yt, gpu::ShuffleOp::create(ib, yt, o, width,
+                                                   gpu::ShuffleMode::XOR)
+                                .getShuffleResult());
+          }
           if (dSkip)
             yt = math::FmaOp::create(ib, dSkip, ut, yt);
           if (z)
-            yt = im.mul(yt, fastSilu(ib, memref::LoadOp::create(ib, zS, sAt)));
-          memref::StoreOp::create(ib, yt, yS, sAt);
+            yt = im.mul(yt, memref::LoadOp::create(ib, zS, sAt));
+          if (lanes == 1) {
+            memref::StoreOp::create(ib, yt, yS, sAt);
+            return;
+          }
+          scf::IfOp::create(ib, firstLane, [&](OpBuilder &tb, Location tl) {
+            memref::StoreOp::create(tb, tl, yt, yS, sAt);
+            scf::YieldOp::create(tb, tl);
+          });
         };
         // After the chunk's steps: the y tile out to y (coalesced).
         auto writeBack = [&](ImplicitLocOpBuilder &cb, Value t0) {
@@ -1015,11 +1051,15 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 SmallVector<Value> at = {bi, dd, t};
                 memref::StoreOp::create(ib, k.load(ib, u, at), uS,
                                         ValueRange{cl, tt});
-                memref::StoreOp::create(ib, k.load(ib, delta, at), dS,
-                                        ValueRange{cl, tt});
+                Value dt = k.load(ib, delta, at);
+                if (bias)
+                  dt = ScalarMath(ib).add(dt, k.load(ib, bias, ValueRange{dd}));
+                if (softplus)
+                  dt = fastSoftplus(ib, dt);
+                memref::StoreOp::create(ib, dt, dS, ValueRange{cl, tt});
                 if (z && !local)
-                  memref::StoreOp::create(ib, k.load(ib, z, at), zS,
-                                          ValueRange{cl, tt});
+                  memref::StoreOp::create(ib, fastSilu(ib, k.load(ib, z, at)),
+                                          zS, ValueRange{cl, tt});
               });
               gpu::BarrierOp::create(cb);
               // This thread's channel through the chunk's steps.
@@ -1038,7 +1078,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                       ImplicitLocOpBuilder ib(sl, sb);
                       ScalarMath im(ib);
                       SmallVector<Value> uts, dts, dtus, ys, slots;
-                      Value dsum = local ? h[states] : Value();
+                      Value dsum = local ? h[perLane] : Value();
                       for (int64_t j = 0; j < groupSteps; ++j) {
                         Value tt = arith::AddIOp::create(ib, t1, k.index(j));
                         slots.push_back(tt);
@@ -1066,14 +1106,14 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                         return values;
                       };
                       SmallVector<SmallVector<Value>> bs, cs;
-                      for (int64_t n = 0; n < states; ++n) {
-                        bs.push_back(loadRun(B, k.index(n)));
+                      for (int64_t n = 0; n < perLane; ++n) {
+                        bs.push_back(loadRun(B, stateIdx[n]));
                         if (!local)
-                          cs.push_back(loadRun(C, k.index(n)));
+                          cs.push_back(loadRun(C, stateIdx[n]));
                       }
-                      SmallVector<Value> next(h.take_front(states));
+                      SmallVector<Value> next(h.take_front(perLane));
                       for (int64_t j = 0; j < groupSteps; ++j)
-                        for (int64_t n = 0; n < states; ++n) {
+                        for (int64_t n = 0; n < perLane; ++n) {
                           Value decay = exp2(ib, im.mul(dts[j], a2[n]));
                           next[n] = math::FmaOp::create(
                               ib, decay, next[n], im.mul(dtus[j], bs[n][j]));
@@ -1103,8 +1143,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                     Value dtu = im.mul(dt, ut);
                     SmallVector<Value> next;
                     Value yt = im.constant(0.0);
-                    for (int64_t n = 0; n < states; ++n) {
-                      SmallVector<Value> bcAt = {bi, g, k.index(n), t};
+                    for (int64_t n = 0; n < perLane; ++n) {
+                      SmallVector<Value> bcAt = {bi, g, stateIdx[n], t};
                       Value decay = exp2(ib, im.mul(dt, a2[n]));
                       Value hn = math::FmaOp::create(
                           ib, decay, h[n], im.mul(dtu, k.load(ib, B, bcAt)));
@@ -1114,7 +1154,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                                                  yt);
                     }
                     if (local)
-                      next.push_back(im.add(h[states], dt));
+                      next.push_back(im.add(h[perLane], dt));
                     else
                       finishY(ib, tt, yt, ut);
                     scf::YieldOp::create(ib, next);
@@ -1126,16 +1166,19 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
           return;
         scf::IfOp::create(kb, active, [&](OpBuilder &tb, Location tl) {
           ImplicitLocOpBuilder ib(tl, tb);
-          for (int64_t n = 0; n < states; ++n)
+          for (int64_t n = 0; n < perLane; ++n)
             if (local)
               memref::StoreOp::create(ib, chunkLoop.getResult(n), localState,
-                                      ValueRange{bi, d, sp, k.index(n)});
+                                      ValueRange{bi, d, sp, stateIdx[n]});
             else
               k.store(ib, chunkLoop.getResult(n), last,
-                      ValueRange{bi, d, k.index(n)});
+                      ValueRange{bi, d, stateIdx[n]});
           if (local)
-            memref::StoreOp::create(ib, chunkLoop.getResult(states), deltaSum,
-                                    ValueRange{bi, d, sp});
+            scf::IfOp::create(ib, firstLane, [&](OpBuilder &fb, Location fl) {
+              memref::StoreOp::create(fb, fl, chunkLoop.getResult(perLane),
+                                      deltaSum, ValueRange{bi, d, sp});
+              scf::YieldOp::create(fb, fl);
+            });
           scf::YieldOp::create(ib);
         });
       }, /*sharedFloats=*/0, tiles);
@@ -2205,8 +2248,16 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
           << "convert-seq-to-gpu: selective-scan-bc-steps must be 1, 2 or 4";
       return signalPassFailure();
     }
+    if (!llvm::is_contained({1, 2, 4, 8, 16},
+                            int64_t(selectiveScanStateLanes))) {
+      getOperation()->emitError() << "convert-seq-to-gpu: "
+                                     "selective-scan-state-lanes must be 1, "
+                                     "2, 4, 8 or 16";
+      return signalPassFailure();
+    }
     patterns.add<SelectiveScanToGPU>(&getContext(), selectiveScanTimeSplit,
-                                     selectiveScanBCSteps);
+                                     selectiveScanBCSteps,
+                                     selectiveScanStateLanes);
     patterns.add<ScanToGPU,
                  GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
                  CausalConv1dToGPU>(&getContext());

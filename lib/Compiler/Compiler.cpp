@@ -181,6 +181,13 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          "[2, 4], got '" +
                          value + "'");
       options.attentionWgmmaStages = number;
+    } else if (key == "attention-wgmma-persistent") {
+      if (value.getAsInteger(10, number) || number < 0 || number > 4096)
+        return makeError("option 'attention-wgmma-persistent' needs an "
+                         "integer in [0, 4096] (resident blocks; 0: a block "
+                         "per row block), got '" +
+                         value + "'");
+      options.attentionWgmmaPersistent = number;
     } else if (key == "attention-decode-rows") {
       if (value.getAsInteger(10, number) || number < 1 || number > 8)
         return makeError("option 'attention-decode-rows' needs an integer in "
@@ -237,7 +244,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
       return makeError("unknown compile option '" + word +
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
                        "attention-tile-q, attention-tile-kv, "
-                       "attention-wgmma-stages, attention-split-keys, "
+                       "attention-wgmma-stages, attention-wgmma-persistent, "
+                       "attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
                        "selective-scan-time-split, selective-scan-bc-steps, "
                        "selective-scan-state-lanes, "
@@ -286,6 +294,10 @@ std::string CompileOptions::str() const {
          (attentionWgmmaStages ? " attention-wgmma-stages=" +
                                      std::to_string(attentionWgmmaStages)
                                : "") +
+         (attentionWgmmaPersistent
+              ? " attention-wgmma-persistent=" +
+                    std::to_string(attentionWgmmaPersistent)
+              : "") +
          (selectiveScanTimeSplit ? " selective-scan-time-split=" +
                                        std::to_string(selectiveScanTimeSplit)
                                  : "") +
@@ -616,6 +628,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionDecodeRows = options.attentionDecodeRows;
     pipelineOptions.attentionDecodeKeys = options.attentionDecodeKeys;
     pipelineOptions.attentionWgmmaStages = options.attentionWgmmaStages;
+    pipelineOptions.attentionWgmmaPersistent = options.attentionWgmmaPersistent;
     pipelineOptions.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
     pipelineOptions.selectiveScanBCSteps = options.selectiveScanBCSteps;
     pipelineOptions.selectiveScanStateLanes = options.selectiveScanStateLanes;

@@ -59,6 +59,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionKeysPerTile = options.attentionKeysPerTile;
   seqToGPU.attentionWgmmaRows = options.attentionWgmmaRows;
   seqToGPU.attentionWgmmaStages = options.attentionWgmmaStages;
+  seqToGPU.attentionWgmmaPersistent = options.attentionWgmmaPersistent;
   seqToGPU.attentionDecodeRows = options.attentionDecodeRows;
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
   seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;

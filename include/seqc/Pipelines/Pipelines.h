@@ -83,6 +83,12 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("K/V ring stages of the warpgroup-MMA attention (2-4; "
                      "0: as many as fit)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> attentionWgmmaPersistent{
+      *this, "attention-wgmma-persistent",
+      llvm::cl::desc("Resident blocks of the warpgroup-MMA attention that "
+                     "take its row blocks in turn (0: a block per row "
+                     "block)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> attentionWgmmaRows{
       *this, "attention-wgmma-rows",
       llvm::cl::desc("Query rows per block of the warpgroup-MMA attention "

@@ -93,6 +93,9 @@ struct WgmmaTiling {
   /// never finished on an H100 (64 and 128 keys did). Not understood yet;
   /// such tiles go to mma.sync.
   bool windowed = false;
+  /// Resident blocks that take the work items in turn (0: a block per
+  /// item).
+  int64_t persistentBlocks = 0;
   int64_t blockRows() const { return 64 * warpgroups; }
   int64_t consumerThreads() const { return 128 * warpgroups; }
   int64_t threads() const { return consumerThreads() + 128; }
@@ -222,6 +225,7 @@ WgmmaTiling chooseWgmmaTiling(AttentionOp op,
   if (tiling.warpgroups == 3 &&
       !tiling.fits(qType.getDimSize(3), oType.getDimSize(3)))
     tiling = wgmmaTilingFor(op, keysPerTile, 2, stages);
+  tiling.persistentBlocks = options.wgmmaPersistent;
   return tiling;
 }
 
@@ -435,12 +439,24 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
   int64_t kOffset0 = qBoxes * qBoxBytes;
   int64_t stageBytes = (qBoxes + vBoxes) * kvBoxBytes;
   int64_t sharedBytes = wgmmaSharedBytes(headDim, valueDim, tiling);
-  // Barriers: Q full; per stage K full, V full, K empty, V empty.
-  int64_t numBarriers = 1 + 4 * stages;
+  // Barriers: Q full; per stage K full, V full, K empty, V empty; Q empty.
+  int64_t numBarriers = 2 + 4 * stages;
   enum Kind : int64_t { KFull = 0, VFull = 1, KEmpty = 2, VEmpty = 3 };
+  const int64_t qEmptyBarrier = 1 + 4 * stages;
 
-  k.launch(batch * qHeads * qTiles, tiling.threads(), [&](ImplicitLocOpBuilder &kb,
-                                                   Value block, Value thread) {
+  // Work items: (batch, head, row block)s in attentionBlockOrder's order.
+  // A block takes items block, block + grid, ... (persistent: `grid` is
+  // the resident blocks, so that one item's output stores and the next's
+  // first loads overlap and no block launches after the first wave; else
+  // one item a block). The K/V ring's uses count on across a block's
+  // items; Q is reloaded per item once every consumer warp's last S = Q·Kᵀ
+  // completed (the Q-empty barrier).
+  int64_t works = batch * qHeads * qTiles;
+  int64_t grid = tiling.persistentBlocks > 0
+                     ? std::min(works, tiling.persistentBlocks)
+                     : works;
+  k.launch(grid, tiling.threads(), [&](ImplicitLocOpBuilder &kb, Value block,
+                                       Value thread) {
     ScalarMath m(kb);
     auto bytesType = MemRefType::get(
         {ShapedType::kDynamic}, kb.getI8Type(), AffineMap(),
@@ -456,11 +472,6 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
         numBarriers);
     Value bars = nvgpu::MBarrierCreateOp::create(kb, barType);
 
-    SmallVector<Value> bi = attentionBlockOrder(
-        kb, block, batch, qHeads, group, qTiles,
-        skv * (headDim + valueDim) * 2, band.causal);
-    Value bIdx = bi[0], h = bi[1], qTileIdx = bi[2];
-    Value kvh = arith::DivUIOp::create(kb, h, idx(group));
     Value warp = arith::DivUIOp::create(kb, thread, idx(32));
     Value lane = arith::RemUIOp::create(kb, thread, idx(32));
     Value wg = arith::DivUIOp::create(kb, warp, idx(4));
@@ -472,28 +483,41 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
         arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, thread, idx(0));
     Value isLane0 =
         arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, lane, idx(0));
-    Value blockRow0 = arith::MulIOp::create(kb, qTileIdx, idx(blockRows));
-    Value wgRow0 = arith::AddIOp::create(
-        kb, blockRow0, arith::MulIOp::create(kb, wg, idx(64)));
-    Value warpRow0 = arith::AddIOp::create(
-        kb, wgRow0, arith::MulIOp::create(kb, warpInWg, idx(16)));
-    SmallVector<Value> rows, rowValid;
-    for (int64_t r = 0; r < 2; ++r) {
-      rows.push_back(arith::AddIOp::create(
-          kb, warpRow0, arith::AddIOp::create(kb, g, idx(8 * r))));
-      rowValid.push_back(arith::CmpIOp::create(kb, arith::CmpIPredicate::ult,
-                                               rows.back(), idx(sq)));
-    }
-
-    band.setup(kb, lengths, bIdx);
-    std::pair<Value, Value> range =
-        band.tileRange(kb, blockRow0, blockRows, keysPerTile);
-    Value tileLo = range.first, tileHi = range.second;
-    // At least one tile: with none visible, one whose every score the
-    // masks take (wgmma under a branch would make ptxas serialize them
-    // all); its rows come out as 0 with a -inf LSE.
-    Value numTiles = arith::MaxUIOp::create(
-        kb, arith::SubIOp::create(kb, tileHi, tileLo), idx(1));
+    // A work item's (batch, head, row block), this thread's rows and the
+    // key tiles [tileLo, tileLo + numTiles) its block visits (at least
+    // one: with none visible, one whose every score the masks take, since
+    // wgmma under a branch would make ptxas serialize them all; its rows
+    // come out as 0 with a -inf LSE). Sets the band's batch.
+    struct Item {
+      Value bIdx, h, kvh, blockRow0, wgRow0, tileLo, numTiles;
+      SmallVector<Value> rows, rowValid;
+    };
+    auto itemAt = [&](ImplicitLocOpBuilder &ib, Value work) {
+      Item item;
+      SmallVector<Value> bi = attentionBlockOrder(
+          ib, work, batch, qHeads, group, qTiles,
+          skv * (headDim + valueDim) * 2, band.causal);
+      item.bIdx = bi[0], item.h = bi[1];
+      item.kvh = arith::DivUIOp::create(ib, item.h, idx(group));
+      item.blockRow0 = arith::MulIOp::create(ib, bi[2], idx(blockRows));
+      item.wgRow0 = arith::AddIOp::create(
+          ib, item.blockRow0, arith::MulIOp::create(ib, wg, idx(64)));
+      Value warpRow0 = arith::AddIOp::create(
+          ib, item.wgRow0, arith::MulIOp::create(ib, warpInWg, idx(16)));
+      for (int64_t r = 0; r < 2; ++r) {
+        item.rows.push_back(arith::AddIOp::create(
+            ib, warpRow0, arith::AddIOp::create(ib, g, idx(8 * r))));
+        item.rowValid.push_back(arith::CmpIOp::create(
+            ib, arith::CmpIPredicate::ult, item.rows.back(), idx(sq)));
+      }
+      band.setup(ib, lengths, item.bIdx);
+      std::pair<Value, Value> range =
+          band.tileRange(ib, item.blockRow0, blockRows, keysPerTile);
+      item.tileLo = range.first;
+      item.numTiles = arith::MaxUIOp::create(
+          ib, arith::SubIOp::create(ib, range.second, range.first), idx(1));
+      return item;
+    };
 
     auto ifThen = [&](ImplicitLocOpBuilder &ib, Value cond,
                       function_ref<void(ImplicitLocOpBuilder &)> body) {
@@ -544,7 +568,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     // Loads K (or V) tile `tile` into stage s: the boxes, then the
     // barrier's expected bytes.
     auto loadTile = [&](ImplicitLocOpBuilder &ib, Value tile, Value stage,
-                        bool value) {
+                        bool value, Value bIdx, Value kvh) {
       Value row0 = arith::MulIOp::create(ib, tile, idx(keysPerTile));
       Value offset = stageOffset(ib, stage, value);
       Value barrier = barrierId(ib, value ? VFull : KFull, stage);
@@ -587,31 +611,60 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
         "");
     Value firstProducer = arith::CmpIOp::create(
         kb, arith::CmpIPredicate::eq, thread, idx(consumerThreads));
+    // Carried over the items: the ring uses so far, and the items done.
+    auto parityOfCount = [&](ImplicitLocOpBuilder &ib, Value count) {
+      return arith::IndexCastOp::create(
+                 ib, ib.getI1Type(), arith::RemUIOp::create(ib, count, idx(2)))
+          .getResult();
+    };
     ifThen(kb, firstProducer, [&](ImplicitLocOpBuilder &ib) {
-      for (int64_t c = 0; c < qBoxes; ++c)
-        nvgpu::TmaAsyncLoadOp::create(
-            ib, boxView(ib, idx(c * qBoxBytes), blockRows), bars, qMap,
-            ValueRange{idx(c * kBoxCols), blockRow0, h, bIdx}, idx(0),
-            Value(), Value());
-      nvgpu::MBarrierArriveExpectTxOp::create(
-          ib, bars, idx(qBoxes * qBoxBytes), idx(0), Value());
       scf::ForOp::create(
-          ib, idx(0), numTiles, idx(1), ValueRange{},
-          [&](OpBuilder &nb, Location loc, Value it, ValueRange) {
-            ImplicitLocOpBuilder lb(loc, nb);
-            Value stage = stageOf(lb, it);
-            Value reuse = arith::CmpIOp::create(lb, arith::CmpIPredicate::uge,
-                                                it, idx(stages));
-            Value tile = arith::AddIOp::create(lb, tileLo, it);
-            for (bool value : {false, true}) {
-              ifThen(lb, reuse, [&](ImplicitLocOpBuilder &rb) {
-                Value before = arith::SubIOp::create(rb, it, idx(stages));
-                waitParity(rb, barrierId(rb, value ? VEmpty : KEmpty, stage),
-                           parityOf(rb, before));
-              });
-              loadTile(lb, tile, stage, value);
-            }
-            scf::YieldOp::create(lb);
+          ib, block, idx(works), idx(grid), ValueRange{idx(0), idx(0)},
+          [&](OpBuilder &wb, Location wl, Value work, ValueRange done) {
+            ImplicitLocOpBuilder pb(wl, wb);
+            Item item = itemAt(pb, work);
+            Value base = done[0], count = done[1];
+            // Q again once the consumers are done with the last item's.
+            ifThen(pb,
+                   arith::CmpIOp::create(pb, arith::CmpIPredicate::uge, count,
+                                         idx(1)),
+                   [&](ImplicitLocOpBuilder &rb) {
+                     waitParity(rb, idx(qEmptyBarrier),
+                                parityOfCount(
+                                    rb, arith::SubIOp::create(rb, count,
+                                                              idx(1))));
+                   });
+            for (int64_t c = 0; c < qBoxes; ++c)
+              nvgpu::TmaAsyncLoadOp::create(
+                  pb, boxView(pb, idx(c * qBoxBytes), blockRows), bars, qMap,
+                  ValueRange{idx(c * kBoxCols), item.blockRow0, item.h,
+                             item.bIdx},
+                  idx(0), Value(), Value());
+            nvgpu::MBarrierArriveExpectTxOp::create(
+                pb, bars, idx(qBoxes * qBoxBytes), idx(0), Value());
+            scf::ForOp::create(
+                pb, idx(0), item.numTiles, idx(1), ValueRange{},
+                [&](OpBuilder &nb, Location loc, Value local, ValueRange) {
+                  ImplicitLocOpBuilder lb(loc, nb);
+                  Value it = arith::AddIOp::create(lb, base, local);
+                  Value stage = stageOf(lb, it);
+                  Value reuse = arith::CmpIOp::create(
+                      lb, arith::CmpIPredicate::uge, it, idx(stages));
+                  Value tile = arith::AddIOp::create(lb, item.tileLo, local);
+                  for (bool value : {false, true}) {
+                    ifThen(lb, reuse, [&](ImplicitLocOpBuilder &rb) {
+                      Value before = arith::SubIOp::create(rb, it, idx(stages));
+                      waitParity(rb,
+                                 barrierId(rb, value ? VEmpty : KEmpty, stage),
+                                 parityOf(rb, before));
+                    });
+                    loadTile(lb, tile, stage, value, item.bIdx, item.kvh);
+                  }
+                  scf::YieldOp::create(lb);
+                });
+            scf::YieldOp::create(
+                pb, ValueRange{arith::AddIOp::create(pb, base, item.numTiles),
+                               arith::AddIOp::create(pb, count, idx(1))});
           });
     });
     kb.setInsertionPoint(roles.elseBlock()->getTerminator());
@@ -619,8 +672,6 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
         "setmaxnreg.inc.sync.aligned.u32 " +
             std::to_string(tiling.consumerRegisters()) + ";",
         "");
-    waitParity(kb, idx(0),
-               arith::ConstantIntOp::create(kb, kb.getI1Type(), 0));
     // Ping-pong (FlashAttention-3's): the warpgroups take turns, in order,
     // to issue their tile's matrix products, each then running its softmax
     // while the others' products run. Named barrier 1 + w: warpgroup w
@@ -640,7 +691,6 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     auto passTurn = [&](ImplicitLocOpBuilder &ib) {
       ptx(ib, 0, {otherTurn}, "bar.arrive $0, 256;", "r");
     };
-    ifThen(kb, lastWg, passTurn);
 
     // Descriptors: this warpgroup's 64 Q rows (A); K and V tiles (B) from
     // their stage's offset.
@@ -653,6 +703,26 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     Value qDesc = descriptor(
         kb, address(kb, arith::MulIOp::create(kb, wg, idx(64 * kRowBytes))),
         0, 1024);
+
+    // The items: each once its Q landed. (The loop body's builder `kb` and
+    // the item's values shadow the kernel's.)
+    scf::ForOp::create(
+        kb, block, idx(works), idx(grid), ValueRange{idx(0), idx(0)},
+        [&](OpBuilder &wb, Location wl, Value work, ValueRange done) {
+    ImplicitLocOpBuilder kb(wl, wb);
+    ScalarMath m(kb);
+    Item item = itemAt(kb, work);
+    Value base = done[0], count = done[1];
+    Value bIdx = item.bIdx, h = item.h, tileLo = item.tileLo,
+          numTiles = item.numTiles, wgRow0 = item.wgRow0;
+    SmallVector<Value> rows = item.rows, rowValid = item.rowValid;
+    // Ring use of the item's tile `local`.
+    auto glob = [&](ImplicitLocOpBuilder &ib, Value local) -> Value {
+      return arith::AddIOp::create(ib, base, local);
+    };
+    waitParity(kb, idx(0), parityOfCount(kb, count));
+    // The last warpgroup lets warpgroup 0 go first.
+    ifThen(kb, lastWg, passTurn);
 
     // Positions of this thread's rows and of the warpgroup's first/last.
     Value wgFirst = band.position(kb, wgRow0);
@@ -776,10 +846,10 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     SmallVector<Value> init;
     {
       waitTurn(kb);
-      SmallVector<Value> s = issueScores(kb, idx(0));
+      SmallVector<Value> s = issueScores(kb, glob(kb, idx(0)));
       passTurn(kb);
       s = wgmmaWait(kb, s, 0);
-      release(kb, idx(0), /*value=*/false);
+      release(kb, glob(kb, idx(0)), /*value=*/false);
       Softmax sm = softmax(kb, idx(0), s, ValueRange{negBig, negBig},
                            ValueRange{zero, zero});
       init.append(sm.m);
@@ -798,17 +868,17 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
           SmallVector<Value> pPrev(st.begin() + 4, st.begin() + 4 + pRegs);
           SmallVector<Value> o(st.begin() + 4 + pRegs, st.end());
           waitTurn(ib);
-          SmallVector<Value> s = issueScores(ib, it);
-          o = issueValues(ib, prev, o, pPrev);
+          SmallVector<Value> s = issueScores(ib, glob(ib, it));
+          o = issueValues(ib, glob(ib, prev), o, pPrev);
           passTurn(ib);
           s = wgmmaWait(ib, s, 1);
-          release(ib, it, /*value=*/false);
+          release(ib, glob(ib, it), /*value=*/false);
           Softmax sm = softmax(ib, it, s, st.take_front(2), st.slice(2, 2));
           // P·V done: O and the previous P's registers are free again.
           SmallVector<Value> pending(o);
           pending.append(pPrev);
           pending = wgmmaWait(ib, pending, 0);
-          release(ib, prev, /*value=*/true);
+          release(ib, glob(ib, prev), /*value=*/true);
           SmallVector<Value> next(sm.m);
           next.append(sm.l);
           next.append(sm.p);
@@ -816,14 +886,19 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
             next.push_back(im.mul(pending[i], sm.alpha[(i % 4) / 2]));
           scf::YieldOp::create(ib, next);
         });
+    // Every S = Q·Kᵀ of this warp completed: its share of Q's release.
+    ifThen(kb, isLane0, [&](ImplicitLocOpBuilder &ab) {
+      arrive(ab, idx(qEmptyBarrier));
+    });
     // The last tile's P·V.
     SmallVector<Value> pLast(loop.getResults().begin() + 4,
                              loop.getResults().begin() + 4 + pRegs);
     SmallVector<Value> oLast(loop.getResults().begin() + 4 + pRegs,
                              loop.getResults().end());
     waitTurn(kb);
-    oLast = issueValues(kb, arith::SubIOp::create(kb, numTiles, idx(1)),
-                        oLast, pLast);
+    oLast = issueValues(
+        kb, glob(kb, arith::SubIOp::create(kb, numTiles, idx(1))), oLast,
+        pLast);
     // Each passes its last turn on but the last warpgroup, whose next
     // would be warpgroup 0's (each barrier sees as many arrivals as waits).
     ifThen(kb,
@@ -859,6 +934,10 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
                });
       }
     }
+    scf::YieldOp::create(
+        kb, ValueRange{arith::AddIOp::create(kb, base, numTiles),
+                       arith::AddIOp::create(kb, count, idx(1))});
+        });
     kb.restoreInsertionPoint(afterRoles);
   }, /*sharedFloats=*/0, /*extraWorkgroup=*/{}, sharedBytes);
   outputs.replace(op, rewriter, k);

@@ -2219,10 +2219,12 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
       return signalPassFailure();
     }
     if (!llvm::is_contained({0, 128, 192}, attentionWgmmaRows) ||
-        !llvm::is_contained({0, 2, 3, 4}, attentionWgmmaStages)) {
+        !llvm::is_contained({0, 2, 3, 4}, attentionWgmmaStages) ||
+        attentionWgmmaPersistent < 0) {
       getOperation().emitError()
-          << "convert-seq-to-gpu: attention-wgmma-rows must be 0, 128 or 192 "
-             "and attention-wgmma-stages 0, 2, 3 or 4";
+          << "convert-seq-to-gpu: attention-wgmma-rows must be 0, 128 or 192, "
+             "attention-wgmma-stages 0, 2, 3 or 4 and "
+             "attention-wgmma-persistent >= 0";
       return signalPassFailure();
     }
     if (attentionDecodeRows < 0 || attentionDecodeRows > 8 ||
@@ -2235,7 +2237,8 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
     patterns.add<AttentionToGPU>(
         &getContext(), attentionTensorCores, attentionWgmma,
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile,
-                            attentionWgmmaRows, attentionWgmmaStages},
+                            attentionWgmmaRows, attentionWgmmaStages,
+                            attentionWgmmaPersistent},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
         attentionDecodeKeys, attentionDecodeVector, attentionDecodeTranspose);
     if (selectiveScanTimeSplit < 0) {

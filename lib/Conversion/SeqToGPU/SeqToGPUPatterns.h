@@ -596,6 +596,9 @@ struct MmaAttentionOptions {
   int64_t wgmmaRows = 0;
   /// K/V ring stages of the wgmma kernel: 2 to 4.
   int64_t wgmmaStages = 0;
+  /// Resident blocks of the wgmma kernel taking its items in turn (0: a
+  /// block per item).
+  int64_t wgmmaPersistent = 0;
 };
 
 /// Whether seq.attention can run on the tensor cores (mma.sync): bf16 or

@@ -15,6 +15,17 @@
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=64" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=5" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=3" | FileCheck %s --check-prefix=STAGES3
+// Persistent: 5 resident blocks take the 32 items in turn (block, block +
+// 5, ...), the producer waiting for Q's release before each item's Q.
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=128 attention-wgmma-persistent=5" | FileCheck %s --check-prefix=PERSIST
+// PERSIST-LABEL: func.func @attention_bf16
+// PERSIST: gpu.launch blocks({{.*}}) in ({{.*}} = %c5, {{.*}}) threads({{.*}}) in ({{.*}} = %c384
+// PERSIST: setmaxnreg.dec
+// PERSIST: scf.for %{{.*}} = %{{.*}} to %c32{{.*}} step %c5{{.*}} iter_args
+// PERSIST: nvgpu.mbarrier.try_wait.parity
+// PERSIST: nvgpu.tma.async.load
+// PERSIST: setmaxnreg.inc
+// PERSIST: scf.for %{{.*}} = %{{.*}} to %c32{{.*}} step %c5{{.*}} iter_args
 
 // bf16 prefill attention on sm_90a's warpgroup MMA: a tensor map per
 // operand on the host ([B, H, S, D] boxes of 1 x 1 x rows x 64, 128-byte
@@ -28,14 +39,16 @@
 // for: D 64 takes three by default). 150 keys: one tile of 160 keys (as
 // asked; by default 128); shared memory
 // 1 KB of alignment + Q (16 KB) + 4 stages of K and V (2 x 20 KB) = 181248
-// bytes; 17 mbarriers (Q, then full/full/empty/empty per stage).
+// bytes; 18 mbarriers (Q full, full/full/empty/empty per stage, Q empty).
+// Each block loops over its work items (here one: a block per item); the
+// consumers release Q (the Q-empty barrier) after their last S = Q·Kᵀ.
 
 // CHECK-LABEL: func.func @attention_bf16
 // CHECK: nvgpu.tma.create.descriptor {{.*}} box[{{.*}}] : memref<*xbf16> -> <tensor = memref<1x1x128x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, {{.*}}oob = zero
 // CHECK: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x160x64xbf16
 // CHECK: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x160x64xbf16
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c32, {{.*}}) threads({{.*}}) in ({{.*}} = %c384, {{.*}}) dynamic_shared_memory_size %c181248_i32
-// CHECK: nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 17>
+// CHECK: nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 18>
 // CHECK: fence.mbarrier_init
 // CHECK: gpu.barrier
 // CHECK: setmaxnreg.dec.sync.aligned.u32 24;
@@ -96,15 +109,15 @@
 // ROWS192: threads({{.*}}) in ({{.*}} = %c384, {{.*}})
 // ROWS192: setmaxnreg.inc.sync.aligned.u32 240;
 
-// BADROWS: attention-wgmma-rows must be 0, 128 or 192 and attention-wgmma-stages 0, 2, 3 or 4
+// BADROWS: attention-wgmma-rows must be 0, 128 or 192, attention-wgmma-stages 0, 2, 3 or 4 and attention-wgmma-persistent >= 0
 
-// Three K/V stages asked for: 1 + 4 x 3 barriers; D 128 with 128-key tiles
+// Three K/V stages asked for: 2 + 4 x 3 barriers; D 128 with 128-key tiles
 // (the window's) then takes 1 KB + Q 32 KB + 3 x 64 KB of shared memory.
 // STAGES3-LABEL: func.func @attention_bf16
-// STAGES3: num_barriers = 13
+// STAGES3: num_barriers = 14
 // STAGES3-LABEL: func.func @window_d128
 // STAGES3: dynamic_shared_memory_size %c230400_i32
-// STAGES3: num_barriers = 13
+// STAGES3: num_barriers = 14
 func.func @attention_bf16(%q: tensor<2x8x200x64xbf16>, %k: tensor<2x2x150x64xbf16>, %v: tensor<2x2x150x64xbf16>) -> tensor<2x8x200x64xbf16> {
   %o = seq.attention %q, %k, %v {causal} : tensor<2x8x200x64xbf16>, tensor<2x2x150x64xbf16>, tensor<2x2x150x64xbf16> -> tensor<2x8x200x64xbf16>
   return %o : tensor<2x8x200x64xbf16>

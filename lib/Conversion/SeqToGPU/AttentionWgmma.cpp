@@ -906,6 +906,9 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
                                  idx(warpgroups - 1)),
            passTurn);
     oLast = wgmmaWait(kb, oLast, 0);
+    // The last tile's V stage too: the ring goes on into the next item.
+    release(kb, glob(kb, arith::SubIOp::create(kb, numTiles, idx(1))),
+            /*value=*/true);
     auto rowSum = [&](int64_t r) { return loop.getResult(2 + r); };
     auto rowMax = [&](int64_t r) { return loop.getResult(r); };
     auto oAt = [&](int64_t i) { return oLast[i]; };

@@ -351,53 +351,14 @@ def test_attention_wgmma(torch, case, layout):
         assert_close(out.double().cpu().numpy(), sdpa.cpu().numpy(), np.float16)
 
 
-@cuda
-@pytest.mark.parametrize("case", range(len(WGMMA_CASES)))
-def test_attention_wgmma_192_rows(torch, case):
-    """attention-tile-q=192: blocks of 192 query rows on three consumer
-    warpgroups (head dims up to 64; wider ones stay on two), against
-    float64 on the rounded inputs, with the LSE."""
+def check_wgmma_case(torch, case, seed, options):
+    """WGMMA_CASES[case] compiled with `options` (the LSE returned), on
+    sm_90a, against float64 on the rounded inputs."""
     if torch.cuda.get_device_capability()[0] != 9:
         pytest.skip("wgmma needs sm_90a")
     B, Hq, Hkv, Sq, Skv, D, Dv, opts = WGMMA_CASES[case]
     opts = dict(opts)
-    r = rng(3300 + case)
-    q = bf16_tensor(torch, randn(r, (B, Hq, Sq, D)))
-    k = bf16_tensor(torch, randn(r, (B, Hkv, Skv, D)))
-    v = bf16_tensor(torch, randn(r, (B, Hkv, Skv, Dv)))
-    kv_lengths = opts.pop("kv_lengths", None)
-    kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
-    klt = None if kl is None else dev(torch, kl)
-    plan = seqc.ops._attention_plan(
-        q, k, v, opts.get("causal", False), opts.get("window", (-1, -1)),
-        None, opts.get("softcap"), klt, None, None, True)
-    fn = seqc.compile(plan.text(), target="cuda",
-                      options="attention-tile-q=192")["main"]
-    out, lse = fn(*plan.call.arrays)
-    out_ref, lse_ref = ref.attention(*(x.double().cpu().numpy() for x in (q, k, v)),
-                                     kv_lengths=kl, **opts)
-    assert_close(out.double().cpu().numpy(), out_ref, np.float16)
-    assert_close(lse.cpu().numpy(), lse_ref, np.float16)
-
-
-@cuda
-@pytest.mark.parametrize("case", range(len(WGMMA_CASES)))
-@pytest.mark.parametrize("options", [
-    "attention-wgmma-persistent=3", "attention-wgmma-persistent=132",
-    "attention-wgmma-persistent=5 attention-tile-q=192",
-    "attention-wgmma-persistent=7 attention-wgmma-stages=2"])
-def test_attention_wgmma_persistent(torch, case, options):
-    """attention-wgmma-persistent=N: N resident blocks take the (batch,
-    head, row block) items in turn, the K/V ring's uses counting on across
-    a block's items and Q reloaded once the consumers released it: 3, 5
-    and 7 blocks (many items each, the ring wrapping mid-item), 132 (one
-    wave of an H100; few cases have more items), with 192-row blocks and 2
-    stages; against float64 on the rounded inputs, with the LSE."""
-    if torch.cuda.get_device_capability()[0] != 9:
-        pytest.skip("wgmma needs sm_90a")
-    B, Hq, Hkv, Sq, Skv, D, Dv, opts = WGMMA_CASES[case]
-    opts = dict(opts)
-    r = rng(3400 + case)
+    r = rng(seed)
     q = bf16_tensor(torch, randn(r, (B, Hq, Sq, D)))
     k = bf16_tensor(torch, randn(r, (B, Hkv, Skv, D)))
     v = bf16_tensor(torch, randn(r, (B, Hkv, Skv, Dv)))
@@ -413,6 +374,31 @@ def test_attention_wgmma_persistent(torch, case, options):
                                      kv_lengths=kl, **opts)
     assert_close(out.double().cpu().numpy(), out_ref, np.float16)
     assert_close(lse.cpu().numpy(), lse_ref, np.float16)
+
+
+@cuda
+@pytest.mark.parametrize("case", range(len(WGMMA_CASES)))
+def test_attention_wgmma_192_rows(torch, case):
+    """attention-tile-q=192: blocks of 192 query rows on three consumer
+    warpgroups (head dims up to 64; wider ones stay on two), against
+    float64 on the rounded inputs, with the LSE."""
+    check_wgmma_case(torch, case, 3300 + case, "attention-tile-q=192")
+
+
+@cuda
+@pytest.mark.parametrize("case", range(len(WGMMA_CASES)))
+@pytest.mark.parametrize("options", [
+    "attention-wgmma-persistent=3", "attention-wgmma-persistent=132",
+    "attention-wgmma-persistent=5 attention-tile-q=192",
+    "attention-wgmma-persistent=7 attention-wgmma-stages=2"])
+def test_attention_wgmma_persistent(torch, case, options):
+    """attention-wgmma-persistent=N: N resident blocks take the (batch,
+    head, row block) items in turn, the K/V ring's uses counting on across
+    a block's items and Q reloaded once the consumers released it: 3, 5
+    and 7 blocks (many items each, the ring wrapping mid-item), 132 (one
+    wave of an H100; few cases have more items), with 192-row blocks and 2
+    stages; against float64 on the rounded inputs, with the LSE."""
+    check_wgmma_case(torch, case, 3400 + case, options)
 
 
 @cuda

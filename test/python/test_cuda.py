@@ -749,6 +749,24 @@ def test_selective_scan(torch, extras):
     assert_close(last.cpu().numpy(), last_ref, np.float32)
 
 
+def selective_scan_with_extras(torch, r, N, L):
+    """Random selective-scan inputs (B 2, D 40 channels, G 2 groups, N
+    states, L steps) with every extra (D, z, delta bias and softplus), a
+    channel with A = 0 (decay exactly 1): (u, delta, A, B, C), the extras,
+    the op's plan returning the last state, and its arrays on the GPU."""
+    Bt, D, G = 2, 40, 2
+    u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
+    A = -uniform(r, 0.5, 2.0, (D, N))
+    A[3] = 0.0
+    Bm, Cm = randn(r, (Bt, G, N, L)), randn(r, (Bt, G, N, L))
+    kw = dict(D=randn(r, (D,)), z=randn(r, (Bt, D, L)),
+              delta_bias=uniform(r, -0.5, 0.5, (D,)), delta_softplus=True)
+    plan = seqc.ops._PLANS["selective_scan"](u, delta, A, Bm, Cm,
+                                             return_last_state=True, **kw)
+    args = [dev(torch, a) for a in plan.call.arrays]
+    return (u, delta, A, Bm, Cm), kw, plan, args
+
+
 @cuda
 @pytest.mark.parametrize("split,L,bc", [(0, 237, 2), (16, 237, 2), (40, 237, 2),
                                         (1000, 237, 2), (0, 240, 2), (16, 240, 2),
@@ -762,17 +780,8 @@ def test_selective_scan_time_split(torch, split, L, bc):
     unsplit kernel. 0: the lowering's choice (3 splits of 80 here); 1000 >=
     L: no split at all. 240 steps (a multiple of 4): B and C read as
     vectors of bc steps (selective-scan-bc-steps; 1: a load per step)."""
-    r = rng(995)
-    Bt, D, N, G = 2, 40, 16, 2
-    u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
-    A = -uniform(r, 0.5, 2.0, (D, N))
-    A[3] = 0.0
-    Bm, Cm = randn(r, (Bt, G, N, L)), randn(r, (Bt, G, N, L))
-    kw = dict(D=randn(r, (D,)), z=randn(r, (Bt, D, L)),
-              delta_bias=uniform(r, -0.5, 0.5, (D,)), delta_softplus=True)
-    plan = seqc.ops._PLANS["selective_scan"](u, delta, A, Bm, Cm,
-                                             return_last_state=True, **kw)
-    args = [dev(torch, a) for a in plan.call.arrays]
+    (u, delta, A, Bm, Cm), kw, plan, args = selective_scan_with_extras(
+        torch, rng(995), 16, L)
     name = None
     outs = {}
     unsplit = "selective-scan-time-split=100000 selective-scan-bc-steps=1"
@@ -803,17 +812,8 @@ def test_selective_scan_state_lanes(torch, lanes, N, split, L, bc):
     without, vector and scalar B/C loads, groups, every extra, A = 0 on a
     channel, 40 channels (a partial block), the last state; against
     float64 and against one lane a channel."""
-    r = rng(997)
-    Bt, D, G = 2, 40, 2
-    u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
-    A = -uniform(r, 0.5, 2.0, (D, N))
-    A[3] = 0.0
-    Bm, Cm = randn(r, (Bt, G, N, L)), randn(r, (Bt, G, N, L))
-    kw = dict(D=randn(r, (D,)), z=randn(r, (Bt, D, L)),
-              delta_bias=uniform(r, -0.5, 0.5, (D,)), delta_softplus=True)
-    plan = seqc.ops._PLANS["selective_scan"](u, delta, A, Bm, Cm,
-                                             return_last_state=True, **kw)
-    args = [dev(torch, a) for a in plan.call.arrays]
+    (u, delta, A, Bm, Cm), kw, plan, args = selective_scan_with_extras(
+        torch, rng(997), N, L)
     outs = []
     for n_lanes in (lanes, 1):
         m = seqc.compile(plan.text(), target="cuda", options=(
@@ -1310,6 +1310,8 @@ def test_cuda_compile_options_are_checked():
                       ("selective-scan-time-split=-4", "selective-scan-time-split' needs a non-negative"),
                       ("attention-decode-vector=2", "attention-decode-vector' must be 0 or 1"),
                       ("selective-scan-bc-steps=3", "selective-scan-bc-steps' must be 1, 2 or 4"),
+                      ("selective-scan-state-lanes=3", "selective-scan-state-lanes' must be 1, 2, 4, 8 or 16"),
+                      ("attention-wgmma-persistent=-1", "attention-wgmma-persistent' needs an integer in \\[0, 4096\\]"),
                       ("attention-decode-transpose=x", "attention-decode-transpose' must be 0 or 1")]:
         with pytest.raises(seqc.SeqcError, match=what):
             seqc.compile(text, target="cuda", options=bad)

@@ -14,6 +14,7 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=ROWS192
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=64" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=5" 2>&1 | FileCheck %s --check-prefix=BADROWS
+// RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-persistent=-1" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=3" | FileCheck %s --check-prefix=STAGES3
 // Persistent: 5 resident blocks take the 32 items in turn (block, block +
 // 5, ...), the producer waiting for Q's release before each item's Q.

@@ -6,6 +6,17 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=4" | FileCheck %s --check-prefix=BC4
 // RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=1" | FileCheck %s --check-prefix=BC1
 // BADBC: selective-scan-bc-steps must be 1, 2 or 4
+// RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-state-lanes=3" 2>&1 | FileCheck %s --check-prefix=BADLANES
+// BADLANES: selective-scan-state-lanes must be 1, 2, 4, 8 or 16
+// Two lanes a channel (N = 4: 2 states each): 64-thread blocks, a chunk
+// loop carrying 2 states, y summed over the two lanes by a xor shuffle and
+// written by the first.
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-state-lanes=2" | FileCheck %s --check-prefix=LANES
+// LANES-LABEL: func.func @scan
+// LANES: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}) threads({{.*}}) in ({{.*}} = %c64{{.*}}) function(@scan_selective_scan)
+// LANES: scf.for {{.*}} -> (f32, f32)
+// LANES: gpu.shuffle  xor
+// LANES-LABEL: func.func @empty
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=FAST
 // The delta softplus on the special-function unit (ex2, lg2), not the exact
 // log1p polynomial.

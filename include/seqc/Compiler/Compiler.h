@@ -112,11 +112,12 @@ struct CompileOptions {
   /// partials and a sum (seqc-split-small-matmuls). On by default for
   /// target=cuda; off for the CPU, where it is not measured.
   bool matmulSplitK = false;
-  /// CUDA, with attentionSplitKeys: bf16/f16 attention with at most 8
-  /// query rows per KV head (decoding: heads of a GQA group x queries) on
-  /// the split-key SIMT kernel instead of the tensor-core one. On by
-  /// default for target=cuda (measured faster on an H100: 1.05-7x for one
-  /// query at GQA 32:8).
+  /// CUDA, with attentionSplitKeys: bf16/f16 decoding with at most 8
+  /// query rows per KV head (heads of a GQA group x queries) on the
+  /// split-key SIMT kernel even where the split-key tensor-core kernel
+  /// applies. Off by default: the tensor-core kernel was faster on every
+  /// decode row measured on an H100 (session 10); the SIMT kernel still
+  /// takes such rows where (batch, head) pairs fill the GPU.
   bool attentionDecodeSimt = false;
 
   /// Parses `key=value` words separated by spaces (`target=cpu`); unknown

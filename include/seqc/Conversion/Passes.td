@@ -176,11 +176,11 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "256 splits of 64 keys or more) and "
            "combine the partial softmaxes in a second kernel">,
     Option<"attentionDecodeSimt", "attention-decode-simt", "bool", "false",
-           "With attention-split-keys: bf16/f16 attention with at most 8 "
-           "query rows per KV head (GQA group x queries) over keys that "
-           "need splitting (decoding) "
-           "runs the split-key SIMT kernel instead of the tensor-core one, "
-           "whose 128-row tiles would be nearly empty">,
+           "With attention-split-keys: bf16/f16 decoding with at most 8 "
+           "query rows per KV head runs the split-key SIMT kernel even "
+           "where the split-key tensor-core kernel applies (few (batch, "
+           "head) pairs of up to 64 rows); without it the SIMT kernel takes "
+           "such rows only in pairs that fill the GPU">,
     Option<"scanStepsPerThread", "scan-steps-per-thread", "int64_t", "4",
            "Steps of a row each thread of the innermost linear recurrence's "
            "block scan holds in registers (a tile is 256 times this; one "

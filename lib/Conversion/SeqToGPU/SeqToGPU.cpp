@@ -1701,18 +1701,22 @@ struct AttentionToGPU : OpRewritePattern<AttentionOp> {
                               std::max(valueDim, headDim));
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     KernelBuilder k(b);
-    // bf16/f16 with head dims the m16n8k16 tiles divide: tensor cores
-    // (unless decoding goes to the split-key kernel).
-    bool decoding = splitKeys && decodeSimt &&
+    // Decoding (keys to split): few (batch, head) pairs of up to 64 query
+    // rows go to the split-key tensor-core kernel; up to 8 rows a KV head
+    // in pairs that fill the GPU (where that kernel does not apply, and
+    // its one-pass tiles would be nearly empty), or everywhere with
+    // attention-decode-simt, to the split-key SIMT kernel. Otherwise
+    // bf16/f16 with head dims the m16n8k16 tiles divide: the one-pass
+    // tensor-core kernels.
+    int64_t tensorCoreSplits =
+        useTensorCores && splitKeys ? mmaKeySplits(op, mmaOptions) : 0;
+    bool decoding = splitKeys && (decodeSimt || tensorCoreSplits == 0) &&
                     (qHeads / kvHeads) * sq <= kDecodeSimtRows &&
                     keySplits(batch * qHeads * sq, skv) > 1;
-    // Few (batch, head) pairs of few rows over many keys: the split-key
-    // tensor-core kernel.
-    if (useTensorCores && splitKeys && !decoding) {
-      if (int64_t splits = mmaKeySplits(op, mmaOptions)) {
-        lowerAttentionToMmaSplitKeys(op, rewriter, k, mmaOptions, splits);
-        return success();
-      }
+    if (!decoding && tensorCoreSplits > 0) {
+      lowerAttentionToMmaSplitKeys(op, rewriter, k, mmaOptions,
+                                   tensorCoreSplits);
+      return success();
     }
     if (useTensorCores && useWgmma && !decoding &&
         canLowerAttentionToWgmma(op, mmaOptions)) {

@@ -165,6 +165,14 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // SIMT: memref.alloc() : memref<512x32x130xf32>
 // SIMT: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}})
 // SIMT: nvvm.mma.sync
+// Many (batch, head) pairs (9 x 32 = 288) of one query: the split-key
+// tensor-core kernel does not apply (one-pass blocks would fill the GPU,
+// each nearly empty); the split-key SIMT kernel does.
+// MMA-LABEL: func.func @decode_bf16_large_batch
+// MMA: memref.alloc() : memref<288x{{[0-9]+}}x130xf32>
+// MMA: gpu.shuffle  xor
+// MMA-NOT: nvvm.mma.sync
+// MMA: function(@decode_bf16_large_batch_attention_combine)
 func.func @decode_bf16(%q: tensor<1x32x1x128xbf16>, %k: tensor<1x8x8192x128xbf16>, %v: tensor<1x8x8192x128xbf16>) -> tensor<1x32x1x128xbf16> {
   %o = seq.attention %q, %k, %v
       : tensor<1x32x1x128xbf16>, tensor<1x8x8192x128xbf16>, tensor<1x8x8192x128xbf16>
@@ -188,4 +196,10 @@ func.func @decode_bf16_more_rows(%q: tensor<1x32x16x128xbf16>, %k: tensor<1x8x81
       : tensor<1x32x16x128xbf16>, tensor<1x8x8192x128xbf16>, tensor<1x8x8192x128xbf16>
       -> tensor<1x32x16x128xbf16>
   return %o : tensor<1x32x16x128xbf16>
+}
+func.func @decode_bf16_large_batch(%q: tensor<9x32x1x128xbf16>, %k: tensor<9x8x8192x128xbf16>, %v: tensor<9x8x8192x128xbf16>) -> tensor<9x32x1x128xbf16> {
+  %o = seq.attention %q, %k, %v
+      : tensor<9x32x1x128xbf16>, tensor<9x8x8192x128xbf16>, tensor<9x8x8192x128xbf16>
+      -> tensor<9x32x1x128xbf16>
+  return %o : tensor<9x32x1x128xbf16>
 }

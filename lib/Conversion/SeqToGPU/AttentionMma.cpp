@@ -22,6 +22,14 @@
 // zero-filled), pipelined as in FlashAttention-2: V[j] loads during
 // S = Q·K[j]ᵀ and K[j+1] during the softmax and P·V[j].
 //
+// Split-key mode (flash-decoding; mmaKeySplits, lowerAttentionToMmaSplitKeys):
+// for decoding, few (batch, head) pairs of up to 64 query rows over many
+// keys, a block takes one (batch, KV head, share of the keys) and a tile of
+// the GQA group's query rows packed (p = (h - kvh·G)·Sq + i: every head of
+// the group reads each K/V tile once), with 16 rows a warp and 128 keys a
+// tile; it writes its rows' partial softmax (max in natural log units,
+// sum, unnormalized O) and the split-key combine kernel normalizes them.
+//
 // Register fragments (g = lane / 4, t = lane % 4), per PTX's m16n8k16:
 //   A (16x16, row): r0 = (g, 2t..2t+1), r1 = (g+8, 2t..), r2 = (g, 2t+8..),
 //                   r3 = (g+8, 2t+8..)      -- two 16-bit values per i32

@@ -201,6 +201,21 @@ def test_attention_decode_simt_bf16(torch, case):
                  mma(*plan.call.arrays).double().cpu().numpy(), np.float16)
 
 
+def bf16_in_layout(torch, r, shape, layout):
+    """A random bf16 CUDA tensor of `shape` ([B, H, S, D]) stored
+    "contiguous", as [B, S, H, D] storage seen through a transpose
+    ("bshd"), or starting 2 bytes into its allocation ("offset": off the
+    16-byte boundary the kernels read at, so the call copies it first)."""
+    x = bf16_tensor(torch, randn(r, shape))
+    if layout == "bshd":
+        x = x.transpose(1, 2).contiguous().transpose(1, 2)
+    elif layout == "offset":
+        base = torch.empty(x.numel() + 1, device="cuda", dtype=x.dtype)
+        x = base[1:].view(x.shape).copy_(x)
+        assert x.data_ptr() % 16 != 0
+    return x
+
+
 MMA_SPLIT_CASES = [
     # B, Hq, Hkv, Sq, Skv, D, Dv, options, compile options
     # 8 queries x GQA 4 = 32 packed rows; keys the 64-key tiles and the
@@ -236,14 +251,8 @@ def test_attention_mma_split_keys(torch, case, layout):
     B, Hq, Hkv, Sq, Skv, D, Dv, opts, options = MMA_SPLIT_CASES[case]
     opts = dict(opts)
     r = rng(3500 + case)
-
-    def make(shape):
-        x = bf16_tensor(torch, randn(r, shape))
-        if layout == "bshd":
-            x = x.transpose(1, 2).contiguous().transpose(1, 2)
-        return x
-
-    q, k, v = make((B, Hq, Sq, D)), make((B, Hkv, Skv, D)), make((B, Hkv, Skv, Dv))
+    q, k, v = (bf16_in_layout(torch, r, shape, layout) for shape in
+               ((B, Hq, Sq, D), (B, Hkv, Skv, D), (B, Hkv, Skv, Dv)))
     kv_lengths = opts.pop("kv_lengths", None)
     kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
     klt = None if kl is None else dev(torch, kl)
@@ -311,18 +320,8 @@ def test_attention_wgmma(torch, case, layout):
     B, Hq, Hkv, Sq, Skv, D, Dv, opts = WGMMA_CASES[case]
     opts = dict(opts)
     r = rng(3100 + case)
-
-    def make(shape):
-        x = bf16_tensor(torch, randn(r, shape))
-        if layout == "bshd":
-            x = x.transpose(1, 2).contiguous().transpose(1, 2)
-        elif layout == "offset":
-            base = torch.empty(x.numel() + 1, device="cuda", dtype=x.dtype)
-            x = base[1:].view(x.shape).copy_(x)
-            assert x.data_ptr() % 16 != 0
-        return x
-
-    q, k, v = make((B, Hq, Sq, D)), make((B, Hkv, Skv, D)), make((B, Hkv, Skv, Dv))
+    q, k, v = (bf16_in_layout(torch, r, shape, layout) for shape in
+               ((B, Hq, Sq, D), (B, Hkv, Skv, D), (B, Hkv, Skv, Dv)))
     kv_lengths = opts.pop("kv_lengths", None)
     kl = np.array(kv_lengths, np.int32) if kv_lengths is not None else None
     klt = None if kl is None else dev(torch, kl)

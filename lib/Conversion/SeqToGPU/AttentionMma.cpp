@@ -358,7 +358,10 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           kb, arith::CmpIPredicate::ult, rows.back(),
           idx(packed ? packedRows : sq)));
     }
-    SmallVector<Value> qLead = {bIdx, h}, kvLead = {bIdx, kvh};
+    // Q rows: of head h (one-pass), or packed (packedQAt).
+    SmallVector<Value> qLead, kvLead = {bIdx, kvh};
+    if (!packed)
+      qLead = {bIdx, h};
     // A packed row's query index and its Q row's indices.
     auto queryOf = [&](ImplicitLocOpBuilder &ib, Value row) -> Value {
       return packed ? arith::RemUIOp::create(ib, row, idx(sq)).getResult()

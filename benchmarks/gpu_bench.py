@@ -310,7 +310,9 @@ def compiled_op(seqc, op, operands, options, **kwargs):
     text = seqc.ops.mlir_text(op, *operands, **kwargs)
     module = seqc.compile(text, target="cuda", options=options or None)
     f = module[list(module)[0]]
-    return lambda: f(*operands)
+    call = lambda: f(*operands)  # noqa: E731
+    call.function = f
+    return call
 
 
 def attention_rows(rows, shape, baselines, t_s, k_s, flops, nbytes,

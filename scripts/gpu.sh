@@ -66,6 +66,12 @@ run() {
       ${SEQC_DECODE_ARGS:---profile} 2>&1 | tee "$out/decode.log"
     return "${PIPESTATUS[0]}"
   fi
+  # SEQC_GPU_ONLY=exec: the rest of the command line, with the bundle
+  # unpacked and the environment above (a profiling script, ncu, ...).
+  if [ "${SEQC_GPU_ONLY:-}" = exec ]; then
+    "$@"
+    return $?
+  fi
   # SEQC_GPU_ONLY=bench: only the kernel benchmark (SEQC_GPU_BENCH_ARGS).
   if [ "${SEQC_GPU_ONLY:-}" = bench ]; then
     "$py" "$root/benchmarks/gpu_bench.py" --json "$out/bench.json" --roofline "$out/roofline.png" \

@@ -230,6 +230,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                            : key == "attention-decode-transpose"
                                ? &options.attentionDecodeTranspose
                            : key == "attention-wgmma" ? &options.attentionWgmma
+                           : key == "selective-scan-pipelined"
+                               ? &options.selectiveScanPipelined
                            : key == "bounds-check" ? &options.boundsCheck
                                                    : nullptr) {
       // The 0/1 options.
@@ -248,7 +250,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
                        "selective-scan-time-split, selective-scan-bc-steps, "
-                       "selective-scan-state-lanes, "
+                       "selective-scan-state-lanes, selective-scan-pipelined, "
                        "attention-decode-vector, "
                        "attention-decode-transpose, attention-wgmma, "
                        "attention-decode-simt, matmul-split-k, bounds-check)");
@@ -304,6 +306,7 @@ std::string CompileOptions::str() const {
          " selective-scan-bc-steps=" + std::to_string(selectiveScanBCSteps) +
          " selective-scan-state-lanes=" +
          std::to_string(selectiveScanStateLanes) +
+         (selectiveScanPipelined ? "" : " selective-scan-pipelined=0") +
          (boundsCheck ? " bounds-check=1" : "") +
          (attentionSplitKeys ? " attention-split-keys=1" : "") +
          (matmulSplitK ? " matmul-split-k=1" : "") +
@@ -632,6 +635,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
     pipelineOptions.selectiveScanBCSteps = options.selectiveScanBCSteps;
     pipelineOptions.selectiveScanStateLanes = options.selectiveScanStateLanes;
+    pipelineOptions.selectiveScanPipelined = options.selectiveScanPipelined;
     pipelineOptions.attentionDecodeVector = options.attentionDecodeVector;
     pipelineOptions.attentionDecodeTranspose = options.attentionDecodeTranspose;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;

@@ -65,6 +65,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
   seqToGPU.selectiveScanBCSteps = options.selectiveScanBCSteps;
   seqToGPU.selectiveScanStateLanes = options.selectiveScanStateLanes;
+  seqToGPU.selectiveScanPipelined = options.selectiveScanPipelined;
   seqToGPU.attentionDecodeVector = options.attentionDecodeVector;
   seqToGPU.attentionDecodeTranspose = options.attentionDecodeTranspose;
   seqToGPU.attentionSplitKeys = options.attentionSplitKeys;

@@ -828,6 +828,72 @@ def test_selective_scan_state_lanes(torch, lanes, N, split, L, bc):
 
 
 @cuda
+@pytest.mark.parametrize("dtype,N,L,split,strided,D,G", [
+    ("f32", 16, 240, 0, False, 40, 1),     # the compiler's time splits
+    ("f32", 16, 240, 1000, True, 40, 1),   # no split; u, delta, z slices of wider rows
+    ("f32", 6, 52, 16, False, 40, 1),      # N 6: scalar B/C reads; a last chunk of 4
+    ("f32", 16, 4, 0, False, 40, 1),       # one group of 4 steps
+    ("bf16", 16, 72, 0, False, 40, 1),     # bf16 u, delta, z, y (8 a copy)
+    ("f32", 16, 240, 0, False, 64, 2),     # 2 groups of 32 channels (a block each)
+    ("f32", 16, 240, 0, False, 40, 2),     # groups of 20: blocks span two (not pipelined)
+])
+def test_selective_scan_pipelined(torch, dtype, N, L, split, strided, D, G):
+    """The pipelined selective-scan kernels (the default where a lane holds
+    a channel, B and C are f32, rows are whole 16-byte vectors and a
+    32-channel block lies in one group): u, delta and z by cp.async into
+    two buffers, B and C transposed into [step][state], y out 4 steps a
+    vector. 40 channels (a partial block), every extra, A = 0 on a channel
+    (decay exactly 1), the last state; outputs poisoned; against float64
+    and against the chunk-at-a-time kernels (selective-scan-pipelined=0)."""
+    r = rng(1001)
+    Bt = 2
+    u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
+    A = -uniform(r, 0.5, 2.0, (D, N))
+    A[3] = 0.0
+    Bm, Cm = randn(r, (Bt, G, N, L)), randn(r, (Bt, G, N, L))
+    kw = dict(D=randn(r, (D,)), z=randn(r, (Bt, D, L)),
+              delta_bias=uniform(r, -0.5, 0.5, (D,)), delta_softplus=True)
+
+    def on_gpu(x, rowwise):
+        t = dev(torch, x) if dtype == "f32" or not rowwise else bf16_tensor(torch, x)
+        if strided and rowwise:
+            wide = torch.full(t.shape[:-1] + (t.shape[-1] + 12,), float("nan"),
+                              dtype=t.dtype, device="cuda")
+            wide[..., 4:4 + t.shape[-1]] = t
+            t = wide[..., 4:4 + t.shape[-1]]
+            assert not t.is_contiguous()
+        return t
+
+    args = dict(u=on_gpu(u, True), delta=on_gpu(delta, True), A=dev(torch, A),
+                B=dev(torch, Bm), C=dev(torch, Cm), D=dev(torch, kw["D"]),
+                z=on_gpu(kw["z"], True),
+                delta_bias=dev(torch, kw["delta_bias"]))
+    plan = seqc.ops._PLANS["selective_scan"](
+        args["u"], args["delta"], args["A"], args["B"], args["C"],
+        D=args["D"], z=args["z"], delta_bias=args["delta_bias"],
+        delta_softplus=True, return_last_state=True)
+    outs = []
+    for pipelined in (1, 0):
+        m = seqc.compile(plan.text(), target="cuda", options=(
+            "selective-scan-pipelined=%d selective-scan-time-split=%d"
+            % (pipelined, split)))
+        y, last = m[list(m)[0]](*plan.call.arrays)
+        outs.append((y.float().cpu().numpy(), last.cpu().numpy()))
+    (y, last), (y0, last0) = outs
+    if dtype == "bf16":
+        # The reference on the inputs as the kernel saw them (bf16).
+        u, delta, kw["z"] = (args[k].float().cpu().numpy().astype(np.float64)
+                             for k in ("u", "delta", "z"))
+    y_ref, last_ref = ref.selective_scan(u, delta, A, Bm, Cm, **kw)
+    tol = 1e-2 if dtype == "bf16" else None
+    assert_close(y, y_ref, np.float32, tol=tol)
+    assert_close(last, last_ref, np.float32)
+    np.testing.assert_allclose(y, y0, rtol=1e-4 if tol is None else 1e-2,
+                               atol=1e-4 if tol is None else 1e-2)
+    np.testing.assert_allclose(last, last0, rtol=1e-4, atol=1e-4)
+
+
+@cuda
 @pytest.mark.parametrize("L", [64, 67])
 def test_selective_scan_softplus_and_silu_over_their_range(torch, L):
     """The GPU scan's softplus and silu run on the special-function unit

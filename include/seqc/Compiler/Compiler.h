@@ -99,6 +99,8 @@ struct CompileOptions {
   int64_t selectiveScanBCSteps = 2;
   /// CUDA: lanes sharing a channel of seq.selective_scan (1, 2, 4, 8, 16).
   int64_t selectiveScanStateLanes = 1;
+  /// CUDA: seq.selective_scan's pipelined kernels where they apply.
+  bool selectiveScanPipelined = true;
   /// CPU: every memref access and view of the generated code checked
   /// against its bounds at run time (MLIR's runtime verification); a
   /// violation prints the op and its location and aborts. For testing.

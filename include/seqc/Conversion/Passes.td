@@ -164,6 +164,12 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "Steps of seq.selective_scan's B and C that one vector load per "
            "state reads: 2 or 4 where the length is a multiple of 4; 1 (or "
            "another length): a scalar load per state and step">,
+    Option<"selectiveScanPipelined", "selective-scan-pipelined", "bool",
+           "true",
+           "seq.selective_scan's pipelined kernels where a lane holds a "
+           "channel, B and C are f32 and rows are whole 16-byte vectors: u, "
+           "delta and z by cp.async into two buffers, B and C transposed "
+           "to [step][state]; 0: the chunk-at-a-time kernels">,
     Option<"selectiveScanStateLanes", "selective-scan-state-lanes",
            "int64_t", "1",
            "Lanes that share a channel of seq.selective_scan, each holding "

@@ -114,6 +114,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Steps of the selective scan's B and C per vector load "
                      "(1, 2, 4)"),
       llvm::cl::init(2)};
+  PassOptions::Option<bool> selectiveScanPipelined{
+      *this, "selective-scan-pipelined",
+      llvm::cl::desc("Selective scan: the pipelined kernels (cp.async, "
+                     "two buffers) where they apply"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> selectiveScanStateLanes{
       *this, "selective-scan-state-lanes",
       llvm::cl::desc("Lanes sharing a channel of the selective scan, each "

@@ -803,9 +803,9 @@ struct ScanToGPU : OpRewritePattern<ScanOp> {
 
 struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
   SelectiveScanToGPU(MLIRContext *ctx, int64_t timeSplit, int64_t bcSteps,
-                     int64_t stateLanes)
+                     int64_t stateLanes, bool pipelined)
       : OpRewritePattern(ctx), timeSplit(timeSplit), bcSteps(bcSteps),
-        stateLanes(stateLanes) {}
+        stateLanes(stateLanes), pipelined(pipelined) {}
   /// Steps per time split (0: the lowering's choice; the length or more:
   /// none, each thread walks all of time).
   int64_t timeSplit;
@@ -813,6 +813,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
   int64_t bcSteps;
   /// Lanes sharing a channel, each with states / stateLanes of its states.
   int64_t stateLanes;
+  /// The pipelined kernels where they apply (see `staged` below).
+  bool pipelined;
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -907,17 +909,305 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     }
     constexpr double kLog2E = 1.4426950408889634;
     auto exp2 = nvvmExp2;
+    // The pipelined form (one lane a channel, f32 B and C, rows of whole
+    // 16-byte vectors): a chunk's u, Δ and z arrive by cp.async into one of
+    // two buffers while the other's steps run, each thread reading its
+    // channel's steps 4 at a time (one 16-byte shared load for f32); B and
+    // C arrive transposed, [step][state], so that a step's 16 states are 4
+    // broadcast vector loads with constant offsets instead of 32 global
+    // loads with 64-bit addresses (session 11's ncu: 150 instructions a
+    // step, half of the stalls on those loads).
+    Type uElement = uType.getElementType();
+    int64_t uBytes = uElement.getIntOrFloatBitWidth() / 8;
+    int64_t uVector = 16 / std::max<int64_t>(uBytes, 1);
+    bool staged = pipelined && length > 0 && lanes == 1 && uBytes >= 2 && uBytes <= 4 &&
+                  bcElement.isF32() &&
+                  tensorTypeOf(op.getC()).getElementType().isF32() &&
+                  length % uVector == 0 && kChunk % uVector == 0 &&
+                  // A block's 32 channels in one group (B and C tiles are
+                  // the block's).
+                  (groups == 1 || perGroup % kChannels == 0);
+    // Tile rows: the chunk's steps and one 16-byte vector of padding (rows
+    // 80 bytes apart at f32: a warp's 16-byte reads of 32 rows hit every
+    // bank once per 8 lanes).
+    int64_t rowElements = kChunk + uVector;
+    constexpr int64_t kGroup = 4;
+    bool gated = static_cast<bool>(z);
+    if (staged) {
+      u = k.buffer(op.getU(), /*unitInnerStride=*/true);
+      delta = k.buffer(op.getDelta(), /*unitInnerStride=*/true);
+      z = k.buffer(op.getZ(), /*unitInnerStride=*/true);
+      B = k.buffer(op.getB(), /*unitInnerStride=*/true);
+      C = k.buffer(op.getC(), /*unitInnerStride=*/true);
+    }
+    // The pipelined kernel's shared tiles, in dynamic shared memory (16-byte
+    // aligned, each a multiple of 16 bytes): u, Δ [(z)] [2][channels][row],
+    // B [(C)] [2][step][state], [(y [channels][row])].
+    auto stagedTiles = [&](bool local) {
+      auto pair = k.sharedType({2, kChannels, rowElements}, uElement);
+      SmallVector<MemRefType> types = {pair, pair};
+      if (gated && !local)
+        types.push_back(pair);
+      types.push_back(k.sharedType({2, kChunk, states}, f32));
+      if (!local) {
+        types.push_back(k.sharedType({2, kChunk, states}, f32));
+        types.push_back(k.sharedType({kChannels, rowElements}, f32));
+      }
+      return types;
+    };
+    // The pipelined loop over a split's chunks (see `staged`), carrying
+    // the states (and ΣΔ in the local pass). Per chunk c: chunk c + 1's
+    // copies start into the other buffer, chunk c's are waited for, its
+    // steps run 4 at a time, and (y pass) its y tile goes out as 16-byte
+    // vectors of 4 steps.
+    auto stagedChunks = [&](ImplicitLocOpBuilder &kb, bool local, Value thread,
+                            Value bi, Value d0, Value g, Value dSafe,
+                            Value tBegin, Value tEnd, Value chunks,
+                            ArrayRef<Value> a2, Value dSkip,
+                            SmallVector<Value> h0) -> scf::ForOp {
+      MLIRContext *ctx = kb.getContext();
+      auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
+      SmallVector<Value> tileViews = k.dynamicShared(kb, stagedTiles(local));
+      bool gate = gated && !local;
+      Value uS = tileViews[0], dS = tileViews[1];
+      Value zS = gate ? tileViews[2] : Value();
+      Value bS = tileViews[gate ? 3 : 2];
+      Value cS = local ? Value() : tileViews[gate ? 4 : 3];
+      Value yS = local ? Value() : tileViews[gate ? 5 : 4];
+      auto cmpLt = [&](ImplicitLocOpBuilder &ib, Value x, int64_t bound) {
+        return arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, x,
+                                     k.index(bound));
+      };
+      Value biasD = bias ? k.load(kb, bias, ValueRange{dSafe}) : Value();
+      // Starts chunk c's copies into buffer `buf` (none past the split's
+      // chunks) and commits them as one group (possibly empty).
+      auto issue = [&](ImplicitLocOpBuilder &ib, Value c, Value buf) {
+        Value inRange =
+            arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, c, chunks);
+        scf::IfOp::create(ib, inRange, [&](OpBuilder &nb, Location nl) {
+          ImplicitLocOpBuilder cb(nl, nb);
+          Value t0 = arith::AddIOp::create(
+              cb, tBegin, arith::MulIOp::create(cb, c, k.index(kChunk)));
+          // u, Δ (and z): 16 bytes a copy, rows past the channels and
+          // vectors past the length zero-filled.
+          int64_t perRow = kChunk / uVector;
+          UnitAttr bypass = uVector * uBytes == 16 ? cb.getUnitAttr() : UnitAttr();
+          for (int64_t e0 = 0; e0 < kChannels * perRow; e0 += kChannels) {
+            Value e = arith::AddIOp::create(cb, thread, k.index(e0));
+            Value r = arith::DivUIOp::create(cb, e, k.index(perRow));
+            Value col = arith::MulIOp::create(
+                cb, arith::RemUIOp::create(cb, e, k.index(perRow)),
+                k.index(uVector));
+            Value dd = arith::AddIOp::create(cb, d0, r);
+            Value t = arith::AddIOp::create(cb, t0, col);
+            Value ok = arith::AndIOp::create(cb, cmpLt(cb, dd, channels),
+                                             cmpLt(cb, t, length));
+            Value ddSafe = arith::MinUIOp::create(cb, dd, k.index(channels - 1));
+            Value tSafe = arith::MinUIOp::create(cb, t, k.index(length - uVector));
+            Value n = arith::SelectOp::create(cb, ok, k.index(uVector), k.index(0));
+            SmallVector<std::pair<Value, Value>> arrays = {{u, uS}, {delta, dS}};
+            if (gate)
+              arrays.push_back({z, zS});
+            for (auto [src, dst] : arrays)
+              nvgpu::DeviceAsyncCopyOp::create(
+                  cb, tokenType, dst, ValueRange{buf, r, col}, src,
+                  ValueRange{bi, ddSafe, tSafe}, cb.getIndexAttr(uVector), n,
+                  bypass);
+          }
+          // B and C: (state, step) to [step][state], 4 bytes a copy
+          // (neighbouring lanes read neighbouring steps).
+          int64_t total = kChunk * states;
+          for (int64_t e0 = 0; e0 < total; e0 += kChannels) {
+            auto copy = [&](ImplicitLocOpBuilder &xb) {
+              Value e = arith::AddIOp::create(xb, thread, k.index(e0));
+              Value n = arith::DivUIOp::create(xb, e, k.index(kChunk));
+              Value tt = arith::RemUIOp::create(xb, e, k.index(kChunk));
+              Value t = arith::AddIOp::create(xb, t0, tt);
+              Value ok = cmpLt(xb, t, length);
+              Value tSafe = arith::MinUIOp::create(xb, t, k.index(length - 1));
+              Value count = arith::SelectOp::create(xb, ok, k.index(1), k.index(0));
+              for (auto [src, dst] : {std::make_pair(B, bS), std::make_pair(C, cS)})
+                if (dst)
+                  nvgpu::DeviceAsyncCopyOp::create(
+                      xb, tokenType, dst, ValueRange{buf, tt, n}, src,
+                      ValueRange{bi, g, n, tSafe}, xb.getIndexAttr(1), count,
+                      UnitAttr());
+            };
+            if (e0 + kChannels <= total) {
+              copy(cb);
+              continue;
+            }
+            Value mine = cmpLt(cb, arith::AddIOp::create(cb, thread, k.index(e0)),
+                               total);
+            scf::IfOp::create(cb, mine, [&](OpBuilder &xb, Location xl) {
+              ImplicitLocOpBuilder ib2(xl, xb);
+              copy(ib2);
+              scf::YieldOp::create(ib2);
+            });
+          }
+          scf::YieldOp::create(cb);
+        });
+        return nvgpu::DeviceAsyncCreateGroupOp::create(ib, tokenType,
+                                                       ValueRange{})
+            .getResult();
+      };
+      issue(kb, k.index(0), k.index(0));
+      return scf::ForOp::create(
+          kb, k.index(0), chunks, k.index(1), h0,
+          [&](OpBuilder &nb, Location loc, Value c, ValueRange hIn) {
+            ImplicitLocOpBuilder cb(loc, nb);
+            Value cur = arith::RemUIOp::create(cb, c, k.index(2));
+            Value next = arith::SubIOp::create(cb, k.index(1), cur);
+            Value token = issue(
+                cb, arith::AddIOp::create(cb, c, k.index(1)), next);
+            // Chunk c's group has landed once at most the one just
+            // committed is in flight.
+            nvgpu::DeviceAsyncWaitOp::create(cb, token,
+                                             cb.getI32IntegerAttr(1));
+            gpu::BarrierOp::create(cb);
+            Value t0 = arith::AddIOp::create(
+                cb, tBegin, arith::MulIOp::create(cb, c, k.index(kChunk)));
+            Value steps = arith::MinUIOp::create(
+                cb, k.index(kChunk), arith::SubIOp::create(cb, tEnd, t0));
+            auto align = [&](int64_t bytes) { return llvm::MaybeAlign(bytes); };
+            auto groupLoop = scf::ForOp::create(
+                cb, k.index(0), steps, k.index(kGroup), hIn,
+                [&](OpBuilder &sb, Location sl, Value t1, ValueRange h) {
+                  ImplicitLocOpBuilder ib(sl, sb);
+                  ScalarMath im(ib);
+                  auto row = [&](Value tile) {
+                    Value vec = vector::LoadOp::create(
+                        ib, VectorType::get({kGroup}, uElement), tile,
+                        ValueRange{cur, thread, t1}, /*nontemporal=*/false,
+                        align(kGroup * uBytes));
+                    SmallVector<Value> values;
+                    for (int64_t j = 0; j < kGroup; ++j)
+                      values.push_back(im.f32(vector::ExtractOp::create(
+                          ib, vec, ArrayRef<int64_t>{j})));
+                    return values;
+                  };
+                  SmallVector<Value> us = row(uS), ds = row(dS), zs;
+                  if (gate)
+                    zs = row(zS);
+                  SmallVector<Value> next(h.take_front(states));
+                  Value dsum = local ? h[states] : Value();
+                  SmallVector<Value> ys;
+                  for (int64_t j = 0; j < kGroup; ++j) {
+                    Value tt = arith::AddIOp::create(ib, t1, k.index(j));
+                    Value dt = ds[j];
+                    if (biasD)
+                      dt = im.add(dt, biasD);
+                    if (softplus)
+                      dt = fastSoftplus(ib, dt);
+                    Value dtu = im.mul(dt, us[j]);
+                    if (local)
+                      dsum = im.add(dsum, dt);
+                    // The step's B (and C) for every state.
+                    auto states4 = [&](Value tile) {
+                      SmallVector<Value> values;
+                      if (states % 4 == 0) {
+                        for (int64_t n0 = 0; n0 < states; n0 += 4) {
+                          Value vec = vector::LoadOp::create(
+                              ib, VectorType::get({4}, f32), tile,
+                              ValueRange{cur, tt, k.index(n0)},
+                              /*nontemporal=*/false, align(16));
+                          for (int64_t q = 0; q < 4; ++q)
+                            values.push_back(vector::ExtractOp::create(
+                                ib, vec, ArrayRef<int64_t>{q}));
+                        }
+                        return values;
+                      }
+                      for (int64_t n = 0; n < states; ++n)
+                        values.push_back(memref::LoadOp::create(
+                            ib, tile, ValueRange{cur, tt, k.index(n)}));
+                      return values;
+                    };
+                    SmallVector<Value> bs = states4(bS), cs;
+                    if (!local)
+                      cs = states4(cS);
+                    Value yt = im.constant(0.0);
+                    for (int64_t n = 0; n < states; ++n) {
+                      Value decay = exp2(ib, im.mul(dt, a2[n]));
+                      next[n] = math::FmaOp::create(ib, decay, next[n],
+                                                    im.mul(dtu, bs[n]));
+                      if (!local)
+                        yt = math::FmaOp::create(ib, cs[n], next[n], yt);
+                    }
+                    if (local)
+                      continue;
+                    if (dSkip)
+                      yt = math::FmaOp::create(ib, dSkip, us[j], yt);
+                    if (gate)
+                      yt = im.mul(yt, fastSilu(ib, zs[j]));
+                    ys.push_back(yt);
+                  }
+                  if (!local)
+                    vector::StoreOp::create(
+                        ib,
+                        vector::FromElementsOp::create(
+                            ib, VectorType::get({kGroup}, f32), ys),
+                        yS, ValueRange{thread, t1}, /*nontemporal=*/false,
+                        align(16));
+                  if (local)
+                    next.push_back(dsum);
+                  scf::YieldOp::create(ib, next);
+                });
+            // Every read of this chunk's buffer (and write of the y tile)
+            // is done before the next iteration's copies overwrite it.
+            gpu::BarrierOp::create(cb);
+            if (!local) {
+              // The y tile out, 4 steps a vector.
+              int64_t perRow = kChunk / kGroup;
+              for (int64_t e0 = 0; e0 < kChannels * perRow; e0 += kChannels) {
+                Value e = arith::AddIOp::create(cb, thread, k.index(e0));
+                Value r = arith::DivUIOp::create(cb, e, k.index(perRow));
+                Value col = arith::MulIOp::create(
+                    cb, arith::RemUIOp::create(cb, e, k.index(perRow)),
+                    k.index(kGroup));
+                Value dd = arith::AddIOp::create(cb, d0, r);
+                Value t = arith::AddIOp::create(cb, t0, col);
+                Value ok = arith::AndIOp::create(cb, cmpLt(cb, dd, channels),
+                                                 cmpLt(cb, t, length));
+                scf::IfOp::create(cb, ok, [&](OpBuilder &xb, Location xl) {
+                  ImplicitLocOpBuilder ib(xl, xb);
+                  Value vec = vector::LoadOp::create(
+                      ib, VectorType::get({kGroup}, f32), yS,
+                      ValueRange{r, col}, /*nontemporal=*/false, align(16));
+                  if (uElement != f32)
+                    vec = arith::TruncFOp::create(
+                        ib, VectorType::get({kGroup}, uElement), vec);
+                  vector::StoreOp::create(ib, vec, y, ValueRange{bi, dd, t},
+                                          /*nontemporal=*/false,
+                                          align(kGroup * uBytes));
+                  scf::YieldOp::create(ib);
+                });
+              }
+            }
+            scf::YieldOp::create(cb, groupLoop.getResults());
+          });
+    };
     // One scan kernel: `local` scans from zero and keeps (end state, ΣΔ)
     // per split; otherwise from the carried-in state (zero without
     // splits), writing y (and the last state without splits).
     auto scanKernel = [&](bool local) {
       k.kernelPart = local ? "local" : "";
       SmallVector<Type> tiles(4, k.sharedType({kChannels, kChunk + 1}, f32));
+      int64_t dynamicBytes = 0;
+      if (staged) {
+        tiles.clear();
+        for (MemRefType t : stagedTiles(local))
+          dynamicBytes += t.getNumElements() * t.getElementTypeBitWidth() / 8;
+      }
       k.launch(batch * channelBlocks * splits, blockThreads,
                [&](ImplicitLocOpBuilder &kb, Value block, Value thread) {
         ScalarMath m(kb);
-        Value uS = k.workgroupBuffers[0], dS = k.workgroupBuffers[1],
-              zS = k.workgroupBuffers[2], yS = k.workgroupBuffers[3];
+        // (The pipelined form's tiles are its own, in dynamic shared
+        // memory.)
+        Value uS, dS, zS, yS;
+        if (!staged) {
+          uS = k.workgroupBuffers[0], dS = k.workgroupBuffers[1];
+          zS = k.workgroupBuffers[2], yS = k.workgroupBuffers[3];
+        }
         Value sp = arith::RemUIOp::create(kb, block, k.index(splits));
         Value rest = arith::DivUIOp::create(kb, block, k.index(splits));
         Value bi = arith::DivUIOp::create(kb, rest, k.index(channelBlocks));
@@ -1040,7 +1330,12 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                       y, ValueRange{bi, dd, t});
             });
         };
-        auto chunkLoop = scf::ForOp::create(
+        auto chunkLoop = staged ? stagedChunks(kb, local, thread, bi, d0,
+                                               arith::DivUIOp::create(
+                                                   kb, d0, k.index(perGroup)),
+                                               dSafe, tBegin, tEnd, chunks,
+                                               a2, dSkip, h0)
+                                : scf::ForOp::create(
             kb, k.index(0), chunks, k.index(1), h0,
             [&](OpBuilder &nb, Location loc, Value c, ValueRange hIn) {
               ImplicitLocOpBuilder cb(loc, nb);
@@ -1181,7 +1476,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             });
           scf::YieldOp::create(ib);
         });
-      }, /*sharedFloats=*/0, tiles);
+      }, /*sharedFloats=*/0, tiles, dynamicBytes);
     };
     if (split) {
       scanKernel(/*local=*/true);
@@ -2264,7 +2559,8 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
     }
     patterns.add<SelectiveScanToGPU>(&getContext(), selectiveScanTimeSplit,
                                      selectiveScanBCSteps,
-                                     selectiveScanStateLanes);
+                                     selectiveScanStateLanes,
+                                     selectiveScanPipelined);
     patterns.add<ScanToGPU,
                  GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
                  CausalConv1dToGPU>(&getContext());

@@ -1,11 +1,12 @@
-// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=40" | FileCheck %s
-// RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=OFF
-// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000" | FileCheck %s --check-prefix=NONE
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=40 selective-scan-pipelined=0" | FileCheck %s
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-pipelined=0" | FileCheck %s --check-prefix=OFF
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-pipelined=0" | FileCheck %s --check-prefix=NONE
 // RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=-1" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-bc-steps=3" 2>&1 | FileCheck %s --check-prefix=BADBC
-// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=4" | FileCheck %s --check-prefix=BC4
-// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=1" | FileCheck %s --check-prefix=BC1
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=4 selective-scan-pipelined=0" | FileCheck %s --check-prefix=BC4
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=1 selective-scan-pipelined=0" | FileCheck %s --check-prefix=BC1
 // BADBC: selective-scan-bc-steps must be 1, 2 or 4
+// RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=PIPE
 // RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-state-lanes=3" 2>&1 | FileCheck %s --check-prefix=BADLANES
 // BADLANES: selective-scan-state-lanes must be 1, 2, 4, 8 or 16
 // Two lanes a channel (N = 4: 2 states each): 64-thread blocks, a chunk
@@ -57,6 +58,11 @@
 // OFF: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}})
 // OFF-NOT: gpu.launch
 // OFF: return
+// Blocks of 32 channels span the 2 groups of 20 here: not pipelined (a
+// block's B and C tiles are one group's).
+// PIPE-LABEL: func.func @scan
+// PIPE-NOT: nvgpu.device_async_copy
+// PIPE-LABEL: func.func @empty
 func.func @scan(%u: tensor<2x40x100xf32>, %dt: tensor<2x40x100xf32>, %A: tensor<40x4xf32>, %B: tensor<2x2x4x100xf32>, %C: tensor<2x2x4x100xf32>) -> (tensor<2x40x100xf32>, tensor<2x40x4xf32>) {
   %y, %last = seq.selective_scan %u, %dt, %A, %B, %C {delta_softplus}
       : tensor<2x40x100xf32>, tensor<2x40x100xf32>, tensor<40x4xf32>, tensor<2x2x4x100xf32>, tensor<2x2x4x100xf32>
@@ -105,6 +111,37 @@ func.func @empty(%u: tensor<2x8x0xf32>, %dt: tensor<2x8x0xf32>, %A: tensor<8x4xf
 // NONE-NOT: vector.load
 // NONE: gpu.barrier
 // NONE-NOT: gpu.launch
+// The pipelined kernels (the default; 1024 steps, a multiple of 4, f32 B
+// and C): u and delta come by 16-byte cp.async into [2][32][20] buffers
+// (two chunks of 16 steps, rows padded by one vector), B (and C) by
+// 4-byte copies transposed to [2][16 steps][4 states]; per chunk the next
+// chunk's group is committed, this one's waited for (one group left in
+// flight), and the steps run 4 at a time: one 16-byte shared load each of
+// u and delta, one of B (and C) per step; y goes out 4 steps a vector.
+// PIPE-LABEL: func.func @long
+// PIPE: gpu.launch {{.*}} dynamic_shared_memory_size %c10752_i32 function(@long_selective_scan_local)
+// PIPE-COUNT-2: memref.view {{.*}} to memref<2x32x20xf32, #gpu.address_space<workgroup>>
+// PIPE: memref.view {{.*}} to memref<2x16x4xf32, #gpu.address_space<workgroup>>
+// PIPE: nvgpu.device_async_copy {{.*}}, 4, {{.*}} {bypassL1} : memref<1x64x1024xf32, strided<[?, ?, 1], offset: ?>> to memref<2x32x20xf32
+// PIPE: nvgpu.device_async_copy {{.*}}, 1, {{.*}} : memref<1x1x4x1024xf32, strided<[?, ?, ?, 1], offset: ?>> to memref<2x16x4xf32
+// PIPE: nvgpu.device_async_create_group
+// PIPE: scf.for {{.*}} -> (f32, f32, f32, f32, f32)
+// PIPE: nvgpu.device_async_create_group
+// PIPE-NEXT: nvgpu.device_async_wait {{.*}} {numGroups = 1 : i32}
+// PIPE-NEXT: gpu.barrier
+// PIPE: scf.for {{.*}} step %c4{{.*}} -> (f32, f32, f32, f32, f32)
+// PIPE-COUNT-2: vector.load {{.*}} {alignment = 16 : i64} : memref<2x32x20xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// PIPE-COUNT-4: vector.load {{.*}} {alignment = 16 : i64} : memref<2x16x4xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// PIPE: gpu.barrier
+// PIPE: function(@long_selective_scan_carry)
+// PIPE: dynamic_shared_memory_size %c13824_i32 function(@long_selective_scan)
+// PIPE: memref.view {{.*}} to memref<32x20xf32, #gpu.address_space<workgroup>>
+// PIPE: vector.store {{.*}} : memref<32x20xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// PIPE: vector.store {{.*}} {alignment = 16 : i64} : memref<1x64x1024xf32>, vector<4xf32>
+// Off with the option, and where rows are not whole 16-byte vectors.
+// PIPE-LABEL: func.func @ragged
+// PIPE-NOT: nvgpu.device_async_copy
+// PIPE: return
 func.func @long(%u: tensor<1x64x1024xf32>, %dt: tensor<1x64x1024xf32>, %A: tensor<64x4xf32>, %B: tensor<1x1x4x1024xf32>, %C: tensor<1x1x4x1024xf32>) -> tensor<1x64x1024xf32> {
   %y = seq.selective_scan %u, %dt, %A, %B, %C
       : tensor<1x64x1024xf32>, tensor<1x64x1024xf32>, tensor<64x4xf32>, tensor<1x1x4x1024xf32>, tensor<1x1x4x1024xf32>

@@ -99,7 +99,8 @@ def main(argv=None):
         # The compiled call's host parts: the result's torch.empty, and
         # seqc_invoke alone on the buffers of the last call (kept alive).
         f = compiled.function
-        kept = compiled()  # noqa: F841
+        kept = compiled()
+        kept = kept[0] if isinstance(kept, tuple) else kept
         _, _, structs = f._fast_buffers()
         backend = f._module._backend
         count = len(f.inputs) + len(f.results)

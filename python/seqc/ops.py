@@ -454,7 +454,18 @@ def linear_recurrence(a, b, h0=None, dim=-1, reverse=False):
     With ``reverse`` the steps run from the last index down. Returns
     ``(h, h_last)``; without h0 the first step is ``h = b``.
     """
-    return _execute(_linear_recurrence_plan(a, b, h0, dim, reverse))
+    # A repeat of a call on torch CUDA tensors calls its compiled function
+    # directly.
+    extras = () if h0 is None else (h0,)
+    try:
+        key = _tensor_key((a, b) + extras,
+                          ("linear_recurrence", dim, reverse, h0 is None))
+    except TypeError:  # an unhashable or odd argument: the checks say
+        key = None
+    fn = _tensor_calls.get(key) if key is not None else None
+    if fn is not None:
+        return fn(a, b, *extras)
+    return _execute(_linear_recurrence_plan(a, b, h0, dim, reverse), key)
 
 
 # ---------------------------------------------------------------------------
@@ -537,8 +548,25 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None,
     ``[B, G, N, L]`` (or ``[B, N, L]``), D and delta_bias ``[D]``, z
     ``[B, D, L]``. Returns y, or ``(y, last_state)`` with last_state
     ``[B, D, N]`` float32."""
-    out = _execute(_selective_scan_plan(u, delta, A, B, C, D, z, delta_bias,
-                                        delta_softplus, return_last_state))
+    # A repeat of a call on torch CUDA tensors (B and C in their 4-D form,
+    # which the op passes as they are) calls its compiled function directly.
+    key = None
+    extras = tuple(x for x in (D, z, delta_bias) if x is not None)
+    try:
+        if getattr(B, "ndim", 0) == 4 and getattr(C, "ndim", 0) == 4:
+            key = _tensor_key((u, delta, A, B, C) + extras, (
+                "selective_scan", D is None, z is None, delta_bias is None,
+                delta_softplus, return_last_state))
+    except TypeError:  # an unhashable or odd argument: the checks say
+        key = None
+    fn = _tensor_calls.get(key) if key is not None else None
+    if fn is not None:
+        out = fn(u, delta, A, B, C, *extras)
+        out = out if isinstance(out, tuple) else (out,)
+    else:
+        out = _execute(_selective_scan_plan(u, delta, A, B, C, D, z,
+                                            delta_bias, delta_softplus,
+                                            return_last_state), key)
     return out if return_last_state else out[0]
 
 

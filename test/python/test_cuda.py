@@ -1132,6 +1132,49 @@ def test_functional_op_repeats_take_the_short_route(torch):
 
 
 @cuda
+def test_functional_scans_repeats_take_the_short_route(torch):
+    """seqc.selective_scan (B and C 4-D) and seqc.linear_recurrence on
+    torch CUDA tensors remember the function they ran: a repeat calls it
+    directly with the same result; other extras, flags or shapes go the
+    whole way under keys of their own; 3-D B and C (reshaped by the op)
+    always go the whole way."""
+    r = rng(1048)
+    Bt, D, L, N = 2, 32, 24, 4
+    u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
+    A = -uniform(r, 0.5, 2.0, (D, N))
+    Bm, Cm = randn(r, (Bt, 1, N, L)), randn(r, (Bt, 1, N, L))
+    z = randn(r, (Bt, D, L))
+    t = [dev(torch, x) for x in (u, delta, A, Bm, Cm)]
+    zt = dev(torch, z)
+    seqc.ops.clear_cache()
+    first = seqc.selective_scan(*t)
+    assert len(seqc.ops._tensor_calls) == 1
+    assert torch.equal(first, seqc.selective_scan(*t))
+    gated, last = seqc.selective_scan(*t, z=zt, return_last_state=True)
+    assert len(seqc.ops._tensor_calls) == 2
+    gated2, last2 = seqc.selective_scan(*t, z=zt, return_last_state=True)
+    assert torch.equal(gated, gated2) and torch.equal(last, last2)
+    y_ref, last_ref = ref.selective_scan(u, delta, A, Bm, Cm, z=z)
+    assert_close(gated2.cpu().numpy(), y_ref, np.float32)
+    assert_close(last2.cpu().numpy(), last_ref, np.float32)
+    three = seqc.selective_scan(t[0], t[1], t[2], t[3][:, 0], t[4][:, 0])
+    assert len(seqc.ops._tensor_calls) == 2
+    assert torch.equal(three, first)
+    a, b = uniform(r, 0.5, 1.0, (3, 40)), randn(r, (3, 40))
+    h, h_last = seqc.linear_recurrence(dev(torch, a), dev(torch, b))
+    assert len(seqc.ops._tensor_calls) == 3
+    h2, h_last2 = seqc.linear_recurrence(dev(torch, a), dev(torch, b))
+    assert torch.equal(h, h2) and torch.equal(h_last, h_last2)
+    h_rev, _ = seqc.linear_recurrence(dev(torch, a), dev(torch, b),
+                                      reverse=True)
+    assert len(seqc.ops._tensor_calls) == 4
+    want, _ = ref.linear_recurrence(a, b, reverse=True)
+    assert_close(h_rev.cpu().numpy(), want, np.float32)
+    with pytest.raises(ValueError, match="b must have"):
+        seqc.linear_recurrence(dev(torch, a), dev(torch, b)[:, :20])
+
+
+@cuda
 def test_errors_on_the_gpu(torch):
     r = rng(1050)
     # Host operands of a GPU call are copied to the device.

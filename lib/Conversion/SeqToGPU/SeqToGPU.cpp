@@ -898,14 +898,36 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     int64_t splits = std::max<int64_t>(llvm::divideCeil(length, span), 1);
     bool split = splits > 1;
     Type f32 = b.getF32Type();
-    Value localState, deltaSum, carriedIn;
+    // One scratch allocation (one allocation and free a call, not three)
+    // viewed as the splits' end states from zero and carried-in states
+    // [batch, channels, splits, N] and their ΣΔ [batch, channels, splits].
+    // (In place, one buffer of N + 1 floats a split, the carry kernel
+    // took 0.085 ms instead of 0.010 on an H100.)
+    Value localState, carriedIn, deltaSum, scratch;
     if (split) {
-      localState = memref::AllocOp::create(
-          b, MemRefType::get({batch, channels, splits, states}, f32));
-      carriedIn = memref::AllocOp::create(
-          b, MemRefType::get({batch, channels, splits, states}, f32));
-      deltaSum = memref::AllocOp::create(
-          b, MemRefType::get({batch, channels, splits}, f32));
+      int64_t stateFloats = batch * channels * splits * states;
+      int64_t sumFloats = batch * channels * splits;
+      scratch = memref::AllocOp::create(
+          b, MemRefType::get({2 * stateFloats + sumFloats}, f32));
+      auto view = [&](int64_t offset, ArrayRef<int64_t> shape) -> Value {
+        SmallVector<int64_t> strides(shape.size(), 1);
+        for (int64_t i = shape.size() - 2; i >= 0; --i)
+          strides[i] = strides[i + 1] * shape[i + 1];
+        SmallVector<OpFoldResult> sizes, strideAttrs;
+        for (auto [size, stride] : llvm::zip(shape, strides)) {
+          sizes.push_back(b.getIndexAttr(size));
+          strideAttrs.push_back(b.getIndexAttr(stride));
+        }
+        return memref::ReinterpretCastOp::create(
+            b,
+            MemRefType::get(shape, f32,
+                            StridedLayoutAttr::get(b.getContext(), offset,
+                                                   strides)),
+            scratch, OpFoldResult(b.getIndexAttr(offset)), sizes, strideAttrs);
+      };
+      localState = view(0, {batch, channels, splits, states});
+      carriedIn = view(stateFloats, {batch, channels, splits, states});
+      deltaSum = view(2 * stateFloats, {batch, channels, splits});
     }
     constexpr double kLog2E = 1.4426950408889634;
     auto exp2 = nvvmExp2;
@@ -1514,8 +1536,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     }
     scanKernel(/*local=*/false);
     if (split)
-      for (Value buffer : {localState, carriedIn, deltaSum})
-        memref::DeallocOp::create(b, buffer);
+      memref::DeallocOp::create(b, scratch);
     SmallVector<Value> results = {k.result(y, uType)};
     if (last)
       results.push_back(k.result(last, lastType));

@@ -213,6 +213,12 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          "4, 8 or 16, got '" +
                          value + "'");
       options.selectiveScanStateLanes = number;
+    } else if (key == "selective-scan-poly-exp") {
+      if (value.getAsInteger(10, number) || number < 0 || number > 256)
+        return makeError("option 'selective-scan-poly-exp' needs an integer "
+                         "from 0 to 256 (states), got '" +
+                         value + "'");
+      options.selectiveScanPolyExp = number;
     } else if (key == "attention-decode-keys") {
       if (value.getAsInteger(10, number) ||
           !llvm::is_contained({1, 2, 4, 8, 16}, number))
@@ -251,6 +257,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "attention-decode-rows, attention-decode-keys, "
                        "selective-scan-time-split, selective-scan-bc-steps, "
                        "selective-scan-state-lanes, selective-scan-pipelined, "
+                       "selective-scan-poly-exp, "
                        "attention-decode-vector, "
                        "attention-decode-transpose, attention-wgmma, "
                        "attention-decode-simt, matmul-split-k, bounds-check)");
@@ -307,6 +314,9 @@ std::string CompileOptions::str() const {
          " selective-scan-state-lanes=" +
          std::to_string(selectiveScanStateLanes) +
          (selectiveScanPipelined ? "" : " selective-scan-pipelined=0") +
+         (selectiveScanPolyExp ? " selective-scan-poly-exp=" +
+                                     std::to_string(selectiveScanPolyExp)
+                               : "") +
          (boundsCheck ? " bounds-check=1" : "") +
          (attentionSplitKeys ? " attention-split-keys=1" : "") +
          (matmulSplitK ? " matmul-split-k=1" : "") +
@@ -636,6 +646,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.selectiveScanBCSteps = options.selectiveScanBCSteps;
     pipelineOptions.selectiveScanStateLanes = options.selectiveScanStateLanes;
     pipelineOptions.selectiveScanPipelined = options.selectiveScanPipelined;
+    pipelineOptions.selectiveScanPolyExp = options.selectiveScanPolyExp;
     pipelineOptions.attentionDecodeVector = options.attentionDecodeVector;
     pipelineOptions.attentionDecodeTranspose = options.attentionDecodeTranspose;
     pipelineOptions.attentionSplitKeys = options.attentionSplitKeys;

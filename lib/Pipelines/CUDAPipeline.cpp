@@ -66,6 +66,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.selectiveScanBCSteps = options.selectiveScanBCSteps;
   seqToGPU.selectiveScanStateLanes = options.selectiveScanStateLanes;
   seqToGPU.selectiveScanPipelined = options.selectiveScanPipelined;
+  seqToGPU.selectiveScanPolyExp = options.selectiveScanPolyExp;
   seqToGPU.attentionDecodeVector = options.attentionDecodeVector;
   seqToGPU.attentionDecodeTranspose = options.attentionDecodeTranspose;
   seqToGPU.attentionSplitKeys = options.attentionSplitKeys;

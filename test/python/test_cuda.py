@@ -828,23 +828,28 @@ def test_selective_scan_state_lanes(torch, lanes, N, split, L, bc):
 
 
 @cuda
-@pytest.mark.parametrize("dtype,N,L,split,strided,D,G", [
-    ("f32", 16, 240, 0, False, 40, 1),     # the compiler's time splits
-    ("f32", 16, 240, 1000, True, 40, 1),   # no split; u, delta, z slices of wider rows
-    ("f32", 6, 52, 16, False, 40, 1),      # N 6: scalar B/C reads; a last chunk of 4
-    ("f32", 16, 4, 0, False, 40, 1),       # one group of 4 steps
-    ("bf16", 16, 72, 0, False, 40, 1),     # bf16 u, delta, z, y (8 a copy)
-    ("f32", 16, 240, 0, False, 64, 2),     # 2 groups of 32 channels (a block each)
-    ("f32", 16, 240, 0, False, 40, 2),     # groups of 20: blocks span two (not pipelined)
+@pytest.mark.parametrize("dtype,N,L,split,strided,D,G,poly", [
+    ("f32", 16, 240, 0, False, 40, 1, 0),     # the compiler's time splits
+    ("f32", 16, 240, 1000, True, 40, 1, 0),   # no split; u, delta, z slices of wider rows
+    ("f32", 6, 52, 16, False, 40, 1, 0),      # N 6: scalar B/C reads; a last chunk of 4
+    ("f32", 16, 4, 0, False, 40, 1, 0),       # one group of 4 steps
+    ("bf16", 16, 72, 0, False, 40, 1, 0),     # bf16 u, delta, z, y (8 a copy)
+    ("f32", 16, 240, 0, False, 64, 2, 0),     # 2 groups of 32 channels (a block each)
+    ("f32", 16, 240, 0, False, 40, 2, 0),     # groups of 20: blocks span two (not pipelined)
+    ("f32", 16, 240, 0, False, 40, 1, 4),     # 4 states' decay by the polynomial
+    ("f32", 6, 52, 1000, False, 40, 1, 16),   # every state's (more than N asked)
 ])
-def test_selective_scan_pipelined(torch, dtype, N, L, split, strided, D, G):
+def test_selective_scan_pipelined(torch, dtype, N, L, split, strided, D, G,
+                                  poly):
     """The pipelined selective-scan kernels (the default where a lane holds
     a channel, B and C are f32, rows are whole 16-byte vectors and a
     32-channel block lies in one group): u, delta and z by cp.async into
     two buffers, B and C transposed into [step][state], y out 4 steps a
-    vector. 40 channels (a partial block), every extra, A = 0 on a channel
-    (decay exactly 1), the last state; outputs poisoned; against float64
-    and against the chunk-at-a-time kernels (selective-scan-pipelined=0)."""
+    vector; with selective-scan-poly-exp, some states' decay 2^x by a
+    polynomial on the FMA pipe. 40 channels (a partial block), every
+    extra, A = 0 on a channel (decay exactly 1), the last state; outputs
+    poisoned; against float64 and against the chunk-at-a-time kernels
+    (selective-scan-pipelined=0)."""
     r = rng(1001)
     Bt = 2
     u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
@@ -875,8 +880,8 @@ def test_selective_scan_pipelined(torch, dtype, N, L, split, strided, D, G):
     outs = []
     for pipelined in (1, 0):
         m = seqc.compile(plan.text(), target="cuda", options=(
-            "selective-scan-pipelined=%d selective-scan-time-split=%d"
-            % (pipelined, split)))
+            "selective-scan-pipelined=%d selective-scan-time-split=%d "
+            "selective-scan-poly-exp=%d" % (pipelined, split, poly)))
         y, last = m[list(m)[0]](*plan.call.arrays)
         outs.append((y.float().cpu().numpy(), last.cpu().numpy()))
     (y, last), (y0, last0) = outs
@@ -1419,6 +1424,8 @@ def test_cuda_compile_options_are_checked():
                       ("attention-decode-vector=2", "attention-decode-vector' must be 0 or 1"),
                       ("selective-scan-bc-steps=3", "selective-scan-bc-steps' must be 1, 2 or 4"),
                       ("selective-scan-state-lanes=3", "selective-scan-state-lanes' must be 1, 2, 4, 8 or 16"),
+                      ("selective-scan-poly-exp=-1", "selective-scan-poly-exp' needs an integer"),
+                      ("selective-scan-pipelined=2", "selective-scan-pipelined' must be 0 or 1"),
                       ("attention-wgmma-persistent=-1", "attention-wgmma-persistent' needs an integer in \\[0, 4096\\]"),
                       ("attention-decode-transpose=x", "attention-decode-transpose' must be 0 or 1")]:
         with pytest.raises(seqc.SeqcError, match=what):

@@ -101,6 +101,9 @@ struct CompileOptions {
   int64_t selectiveScanStateLanes = 1;
   /// CUDA: seq.selective_scan's pipelined kernels where they apply.
   bool selectiveScanPipelined = true;
+  /// CUDA: states of the pipelined selective scan whose decay is a
+  /// polynomial on the FMA pipe (0: all on the special-function unit).
+  int64_t selectiveScanPolyExp = 0;
   /// CPU: every memref access and view of the generated code checked
   /// against its bounds at run time (MLIR's runtime verification); a
   /// violation prints the op and its location and aborts. For testing.

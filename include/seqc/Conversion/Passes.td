@@ -170,6 +170,12 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "channel, B and C are f32 and rows are whole 16-byte vectors: u, "
            "delta and z by cp.async into two buffers, B and C transposed "
            "to [step][state]; 0: the chunk-at-a-time kernels">,
+    Option<"selectiveScanPolyExp", "selective-scan-poly-exp", "int64_t",
+           "0",
+           "States of seq.selective_scan's pipelined kernels whose decay "
+           "2^x runs as a degree-5 polynomial on the FMA pipe instead of "
+           "ex2 on the special-function unit (0 up to N; FlashAttention-3's "
+           "balance of the two pipes)">,
     Option<"selectiveScanStateLanes", "selective-scan-state-lanes",
            "int64_t", "1",
            "Lanes that share a channel of seq.selective_scan, each holding "

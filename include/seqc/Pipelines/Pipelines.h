@@ -119,6 +119,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Selective scan: the pipelined kernels (cp.async, "
                      "two buffers) where they apply"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> selectiveScanPolyExp{
+      *this, "selective-scan-poly-exp",
+      llvm::cl::desc("Selective scan (pipelined): states whose decay runs "
+                     "as a polynomial on the FMA pipe"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> selectiveScanStateLanes{
       *this, "selective-scan-state-lanes",
       llvm::cl::desc("Lanes sharing a channel of the selective scan, each "

@@ -803,9 +803,9 @@ struct ScanToGPU : OpRewritePattern<ScanOp> {
 
 struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
   SelectiveScanToGPU(MLIRContext *ctx, int64_t timeSplit, int64_t bcSteps,
-                     int64_t stateLanes, bool pipelined)
+                     int64_t stateLanes, bool pipelined, int64_t polyExp)
       : OpRewritePattern(ctx), timeSplit(timeSplit), bcSteps(bcSteps),
-        stateLanes(stateLanes), pipelined(pipelined) {}
+        stateLanes(stateLanes), pipelined(pipelined), polyExp(polyExp) {}
   /// Steps per time split (0: the lowering's choice; the length or more:
   /// none, each thread walks all of time).
   int64_t timeSplit;
@@ -815,6 +815,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
   int64_t stateLanes;
   /// The pipelined kernels where they apply (see `staged` below).
   bool pipelined;
+  /// States of the pipelined kernels whose decay is polyExp2's.
+  int64_t polyExp;
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -1149,7 +1151,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                       cs = states4(cS);
                     Value yt = im.constant(0.0);
                     for (int64_t n = 0; n < states; ++n) {
-                      Value decay = exp2(ib, im.mul(dt, a2[n]));
+                      Value x = im.mul(dt, a2[n]);
+                      Value decay = n < polyExp ? polyExp2(ib, x) : exp2(ib, x);
                       next[n] = math::FmaOp::create(ib, decay, next[n],
                                                     im.mul(dtu, bs[n]));
                       if (!local)
@@ -2571,6 +2574,11 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
           << "convert-seq-to-gpu: selective-scan-bc-steps must be 1, 2 or 4";
       return signalPassFailure();
     }
+    if (selectiveScanPolyExp < 0) {
+      getOperation()->emitError()
+          << "convert-seq-to-gpu: selective-scan-poly-exp must be >= 0";
+      return signalPassFailure();
+    }
     if (!llvm::is_contained({1, 2, 4, 8, 16},
                             int64_t(selectiveScanStateLanes))) {
       getOperation()->emitError() << "convert-seq-to-gpu: "
@@ -2581,7 +2589,8 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
     patterns.add<SelectiveScanToGPU>(&getContext(), selectiveScanTimeSplit,
                                      selectiveScanBCSteps,
                                      selectiveScanStateLanes,
-                                     selectiveScanPipelined);
+                                     selectiveScanPipelined,
+                                     selectiveScanPolyExp);
     patterns.add<ScanToGPU,
                  GatedLinearAttentionToGPU, RmsNormToGPU, RopeToGPU,
                  CausalConv1dToGPU>(&getContext());

@@ -255,6 +255,38 @@ inline Value nvvmExp2(ImplicitLocOpBuilder &b, Value x) {
       .getResult(0);
 }
 
+/// 2^x on the FMA and integer pipes, for kernels whose special-function
+/// unit is the bottleneck (FlashAttention-3 moves part of its softmax
+/// exponentials off it the same way): x clamped to [-125, 127], rounded to
+/// an integer j by adding 1.5·2^23 (j lands in the low mantissa bits), 2^f
+/// of the rest f in [-0.5, 0.5] by a degree-5 polynomial (relative error
+/// 2.3e-7 in f32, ex2.approx's 2^-22 is 2.4e-7), then j added to its
+/// exponent. Below -125 it returns about 2^-125 where ex2.approx.ftz
+/// returns 0 (2.4e-38 either way against any state); NaN becomes -125's.
+inline Value polyExp2(ImplicitLocOpBuilder &b, Value x) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto c = [&](double v) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(v)).getResult();
+  };
+  x = arith::MaxNumFOp::create(b, arith::MinNumFOp::create(b, x, c(127.0)),
+                                c(-125.0));
+  Value shifted = arith::AddFOp::create(b, x, c(12582912.0));
+  Value j = arith::SubFOp::create(b, shifted, c(12582912.0));
+  Value f = arith::SubFOp::create(b, x, j);
+  const double coefficients[] = {1.0000001192092896,   0.6931469440460205,
+                                 0.24022121727466583,  0.05550742149353027,
+                                 0.009675460867583752, 0.0013267087051644921};
+  Value p = c(coefficients[5]);
+  for (int i = 4; i >= 0; --i)
+    p = math::FmaOp::create(b, p, f, c(coefficients[i]));
+  Value exponent = arith::ShLIOp::create(
+      b, arith::BitcastOp::create(b, i32, shifted),
+      arith::ConstantIntOp::create(b, i32, 23));
+  return arith::BitcastOp::create(
+      b, f32,
+      arith::AddIOp::create(b, arith::BitcastOp::create(b, i32, p), exponent));
+}
+
 /// An NVVM f32 intrinsic of one operand by name ("llvm.nvvm.lg2.approx.ftz.f").
 inline Value nvvmUnary(ImplicitLocOpBuilder &b, StringRef name, Value x) {
   return LLVM::CallIntrinsicOp::create(b, b.getF32Type(),

@@ -9,6 +9,17 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=PIPE
 // RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-state-lanes=3" 2>&1 | FileCheck %s --check-prefix=BADLANES
 // BADLANES: selective-scan-state-lanes must be 1, 2, 4, 8 or 16
+// RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-poly-exp=-1" 2>&1 | FileCheck %s --check-prefix=BADPOLY
+// BADPOLY: selective-scan-poly-exp must be >= 0
+// Two of the 4 states' decay by the polynomial: per step 2 ex2 and 2
+// polynomials (the magic-number rounding, 5 FMAs, the exponent shift).
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-poly-exp=2" | FileCheck %s --check-prefix=POLY
+// POLY-LABEL: func.func @long
+// POLY: scf.for {{.*}} step %c4{{.*}} -> (f32, f32, f32, f32, f32)
+// POLY: arith.addf {{.*}}, %cst{{.*}} : f32
+// POLY-COUNT-5: math.fma
+// POLY: arith.shli
+// POLY: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // Two lanes a channel (N = 4: 2 states each): 64-thread blocks, a chunk
 // loop carrying 2 states, y summed over the two lanes by a xor shuffle and
 // written by the first.

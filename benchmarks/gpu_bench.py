@@ -70,9 +70,9 @@ def parse_args(argv=None):
                         "linear recurrence ('' is the default), e.g. "
                         "';gpu-scan-steps=4'")
     p.add_argument("--scan-options",
-                   default=";selective-scan-bc-steps=1;selective-scan-bc-steps=4;"
-                           "selective-scan-time-split=100000;"
-                           "selective-scan-time-split=100000 selective-scan-bc-steps=1",
+                   default=";selective-scan-state-lanes=2;"
+                           "selective-scan-time-split=128;"
+                           "selective-scan-pipelined=0",
                    help="semicolon-separated compile options to time for the "
                         "selective scan ('' is the default: the compiler's "
                         "time split, B and C 2 steps a load), e.g. "

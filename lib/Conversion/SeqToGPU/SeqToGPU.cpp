@@ -873,6 +873,25 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
       lanes /= 2;
     int64_t perLane = states / lanes;
     int64_t blockThreads = kChannels * lanes;
+    // The pipelined form (f32 B and C, rows of whole 16-byte vectors, a
+    // block's channels in one group): a chunk's u, Δ and z arrive by
+    // cp.async into one of two buffers while the other's steps run, each
+    // thread reading its channel's steps 4 at a time (one 16-byte shared
+    // load for f32); B and C arrive transposed, [step][state], so that a
+    // step's 16 states are 4 broadcast vector loads with constant offsets
+    // instead of 32 global loads with 64-bit addresses (session 11's ncu:
+    // 150 instructions a step, half of the stalls on those loads). With
+    // state lanes, a lane reads its states' share of each step's B and C.
+    Type uElement = uType.getElementType();
+    int64_t uBytes = uElement.getIntOrFloatBitWidth() / 8;
+    int64_t uVector = 16 / std::max<int64_t>(uBytes, 1);
+    bool staged = pipelined && length > 0 && uBytes >= 2 && uBytes <= 4 &&
+                  bcElement.isF32() &&
+                  tensorTypeOf(op.getC()).getElementType().isF32() &&
+                  length % uVector == 0 && kChunk % uVector == 0 &&
+                  // A block's 32 channels in one group (B and C tiles are
+                  // the block's).
+                  (groups == 1 || perGroup % kChannels == 0);
     // Time splits of `span` steps (a multiple of the chunk): a first
     // kernel scans each split from a zero state, keeping its end state and
     // its sum of Δ (the split's decay is 2^(ΣΔ·A·log2 e) per state); a
@@ -886,13 +905,21 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // to about kWantedWarps one-warp blocks, of kMinSpan steps or more (on
     // an H100 at B8 D1536 L2048, 384 blocks: 16 splits of 128 steps, 0.62
     // ms of kernels against 1.02 unsplit; 8 splits of 256, 0.71).
+    // The pipelined kernels keep the special-function unit busy in one
+    // pass where there are warps enough (on an H100 at B8 D1536 L2048, 384
+    // warps: 0.225 ms unsplit against 0.32 ms of kernels in 16 splits, whose
+    // two passes take twice the exponentials): split only below 256 warps,
+    // towards 1024.
     constexpr int64_t kWantedWarps = 6144, kMinSpan = 64;
+    constexpr int64_t kEnoughPipelinedWarps = 256, kWantedPipelinedWarps = 1024;
     int64_t span = std::max<int64_t>(length, 1);
+    int64_t warps = batch * channelBlocks * lanes;
     if (timeSplit == 0) {
-      int64_t warps = batch * channelBlocks * lanes;
-      int64_t wanted = std::min<int64_t>(llvm::divideCeil(kWantedWarps, warps),
-                                length / kMinSpan);
-      if (wanted > 1)
+      int64_t wanted = std::min<int64_t>(
+          llvm::divideCeil(staged ? kWantedPipelinedWarps : kWantedWarps,
+                           warps),
+          length / kMinSpan);
+      if (wanted > 1 && (!staged || warps < kEnoughPipelinedWarps))
         span = llvm::alignTo(llvm::divideCeil(length, wanted), kChunk);
     } else if (timeSplit < length) {
       span = llvm::alignTo(timeSplit, kChunk);
@@ -933,24 +960,6 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     }
     constexpr double kLog2E = 1.4426950408889634;
     auto exp2 = nvvmExp2;
-    // The pipelined form (one lane a channel, f32 B and C, rows of whole
-    // 16-byte vectors): a chunk's u, Δ and z arrive by cp.async into one of
-    // two buffers while the other's steps run, each thread reading its
-    // channel's steps 4 at a time (one 16-byte shared load for f32); B and
-    // C arrive transposed, [step][state], so that a step's 16 states are 4
-    // broadcast vector loads with constant offsets instead of 32 global
-    // loads with 64-bit addresses (session 11's ncu: 150 instructions a
-    // step, half of the stalls on those loads).
-    Type uElement = uType.getElementType();
-    int64_t uBytes = uElement.getIntOrFloatBitWidth() / 8;
-    int64_t uVector = 16 / std::max<int64_t>(uBytes, 1);
-    bool staged = pipelined && length > 0 && lanes == 1 && uBytes >= 2 && uBytes <= 4 &&
-                  bcElement.isF32() &&
-                  tensorTypeOf(op.getC()).getElementType().isF32() &&
-                  length % uVector == 0 && kChunk % uVector == 0 &&
-                  // A block's 32 channels in one group (B and C tiles are
-                  // the block's).
-                  (groups == 1 || perGroup % kChannels == 0);
     // Tile rows: the chunk's steps and one 16-byte vector of padding (rows
     // 80 bytes apart at f32: a warp's 16-byte reads of 32 rows hit every
     // bank once per 8 lanes).
@@ -985,7 +994,9 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // steps run 4 at a time, and (y pass) its y tile goes out as 16-byte
     // vectors of 4 steps.
     auto stagedChunks = [&](ImplicitLocOpBuilder &kb, bool local, Value thread,
-                            Value bi, Value d0, Value g, Value dSafe,
+                            Value chan, Value firstLane,
+                            ArrayRef<Value> stateIdx, Value bi, Value d0,
+                            Value g, Value dSafe,
                             Value tBegin, Value tEnd, Value chunks,
                             ArrayRef<Value> a2, Value dSkip,
                             SmallVector<Value> h0) -> scf::ForOp {
@@ -1003,6 +1014,25 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                                      k.index(bound));
       };
       Value biasD = bias ? k.load(kb, bias, ValueRange{dSafe}) : Value();
+      // fn(e) for e = thread, thread + T, ... below `total` (T the block's
+      // threads; the last round guarded where T does not divide it).
+      auto forCooperative = [&](ImplicitLocOpBuilder &ib, int64_t total,
+                                function_ref<void(ImplicitLocOpBuilder &,
+                                                  Value)> fn) {
+        for (int64_t e0 = 0; e0 < total; e0 += blockThreads) {
+          Value e = arith::AddIOp::create(ib, thread, k.index(e0));
+          if (e0 + blockThreads <= total) {
+            fn(ib, e);
+            continue;
+          }
+          scf::IfOp::create(ib, cmpLt(ib, e, total),
+                            [&](OpBuilder &xb, Location xl) {
+                              ImplicitLocOpBuilder gb(xl, xb);
+                              fn(gb, e);
+                              scf::YieldOp::create(gb);
+                            });
+        }
+      };
       // Starts chunk c's copies into buffer `buf` (none past the split's
       // chunks) and commits them as one group (possibly empty).
       auto issue = [&](ImplicitLocOpBuilder &ib, Value c, Value buf) {
@@ -1016,34 +1046,32 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
           // vectors past the length zero-filled.
           int64_t perRow = kChunk / uVector;
           UnitAttr bypass = uVector * uBytes == 16 ? cb.getUnitAttr() : UnitAttr();
-          for (int64_t e0 = 0; e0 < kChannels * perRow; e0 += kChannels) {
-            Value e = arith::AddIOp::create(cb, thread, k.index(e0));
-            Value r = arith::DivUIOp::create(cb, e, k.index(perRow));
+          forCooperative(cb, kChannels * perRow, [&](ImplicitLocOpBuilder &xb,
+                                                     Value e) {
+            Value r = arith::DivUIOp::create(xb, e, k.index(perRow));
             Value col = arith::MulIOp::create(
-                cb, arith::RemUIOp::create(cb, e, k.index(perRow)),
+                xb, arith::RemUIOp::create(xb, e, k.index(perRow)),
                 k.index(uVector));
-            Value dd = arith::AddIOp::create(cb, d0, r);
-            Value t = arith::AddIOp::create(cb, t0, col);
-            Value ok = arith::AndIOp::create(cb, cmpLt(cb, dd, channels),
-                                             cmpLt(cb, t, length));
-            Value ddSafe = arith::MinUIOp::create(cb, dd, k.index(channels - 1));
-            Value tSafe = arith::MinUIOp::create(cb, t, k.index(length - uVector));
-            Value n = arith::SelectOp::create(cb, ok, k.index(uVector), k.index(0));
+            Value dd = arith::AddIOp::create(xb, d0, r);
+            Value t = arith::AddIOp::create(xb, t0, col);
+            Value ok = arith::AndIOp::create(xb, cmpLt(xb, dd, channels),
+                                             cmpLt(xb, t, length));
+            Value ddSafe = arith::MinUIOp::create(xb, dd, k.index(channels - 1));
+            Value tSafe = arith::MinUIOp::create(xb, t, k.index(length - uVector));
+            Value n = arith::SelectOp::create(xb, ok, k.index(uVector), k.index(0));
             SmallVector<std::pair<Value, Value>> arrays = {{u, uS}, {delta, dS}};
             if (gate)
               arrays.push_back({z, zS});
             for (auto [src, dst] : arrays)
               nvgpu::DeviceAsyncCopyOp::create(
-                  cb, tokenType, dst, ValueRange{buf, r, col}, src,
-                  ValueRange{bi, ddSafe, tSafe}, cb.getIndexAttr(uVector), n,
+                  xb, tokenType, dst, ValueRange{buf, r, col}, src,
+                  ValueRange{bi, ddSafe, tSafe}, xb.getIndexAttr(uVector), n,
                   bypass);
-          }
+          });
           // B and C: (state, step) to [step][state], 4 bytes a copy
           // (neighbouring lanes read neighbouring steps).
-          int64_t total = kChunk * states;
-          for (int64_t e0 = 0; e0 < total; e0 += kChannels) {
-            auto copy = [&](ImplicitLocOpBuilder &xb) {
-              Value e = arith::AddIOp::create(xb, thread, k.index(e0));
+          forCooperative(cb, kChunk * states, [&](ImplicitLocOpBuilder &xb,
+                                                  Value e) {
               Value n = arith::DivUIOp::create(xb, e, k.index(kChunk));
               Value tt = arith::RemUIOp::create(xb, e, k.index(kChunk));
               Value t = arith::AddIOp::create(xb, t0, tt);
@@ -1056,19 +1084,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                       xb, tokenType, dst, ValueRange{buf, tt, n}, src,
                       ValueRange{bi, g, n, tSafe}, xb.getIndexAttr(1), count,
                       UnitAttr());
-            };
-            if (e0 + kChannels <= total) {
-              copy(cb);
-              continue;
-            }
-            Value mine = cmpLt(cb, arith::AddIOp::create(cb, thread, k.index(e0)),
-                               total);
-            scf::IfOp::create(cb, mine, [&](OpBuilder &xb, Location xl) {
-              ImplicitLocOpBuilder ib2(xl, xb);
-              copy(ib2);
-              scf::YieldOp::create(ib2);
-            });
-          }
+          });
           scf::YieldOp::create(cb);
         });
         return nvgpu::DeviceAsyncCreateGroupOp::create(ib, tokenType,
@@ -1102,7 +1118,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                   auto row = [&](Value tile) {
                     Value vec = vector::LoadOp::create(
                         ib, VectorType::get({kGroup}, uElement), tile,
-                        ValueRange{cur, thread, t1}, /*nontemporal=*/false,
+                        ValueRange{cur, chan, t1}, /*nontemporal=*/false,
                         align(kGroup * uBytes));
                     SmallVector<Value> values;
                     for (int64_t j = 0; j < kGroup; ++j)
@@ -1113,8 +1129,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                   SmallVector<Value> us = row(uS), ds = row(dS), zs;
                   if (gate)
                     zs = row(zS);
-                  SmallVector<Value> next(h.take_front(states));
-                  Value dsum = local ? h[states] : Value();
+                  SmallVector<Value> next(h.take_front(perLane));
+                  Value dsum = local ? h[perLane] : Value();
                   SmallVector<Value> ys;
                   for (int64_t j = 0; j < kGroup; ++j) {
                     Value tt = arith::AddIOp::create(ib, t1, k.index(j));
@@ -1126,14 +1142,14 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                     Value dtu = im.mul(dt, us[j]);
                     if (local)
                       dsum = im.add(dsum, dt);
-                    // The step's B (and C) for every state.
+                    // The step's B (and C) for the lane's states.
                     auto states4 = [&](Value tile) {
                       SmallVector<Value> values;
-                      if (states % 4 == 0) {
-                        for (int64_t n0 = 0; n0 < states; n0 += 4) {
+                      if (perLane % 4 == 0) {
+                        for (int64_t n0 = 0; n0 < perLane; n0 += 4) {
                           Value vec = vector::LoadOp::create(
                               ib, VectorType::get({4}, f32), tile,
-                              ValueRange{cur, tt, k.index(n0)},
+                              ValueRange{cur, tt, stateIdx[n0]},
                               /*nontemporal=*/false, align(16));
                           for (int64_t q = 0; q < 4; ++q)
                             values.push_back(vector::ExtractOp::create(
@@ -1141,16 +1157,16 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                         }
                         return values;
                       }
-                      for (int64_t n = 0; n < states; ++n)
+                      for (int64_t n = 0; n < perLane; ++n)
                         values.push_back(memref::LoadOp::create(
-                            ib, tile, ValueRange{cur, tt, k.index(n)}));
+                            ib, tile, ValueRange{cur, tt, stateIdx[n]}));
                       return values;
                     };
                     SmallVector<Value> bs = states4(bS), cs;
                     if (!local)
                       cs = states4(cS);
                     Value yt = im.constant(0.0);
-                    for (int64_t n = 0; n < states; ++n) {
+                    for (int64_t n = 0; n < perLane; ++n) {
                       Value x = im.mul(dt, a2[n]);
                       Value decay = n < polyExp ? polyExp2(ib, x) : exp2(ib, x);
                       next[n] = math::FmaOp::create(ib, decay, next[n],
@@ -1160,19 +1176,40 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                     }
                     if (local)
                       continue;
+                    // Summed over the channel's lanes.
+                    Value width =
+                        arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
+                    for (int64_t offset = 1; offset < lanes; offset *= 2)
+                      yt = im.add(
+                          yt, gpu::ShuffleOp::create(
+                                  ib, yt,
+                                  arith::ConstantIntOp::create(
+                                      ib, ib.getI32Type(), offset),
+                                  width, gpu::ShuffleMode::XOR)
+                                  .getShuffleResult());
                     if (dSkip)
                       yt = math::FmaOp::create(ib, dSkip, us[j], yt);
                     if (gate)
                       yt = im.mul(yt, fastSilu(ib, zs[j]));
                     ys.push_back(yt);
                   }
-                  if (!local)
-                    vector::StoreOp::create(
-                        ib,
-                        vector::FromElementsOp::create(
-                            ib, VectorType::get({kGroup}, f32), ys),
-                        yS, ValueRange{thread, t1}, /*nontemporal=*/false,
-                        align(16));
+                  if (!local) {
+                    Value yv = vector::FromElementsOp::create(
+                        ib, VectorType::get({kGroup}, f32), ys);
+                    auto storeY = [&](ImplicitLocOpBuilder &xb) {
+                      vector::StoreOp::create(xb, yv, yS, ValueRange{chan, t1},
+                                              /*nontemporal=*/false, align(16));
+                    };
+                    if (lanes == 1)
+                      storeY(ib);
+                    else
+                      scf::IfOp::create(ib, firstLane,
+                                        [&](OpBuilder &xb, Location xl) {
+                                          ImplicitLocOpBuilder gb(xl, xb);
+                                          storeY(gb);
+                                          scf::YieldOp::create(gb);
+                                        });
+                  }
                   if (local)
                     next.push_back(dsum);
                   scf::YieldOp::create(ib, next);
@@ -1183,8 +1220,9 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             if (!local) {
               // The y tile out, 4 steps a vector.
               int64_t perRow = kChunk / kGroup;
-              for (int64_t e0 = 0; e0 < kChannels * perRow; e0 += kChannels) {
-                Value e = arith::AddIOp::create(cb, thread, k.index(e0));
+              forCooperative(cb, kChannels * perRow, [&](ImplicitLocOpBuilder &wb,
+                                                         Value e) {
+                ImplicitLocOpBuilder &cb = wb;
                 Value r = arith::DivUIOp::create(cb, e, k.index(perRow));
                 Value col = arith::MulIOp::create(
                     cb, arith::RemUIOp::create(cb, e, k.index(perRow)),
@@ -1206,7 +1244,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                                           align(kGroup * uBytes));
                   scf::YieldOp::create(ib);
                 });
-              }
+              });
             }
             scf::YieldOp::create(cb, groupLoop.getResults());
           });
@@ -1355,7 +1393,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                       y, ValueRange{bi, dd, t});
             });
         };
-        auto chunkLoop = staged ? stagedChunks(kb, local, thread, bi, d0,
+        auto chunkLoop = staged ? stagedChunks(kb, local, thread, chan,
+                                               firstLane, stateIdx, bi, d0,
                                                arith::DivUIOp::create(
                                                    kb, d0, k.index(perGroup)),
                                                dSafe, tBegin, tEnd, chunks,

@@ -167,7 +167,7 @@ func.func @long(%u: tensor<1x64x1024xf32>, %dt: tensor<1x64x1024xf32>, %A: tenso
 // BC4-LABEL: func.func @long
 // BC4: scf.for {{.*}} step %c4{{.*}} -> (f32, f32, f32, f32)
 // BC4-COUNT-8: vector.load {{.*}} {alignment = 16 : i64} : memref<1x1x4x1024xf32, strided<[?, ?, ?, 1], offset: ?>>, vector<4xf32>
-// BC4-NOT: vector.load
+// BC4-NOT: vector.load {{.*}} memref<1x1x4x1024xf32
 // BC1-LABEL: func.func @long
 // BC1-NOT: vector.load
 // BC1: memref.load {{.*}} : memref<1x1x4x1024xf32, strided<[?, ?, ?, ?], offset: ?>>
@@ -181,4 +181,21 @@ func.func @ragged(%u: tensor<1x64x102xf32>, %dt: tensor<1x64x102xf32>, %A: tenso
       : tensor<1x64x102xf32>, tensor<1x64x102xf32>, tensor<64x4xf32>, tensor<1x1x4x102xf32>, tensor<1x1x4x102xf32>
       -> tensor<1x64x102xf32>
   return %y : tensor<1x64x102xf32>
+}
+
+// 2 x 4096 channels: 256 one-warp blocks, warps enough for the pipelined
+// kernel in one pass (its two passes would double the exponentials); the
+// chunk-at-a-time kernels split towards 6144 warps.
+// PIPE-LABEL: func.func @wide
+// PIPE-NOT: selective_scan_local
+// PIPE: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}}) {{.*}} function(@wide_selective_scan)
+// PIPE-NOT: gpu.launch
+// PIPE: return
+// OFF-LABEL: func.func @wide
+// OFF: function(@wide_selective_scan_local)
+func.func @wide(%u: tensor<2x4096x256xf32>, %dt: tensor<2x4096x256xf32>, %A: tensor<4096x4xf32>, %B: tensor<2x1x4x256xf32>, %C: tensor<2x1x4x256xf32>) -> tensor<2x4096x256xf32> {
+  %y = seq.selective_scan %u, %dt, %A, %B, %C
+      : tensor<2x4096x256xf32>, tensor<2x4096x256xf32>, tensor<4096x4xf32>, tensor<2x1x4x256xf32>, tensor<2x1x4x256xf32>
+      -> tensor<2x4096x256xf32>
+  return %y : tensor<2x4096x256xf32>
 }

@@ -1014,21 +1014,28 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                                      k.index(bound));
       };
       Value biasD = bias ? k.load(kb, bias, ValueRange{dSafe}) : Value();
-      // fn(e) for e = thread, thread + T, ... below `total` (T the block's
-      // threads; the last round guarded where T does not divide it).
-      auto forCooperative = [&](ImplicitLocOpBuilder &ib, int64_t total,
-                                function_ref<void(ImplicitLocOpBuilder &,
-                                                  Value)> fn) {
-        for (int64_t e0 = 0; e0 < total; e0 += blockThreads) {
-          Value e = arith::AddIOp::create(ib, thread, k.index(e0));
-          if (e0 + blockThreads <= total) {
-            fn(ib, e);
+      // fn(row, cell) over a tile of `rows` x `perRow` cells spread over
+      // the block's T threads (perRow divides T): a thread's cell is
+      // thread % perRow in every round and its rows thread / perRow + j ·
+      // T / perRow, so that a round's indices differ by constants (the last
+      // round guarded where the rows do not fill it).
+      auto forTile = [&](ImplicitLocOpBuilder &ib, int64_t rows,
+                         int64_t perRow,
+                         function_ref<void(ImplicitLocOpBuilder &, Value,
+                                           Value)> fn) {
+        int64_t rowStep = blockThreads / perRow;
+        Value cell = arith::RemUIOp::create(ib, thread, k.index(perRow));
+        Value row0 = arith::DivUIOp::create(ib, thread, k.index(perRow));
+        for (int64_t r0 = 0; r0 < rows; r0 += rowStep) {
+          Value row = arith::AddIOp::create(ib, row0, k.index(r0));
+          if (r0 + rowStep <= rows) {
+            fn(ib, row, cell);
             continue;
           }
-          scf::IfOp::create(ib, cmpLt(ib, e, total),
+          scf::IfOp::create(ib, cmpLt(ib, row, rows),
                             [&](OpBuilder &xb, Location xl) {
                               ImplicitLocOpBuilder gb(xl, xb);
-                              fn(gb, e);
+                              fn(gb, row, cell);
                               scf::YieldOp::create(gb);
                             });
         }
@@ -1046,12 +1053,9 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
           // vectors past the length zero-filled.
           int64_t perRow = kChunk / uVector;
           UnitAttr bypass = uVector * uBytes == 16 ? cb.getUnitAttr() : UnitAttr();
-          forCooperative(cb, kChannels * perRow, [&](ImplicitLocOpBuilder &xb,
-                                                     Value e) {
-            Value r = arith::DivUIOp::create(xb, e, k.index(perRow));
-            Value col = arith::MulIOp::create(
-                xb, arith::RemUIOp::create(xb, e, k.index(perRow)),
-                k.index(uVector));
+          forTile(cb, kChannels, perRow, [&](ImplicitLocOpBuilder &xb,
+                                             Value r, Value cell) {
+            Value col = arith::MulIOp::create(xb, cell, k.index(uVector));
             Value dd = arith::AddIOp::create(xb, d0, r);
             Value t = arith::AddIOp::create(xb, t0, col);
             Value ok = arith::AndIOp::create(xb, cmpLt(xb, dd, channels),
@@ -1070,10 +1074,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
           });
           // B and C: (state, step) to [step][state], 4 bytes a copy
           // (neighbouring lanes read neighbouring steps).
-          forCooperative(cb, kChunk * states, [&](ImplicitLocOpBuilder &xb,
-                                                  Value e) {
-              Value n = arith::DivUIOp::create(xb, e, k.index(kChunk));
-              Value tt = arith::RemUIOp::create(xb, e, k.index(kChunk));
+          forTile(cb, states, kChunk, [&](ImplicitLocOpBuilder &xb, Value n,
+                                          Value tt) {
               Value t = arith::AddIOp::create(xb, t0, tt);
               Value ok = cmpLt(xb, t, length);
               Value tSafe = arith::MinUIOp::create(xb, t, k.index(length - 1));
@@ -1220,13 +1222,10 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             if (!local) {
               // The y tile out, 4 steps a vector.
               int64_t perRow = kChunk / kGroup;
-              forCooperative(cb, kChannels * perRow, [&](ImplicitLocOpBuilder &wb,
-                                                         Value e) {
+              forTile(cb, kChannels, perRow, [&](ImplicitLocOpBuilder &wb,
+                                                 Value r, Value cell) {
                 ImplicitLocOpBuilder &cb = wb;
-                Value r = arith::DivUIOp::create(cb, e, k.index(perRow));
-                Value col = arith::MulIOp::create(
-                    cb, arith::RemUIOp::create(cb, e, k.index(perRow)),
-                    k.index(kGroup));
+                Value col = arith::MulIOp::create(cb, cell, k.index(kGroup));
                 Value dd = arith::AddIOp::create(cb, d0, r);
                 Value t = arith::AddIOp::create(cb, t0, col);
                 Value ok = arith::AndIOp::create(cb, cmpLt(cb, dd, channels),

@@ -1167,17 +1167,32 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                     SmallVector<Value> bs = states4(bS), cs;
                     if (!local)
                       cs = states4(cS);
-                    Value yt = im.constant(0.0);
+                    // C·h in 4 partial sums (n mod 4), added in a tree:
+                    // chains of N/4 dependent FMAs instead of N (ncu:
+                    // most stalls of the one-pass kernel were fixed-latency
+                    // waits, with a warp or fewer a scheduler).
+                    SmallVector<Value> partial(std::min<int64_t>(perLane, 4),
+                                               im.constant(0.0));
                     for (int64_t n = 0; n < perLane; ++n) {
                       Value x = im.mul(dt, a2[n]);
                       Value decay = n < polyExp ? polyExp2(ib, x) : exp2(ib, x);
                       next[n] = math::FmaOp::create(ib, decay, next[n],
                                                     im.mul(dtu, bs[n]));
                       if (!local)
-                        yt = math::FmaOp::create(ib, cs[n], next[n], yt);
+                        partial[n % partial.size()] = math::FmaOp::create(
+                            ib, cs[n], next[n], partial[n % partial.size()]);
                     }
                     if (local)
                       continue;
+                    while (partial.size() > 1) {
+                      SmallVector<Value> halves;
+                      for (size_t q = 0; q + 1 < partial.size(); q += 2)
+                        halves.push_back(im.add(partial[q], partial[q + 1]));
+                      if (partial.size() % 2)
+                        halves.push_back(partial.back());
+                      partial = halves;
+                    }
+                    Value yt = partial[0];
                     // Summed over the channel's lanes.
                     Value width =
                         arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);

@@ -208,9 +208,9 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
       options.selectiveScanBCSteps = number;
     } else if (key == "selective-scan-state-lanes") {
       if (value.getAsInteger(10, number) ||
-          !llvm::is_contained({1, 2, 4, 8, 16}, number))
-        return makeError("option 'selective-scan-state-lanes' must be 1, 2, "
-                         "4, 8 or 16, got '" +
+          !llvm::is_contained({0, 1, 2, 4, 8, 16}, number))
+        return makeError("option 'selective-scan-state-lanes' must be 0 (the "
+                         "compiler's choice), 1, 2, 4, 8 or 16, got '" +
                          value + "'");
       options.selectiveScanStateLanes = number;
     } else if (key == "selective-scan-poly-exp") {

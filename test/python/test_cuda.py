@@ -1423,7 +1423,7 @@ def test_cuda_compile_options_are_checked():
                       ("selective-scan-time-split=-4", "selective-scan-time-split' needs a non-negative"),
                       ("attention-decode-vector=2", "attention-decode-vector' must be 0 or 1"),
                       ("selective-scan-bc-steps=3", "selective-scan-bc-steps' must be 1, 2 or 4"),
-                      ("selective-scan-state-lanes=3", "selective-scan-state-lanes' must be 1, 2, 4, 8 or 16"),
+                      ("selective-scan-state-lanes=3", "selective-scan-state-lanes' must be 0 \\(the compiler's choice\\), 1, 2, 4, 8 or 16"),
                       ("selective-scan-poly-exp=-1", "selective-scan-poly-exp' needs an integer"),
                       ("selective-scan-pipelined=2", "selective-scan-pipelined' must be 0 or 1"),
                       ("attention-wgmma-persistent=-1", "attention-wgmma-persistent' needs an integer in \\[0, 4096\\]"),

@@ -97,8 +97,9 @@ struct CompileOptions {
   int64_t selectiveScanTimeSplit = 0;
   /// CUDA: steps of seq.selective_scan's B and C per vector load (1, 2, 4).
   int64_t selectiveScanBCSteps = 2;
-  /// CUDA: lanes sharing a channel of seq.selective_scan (1, 2, 4, 8, 16).
-  int64_t selectiveScanStateLanes = 1;
+  /// CUDA: lanes sharing a channel of seq.selective_scan (1, 2, 4, 8, 16;
+  /// 0: the lowering's choice).
+  int64_t selectiveScanStateLanes = 0;
   /// CUDA: seq.selective_scan's pipelined kernels where they apply.
   bool selectiveScanPipelined = true;
   /// CUDA: states of the pipelined selective scan whose decay is a

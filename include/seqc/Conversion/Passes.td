@@ -177,11 +177,12 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "ex2 on the special-function unit (0 up to N; FlashAttention-3's "
            "balance of the two pipes)">,
     Option<"selectiveScanStateLanes", "selective-scan-state-lanes",
-           "int64_t", "1",
+           "int64_t", "0",
            "Lanes that share a channel of seq.selective_scan, each holding "
            "N / lanes of its states (1, 2, 4, 8 or 16; a power of two that "
            "does not divide N is halved until it does): more warps, fewer "
-           "registers, y summed over the lanes by shuffles">,
+           "registers, y summed over the lanes by shuffles; 0: the "
+           "lowering's choice (2 for the pipelined kernels, else 1)">,
     Option<"attentionSplitKeys", "attention-split-keys", "bool", "false",
            "SIMT attention with few query rows (decoding): split each row's "
            "keys across warps (a warp per up to 4 rows of one KV head; up to "

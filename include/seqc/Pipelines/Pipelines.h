@@ -127,8 +127,9 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
   PassOptions::Option<int64_t> selectiveScanStateLanes{
       *this, "selective-scan-state-lanes",
       llvm::cl::desc("Lanes sharing a channel of the selective scan, each "
-                     "with N / lanes states (1, 2, 4, 8, 16)"),
-      llvm::cl::init(1)};
+                     "with N / lanes states (1, 2, 4, 8, 16; 0: the "
+                     "lowering's choice)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> attentionDecodeVector{
       *this, "attention-decode-vector",
       llvm::cl::desc("Split-key attention: K/V row pieces as vector loads"),

@@ -863,16 +863,6 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // same way, and each thread keeps its channel's N states in registers.
     constexpr int64_t kChannels = 32, kChunk = 16;
     int64_t channelBlocks = llvm::divideCeil(channels, kChannels);
-    // `lanes` neighbouring lanes share a channel (a power of two dividing
-    // N), each holding perLane of its states: lanes times the warps and a
-    // lanes-th of the registers, y summed over the lanes by xor shuffles.
-    // The chunk's Δ (biased, softplus'ed) and gate (silu'ed) are computed
-    // once as they are staged, not once per lane.
-    int64_t lanes = std::max<int64_t>(stateLanes, 1);
-    while (lanes > 1 && states % lanes != 0)
-      lanes /= 2;
-    int64_t perLane = states / lanes;
-    int64_t blockThreads = kChannels * lanes;
     // The pipelined form (f32 B and C, rows of whole 16-byte vectors, a
     // block's channels in one group): a chunk's u, Δ and z arrive by
     // cp.async into one of two buffers while the other's steps run, each
@@ -892,6 +882,20 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                   // A block's 32 channels in one group (B and C tiles are
                   // the block's).
                   (groups == 1 || perGroup % kChannels == 0);
+    // `lanes` neighbouring lanes share a channel (a power of two dividing
+    // N), each holding perLane of its states: lanes times the warps and a
+    // lanes-th of the registers, y summed over the lanes by xor shuffles.
+    // The chunk's Δ (biased, softplus'ed) and gate (silu'ed) are computed
+    // once as they are staged, not once per lane. stateLanes 0 is the
+    // compiler's choice: 2 for the pipelined kernels (on an H100 at B8
+    // D1536 L2048 N16: 0.208-0.211 ms against 0.222-0.228 at 1 lane and
+    // 0.225-0.233 at 4), 1 for the chunk-at-a-time ones (4 lanes were
+    // 1.5x slower there).
+    int64_t lanes = stateLanes > 0 ? stateLanes : staged ? 2 : 1;
+    while (lanes > 1 && states % lanes != 0)
+      lanes /= 2;
+    int64_t perLane = states / lanes;
+    int64_t blockThreads = kChannels * lanes;
     // Time splits of `span` steps (a multiple of the chunk): a first
     // kernel scans each split from a zero state, keeping its end state and
     // its sum of Δ (the split's decay is 2^(ΣΔ·A·log2 e) per state); a
@@ -2632,11 +2636,11 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
           << "convert-seq-to-gpu: selective-scan-poly-exp must be >= 0";
       return signalPassFailure();
     }
-    if (!llvm::is_contained({1, 2, 4, 8, 16},
+    if (!llvm::is_contained({0, 1, 2, 4, 8, 16},
                             int64_t(selectiveScanStateLanes))) {
       getOperation()->emitError() << "convert-seq-to-gpu: "
-                                     "selective-scan-state-lanes must be 1, "
-                                     "2, 4, 8 or 16";
+                                     "selective-scan-state-lanes must be 0, "
+                                     "1, 2, 4, 8 or 16";
       return signalPassFailure();
     }
     patterns.add<SelectiveScanToGPU>(&getContext(), selectiveScanTimeSplit,

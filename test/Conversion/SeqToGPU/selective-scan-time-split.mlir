@@ -6,14 +6,24 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=4 selective-scan-pipelined=0" | FileCheck %s --check-prefix=BC4
 // RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-time-split=100000 selective-scan-bc-steps=1 selective-scan-pipelined=0" | FileCheck %s --check-prefix=BC1
 // BADBC: selective-scan-bc-steps must be 1, 2 or 4
-// RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=PIPE
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-state-lanes=1" | FileCheck %s --check-prefix=PIPE
+// By default the pipelined kernels put 2 lanes on a channel: 64-thread
+// blocks of 32 channels, each lane with 2 of the 4 states (and the sum of
+// delta in the local pass), y summed over the pair by a xor shuffle.
+// RUN: seqc-opt %s --convert-seq-to-gpu | FileCheck %s --check-prefix=DEF
+// DEF-LABEL: func.func @long
+// DEF: threads({{.*}}) in ({{.*}} = %c64{{.*}}) dynamic_shared_memory_size {{.*}} function(@long_selective_scan_local)
+// DEF: scf.for {{.*}} step %c4{{.*}} -> (f32, f32, f32)
+// DEF: threads({{.*}}) in ({{.*}} = %c64{{.*}}) dynamic_shared_memory_size {{.*}} function(@long_selective_scan)
+// DEF: scf.for {{.*}} step %c4{{.*}} -> (f32, f32)
+// DEF: gpu.shuffle  xor
 // RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-state-lanes=3" 2>&1 | FileCheck %s --check-prefix=BADLANES
-// BADLANES: selective-scan-state-lanes must be 1, 2, 4, 8 or 16
+// BADLANES: selective-scan-state-lanes must be 0, 1, 2, 4, 8 or 16
 // RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-poly-exp=-1" 2>&1 | FileCheck %s --check-prefix=BADPOLY
 // BADPOLY: selective-scan-poly-exp must be >= 0
 // Two of the 4 states' decay by the polynomial: per step 2 ex2 and 2
 // polynomials (the magic-number rounding, 5 FMAs, the exponent shift).
-// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-poly-exp=2" | FileCheck %s --check-prefix=POLY
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-poly-exp=2 selective-scan-state-lanes=1" | FileCheck %s --check-prefix=POLY
 // POLY-LABEL: func.func @long
 // POLY: scf.for {{.*}} step %c4{{.*}} -> (f32, f32, f32, f32, f32)
 // POLY: arith.addf {{.*}}, %cst{{.*}} : f32

@@ -1116,10 +1116,10 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             Value steps = arith::MinUIOp::create(
                 cb, k.index(kChunk), arith::SubIOp::create(cb, tEnd, t0));
             auto align = [&](int64_t bytes) { return llvm::MaybeAlign(bytes); };
-            // Steps [t1, t1 + 4) of the chunk from states h: the next
-            // states (and ΣΔ).
-            auto groupSteps = [&](ImplicitLocOpBuilder &ib, Value t1,
-                                  ValueRange h) -> SmallVector<Value> {
+            auto groupLoop = scf::ForOp::create(
+                cb, k.index(0), steps, k.index(kGroup), hIn,
+                [&](OpBuilder &sb, Location sl, Value t1, ValueRange h) {
+                  ImplicitLocOpBuilder ib(sl, sb);
                   ScalarMath im(ib);
                   auto row = [&](Value tile) {
                     Value vec = vector::LoadOp::create(
@@ -1233,32 +1233,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                   }
                   if (local)
                     next.push_back(dsum);
-                  return next;
-            };
-            // A whole chunk (every chunk but a scan's last) as its 4 groups
-            // one after the other, so that ptxas interleaves a group's
-            // exponentials with the previous group's sums (no loop edge
-            // between them); a last, partial chunk in a loop of groups.
-            auto full = arith::CmpIOp::create(cb, arith::CmpIPredicate::eq,
-                                              steps, k.index(kChunk));
-            auto groupLoop = scf::IfOp::create(
-                cb, full,
-                [&](OpBuilder &tb, Location tl) {
-                  ImplicitLocOpBuilder ib(tl, tb);
-                  SmallVector<Value> h(hIn);
-                  for (int64_t t1 = 0; t1 < kChunk; t1 += kGroup)
-                    h = groupSteps(ib, k.index(t1), h);
-                  scf::YieldOp::create(ib, h);
-                },
-                [&](OpBuilder &eb, Location el) {
-                  ImplicitLocOpBuilder ib(el, eb);
-                  auto loop = scf::ForOp::create(
-                      ib, k.index(0), steps, k.index(kGroup), hIn,
-                      [&](OpBuilder &sb, Location sl, Value t1, ValueRange h) {
-                        ImplicitLocOpBuilder lb(sl, sb);
-                        scf::YieldOp::create(lb, groupSteps(lb, t1, h));
-                      });
-                  scf::YieldOp::create(ib, loop.getResults());
+                  scf::YieldOp::create(ib, next);
                 });
             // Every read of this chunk's buffer (and write of the y tile)
             // is done before the next iteration's copies overwrite it.

@@ -23,9 +23,14 @@ def main(argv=None):
     p.add_argument("--calls", type=int, default=500)
     p.add_argument("--profile", action="store_true",
                    help="print cProfile's top functions of seqc's calls")
+    p.add_argument("--breakdown", action="store_true",
+                   help="instead: the parts of a compiled call's host time "
+                   "(selective scan, decode attention, linear recurrence)")
     args = p.parse_args(argv)
     import torch
     import seqc
+    if args.breakdown:
+        return breakdown(torch, seqc, args.calls)
     from torch.nn.attention import SDPBackend, sdpa_kernel
     F = torch.nn.functional
     shapes = [  # B, Hq, Hkv, Sq, Skv, D
@@ -83,6 +88,60 @@ def main(argv=None):
             pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
             print("\n".join(line for line in out.getvalue().splitlines()
                             if line.strip())[:3000])
+    return 0
+
+
+def breakdown(torch, seqc, calls):
+    """Host time per call (queued back to back) of a compiled function's
+    parts: the whole call through the functional op and the compiled
+    function, the Python side alone (seqc_invoke replaced by a no-op), the
+    result's torch.empty, seqc_invoke alone, and a ctypes call that does
+    nothing (seqc_cuda_set_stream of the current stream)."""
+    from seqc import _capi
+    cases = []
+    u = torch.randn(8, 1536, 2048, device="cuda")
+    dt = torch.rand_like(u) * 0.1
+    A = -torch.rand(1536, 16, device="cuda")
+    Bm = torch.randn(8, 1, 16, 2048, device="cuda")
+    cases.append(("selective scan B8 D1536 L2048", "selective_scan",
+                  (u, dt, A, Bm, Bm.clone())))
+    q = torch.randn(1, 32, 1, 128, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(1, 8, 8192, 128, device="cuda", dtype=torch.bfloat16)
+    cases.append(("decode attention B1 KV8192", "attention", (q, k, k.clone())))
+    a = torch.rand(16, 2048, 4096, device="cuda")
+    cases.append(("linear recurrence B16 D2048 L4096", "linear_recurrence",
+                  (a, torch.randn_like(a))))
+    print("| call | functional op | compiled function | its Python side "
+          "(no seqc_invoke) | torch.empty of the result | seqc_invoke alone "
+          "| an empty ctypes call |")
+    print("|---|---|---|---|---|---|---|")
+    for label, op, operands in cases:
+        functional = getattr(seqc, op)
+        module = seqc.compile(seqc.ops.mlir_text(op, *operands), target="cuda")
+        f = module[list(module)[0]]
+        kept = f(*operands)
+        first = kept[0] if isinstance(kept, tuple) else kept
+        _, _, structs = f._fast_buffers()
+        backend = module._backend
+        count = len(f.inputs) + len(f.results)
+        stream = torch.cuda.current_stream().cuda_stream
+        times = [queued_seconds(torch, lambda: functional(*operands), calls)[0],
+                 queued_seconds(torch, lambda: f(*operands), calls)[0]]
+        real = backend.invoke_buffers
+        backend.invoke_buffers = lambda *a: None
+        try:
+            times.append(queued_seconds(torch, lambda: f(*operands), calls)[0])
+        finally:
+            backend.invoke_buffers = real
+        times.append(queued_seconds(torch, lambda: torch.empty(
+            first.shape, dtype=first.dtype, device="cuda"), calls)[0])
+        times.append(queued_seconds(torch, lambda: real(
+            f.name, f._cname, structs, count), calls)[0])
+        lib = _capi.lib()
+        times.append(queued_seconds(
+            torch, lambda: lib.seqc_cuda_set_stream(stream), calls)[0])
+        print("| %s | %s |" % (label, " | ".join("%.1f us" % (t * 1e6)
+                                                  for t in times)))
     return 0
 
 

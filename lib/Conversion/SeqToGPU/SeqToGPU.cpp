@@ -1116,82 +1116,65 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             Value steps = arith::MinUIOp::create(
                 cb, k.index(kChunk), arith::SubIOp::create(cb, tEnd, t0));
             auto align = [&](int64_t bytes) { return llvm::MaybeAlign(bytes); };
-            // A group's shared-memory reads, as f32 values: u, Δ (z) for
-            // its 4 steps, then per step the lane's states' B (and C).
-            auto loadGroup = [&](ImplicitLocOpBuilder &ib, Value t1) {
-              ScalarMath im(ib);
-              SmallVector<Value> values;
-              auto row = [&](Value tile) {
-                Value vec = vector::LoadOp::create(
-                    ib, VectorType::get({kGroup}, uElement), tile,
-                    ValueRange{cur, chan, t1}, /*nontemporal=*/false,
-                    align(kGroup * uBytes));
-                for (int64_t j = 0; j < kGroup; ++j)
-                  values.push_back(im.f32(vector::ExtractOp::create(
-                      ib, vec, ArrayRef<int64_t>{j})));
-              };
-              row(uS);
-              row(dS);
-              if (gate)
-                row(zS);
-              auto states4 = [&](Value tile, Value tt) {
-                if (perLane % 4 == 0) {
-                  for (int64_t n0 = 0; n0 < perLane; n0 += 4) {
-                    Value vec = vector::LoadOp::create(
-                        ib, VectorType::get({4}, f32), tile,
-                        ValueRange{cur, tt, stateIdx[n0]},
-                        /*nontemporal=*/false, align(16));
-                    for (int64_t q = 0; q < 4; ++q)
-                      values.push_back(vector::ExtractOp::create(
-                          ib, vec, ArrayRef<int64_t>{q}));
-                  }
-                  return;
-                }
-                for (int64_t n = 0; n < perLane; ++n)
-                  values.push_back(memref::LoadOp::create(
-                      ib, tile, ValueRange{cur, tt, stateIdx[n]}));
-              };
-              for (int64_t j = 0; j < kGroup; ++j) {
-                Value tt = arith::AddIOp::create(ib, t1, k.index(j));
-                states4(bS, tt);
-                if (!local)
-                  states4(cS, tt);
-              }
-              return values;
-            };
-            // Steps [t1, t1 + 4) from states h and the group's values: the
-            // next states (and ΣΔ).
-            auto computeGroup = [&](ImplicitLocOpBuilder &ib, Value t1,
-                                    ValueRange h, ValueRange values) {
+            auto groupLoop = scf::ForOp::create(
+                cb, k.index(0), steps, k.index(kGroup), hIn,
+                [&](OpBuilder &sb, Location sl, Value t1, ValueRange h) {
+                  ImplicitLocOpBuilder ib(sl, sb);
                   ScalarMath im(ib);
-                  SmallVector<Value> vals(values);
-                  ArrayRef<Value> all(vals);
-                  ArrayRef<Value> ds = all.slice(kGroup, kGroup);
-                  ArrayRef<Value> zs =
-                      gate ? all.slice(2 * kGroup, kGroup) : ArrayRef<Value>();
-                  int64_t bcBase = kGroup * (gate ? 3 : 2);
-                  int64_t bcStride = perLane * (local ? 1 : 2);
-                  SmallVector<Value> uVals(all.take_front(kGroup));
+                  auto row = [&](Value tile) {
+                    Value vec = vector::LoadOp::create(
+                        ib, VectorType::get({kGroup}, uElement), tile,
+                        ValueRange{cur, chan, t1}, /*nontemporal=*/false,
+                        align(kGroup * uBytes));
+                    SmallVector<Value> values;
+                    for (int64_t j = 0; j < kGroup; ++j)
+                      values.push_back(im.f32(vector::ExtractOp::create(
+                          ib, vec, ArrayRef<int64_t>{j})));
+                    return values;
+                  };
+                  SmallVector<Value> us = row(uS), ds = row(dS), zs;
+                  if (gate)
+                    zs = row(zS);
                   SmallVector<Value> next(h.take_front(perLane));
                   Value dsum = local ? h[perLane] : Value();
                   SmallVector<Value> ys;
                   for (int64_t j = 0; j < kGroup; ++j) {
+                    Value tt = arith::AddIOp::create(ib, t1, k.index(j));
                     Value dt = ds[j];
                     if (biasD)
                       dt = im.add(dt, biasD);
                     if (softplus)
                       dt = fastSoftplus(ib, dt);
-                    Value dtu = im.mul(dt, uVals[j]);
+                    Value dtu = im.mul(dt, us[j]);
                     if (local)
                       dsum = im.add(dsum, dt);
                     // The step's B (and C) for the lane's states.
-                    ArrayRef<Value> bs = all.slice(bcBase + j * bcStride, perLane);
-                    ArrayRef<Value> cs =
-                        local ? ArrayRef<Value>()
-                              : all.slice(bcBase + j * bcStride + perLane,
-                                          perLane);
+                    auto states4 = [&](Value tile) {
+                      SmallVector<Value> values;
+                      if (perLane % 4 == 0) {
+                        for (int64_t n0 = 0; n0 < perLane; n0 += 4) {
+                          Value vec = vector::LoadOp::create(
+                              ib, VectorType::get({4}, f32), tile,
+                              ValueRange{cur, tt, stateIdx[n0]},
+                              /*nontemporal=*/false, align(16));
+                          for (int64_t q = 0; q < 4; ++q)
+                            values.push_back(vector::ExtractOp::create(
+                                ib, vec, ArrayRef<int64_t>{q}));
+                        }
+                        return values;
+                      }
+                      for (int64_t n = 0; n < perLane; ++n)
+                        values.push_back(memref::LoadOp::create(
+                            ib, tile, ValueRange{cur, tt, stateIdx[n]}));
+                      return values;
+                    };
+                    SmallVector<Value> bs = states4(bS), cs;
+                    if (!local)
+                      cs = states4(cS);
                     // C·h in 4 partial sums (n mod 4), added in a tree:
-                    // chains of N/4 dependent FMAs instead of N.
+                    // chains of N/4 dependent FMAs instead of N (ncu:
+                    // most stalls of the one-pass kernel were fixed-latency
+                    // waits, with a warp or fewer a scheduler).
                     SmallVector<Value> partial(std::min<int64_t>(perLane, 4),
                                                im.constant(0.0));
                     for (int64_t n = 0; n < perLane; ++n) {
@@ -1226,7 +1209,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                                   width, gpu::ShuffleMode::XOR)
                                   .getShuffleResult());
                     if (dSkip)
-                      yt = math::FmaOp::create(ib, dSkip, uVals[j], yt);
+                      yt = math::FmaOp::create(ib, dSkip, us[j], yt);
                     if (gate)
                       yt = im.mul(yt, fastSilu(ib, zs[j]));
                     ys.push_back(yt);
@@ -1250,27 +1233,6 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                   }
                   if (local)
                     next.push_back(dsum);
-                  return next;
-            };
-            // The groups, each loading the next group's values before its
-            // own steps (their shared-memory latency under the steps'
-            // exponentials; the last group reloads itself, harmlessly, as
-            // there is no next in the chunk).
-            SmallVector<Value> init(hIn);
-            int64_t carried = init.size();
-            llvm::append_range(init, loadGroup(cb, k.index(0)));
-            auto groupLoop = scf::ForOp::create(
-                cb, k.index(0), steps, k.index(kGroup), init,
-                [&](OpBuilder &sb, Location sl, Value t1, ValueRange iter) {
-                  ImplicitLocOpBuilder ib(sl, sb);
-                  Value ahead = arith::MinUIOp::create(
-                      ib, arith::AddIOp::create(ib, t1, k.index(kGroup)),
-                      k.index(kChunk - kGroup));
-                  SmallVector<Value> upcoming = loadGroup(ib, ahead);
-                  SmallVector<Value> next = computeGroup(
-                      ib, t1, iter.take_front(carried),
-                      iter.drop_front(carried));
-                  llvm::append_range(next, upcoming);
                   scf::YieldOp::create(ib, next);
                 });
             // Every read of this chunk's buffer (and write of the y tile)
@@ -1302,8 +1264,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 });
               });
             }
-            scf::YieldOp::create(
-                cb, groupLoop.getResults().take_front(hIn.size()));
+            scf::YieldOp::create(cb, groupLoop.getResults());
           });
     };
     // One scan kernel: `local` scans from zero and keeps (end state, ΣΔ)

@@ -838,6 +838,13 @@ def test_selective_scan_state_lanes(torch, lanes, N, split, L, bc):
     ("f32", 16, 240, 0, False, 40, 2, 0),     # groups of 20: blocks span two (not pipelined)
     ("f32", 16, 240, 0, False, 40, 1, 4),     # 4 states' decay by the polynomial
     ("f32", 6, 52, 1000, False, 40, 1, 16),   # every state's (more than N asked)
+    # Lengths that are no multiple of 4: rows element by element, steps past
+    # the end masked (delta bias and softplus would move the state there).
+    ("f32", 16, 237, 0, False, 40, 1, 0),     # the compiler's time splits
+    ("f32", 16, 237, 1000, True, 40, 1, 0),   # no split, strided rows
+    ("f32", 6, 51, 16, False, 40, 1, 0),      # splits of 16, a last step alone
+    ("f32", 16, 3, 0, False, 40, 1, 0),       # 3 steps
+    ("bf16", 16, 71, 0, False, 40, 1, 0),     # bf16 odd rows: not pipelined
 ])
 def test_selective_scan_pipelined(torch, dtype, N, L, split, strided, D, G,
                                   poly):
@@ -862,7 +869,10 @@ def test_selective_scan_pipelined(torch, dtype, N, L, split, strided, D, G,
     def on_gpu(x, rowwise):
         t = dev(torch, x) if dtype == "f32" or not rowwise else bf16_tensor(torch, x)
         if strided and rowwise:
-            wide = torch.full(t.shape[:-1] + (t.shape[-1] + 12,), float("nan"),
+            # Rows 16-byte aligned (as the runtime requires of strided
+            # inputs), 4 elements in.
+            width = (t.shape[-1] + 12 + 7) // 8 * 8
+            wide = torch.full(t.shape[:-1] + (width,), float("nan"),
                               dtype=t.dtype, device="cuda")
             wide[..., 4:4 + t.shape[-1]] = t
             t = wide[..., 4:4 + t.shape[-1]]

@@ -875,10 +875,14 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     Type uElement = uType.getElementType();
     int64_t uBytes = uElement.getIntOrFloatBitWidth() / 8;
     int64_t uVector = 16 / std::max<int64_t>(uBytes, 1);
+    // Rows of whole 16-byte vectors (u, Δ, z by 16-byte copies, y out as
+    // vectors); other lengths of f32 rows go element by element (4-byte
+    // copies, scalar y stores, and the steps past the length masked).
+    bool alignedRows = length % uVector == 0;
     bool staged = pipelined && length > 0 && uBytes >= 2 && uBytes <= 4 &&
                   bcElement.isF32() &&
                   tensorTypeOf(op.getC()).getElementType().isF32() &&
-                  length % uVector == 0 && kChunk % uVector == 0 &&
+                  (alignedRows || uBytes == 4) && kChunk % uVector == 0 &&
                   // A block's 32 channels in one group (B and C tiles are
                   // the block's).
                   (groups == 1 || perGroup % kChannels == 0);
@@ -1054,9 +1058,33 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
           Value t0 = arith::AddIOp::create(
               cb, tBegin, arith::MulIOp::create(cb, c, k.index(kChunk)));
           // u, Δ (and z): 16 bytes a copy, rows past the channels and
-          // vectors past the length zero-filled.
+          // vectors past the length zero-filled; element by element where
+          // rows are not whole vectors.
+          SmallVector<std::pair<Value, Value>> rowArrays = {{u, uS},
+                                                            {delta, dS}};
+          if (gate)
+            rowArrays.push_back({z, zS});
+          if (!alignedRows) {
+            forTile(cb, kChannels, kChunk, [&](ImplicitLocOpBuilder &xb,
+                                               Value r, Value tt) {
+              Value dd = arith::AddIOp::create(xb, d0, r);
+              Value t = arith::AddIOp::create(xb, t0, tt);
+              Value ok = arith::AndIOp::create(xb, cmpLt(xb, dd, channels),
+                                               cmpLt(xb, t, length));
+              Value ddSafe =
+                  arith::MinUIOp::create(xb, dd, k.index(channels - 1));
+              Value tSafe = arith::MinUIOp::create(xb, t, k.index(length - 1));
+              Value n = arith::SelectOp::create(xb, ok, k.index(1), k.index(0));
+              for (auto [src, dst] : rowArrays)
+                nvgpu::DeviceAsyncCopyOp::create(
+                    xb, tokenType, dst, ValueRange{buf, r, tt}, src,
+                    ValueRange{bi, ddSafe, tSafe}, xb.getIndexAttr(1), n,
+                    UnitAttr());
+            });
+          }
           int64_t perRow = kChunk / uVector;
           UnitAttr bypass = uVector * uBytes == 16 ? cb.getUnitAttr() : UnitAttr();
+          if (alignedRows)
           forTile(cb, kChannels, perRow, [&](ImplicitLocOpBuilder &xb,
                                              Value r, Value cell) {
             Value col = arith::MulIOp::create(xb, cell, k.index(uVector));
@@ -1067,10 +1095,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             Value ddSafe = arith::MinUIOp::create(xb, dd, k.index(channels - 1));
             Value tSafe = arith::MinUIOp::create(xb, t, k.index(length - uVector));
             Value n = arith::SelectOp::create(xb, ok, k.index(uVector), k.index(0));
-            SmallVector<std::pair<Value, Value>> arrays = {{u, uS}, {delta, dS}};
-            if (gate)
-              arrays.push_back({z, zS});
-            for (auto [src, dst] : arrays)
+            for (auto [src, dst] : rowArrays)
               nvgpu::DeviceAsyncCopyOp::create(
                   xb, tokenType, dst, ValueRange{buf, r, col}, src,
                   ValueRange{bi, ddSafe, tSafe}, xb.getIndexAttr(uVector), n,
@@ -1145,6 +1170,16 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                       dt = im.add(dt, biasD);
                     if (softplus)
                       dt = fastSoftplus(ib, dt);
+                    // A step past the end (a last group of fewer than 4
+                    // where rows are not whole vectors) leaves the states
+                    // as they are: Δ 0 (decay 1, no input), whatever its
+                    // bias and softplus would make of the zero-filled Δ.
+                    if (!alignedRows)
+                      dt = arith::SelectOp::create(
+                          ib,
+                          arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
+                                                tt, steps),
+                          dt, im.constant(0.0));
                     Value dtu = im.mul(dt, us[j]);
                     if (local)
                       dsum = im.add(dsum, dt);
@@ -1239,8 +1274,24 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             // is done before the next iteration's copies overwrite it.
             gpu::BarrierOp::create(cb);
             if (!local) {
-              // The y tile out, 4 steps a vector.
+              // The y tile out, 4 steps a vector (element by element where
+              // rows are not whole vectors).
+              if (!alignedRows)
+                forTile(cb, kChannels, kChunk, [&](ImplicitLocOpBuilder &wb,
+                                                   Value r, Value tt) {
+                  Value dd = arith::AddIOp::create(wb, d0, r);
+                  Value t = arith::AddIOp::create(wb, t0, tt);
+                  Value ok = arith::AndIOp::create(wb, cmpLt(wb, dd, channels),
+                                                   cmpLt(wb, t, length));
+                  scf::IfOp::create(wb, ok, [&](OpBuilder &xb, Location xl) {
+                    ImplicitLocOpBuilder ib(xl, xb);
+                    k.store(ib, memref::LoadOp::create(ib, yS, ValueRange{r, tt}),
+                            y, ValueRange{bi, dd, t});
+                    scf::YieldOp::create(ib);
+                  });
+                });
               int64_t perRow = kChunk / kGroup;
+              if (alignedRows)
               forTile(cb, kChannels, perRow, [&](ImplicitLocOpBuilder &wb,
                                                  Value r, Value cell) {
                 ImplicitLocOpBuilder &cb = wb;

@@ -37,11 +37,12 @@ func.func @rms_norm(%x: tensor<6x300xbf16>, %w: tensor<300xf32>) -> tensor<6x300
 
 // -----
 
-// Selective scan: a thread per (batch, channel) with its N = 4 states as
-// loop-carried registers; the [B, D, N, L] state never reaches memory.
+// Selective scan: two lanes per (batch, channel), each with 2 of its N = 4
+// states as loop-carried registers (5 steps: rows element by element); the
+// [B, D, N, L] state never reaches memory.
 // CHECK-LABEL: func.func @selective_scan
 // CHECK: gpu.launch
-// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32)
 // CHECK-NOT: memref.alloc() : memref<1x8x4x5
 func.func @selective_scan(%u: tensor<1x8x5xf32>, %dt: tensor<1x8x5xf32>, %A: tensor<8x4xf32>, %B: tensor<1x1x4x5xf32>, %C: tensor<1x1x4x5xf32>) -> tensor<1x8x5xf32> {
   %y = seq.selective_scan %u, %dt, %A, %B, %C : tensor<1x8x5xf32>, tensor<1x8x5xf32>, tensor<8x4xf32>, tensor<1x1x4x5xf32>, tensor<1x1x4x5xf32> -> tensor<1x8x5xf32>

@@ -22,13 +22,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gpu_bench import compiled_op, kernel_seconds, queued_seconds, timed  # noqa: E402
 
 
-def inputs(torch, op):
+def inputs(torch, op, length=None):
     if op == "recurrence":
         B, D, L = 16, 2048, 4096
         a = torch.rand(B, D, L, device="cuda") * 0.1 + 0.9
         b = torch.randn(B, D, L, device="cuda")
         return "linear_recurrence", (a, b), 12.0 * a.numel()
-    Bt, D, L, N = 8, 1536, 2048, 16
+    Bt, D, L, N = 8, 1536, length or 2048, 16
     u = torch.randn(Bt, D, L, device="cuda")
     delta = torch.rand(Bt, D, L, device="cuda") * 0.099 + 0.001
     A = -torch.arange(1, N + 1, device="cuda", dtype=torch.float32).repeat(D, 1)
@@ -62,11 +62,13 @@ def main(argv=None):
     p.add_argument("--options", default="",
                    help="';'-separated compile-option sets ('' = defaults)")
     p.add_argument("--ncu", action="store_true")
+    p.add_argument("--length", type=int, default=None,
+                   help="the selective scan's L (default 2048)")
     p.add_argument("--budget", type=float, default=0.5)
     args = p.parse_args(argv)
     import torch
     import seqc
-    name, operands, nbytes = inputs(torch, args.op)
+    name, operands, nbytes = inputs(torch, args.op, args.length)
     for options in args.options.split(";"):
         options = options.strip()
         compiled = compiled_op(seqc, name, operands, options)

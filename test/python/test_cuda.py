@@ -748,18 +748,24 @@ def test_selective_scan(torch, extras):
     assert_close(last.cpu().numpy(), last_ref, np.float32)
 
 
-def selective_scan_with_extras(torch, r, N, L):
-    """Random selective-scan inputs (B 2, D 40 channels, G 2 groups, N
-    states, L steps) with every extra (D, z, delta bias and softplus), a
-    channel with A = 0 (decay exactly 1): (u, delta, A, B, C), the extras,
-    the op's plan returning the last state, and its arrays on the GPU."""
-    Bt, D, G = 2, 40, 2
+def selective_scan_inputs(r, D, G, N, L):
+    """Random selective-scan inputs (batch 2, D channels, G groups, N
+    states, L steps) with every extra (D, z, delta bias and softplus) and a
+    channel with A = 0 (decay exactly 1): (u, delta, A, B, C), the extras."""
+    Bt = 2
     u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
     A = -uniform(r, 0.5, 2.0, (D, N))
     A[3] = 0.0
     Bm, Cm = randn(r, (Bt, G, N, L)), randn(r, (Bt, G, N, L))
     kw = dict(D=randn(r, (D,)), z=randn(r, (Bt, D, L)),
               delta_bias=uniform(r, -0.5, 0.5, (D,)), delta_softplus=True)
+    return (u, delta, A, Bm, Cm), kw
+
+
+def selective_scan_with_extras(torch, r, N, L):
+    """selective_scan_inputs for 40 channels in 2 groups, the op's plan
+    returning the last state, and its arrays on the GPU."""
+    (u, delta, A, Bm, Cm), kw = selective_scan_inputs(r, 40, 2, N, L)
     plan = seqc.ops._PLANS["selective_scan"](u, delta, A, Bm, Cm,
                                              return_last_state=True, **kw)
     args = [dev(torch, a) for a in plan.call.arrays]
@@ -857,14 +863,7 @@ def test_selective_scan_pipelined(torch, dtype, N, L, split, strided, D, G,
     extra, A = 0 on a channel (decay exactly 1), the last state; outputs
     poisoned; against float64 and against the chunk-at-a-time kernels
     (selective-scan-pipelined=0)."""
-    r = rng(1001)
-    Bt = 2
-    u, delta = randn(r, (Bt, D, L)), uniform(r, 0.01, 0.2, (Bt, D, L))
-    A = -uniform(r, 0.5, 2.0, (D, N))
-    A[3] = 0.0
-    Bm, Cm = randn(r, (Bt, G, N, L)), randn(r, (Bt, G, N, L))
-    kw = dict(D=randn(r, (D,)), z=randn(r, (Bt, D, L)),
-              delta_bias=uniform(r, -0.5, 0.5, (D,)), delta_softplus=True)
+    (u, delta, A, Bm, Cm), kw = selective_scan_inputs(rng(1001), D, G, N, L)
 
     def on_gpu(x, rowwise):
         t = dev(torch, x) if dtype == "f32" or not rowwise else bf16_tensor(torch, x)

@@ -1022,6 +1022,16 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                                      k.index(bound));
       };
       Value biasD = bias ? k.load(kb, bias, ValueRange{dSafe}) : Value();
+      // Row r, column col of a chunk's tile from t0: its channel, its step
+      // and whether both are in range.
+      auto tileAt = [&](ImplicitLocOpBuilder &ib, Value t0, Value r,
+                        Value col) {
+        Value dd = arith::AddIOp::create(ib, d0, r);
+        Value t = arith::AddIOp::create(ib, t0, col);
+        Value ok = arith::AndIOp::create(ib, cmpLt(ib, dd, channels),
+                                         cmpLt(ib, t, length));
+        return std::make_tuple(dd, t, ok);
+      };
       // fn(row, cell) over a tile of `rows` x `perRow` cells spread over
       // the block's T threads (perRow divides T): a thread's cell is
       // thread % perRow in every round and its rows thread / perRow + j ·
@@ -1067,10 +1077,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
           if (!alignedRows) {
             forTile(cb, kChannels, kChunk, [&](ImplicitLocOpBuilder &xb,
                                                Value r, Value tt) {
-              Value dd = arith::AddIOp::create(xb, d0, r);
-              Value t = arith::AddIOp::create(xb, t0, tt);
-              Value ok = arith::AndIOp::create(xb, cmpLt(xb, dd, channels),
-                                               cmpLt(xb, t, length));
+              Value dd, t, ok;
+              std::tie(dd, t, ok) = tileAt(xb, t0, r, tt);
               Value ddSafe =
                   arith::MinUIOp::create(xb, dd, k.index(channels - 1));
               Value tSafe = arith::MinUIOp::create(xb, t, k.index(length - 1));
@@ -1088,10 +1096,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
           forTile(cb, kChannels, perRow, [&](ImplicitLocOpBuilder &xb,
                                              Value r, Value cell) {
             Value col = arith::MulIOp::create(xb, cell, k.index(uVector));
-            Value dd = arith::AddIOp::create(xb, d0, r);
-            Value t = arith::AddIOp::create(xb, t0, col);
-            Value ok = arith::AndIOp::create(xb, cmpLt(xb, dd, channels),
-                                             cmpLt(xb, t, length));
+            Value dd, t, ok;
+            std::tie(dd, t, ok) = tileAt(xb, t0, r, col);
             Value ddSafe = arith::MinUIOp::create(xb, dd, k.index(channels - 1));
             Value tSafe = arith::MinUIOp::create(xb, t, k.index(length - uVector));
             Value n = arith::SelectOp::create(xb, ok, k.index(uVector), k.index(0));
@@ -1279,10 +1285,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               if (!alignedRows)
                 forTile(cb, kChannels, kChunk, [&](ImplicitLocOpBuilder &wb,
                                                    Value r, Value tt) {
-                  Value dd = arith::AddIOp::create(wb, d0, r);
-                  Value t = arith::AddIOp::create(wb, t0, tt);
-                  Value ok = arith::AndIOp::create(wb, cmpLt(wb, dd, channels),
-                                                   cmpLt(wb, t, length));
+                  Value dd, t, ok;
+                  std::tie(dd, t, ok) = tileAt(wb, t0, r, tt);
                   scf::IfOp::create(wb, ok, [&](OpBuilder &xb, Location xl) {
                     ImplicitLocOpBuilder ib(xl, xb);
                     k.store(ib, memref::LoadOp::create(ib, yS, ValueRange{r, tt}),
@@ -1296,10 +1300,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                                                  Value r, Value cell) {
                 ImplicitLocOpBuilder &cb = wb;
                 Value col = arith::MulIOp::create(cb, cell, k.index(kGroup));
-                Value dd = arith::AddIOp::create(cb, d0, r);
-                Value t = arith::AddIOp::create(cb, t0, col);
-                Value ok = arith::AndIOp::create(cb, cmpLt(cb, dd, channels),
-                                                 cmpLt(cb, t, length));
+                Value dd, t, ok;
+                std::tie(dd, t, ok) = tileAt(cb, t0, r, col);
                 scf::IfOp::create(cb, ok, [&](OpBuilder &xb, Location xl) {
                   ImplicitLocOpBuilder ib(xl, xb);
                   Value vec = vector::LoadOp::create(

@@ -262,7 +262,9 @@ inline Value nvvmExp2(ImplicitLocOpBuilder &b, Value x) {
 /// of the rest f in [-0.5, 0.5] by a degree-5 polynomial (relative error
 /// 2.3e-7 in f32, ex2.approx's 2^-22 is 2.4e-7), then j added to its
 /// exponent. Below -125 it returns about 2^-125 where ex2.approx.ftz
-/// returns 0 (2.4e-38 either way against any state); NaN becomes -125's.
+/// returns 0 (2.4e-38 either way against any state); NaN is clamped to
+/// 127 (minnum/maxnum), so it gives 2^127, not NaN (a scan's NaN Δ still
+/// reaches its state through Δ·u); 2^0 is 1 + 2^-23, not exactly 1.
 inline Value polyExp2(ImplicitLocOpBuilder &b, Value x) {
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
   auto c = [&](double v) {

@@ -996,6 +996,25 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
       }
       return types;
     };
+    // A step's y from the C·h sum of a lane's states: summed over the
+    // channel's lanes (xor shuffles), plus the skip term D·u, times the
+    // gate (silu'ed z) where there are any. Both kernel forms end a step so.
+    auto finishStepY = [&](ImplicitLocOpBuilder &ib, Value yt, Value ut,
+                           Value dSkip, Value gateValue) {
+      ScalarMath im(ib);
+      Value width = arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
+      for (int64_t offset = 1; offset < lanes; offset *= 2) {
+        Value o = arith::ConstantIntOp::create(ib, ib.getI32Type(), offset);
+        yt = im.add(yt, gpu::ShuffleOp::create(ib, yt, o, width,
+                                               gpu::ShuffleMode::XOR)
+                            .getShuffleResult());
+      }
+      if (dSkip)
+        yt = math::FmaOp::create(ib, dSkip, ut, yt);
+      if (gateValue)
+        yt = im.mul(yt, gateValue);
+      return yt;
+    };
     // The pipelined loop over a split's chunks (see `staged`), carrying
     // the states (and ΣΔ in the local pass). Per chunk c: chunk c + 1's
     // copies start into the other buffer, chunk c's are waited for, its
@@ -1237,23 +1256,9 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                         halves.push_back(partial.back());
                       partial = halves;
                     }
-                    Value yt = partial[0];
-                    // Summed over the channel's lanes.
-                    Value width =
-                        arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
-                    for (int64_t offset = 1; offset < lanes; offset *= 2)
-                      yt = im.add(
-                          yt, gpu::ShuffleOp::create(
-                                  ib, yt,
-                                  arith::ConstantIntOp::create(
-                                      ib, ib.getI32Type(), offset),
-                                  width, gpu::ShuffleMode::XOR)
-                                  .getShuffleResult());
-                    if (dSkip)
-                      yt = math::FmaOp::create(ib, dSkip, us[j], yt);
-                    if (gate)
-                      yt = im.mul(yt, fastSilu(ib, zs[j]));
-                    ys.push_back(yt);
+                    ys.push_back(finishStepY(
+                        ib, partial[0], us[j], dSkip,
+                        gate ? fastSilu(ib, zs[j]) : Value()));
                   }
                   if (!local) {
                     Value yv = vector::FromElementsOp::create(
@@ -1432,19 +1437,10 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
         // staged), to the y tile by the channel's first lane.
         auto finishY = [&](ImplicitLocOpBuilder &ib, Value tt, Value yt,
                            Value ut) {
-          ScalarMath im(ib);
           SmallVector<Value> sAt = {chan, tt};
-          Value width = arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
-          for (int64_t offset = 1; offset < lanes; offset *= 2) {
-            Value o = arith::ConstantIntOp::create(ib, ib.getI32Type(), offset);
-            yt = im.add(yt, gpu::ShuffleOp::create(ib, yt, o, width,
-                                                   gpu::ShuffleMode::XOR)
-                                .getShuffleResult());
-          }
-          if (dSkip)
-            yt = math::FmaOp::create(ib, dSkip, ut, yt);
-          if (z)
-            yt = im.mul(yt, memref::LoadOp::create(ib, zS, sAt));
+          yt = finishStepY(ib, yt, ut, dSkip,
+                           z ? memref::LoadOp::create(ib, zS, sAt).getResult()
+                             : Value());
           if (lanes == 1) {
             memref::StoreOp::create(ib, yt, yS, sAt);
             return;

@@ -9,6 +9,7 @@ Usage (on the GPU machine, with SEQC_LIBRARY set as scripts/gpu.sh does):
 """
 import argparse
 import cProfile
+import ctypes
 import io
 import os
 import pstats
@@ -95,9 +96,11 @@ def breakdown(torch, seqc, calls):
     """Host time per call (queued back to back) of a compiled function's
     parts: the whole call through the functional op and the compiled
     function, the Python side alone (seqc_invoke replaced by a no-op), the
-    result's torch.empty, seqc_invoke alone, and a ctypes call that does
-    nothing (seqc_cuda_set_stream of the current stream)."""
+    result's torch.empty, seqc_invoke alone, a ctypes call that does
+    nothing (seqc_cuda_set_stream of the current stream), and the driver's
+    pointer query that seqc_invoke makes per device argument."""
     from seqc import _capi
+    cuda = ctypes.CDLL("libcuda.so.1")
     cases = []
     u = torch.randn(8, 1536, 2048, device="cuda")
     dt = torch.rand_like(u) * 0.1
@@ -113,8 +116,8 @@ def breakdown(torch, seqc, calls):
                   (a, torch.randn_like(a))))
     print("| call | functional op | compiled function | its Python side "
           "(no seqc_invoke) | torch.empty of the result | seqc_invoke alone "
-          "| an empty ctypes call |")
-    print("|---|---|---|---|---|---|---|")
+          "| an empty ctypes call | cuPointerGetAttribute by ctypes |")
+    print("|---|---|---|---|---|---|---|---|")
     for label, op, operands in cases:
         functional = getattr(seqc, op)
         module = seqc.compile(seqc.ops.mlir_text(op, *operands), target="cuda")
@@ -140,6 +143,13 @@ def breakdown(torch, seqc, calls):
         lib = _capi.lib()
         times.append(queued_seconds(
             torch, lambda: lib.seqc_cuda_set_stream(stream), calls)[0])
+        # The driver's pointer query that seqc_invoke makes per device
+        # argument (memory type of the first input), through ctypes.
+        pointer = ctypes.c_uint64(operands[0].data_ptr())
+        kind = ctypes.c_uint(0)
+        query = cuda.cuPointerGetAttribute
+        times.append(queued_seconds(torch, lambda: query(
+            ctypes.byref(kind), 2, pointer), calls)[0])
         print("| %s | %s |" % (label, " | ".join("%.1f us" % (t * 1e6)
                                                   for t in times)))
     return 0

@@ -182,10 +182,10 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          value + "'");
       options.attentionWgmmaStages = number;
     } else if (key == "attention-wgmma-persistent") {
-      if (value.getAsInteger(10, number) || number < 0 || number > 4096)
+      if (value.getAsInteger(10, number) || number < -1 || number > 4096)
         return makeError("option 'attention-wgmma-persistent' needs an "
-                         "integer in [0, 4096] (resident blocks; 0: a block "
-                         "per row block), got '" +
+                         "integer in [-1, 4096] (resident blocks; 0: a block "
+                         "per row block; -1: the kernel's choice), got '" +
                          value + "'");
       options.attentionWgmmaPersistent = number;
     } else if (key == "attention-decode-rows") {
@@ -303,7 +303,7 @@ std::string CompileOptions::str() const {
          (attentionWgmmaStages ? " attention-wgmma-stages=" +
                                      std::to_string(attentionWgmmaStages)
                                : "") +
-         (attentionWgmmaPersistent
+         (attentionWgmmaPersistent >= 0
               ? " attention-wgmma-persistent=" +
                     std::to_string(attentionWgmmaPersistent)
               : "") +
@@ -723,6 +723,7 @@ void *mgpuTensorMapEncodeTiledMemref(int64_t, void *, int64_t, int64_t,
 void *seqcDeviceMalloc(size_t);
 void *seqcDeviceAlignedAlloc(size_t, size_t);
 void seqcDeviceFree(void *);
+int32_t seqcCudaMultiprocessorCount(void);
 // lib/Runtime/HostRuntime.c: the allocation hooks of CPU-compiled code.
 void *seqcHostAlloc(uint64_t);
 void *seqcHostAlignedAlloc(uint64_t, uint64_t);
@@ -838,6 +839,7 @@ static llvm::orc::SymbolMap cudaRuntimeSymbols(llvm::orc::MangleAndInterner m) {
   add("seqcDeviceMalloc", &seqcDeviceMalloc);
   add("seqcDeviceAlignedAlloc", &seqcDeviceAlignedAlloc);
   add("seqcDeviceFree", &seqcDeviceFree);
+  add("seqcCudaMultiprocessorCount", &seqcCudaMultiprocessorCount);
   return symbols;
 }
 

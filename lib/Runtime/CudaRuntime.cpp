@@ -28,6 +28,7 @@ using CUevent = struct CUevent_st *;
 
 constexpr int kComputeCapabilityMajor = 75; // CU_DEVICE_ATTRIBUTE_...
 constexpr int kComputeCapabilityMinor = 76;
+constexpr int kMultiprocessorCount = 16;
 constexpr int kMaxDynamicSharedBytes = 8;   // CU_FUNC_ATTRIBUTE_...
 constexpr int kPointerMemoryType = 2;       // CU_POINTER_ATTRIBUTE_MEMORY_TYPE
 constexpr int kMemoryTypeDevice = 2;        // CU_MEMORYTYPE_DEVICE
@@ -113,6 +114,7 @@ struct Driver {
   void *pool = nullptr;
   char failure[512] = {0}; // why the driver is unusable, or empty
   char deviceName[300] = {0};
+  int multiprocessors = 0;
 };
 
 // No C++ library: this file is also linked into ahead-of-time libraries that
@@ -205,6 +207,10 @@ void openDriver() {
   d.cuDeviceGetName(name, sizeof(name) - 1, d.device);
   d.cuDeviceGetAttribute(&major, kComputeCapabilityMajor, d.device);
   d.cuDeviceGetAttribute(&minor, kComputeCapabilityMinor, d.device);
+  if (d.cuDeviceGetAttribute(&d.multiprocessors, kMultiprocessorCount,
+                             d.device) != 0 ||
+      d.multiprocessors <= 0)
+    d.multiprocessors = 0;
   snprintf(d.deviceName, sizeof(d.deviceName), "%s (sm_%d%d)", name, major,
            minor);
 }
@@ -336,6 +342,18 @@ SEQC_EXPORT int seqcCudaIsDevicePointer(const void *ptr) {
   if (d.cuPointerGetAttribute(&type, kPointerMemoryType, dptr(ptr)) != 0)
     return 0;
   return type == kMemoryTypeDevice;
+}
+
+SEQC_EXPORT int32_t seqcCudaMultiprocessorCount(void) {
+  Driver *d = ready("counting the GPU's multiprocessors");
+  if (!d)
+    return 1;
+  if (d->multiprocessors <= 0) {
+    setErrorf("counting the GPU's multiprocessors: cuDeviceGetAttribute "
+              "failed");
+    return 1;
+  }
+  return d->multiprocessors;
 }
 
 SEQC_EXPORT const char *seqcCudaDeviceName(void) {

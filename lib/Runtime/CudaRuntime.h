@@ -62,6 +62,10 @@ int seqcCudaCopy(void *dst, const void *src, size_t bytes, int kind);
 /// context.
 int seqcCudaIsDevicePointer(const void *ptr);
 
+/// Device 0's multiprocessor count (compiled host code sizes persistent
+/// launches by it). On failure, records an error and returns 1.
+int32_t seqcCudaMultiprocessorCount(void);
+
 /// "NVIDIA H100 80GB HBM3 (sm_90)" for device 0.
 const char *seqcCudaDeviceName(void);
 

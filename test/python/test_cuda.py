@@ -1435,7 +1435,7 @@ def test_cuda_compile_options_are_checked():
                       ("selective-scan-state-lanes=3", "selective-scan-state-lanes' must be 0 \\(the compiler's choice\\), 1, 2, 4, 8 or 16"),
                       ("selective-scan-poly-exp=-1", "selective-scan-poly-exp' needs an integer"),
                       ("selective-scan-pipelined=2", "selective-scan-pipelined' must be 0 or 1"),
-                      ("attention-wgmma-persistent=-1", "attention-wgmma-persistent' needs an integer in \\[0, 4096\\]"),
+                      ("attention-wgmma-persistent=-2", "attention-wgmma-persistent' needs an integer in \\[-1, 4096\\]"),
                       ("attention-decode-transpose=x", "attention-decode-transpose' must be 0 or 1")]:
         with pytest.raises(seqc.SeqcError, match=what):
             seqc.compile(text, target="cuda", options=bad)

@@ -80,8 +80,9 @@ struct CompileOptions {
   /// K/V ring stages of the sm_90a attention (2-4; 0: as many as fit).
   int64_t attentionWgmmaStages = 0;
   /// Resident blocks of the sm_90a attention that take its row blocks in
-  /// turn (0: a block per row block).
-  int64_t attentionWgmmaPersistent = 0;
+  /// turn (0: a block per row block; -1: the kernel's choice, one a
+  /// multiprocessor under a window).
+  int64_t attentionWgmmaPersistent = -1;
   /// CUDA split-key attention: each lane reads its contiguous head dims of
   /// a K/V row as one vector load, and the scores are summed over the lanes
   /// by a transposed reduction (fewer shuffles). On by default: together

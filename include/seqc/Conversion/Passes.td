@@ -127,10 +127,11 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "K/V ring stages of the warpgroup-MMA attention: 2 to 4 (0: as "
            "many as fit in the shared memory, at most 4)">,
     Option<"attentionWgmmaPersistent", "attention-wgmma-persistent",
-           "int64_t", "0",
+           "int64_t", "-1",
            "Resident blocks of the warpgroup-MMA attention that take its "
            "(batch, head, row block) items in turn, one item's stores "
-           "overlapping the next's loads (0: a block per item)">,
+           "overlapping the next's loads (0: a block per item; -1: the "
+           "kernel's choice, one block a multiprocessor under a window)">,
     Option<"attentionWgmmaRows", "attention-wgmma-rows", "int64_t", "0",
            "Query rows per block of the warpgroup-MMA attention: 128 (two "
            "consumer warpgroups) or 192 (three; 128 keys per tile by "

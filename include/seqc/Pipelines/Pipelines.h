@@ -87,8 +87,8 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       *this, "attention-wgmma-persistent",
       llvm::cl::desc("Resident blocks of the warpgroup-MMA attention that "
                      "take its row blocks in turn (0: a block per row "
-                     "block)"),
-      llvm::cl::init(0)};
+                     "block; -1: the kernel's choice)"),
+      llvm::cl::init(-1)};
   PassOptions::Option<int64_t> attentionWgmmaRows{
       *this, "attention-wgmma-rows",
       llvm::cl::desc("Query rows per block of the warpgroup-MMA attention "

@@ -55,6 +55,7 @@
 #include "seq/IR/SeqOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -74,8 +75,7 @@ using namespace mlir::seqc;
 using namespace mlir::seqc::seq;
 
 namespace {
-/// The producer's registers after setmaxnreg.dec.
-constexpr int64_t kProducerRegisters = 24;
+
 /// Columns of one TMA box and swizzle row: 128 bytes of 16-bit floats.
 constexpr int64_t kBoxCols = 64;
 constexpr int64_t kRowBytes = 128;
@@ -94,7 +94,7 @@ struct WgmmaTiling {
   /// such tiles go to mma.sync.
   bool windowed = false;
   /// Resident blocks that take the work items in turn (0: a block per
-  /// item).
+  /// item; -1: as many as the device has multiprocessors, at run time).
   int64_t persistentBlocks = 0;
   int64_t blockRows() const { return 64 * warpgroups; }
   int64_t consumerThreads() const { return 128 * warpgroups; }
@@ -104,7 +104,14 @@ struct WgmmaTiling {
   /// of the register file; 128 with three); the producer gives all but 24
   /// back and the consumers take what that frees: 240 (two) or 160
   /// (three), multiples of 8. setmaxnreg.inc past the file waits forever.
-  int64_t consumerRegisters() const { return warpgroups == 2 ? 240 : 160; }
+  int64_t consumerRegisters() const {
+    return (warpgroups == 2 ? 240 : 160) - (persistentBlocks ? 8 : 0);
+  }
+  /// The producer's registers after setmaxnreg.dec: 24, or 40 where its
+  /// thread walks the items (persistent: at 24 ptxas spilled 36-40 bytes
+  /// of the item loop; the consumers give 8 each for it, which the
+  /// windowed tiles have to spare).
+  int64_t producerRegisters() const { return persistentBlocks ? 40 : 24; }
   /// Whether a consumer's S (keys / 2 registers), two tiles of P (keys / 4
   /// each) and O (Dv / 2) fit its registers, as keys + Dv / 2 against a
   /// bound that ptxas (sm_90a) drew: with two consumers and no band 192 +
@@ -116,14 +123,18 @@ struct WgmmaTiling {
   bool fits(int64_t headDim, int64_t valueDim) const {
     if (windowed && 128 % keysPerTile != 0)
       return false;
+    // (Persistent consumers have 8 registers fewer.)
+    int64_t fewer = persistentBlocks ? 8 : 0;
     return warpgroups == 2
-               ? keysPerTile + valueDim / 2 <= 256 - masking
+               ? keysPerTile + valueDim / 2 <= 256 - masking - fewer
                : headDim <= 64 && masking <= 16 &&
-                     keysPerTile + valueDim / 2 <= 160;
+                     keysPerTile + valueDim / 2 <= 160 - fewer;
   }
 };
-static_assert(kProducerRegisters * 128 + 240 * 256 <= 168 * 384 &&
-                  kProducerRegisters * 128 + 160 * 384 <= 128 * 512,
+static_assert(24 * 128 + 240 * 256 <= 168 * 384 &&
+                  24 * 128 + 160 * 384 <= 128 * 512 &&
+                  40 * 128 + 232 * 256 <= 168 * 384 &&
+                  40 * 128 + 152 * 384 <= 128 * 512,
               "setmaxnreg must stay within the register file");
 
 /// What the band and the score transform take from a consumer's registers
@@ -166,9 +177,14 @@ int64_t wgmmaSharedBytes(int64_t headDim, int64_t valueDim,
 /// 192 and 128 keys within the noise. With the softmax cheaper, the
 /// diagonal tiles' wasted half costs more than a tile's fixed costs.
 /// Then `stages` K/V stages if given, else as many (2 to 4) as fit in
-/// 200 KB.
+/// 200 KB, or in the 227 KB a block may have under a causal band without
+/// a window (D128's 128-key tiles: 3 stages, 225 KB). Measured on an H100
+/// (session 12, kernel times): causal B8 H16 S4096 D128 1.025 -> 1.001 ms
+/// with 3 stages; under a window (persistent) 0.549 -> 0.603 ms, so
+/// windows keep 2.
 WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
-                           int64_t warpgroups, int64_t stages) {
+                           int64_t warpgroups, int64_t stages,
+                           int64_t persistent) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto kType = cast<RankedTensorType>(op.getKey().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
@@ -186,6 +202,19 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
   if (!explicitKeys && windowed)
     keysPerTile = llvm::PowerOf2Ceil(keysPerTile);
   WgmmaTiling tiling{keysPerTile, 2, warpgroups, wgmmaMasking(op), windowed};
+  // Persistent blocks (one an SM, the device's count at run time) where
+  // the band is a window: every row block then visits about as many key
+  // tiles (the window's), so a static turn order stays balanced, and the
+  // items are short (9 tiles of 128 keys at a 1024-key window), so one
+  // item's stores and the next's loads overlapping pays. Measured on an
+  // H100 (session 12, B4 H16 S8192 D128 window 1024): kernel 0.589 ->
+  // 0.549 ms. Causal and full attention keep a block an item: the
+  // hardware's block scheduler balances the causal band's unequal items
+  // (session 10: causal 4k 1.000 -> 1.101 ms persistent; session 12:
+  // 1.025 -> 1.077), and full D128 lost 2%.
+  tiling.persistentBlocks = persistent >= 0 ? persistent
+                            : windowed      ? -1
+                                            : 0;
   // The default tile shrinks (16 keys at a time) until it fits.
   while (!explicitKeys && tiling.keysPerTile > 64 &&
          !tiling.fits(qType.getDimSize(3), oType.getDimSize(3)))
@@ -194,12 +223,13 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
     tiling.stages = stages;
     return tiling;
   }
-  // As many stages as fit in 200 KB (at most 4).
+  // As many stages as fit (at most 4).
+  int64_t budget = op.getCausal() && !windowed ? 227 * 1024 : 200 * 1024;
   auto deeper = tiling;
   for (++deeper.stages;
        deeper.stages <= 4 &&
        wgmmaSharedBytes(qType.getDimSize(3), oType.getDimSize(3), deeper) <=
-           200 * 1024;
+           budget;
        ++deeper.stages)
     tiling = deeper;
   return tiling;
@@ -221,11 +251,12 @@ WgmmaTiling chooseWgmmaTiling(AttentionOp op,
     blockRows =
         qType.getDimSize(3) <= 64 && qType.getDimSize(2) > 128 ? 192 : 128;
   WgmmaTiling tiling =
-      wgmmaTilingFor(op, keysPerTile, blockRows == 192 ? 3 : 2, stages);
+      wgmmaTilingFor(op, keysPerTile, blockRows == 192 ? 3 : 2, stages,
+                     options.wgmmaPersistent);
   if (tiling.warpgroups == 3 &&
       !tiling.fits(qType.getDimSize(3), oType.getDimSize(3)))
-    tiling = wgmmaTilingFor(op, keysPerTile, 2, stages);
-  tiling.persistentBlocks = options.wgmmaPersistent;
+    tiling = wgmmaTilingFor(op, keysPerTile, 2, stages,
+                            options.wgmmaPersistent);
   return tiling;
 }
 
@@ -452,11 +483,28 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
   // items; Q is reloaded per item once every consumer warp's last S = Q·Kᵀ
   // completed (the Q-empty barrier).
   int64_t works = batch * qHeads * qTiles;
-  int64_t grid = tiling.persistentBlocks > 0
-                     ? std::min(works, tiling.persistentBlocks)
-                     : works;
-  k.launch(grid, tiling.threads(), [&](ImplicitLocOpBuilder &kb, Value block,
-                                       Value thread) {
+  int64_t staticGrid = tiling.persistentBlocks > 0
+                           ? std::min(works, tiling.persistentBlocks)
+                           : works;
+  Value hostGrid = idx(staticGrid);
+  if (tiling.persistentBlocks < 0) {
+    // min(items, the device's multiprocessors), asked at run time.
+    Value sms = func::CallOp::create(
+                    b, cudaRuntimeFunction(op, "seqcCudaMultiprocessorCount",
+                                           b.getI32Type()),
+                    ValueRange{})
+                    .getResult(0);
+    hostGrid = arith::MinUIOp::create(
+        b, idx(works),
+        arith::MaxSIOp::create(
+            b, idx(1), arith::IndexCastOp::create(b, b.getIndexType(), sms)));
+  }
+  k.launch(hostGrid, tiling.threads(), [&](ImplicitLocOpBuilder &kb,
+                                           Value block, Value thread) {
+    // The items' stride: the launch's block count.
+    Value grid = tiling.persistentBlocks < 0
+                     ? gpu::GridDimOp::create(kb, gpu::Dimension::x).getResult()
+                     : idx(staticGrid);
     ScalarMath m(kb);
     auto bytesType = MemRefType::get(
         {ShapedType::kDynamic}, kb.getI8Type(), AffineMap(),
@@ -607,7 +655,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     kb.setInsertionPoint(roles.thenBlock()->getTerminator());
     ptx(kb, 0, {},
         "setmaxnreg.dec.sync.aligned.u32 " +
-            std::to_string(kProducerRegisters) + ";",
+            std::to_string(tiling.producerRegisters()) + ";",
         "");
     Value firstProducer = arith::CmpIOp::create(
         kb, arith::CmpIPredicate::eq, thread, idx(consumerThreads));
@@ -619,7 +667,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     };
     ifThen(kb, firstProducer, [&](ImplicitLocOpBuilder &ib) {
       scf::ForOp::create(
-          ib, block, idx(works), idx(grid), ValueRange{idx(0), idx(0)},
+          ib, block, idx(works), grid, ValueRange{idx(0), idx(0)},
           [&](OpBuilder &wb, Location wl, Value work, ValueRange done) {
             ImplicitLocOpBuilder pb(wl, wb);
             Item item = itemAt(pb, work);
@@ -707,7 +755,7 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
     // The items: each once its Q landed. (The loop body's builder `kb` and
     // the item's values shadow the kernel's.)
     scf::ForOp::create(
-        kb, block, idx(works), idx(grid), ValueRange{idx(0), idx(0)},
+        kb, block, idx(works), grid, ValueRange{idx(0), idx(0)},
         [&](OpBuilder &wb, Location wl, Value work, ValueRange done) {
     ImplicitLocOpBuilder kb(wl, wb);
     ScalarMath m(kb);

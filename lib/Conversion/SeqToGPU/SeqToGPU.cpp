@@ -205,6 +205,20 @@ void mlir::seqc::buildAttentionCombine(GpuKernelBuilder &k, Value partial,
   memref::DeallocOp::create(b, partial);
 }
 
+func::FuncOp mlir::seqc::cudaRuntimeFunction(Operation *at, StringRef name,
+                                             Type result) {
+  auto module = at->getParentOfType<ModuleOp>();
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder mb(module.getContext());
+  mb.setInsertionPointToStart(module.getBody());
+  auto decl = func::FuncOp::create(
+      mb, module.getLoc(), name,
+      FunctionType::get(module.getContext(), {}, {result}));
+  decl.setPrivate();
+  return decl;
+}
+
 namespace {
 
 /// Registers held per thread: the recurrences keep N (selective scan), K
@@ -2649,11 +2663,11 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
     }
     if (!llvm::is_contained({0, 128, 192}, attentionWgmmaRows) ||
         !llvm::is_contained({0, 2, 3, 4}, attentionWgmmaStages) ||
-        attentionWgmmaPersistent < 0) {
+        attentionWgmmaPersistent < -1) {
       getOperation().emitError()
           << "convert-seq-to-gpu: attention-wgmma-rows must be 0, 128 or 192, "
              "attention-wgmma-stages 0, 2, 3 or 4 and "
-             "attention-wgmma-persistent >= 0";
+             "attention-wgmma-persistent >= -1";
       return signalPassFailure();
     }
     if (attentionDecodeRows < 0 || attentionDecodeRows > 8 ||

@@ -13,6 +13,7 @@
 #include "seq/IR/SeqOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -87,6 +88,15 @@ public:
               int64_t sharedFloats = 0,
               ArrayRef<Type> extraWorkgroup = {},
               int64_t dynamicSharedBytes = 0) {
+    launch(index(blocks), threads, body, sharedFloats, extraWorkgroup,
+           dynamicSharedBytes);
+  }
+  /// The same with a block count computed by the host code (an index).
+  void launch(Value blocks, int64_t threads,
+              function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body,
+              int64_t sharedFloats = 0,
+              ArrayRef<Type> extraWorkgroup = {},
+              int64_t dynamicSharedBytes = 0) {
     Value one = index(1);
     SmallVector<Type> workgroup;
     if (sharedFloats > 0)
@@ -96,7 +106,7 @@ public:
     if (dynamicSharedBytes > 0)
       dynamicBytes = arith::ConstantIntOp::create(b, b.getI32Type(),
                                                   dynamicSharedBytes);
-    auto launch = gpu::LaunchOp::create(b, index(blocks), one, one,
+    auto launch = gpu::LaunchOp::create(b, blocks, one, one,
                                         index(threads), one, one,
                                         /*dynamicSharedMemorySize=*/dynamicBytes,
                                         /*asyncTokenType=*/nullptr,
@@ -669,6 +679,11 @@ void lowerAttentionToMmaSplitKeys(seq::AttentionOp op,
 void buildAttentionCombine(GpuKernelBuilder &k, Value partial, int64_t splits,
                            ArrayRef<int64_t> rows, int64_t valueDim, Value out,
                            Value lse);
+
+/// The declaration (made once, private, at the top of `at`'s module) of a
+/// function of seqc's CUDA runtime (lib/Runtime/CudaRuntime.h) that host
+/// code calls: no arguments, one `result`.
+func::FuncOp cudaRuntimeFunction(Operation *at, StringRef name, Type result);
 
 /// Whether seq.attention can run on sm_90a's warpgroup MMA: bf16 or f16
 /// storage, more than 64 query rows, head dims multiples of 16 (values at

@@ -14,7 +14,7 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=ROWS192
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=64" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=5" 2>&1 | FileCheck %s --check-prefix=BADROWS
-// RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-persistent=-1" 2>&1 | FileCheck %s --check-prefix=BADROWS
+// RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-persistent=-2" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=3" | FileCheck %s --check-prefix=STAGES3
 // Persistent: 5 resident blocks take the 32 items in turn (block, block +
 // 5, ...), the producer waiting for Q's release before each item's Q.
@@ -110,7 +110,7 @@
 // ROWS192: threads({{.*}}) in ({{.*}} = %c384, {{.*}})
 // ROWS192: setmaxnreg.inc.sync.aligned.u32 240;
 
-// BADROWS: attention-wgmma-rows must be 0, 128 or 192, attention-wgmma-stages 0, 2, 3 or 4 and attention-wgmma-persistent >= 0
+// BADROWS: attention-wgmma-rows must be 0, 128 or 192, attention-wgmma-stages 0, 2, 3 or 4 and attention-wgmma-persistent >= -1
 
 // Three K/V stages asked for: 2 + 4 x 3 barriers; D 128 with 128-key tiles
 // (the window's) then takes 1 KB + Q 32 KB + 3 x 64 KB of shared memory.
@@ -126,12 +126,26 @@ func.func @attention_bf16(%q: tensor<2x8x200x64xbf16>, %k: tensor<2x2x150x64xbf1
 
 // Keys per tile by default: 192 without a band, 128 under a window (the
 // tensor maps' K/V boxes show it).
+// Under a window the blocks are persistent by default: as many as the
+// device has multiprocessors (asked at run time, at most the 6 items), each
+// taking items block, block + grid size, ...; without one, a block an item.
+// TILES: func.func private @seqcCudaMultiprocessorCount() -> i32
 // TILES-LABEL: func.func @full_d128
+// TILES-NOT: seqcCudaMultiprocessorCount
 // TILES: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
 // TILES: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x192x64xbf16
+// TILES: gpu.launch blocks({{.*}}) in ({{.*}} = %c6,
 // TILES-LABEL: func.func @window_d128
 // TILES: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
 // TILES: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
+// TILES: %[[SMS:.*]] = call @seqcCudaMultiprocessorCount() : () -> i32
+// TILES: %[[N:.*]] = arith.index_cast %[[SMS]] : i32 to index
+// TILES: %[[ATLEAST1:.*]] = arith.maxsi %c1{{.*}}, %[[N]] : index
+// TILES: %[[GRID:.*]] = arith.minui %c6{{.*}}, %[[ATLEAST1]] : index
+// TILES: gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]],{{.*}} dynamic_shared_memory_size %c164864_i32
+// TILES: %[[STRIDE:.*]] = gpu.grid_dim  x
+// TILES: scf.for %{{.*}} = %{{.*}} to %c6{{.*}} step %[[STRIDE]] iter_args
+// TILES: scf.for %{{.*}} = %{{.*}} to %c6{{.*}} step %[[STRIDE]] iter_args
 // TILES: wgmma.mma_async.sync.aligned.m64n128k16
 func.func @full_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16>, %v: tensor<1x2x300x128xbf16>) -> tensor<1x2x300x128xbf16> {
   %o = seq.attention %q, %k, %v : tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16> -> tensor<1x2x300x128xbf16>
@@ -139,5 +153,17 @@ func.func @full_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16>,
 }
 func.func @window_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16>, %v: tensor<1x2x300x128xbf16>) -> tensor<1x2x300x128xbf16> {
   %o = seq.attention %q, %k, %v {window = array<i64: 100, 0>} : tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16> -> tensor<1x2x300x128xbf16>
+  return %o : tensor<1x2x300x128xbf16>
+}
+
+// A causal band without a window may have the block's whole 227 KB: D128's
+// 128-key tiles then take 3 K/V stages (1 KB + Q 32 KB + 3 x 64 KB); a
+// window's (above) stay at 2 (161 KB).
+// TILES-LABEL: func.func @causal_d128
+// TILES-NOT: seqcCudaMultiprocessorCount
+// TILES: gpu.launch blocks({{.*}}) in ({{.*}} = %c6,{{.*}} dynamic_shared_memory_size %c230400_i32
+// TILES: wgmma.mma_async.sync.aligned.m64n128k16
+func.func @causal_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16>, %v: tensor<1x2x300x128xbf16>) -> tensor<1x2x300x128xbf16> {
+  %o = seq.attention %q, %k, %v {causal} : tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16> -> tensor<1x2x300x128xbf16>
   return %o : tensor<1x2x300x128xbf16>
 }

@@ -27,11 +27,16 @@ def main(argv=None):
     p.add_argument("--breakdown", action="store_true",
                    help="instead: the parts of a compiled call's host time "
                    "(selective scan, decode attention, linear recurrence)")
+    p.add_argument("--driver", action="store_true",
+                   help="instead: the CUDA driver calls a compiled call makes, "
+                   "each alone (by ctypes), against seqc_invoke's total")
     args = p.parse_args(argv)
     import torch
     import seqc
     if args.breakdown:
         return breakdown(torch, seqc, args.calls)
+    if args.driver:
+        return driver_costs(torch, args.calls)
     from torch.nn.attention import SDPBackend, sdpa_kernel
     F = torch.nn.functional
     shapes = [  # B, Hq, Hkv, Sq, Skv, D
@@ -152,6 +157,94 @@ def breakdown(torch, seqc, calls):
             ctypes.byref(kind), 2, pointer), calls)[0])
         print("| %s | %s |" % (label, " | ".join("%.1f us" % (t * 1e6)
                                                   for t in times)))
+    return 0
+
+
+# Empty kernels with one and with 42 64-bit parameters (PTX, loaded by the
+# driver).
+_EMPTY_PTX = (b"""
+.version 7.8
+.target sm_90
+.address_size 64
+.visible .entry empty(.param .u64 p) { ret; }
+.visible .entry empty42(""" + b", ".join(b".param .u64 p%d" % i
+                                      for i in range(42)) + b") { ret; }\n")
+
+
+def driver_costs(torch, calls):
+    """Host time of each CUDA driver call seqc's compiled host code and
+    seqc_invoke make, called alone through ctypes on the current stream
+    (an empty ctypes call is the floor): a launch of an empty kernel with 1
+    and with 42 parameters (the decode attention's main kernel passes 42),
+    a stream-ordered allocation and free, the pointer query, and a tensor
+    map encoding."""
+    cuda = ctypes.CDLL("libcuda.so.1")
+    torch.cuda.init()
+    torch.empty(1, device="cuda")
+    stream = ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
+    module, function = ctypes.c_void_p(), ctypes.c_void_p()
+    function42 = ctypes.c_void_p()
+    assert cuda.cuModuleLoadData(ctypes.byref(module), _EMPTY_PTX) == 0
+    assert cuda.cuModuleGetFunction(ctypes.byref(function), module,
+                                    b"empty") == 0
+    assert cuda.cuModuleGetFunction(ctypes.byref(function42), module,
+                                    b"empty42") == 0
+    x = torch.empty(1 << 20, device="cuda")
+    value = ctypes.c_uint64(x.data_ptr())
+    params1 = (ctypes.c_void_p * 1)(ctypes.addressof(value))
+    values = [ctypes.c_uint64(x.data_ptr()) for _ in range(42)]
+    params42 = (ctypes.c_void_p * 42)(*[ctypes.addressof(v) for v in values])
+    launch = cuda.cuLaunchKernel
+    launch.argtypes = [ctypes.c_void_p] + [ctypes.c_uint] * 6 + [
+        ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    pointer = ctypes.c_uint64()
+    alloc, free = cuda.cuMemAllocAsync, cuda.cuMemFreeAsync
+    alloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    free.argtypes = [ctypes.c_uint64, ctypes.c_void_p]
+    kind = ctypes.c_uint()
+    query = cuda.cuPointerGetAttribute
+    query.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint64]
+    # A [1, 8, 8192, 128] bf16 tensor map with [1, 1, 128, 64] boxes.
+    tmap = (ctypes.c_ubyte * 128)()
+    dims = (ctypes.c_uint64 * 4)(128, 8192, 8, 1)
+    strides = (ctypes.c_uint64 * 3)(256, 256 * 8192, 256 * 8192 * 8)
+    box = (ctypes.c_uint * 4)(64, 128, 1, 1)
+    ones = (ctypes.c_uint * 4)(1, 1, 1, 1)
+    big = torch.empty(8 * 8192 * 128, device="cuda", dtype=torch.bfloat16)
+    encode = cuda.cuTensorMapEncodeTiled
+    encode.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint,
+                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_int, ctypes.c_int]
+
+    def alloc_free():
+        alloc(ctypes.byref(pointer), 1 << 16, stream)
+        free(pointer.value, stream)
+
+    cases = [
+        ("an empty ctypes call (cuDriverGetVersion)",
+         lambda: cuda.cuDriverGetVersion(ctypes.byref(kind))),
+        ("cuLaunchKernel, empty kernel, 1 parameter",
+         lambda: launch(function, 1, 1, 1, 32, 1, 1, 0, stream, params1,
+                        None)),
+        ("cuLaunchKernel, empty kernel, 42 parameters",
+         lambda: launch(function42, 1, 1, 1, 32, 1, 1, 0, stream, params42,
+                        None)),
+        ("cuMemAllocAsync + cuMemFreeAsync (64 KB)", alloc_free),
+        ("cuPointerGetAttribute (memory type)",
+         lambda: query(ctypes.byref(kind), 2, value.value)),
+        ("cuTensorMapEncodeTiled (bf16, 4-d, 128-byte swizzle)",
+         lambda: encode(tmap, 9, 4, big.data_ptr(), dims, strides, box, ones,
+                        0, 3, 2, 0)),
+        ("torch.empty([1, 32, 1, 128], bf16)",
+         lambda: torch.empty((1, 32, 1, 128), dtype=torch.bfloat16,
+                             device="cuda")),
+    ]
+    print("| driver call (through ctypes) | host time per call |")
+    print("|---|---|")
+    for label, fn in cases:
+        print("| %s | %.2f us |" % (label, queued_seconds(torch, fn, calls)[0]
+                                    * 1e6))
     return 0
 
 

@@ -672,10 +672,35 @@ class Function:
             raw[i].data = ptr
         if index < 0:
             return None
-        device = x.device
+        return self._finish_fast(raw, structs, results, index, x.device,
+                                 stream_of, empty)
+
+    def _call_keyed(self, args, index, device):
+        """_call_fast for arguments whose types, dtypes, shapes and device
+        (index `index`, `device` as a torch.device) the caller already
+        checked (a functional op's repeat, found by a key of those): the
+        rest of the checks (grad, contiguity, alignment), then the call;
+        None where one fails."""
+        _, _, results, stream_of, empty = self._fast
+        try:
+            raw, _, structs = self._fast_local.buffers
+        except AttributeError:
+            raw, _, structs = self._fast_buffers()
+        for i, x in enumerate(args):
+            ptr = x.data_ptr()
+            if x.requires_grad or ptr % 16 or not x.is_contiguous():
+                return None
+            raw[i].data = ptr
+        return self._finish_fast(raw, structs, results, index, device,
+                                 stream_of, empty)
+
+    def _finish_fast(self, raw, structs, results, index, device, stream_of,
+                     empty):
+        """The fast paths' results (new tensors on `device`) and the call
+        on the inputs' device's current stream."""
         poison = os.environ.get("SEQC_POISON_OUTPUTS", "") not in ("", "0")
         outs = []
-        first = len(inputs)
+        first = len(self.inputs)
         for j, (dtype, shape) in enumerate(results):
             t = empty(shape, dtype=dtype, device=device)
             if poison and t.is_floating_point():

@@ -260,6 +260,14 @@ def _tensor_key(tensors, rest):
     return tuple(key)
 
 
+def _repeat(entry, args):
+    """A repeat of a call found in _tensor_calls: its compiled function on
+    `args` (their types, dtypes, shapes and devices are the key's)."""
+    fn, index, device = entry
+    out = fn._call_keyed(args, index, device) if index >= 0 else None
+    return out if out is not None else fn(*args)
+
+
 def _execute(plan, tensor_key=None):
     call = plan.call
     if call.cuda:
@@ -279,11 +287,17 @@ def _execute(plan, tensor_key=None):
     fn = module["main"]
     if fn.arg_names is None:
         fn.arg_names = list(plan.call.names)
+    out = fn(*plan.call.arrays)
     if tensor_key is not None and len(plan.call.arrays) == len(tensor_key) - 1:
         # The op passes the caller's arrays alone, in order: a repeat of
-        # the key can call fn on them directly.
-        _tensor_calls[tensor_key] = fn
-    out = fn(*plan.call.arrays)
+        # the key can call fn on them directly, and where they are on one
+        # device and fn has its fast path, skip the checks the key made.
+        devices = {entry[2] for entry in tensor_key[1:]}
+        index, device = -1, None
+        if len(devices) == 1 and isinstance(fn._fast, tuple):
+            index = devices.pop()
+            device = plan.call.arrays[0].tensor.device
+        _tensor_calls[tensor_key] = (fn, index, device)
     out = out if isinstance(out, tuple) else (out,)
     if plan.call.torch and not plan.call.cuda:
         out = tuple(_core.from_numpy_like(
@@ -402,9 +416,9 @@ def attention(q, k, v, causal=False, window=(-1, -1), scale=None,
                                           scale, softcap, return_lse))
         except TypeError:  # an unhashable or odd argument: the checks say
             key = None
-        fn = _tensor_calls.get(key) if key is not None else None
-        if fn is not None:
-            out = fn(q, k, v)
+        entry = _tensor_calls.get(key) if key is not None else None
+        if entry is not None:
+            out = _repeat(entry, (q, k, v))
             return out if return_lse else out[0] if isinstance(out, tuple) else out
     out = _execute(_attention_plan(q, k, v, causal, window, scale, softcap,
                                    kv_lengths, q_segment_ids, kv_segment_ids,
@@ -462,9 +476,9 @@ def linear_recurrence(a, b, h0=None, dim=-1, reverse=False):
                           ("linear_recurrence", dim, reverse, h0 is None))
     except TypeError:  # an unhashable or odd argument: the checks say
         key = None
-    fn = _tensor_calls.get(key) if key is not None else None
-    if fn is not None:
-        return fn(a, b, *extras)
+    entry = _tensor_calls.get(key) if key is not None else None
+    if entry is not None:
+        return _repeat(entry, (a, b) + extras)
     return _execute(_linear_recurrence_plan(a, b, h0, dim, reverse), key)
 
 
@@ -559,9 +573,9 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None,
                 delta_softplus, return_last_state))
     except TypeError:  # an unhashable or odd argument: the checks say
         key = None
-    fn = _tensor_calls.get(key) if key is not None else None
-    if fn is not None:
-        out = fn(u, delta, A, B, C, *extras)
+    entry = _tensor_calls.get(key) if key is not None else None
+    if entry is not None:
+        out = _repeat(entry, (u, delta, A, B, C) + extras)
         out = out if isinstance(out, tuple) else (out,)
     else:
         out = _execute(_selective_scan_plan(u, delta, A, B, C, D, z,

@@ -1131,6 +1131,18 @@ def test_functional_op_repeats_take_the_short_route(torch):
     assert len(seqc.ops._tensor_calls) == 1
     again = seqc.attention(q, k, v)
     assert torch.equal(first, again)
+    # A repeat of the key whose tensors fail the short route's other
+    # checks (a strided view; a view 2 bytes off a 16-byte boundary) goes
+    # the general way, with the same result.
+    k_strided = k.transpose(1, 2).contiguous().transpose(1, 2)
+    assert not k_strided.is_contiguous()
+    assert torch.equal(seqc.attention(q, k_strided, v), first)
+    store = torch.empty(v.numel() + 1, dtype=v.dtype, device=v.device)
+    v_off = store[1:].view(v.shape)
+    v_off.copy_(v)
+    assert v_off.data_ptr() % 16 != 0
+    assert torch.equal(seqc.attention(q, k, v_off), first)
+    assert len(seqc.ops._tensor_calls) == 1
     causal, lse = seqc.attention(q, k, v, causal=True, return_lse=True)
     assert len(seqc.ops._tensor_calls) == 2
     causal2, lse2 = seqc.attention(q, k, v, causal=True, return_lse=True)
@@ -1143,6 +1155,41 @@ def test_functional_op_repeats_take_the_short_route(torch):
     assert_close(again.float().cpu().numpy(), want, np.float16)
     with pytest.raises(ValueError, match="head dim"):
         seqc.attention(q, k[..., :32], v)
+
+
+@cuda
+def test_attention_tensor_maps_follow_their_tensors(torch):
+    """The runtime keeps each tensor map (the wgmma kernel's TMA
+    descriptors) by what it was encoded from (address, shape, strides,
+    box): a call on the same tensors reuses them and reads the tensors'
+    new contents; the same storage seen with other strides, or a copy at
+    another address, gets maps of its own. Against float64 on the rounded
+    inputs, outputs poisoned."""
+    if torch.cuda.get_device_capability()[0] != 9:
+        pytest.skip("wgmma needs sm_90a")
+    r = rng(1060)
+    shape = (1, 2, 200, 64)
+    q, v = (bf16_tensor(torch, randn(r, shape)) for _ in range(2))
+    base = bf16_tensor(torch, randn(r, (2 * 200 * 64,)))
+    k = base.view(shape)                                # contiguous
+    k_t = base.view(1, 200, 2, 64).transpose(1, 2)      # same address
+
+    def check(out, k):
+        want, _ = ref.attention(*(x.float().cpu().numpy() for x in (q, k, v)))
+        assert_close(out.float().cpu().numpy(), want, np.float16)
+
+    first = seqc.attention(q, k, v)
+    check(first, k)
+    base.mul_(-1.5)  # the same tensors, new contents
+    second = seqc.attention(q, k, v)
+    check(second, k)
+    assert not torch.equal(first, second)
+    assert k_t.data_ptr() == k.data_ptr()
+    check(seqc.attention(q, k_t, v), k_t)
+    k_copy = k.clone()
+    base.zero_()
+    assert torch.equal(seqc.attention(q, k_copy, v), second)
+    check(seqc.attention(q, k, v), k)
 
 
 @cuda

@@ -22,6 +22,9 @@ Conventions: attention FLOPs = 4*B*H*Sq*Skv*D, halved for causal; recurrence
 bytes = 12/elem (read a, b, write h); selective-scan minimal bytes = read u,
 delta, A, B, C, write y (f32). Times: CUDA events around each call, after
 warm-up; the median of the timed calls; inputs are random (never zeros).
+Kernel times (beside the walls): GPU time per call of calls queued back to
+back behind a sleep kernel, by CUDA events; no profiler, which once used
+slows the host side of later calls (kernel_seconds).
 Each seqc result is checked against the baseline's before it is timed.
 
     PYTHONPATH=python python3 benchmarks/gpu_bench.py [--quick] [--json F]
@@ -111,22 +114,47 @@ def timed(torch, fn, budget, max_reps=50):
     return statistics.median(times)
 
 
-def kernel_seconds(torch, fn, reps=5):
-    """GPU time of fn()'s kernels and copies per call (torch.profiler), to
-    set against its wall time between CUDA events (which includes the host
-    time before the first launch): (total, {kernel name: seconds})."""
-    from torch.profiler import ProfilerActivity, profile
+def kernel_seconds(torch, fn, reps=5, breakdown=False):
+    """GPU time of fn() per call, to set against its wall time between CUDA
+    events (which includes the host time before the first launch):
+    (seconds, {kernel name: seconds}).
+
+    By default without a profiler: `reps` calls queued back to back behind
+    a sleep kernel long enough for the host to have queued them all, timed
+    by CUDA events from the sleep's end, so the time is the GPU's alone
+    (kernels and the gaps between them), and the per-kernel dict is empty.
+    torch.profiler (CUPTI) stays attached to the process once used: on a
+    lent H100 cuDNN's SDPA host time per call went from 42 to 92 us after
+    one profiled call (session 12), which would bias every wall measured
+    after it. With `breakdown`, torch.profiler's per-kernel times (for
+    profiling runs, not the table)."""
     fn()
     torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+    if breakdown:
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(reps):
+                fn()
+            torch.cuda.synchronize()
+        per = {}
+        for e in prof.events():
+            if e.device_type == torch.autograd.DeviceType.CUDA:
+                per[e.name] = per.get(e.name, 0.0) + e.device_time / 1e6 / reps
+        return sum(per.values()), per
+    host, _ = queued_seconds(torch, fn, reps)
+    times = []
+    for _ in range(3):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        # Twice the host time of the reps (at >= 1 GHz), and 1 ms more.
+        torch.cuda._sleep(int(2e9 * reps * host + 1e6))
+        start.record()
         for _ in range(reps):
             fn()
-        torch.cuda.synchronize()
-    per = {}
-    for e in prof.events():
-        if e.device_type == torch.autograd.DeviceType.CUDA:
-            per[e.name] = per.get(e.name, 0.0) + e.device_time / 1e6 / reps
-    return sum(per.values()), per
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3 / reps)
+    return statistics.median(times), {}
 
 
 def queued_seconds(torch, fn, reps=50):
@@ -152,9 +180,12 @@ def host_seconds(torch, fn, reps=50):
 
 
 def kernel_breakdown(per, top=3):
-    """'name 0.300 + name 0.030' (ms), the largest first."""
-    return " + ".join("%s %.3f" % (name, s * 1e3) for name, s in
-                      sorted(per.items(), key=lambda kv: -kv[1])[:top])
+    """': name 0.300 + name 0.030' (ms), the largest first ('' without a
+    per-kernel breakdown)."""
+    if not per:
+        return ""
+    return ": " + " + ".join("%s %.3f" % (name, s * 1e3) for name, s in
+                             sorted(per.items(), key=lambda kv: -kv[1])[:top])
 
 
 def rel_err(torch, x, ref):
@@ -319,7 +350,7 @@ def attention_rows(rows, shape, baselines, t_s, k_s, flops, nbytes,
                    mm_ceiling, err):
     """One row per baseline: wall time per call (CUDA events around one
     synchronous call, host work included) and, in the check column, the
-    GPU kernel time of each side (torch.profiler)."""
+    GPU time of each side (kernel_seconds)."""
     for name, (t_b, ref, k_b) in baselines.items():
         rows.append(dict(
             plot=dict(flops=flops, bytes=nbytes, seconds=t_s,
@@ -376,7 +407,11 @@ def bench_decode_attention(args, torch, seqc, rows, copy_bw):
             if ref is None:
                 ref = out
             if best is None or t < best:
-                best, best_name = t, name
+                best, best_name, best_backend = t, name, backend
+        def best_call():
+            with sdpa_kernel(best_backend):
+                return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+        k_best = kernel_seconds(torch, best_call, 20)[0]
         for options in args.decode_options.split(";"):
             options = options.strip()
             main = compiled_op(seqc, "attention", (q, k, v), options)
@@ -390,11 +425,12 @@ def bench_decode_attention(args, torch, seqc, rows, copy_bw):
                           seconds=t_s, baseline_seconds=best),
                 workload="decode attention bf16",
                 shape=label + (" " + options if options else ""),
-                seqc="%.3f ms (%.0f GB/s of K/V; kernels %.3f ms: %s; "
+                seqc="%.3f ms (%.0f GB/s of K/V; kernels %.3f ms%s; "
                 "host %.3f ms a call)"
                 % (t_s * 1e3, gbps, t_k * 1e3, kernel_breakdown(per), t_h * 1e3),
-                baseline="SDPA %s (fastest): %.3f ms (%.0f GB/s)"
-                % (best_name, best * 1e3, kv_bytes / best / 1e9),
+                baseline="SDPA %s (fastest): %.3f ms (%.0f GB/s; kernels "
+                "%.3f ms)" % (best_name, best * 1e3, kv_bytes / best / 1e9,
+                              k_best * 1e3),
                 ratio="%.2fx" % (best / t_s), achieved="%.0f GB/s" % gbps,
                 ceiling="%.0f GB/s (copy); seqc %.0f%%"
                 % (copy_bw, 100 * gbps / copy_bw),
@@ -500,14 +536,14 @@ def bench_selective_scan(args, torch, seqc, rows, copy_bw):
             label = " " + options
         err = rel_err(torch, fn(), ref)
         t_s = timed(torch, fn, args.budget)
-        _, per = kernel_seconds(torch, fn)
+        k_s, per = kernel_seconds(torch, fn)
         rows.append(dict(
             plot=dict(flops=7.0 * u.numel() * N, bytes=nbytes, seconds=t_s,
                       baseline_seconds=t_b),
             workload="selective scan f32",
             shape="B%d D%d L%d N%d%s" % (Bt, D, L, N, label),
-            seqc="%.3f ms (%.0f GB/s; kernels %s)"
-            % (t_s * 1e3, nbytes / t_s / 1e9, kernel_breakdown(per)),
+            seqc="%.3f ms (%.0f GB/s; kernels %.3f ms%s)"
+            % (t_s * 1e3, nbytes / t_s / 1e9, k_s * 1e3, kernel_breakdown(per)),
             baseline=baseline,
             ratio="%.2fx" % (t_b / t_s), achieved="%.0f GB/s" % (nbytes / t_s / 1e9),
             ceiling="%.0f GB/s (copy); seqc %.0f%%" % (copy_bw, 100 * nbytes / t_s / 1e9 / copy_bw),

@@ -91,7 +91,7 @@ def main(argv=None):
             torch.cuda.synchronize()
             host.sort()
             q_host, q_drain = queued_seconds(torch, fn, 20)
-            k_s, per = kernel_seconds(torch, fn)
+            k_s, per = kernel_seconds(torch, fn, breakdown=True)
             print("%s: wall %.3f ms (%.0f GB/s) | host of a call %.1f us | "
                   "queued: host %.1f us, drained %.3f ms a call | kernels %.3f ms"
                   % (label, wall * 1e3, nbytes / wall / 1e9, host[10] * 1e6,

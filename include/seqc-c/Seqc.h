@@ -55,11 +55,14 @@ typedef struct seqc_buffer {
   /// Where `data` lives: SEQC_HOST (0, the default of a zeroed struct) or
   /// SEQC_CUDA (device memory of CUDA device 0). Modules compiled for
   /// target=cuda take either (host buffers are copied to the device and
-  /// back); target=cpu modules take host memory only.
+  /// back); target=cpu modules take host memory only. SEQC_CUDA_CHECKED is
+  /// SEQC_CUDA from a caller that has itself made sure that `data` is
+  /// device memory (a binding that took it from a CUDA tensor): the call
+  /// then skips its own check, a driver query per buffer.
   int32_t device;
 } seqc_buffer;
 
-enum { SEQC_HOST = 0, SEQC_CUDA = 1 };
+enum { SEQC_HOST = 0, SEQC_CUDA = 1, SEQC_CUDA_CHECKED = 2 };
 
 /// A compiled module: its functions, ready to invoke.
 typedef struct seqc_module_impl *seqc_module;

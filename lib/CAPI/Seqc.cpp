@@ -181,14 +181,16 @@ seqc_status seqc_invoke(seqc_module module, const char *name,
     if (arg.rank < 0 || (arg.rank > 0 && (!arg.shape || !arg.strides)))
       return fail("seqc_invoke: @" + std::string(name) + ": argument #" +
                   std::to_string(i) + " needs a shape and strides");
-    if (arg.device != SEQC_HOST && arg.device != SEQC_CUDA)
+    if (arg.device != SEQC_HOST && arg.device != SEQC_CUDA &&
+        arg.device != SEQC_CUDA_CHECKED)
       return fail("seqc_invoke: @" + std::string(name) + ": argument #" +
                   std::to_string(i) + " has an unknown device code " +
                   std::to_string(arg.device));
     buffers.push_back({arg.data, static_cast<DType>(arg.dtype),
                        llvm::ArrayRef<int64_t>(arg.shape, arg.rank),
                        llvm::ArrayRef<int64_t>(arg.strides, arg.rank),
-                       arg.device == SEQC_CUDA});
+                       arg.device != SEQC_HOST,
+                       arg.device == SEQC_CUDA_CHECKED});
   }
   if (llvm::Error error = module->module->invoke(name, buffers))
     return fail(std::move(error));

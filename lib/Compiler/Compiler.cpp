@@ -1442,7 +1442,7 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
     void *data = arg.data;
     llvm::SmallVector<int64_t> strides(arg.strides);
     if (arg.device) {
-      if (elements > 0 && !rt.isDevicePointer(arg.data))
+      if (elements > 0 && !arg.checked && !rt.isDevicePointer(arg.data))
         return makeError(what + " is marked as CUDA device memory but is "
                                 "not (a host pointer?)");
       bool fits = isInput ? (strides.empty() || arg.shape.back() <= 1 ||

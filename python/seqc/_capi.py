@@ -110,7 +110,7 @@ _SIGNATURES = {
     "seqc_cuda_set_stream": (None, [ctypes.c_void_p]),
 }
 
-SEQC_HOST, SEQC_CUDA = 0, 1
+SEQC_HOST, SEQC_CUDA, SEQC_CUDA_CHECKED = 0, 1, 2
 
 _lock = threading.Lock()
 _lib = None

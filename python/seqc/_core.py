@@ -628,7 +628,8 @@ class Function:
             base, offset = ctypes.addressof(dims), 0
             for i, (code, shape) in enumerate(entries):
                 buf = raw[i]
-                buf.device = _capi.SEQC_CUDA
+                # Both fast paths have seen each tensor's is_cuda.
+                buf.device = _capi.SEQC_CUDA_CHECKED
                 buf.dtype = code
                 buf.rank = len(shape)
                 buf.shape = base + 8 * offset

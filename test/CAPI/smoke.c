@@ -107,6 +107,21 @@ int main(void) {
   CHECK(seqc_invoke(module, "nope", args, 5) == SEQC_ERROR &&
             strstr(seqc_last_error(), "no function named @nope"),
         "bad name: %s", seqc_last_error());
+  args[0].dtype = SEQC_F32;
+  /* Device codes: an unknown one is an error naming the argument; device
+     memory (checked by the caller or not) for a cpu module is one too. */
+  args[2].device = 7;
+  CHECK(seqc_invoke(module, "recur", args, 5) == SEQC_ERROR &&
+            strstr(seqc_last_error(), "argument #2 has an unknown device code 7"),
+        "bad device code: %s", seqc_last_error());
+  args[2].device = SEQC_CUDA_CHECKED;
+  CHECK(seqc_invoke(module, "recur", args, 5) == SEQC_ERROR &&
+            strstr(seqc_last_error(), "is CUDA device memory, but @recur was "
+                                      "compiled for the cpu target"),
+        "checked device buffer on cpu: %s", seqc_last_error());
+  args[2].device = SEQC_HOST;
+  CHECK(seqc_invoke(module, "recur", args, 5) == SEQC_OK,
+        "invoke after the bad calls failed: %s", seqc_last_error());
   seqc_module_destroy(module);
 
   /* Bad text and bad options fail with located, clear messages. */

@@ -145,6 +145,9 @@ struct BufferRef {
   /// modules copy host buffers to and from the device around the call;
   /// `cpu` modules take host memory only.
   bool device = false;
+  /// For device buffers: the caller has made sure `data` is device memory
+  /// (the call skips its driver query).
+  bool checked = false;
 };
 
 /// Runs `fn`, turning a crash inside it (a signal) into a false return

@@ -219,6 +219,12 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          "from 0 to 256 (states), got '" +
                          value + "'");
       options.selectiveScanPolyExp = number;
+    } else if (key == "attention-decode-blocks") {
+      if (value.getAsInteger(10, number) || number < 1 || number > 65536)
+        return makeError("option 'attention-decode-blocks' needs an integer "
+                         "in [1, 65536], got '" +
+                         value + "'");
+      options.attentionDecodeBlocks = number;
     } else if (key == "attention-decode-keys") {
       if (value.getAsInteger(10, number) ||
           !llvm::is_contained({1, 2, 4, 8, 16}, number))
@@ -255,6 +261,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "attention-wgmma-stages, attention-wgmma-persistent, "
                        "attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
+                       "attention-decode-blocks, "
                        "selective-scan-time-split, selective-scan-bc-steps, "
                        "selective-scan-state-lanes, selective-scan-pipelined, "
                        "selective-scan-poly-exp, "
@@ -300,6 +307,9 @@ std::string CompileOptions::str() const {
          (attentionDecodeKeys
               ? " attention-decode-keys=" + std::to_string(attentionDecodeKeys)
               : "") +
+         (attentionDecodeBlocks ? " attention-decode-blocks=" +
+                                      std::to_string(attentionDecodeBlocks)
+                                : "") +
          (attentionWgmmaStages ? " attention-wgmma-stages=" +
                                      std::to_string(attentionWgmmaStages)
                                : "") +
@@ -640,6 +650,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionKeysPerTile = options.attentionTileKV;
     pipelineOptions.attentionDecodeRows = options.attentionDecodeRows;
     pipelineOptions.attentionDecodeKeys = options.attentionDecodeKeys;
+    pipelineOptions.attentionDecodeBlocks = options.attentionDecodeBlocks;
     pipelineOptions.attentionWgmmaStages = options.attentionWgmmaStages;
     pipelineOptions.attentionWgmmaPersistent = options.attentionWgmmaPersistent;
     pipelineOptions.selectiveScanTimeSplit = options.selectiveScanTimeSplit;

@@ -62,6 +62,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionWgmmaPersistent = options.attentionWgmmaPersistent;
   seqToGPU.attentionDecodeRows = options.attentionDecodeRows;
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
+  seqToGPU.attentionDecodeBlocks = options.attentionDecodeBlocks;
   seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
   seqToGPU.selectiveScanBCSteps = options.selectiveScanBCSteps;
   seqToGPU.selectiveScanStateLanes = options.selectiveScanStateLanes;

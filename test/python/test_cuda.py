@@ -234,6 +234,12 @@ MMA_SPLIT_CASES = [
     (2, 32, 8, 8, 3001, 128, 128, dict(causal=True), "attention-tile-kv=32"),
     (2, 8, 8, 2, 5000, 64, 64, dict(kv_lengths=[4999, 130]),
      "attention-tile-kv=128"),
+    # Splits aimed at other block counts: one wave of two blocks an SM
+    # (33 splits of 2 tiles for 8 KV heads), and 37 blocks (5 splits of an
+    # odd share, the last one short).
+    (1, 32, 8, 1, 8192, 128, 128, dict(), "attention-decode-blocks=264"),
+    (1, 32, 8, 1, 4999, 128, 128, dict(kv_lengths=[4001]),
+     "attention-decode-blocks=37"),
 ]
 
 
@@ -1476,6 +1482,7 @@ def test_cuda_compile_options_are_checked():
                       ("attention-decode-rows=9", "attention-decode-rows' needs an integer in \\[1, 8\\]"),
                       ("attention-decode-rows=x", "attention-decode-rows"),
                       ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16"),
+                      ("attention-decode-blocks=0", "attention-decode-blocks' needs an integer in \\[1, 65536\\]"),
                       ("selective-scan-time-split=-4", "selective-scan-time-split' needs a non-negative"),
                       ("attention-decode-vector=2", "attention-decode-vector' must be 0 or 1"),
                       ("selective-scan-bc-steps=3", "selective-scan-bc-steps' must be 1, 2 or 4"),

@@ -77,6 +77,9 @@ struct CompileOptions {
   /// choice (4 and 8).
   int64_t attentionDecodeRows = 0;
   int64_t attentionDecodeKeys = 0;
+  /// Blocks the split-key tensor-core attention's splits aim at (0: the
+  /// kernel's choice).
+  int64_t attentionDecodeBlocks = 0;
   /// K/V ring stages of the sm_90a attention (2-4; 0: as many as fit).
   int64_t attentionWgmmaStages = 0;
   /// Resident blocks of the sm_90a attention that take its row blocks in

@@ -139,6 +139,10 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     Option<"attentionDecodeRows", "attention-decode-rows", "int64_t", "0",
            "Query rows of one KV head per warp of the split-key attention: "
            "1 to 8 (0: 4)">,
+    Option<"attentionDecodeBlocks", "attention-decode-blocks", "int64_t",
+           "0",
+           "Blocks the split-key tensor-core attention's key splits aim at "
+           "(0: the kernel's choice, 528: four an H100 SM)">,
     Option<"attentionDecodeKeys", "attention-decode-keys", "int64_t", "0",
            "Keys per step of the split-key attention (their loads issued "
            "together): 1, 2, 4, 8 or 16 (0: 8)">,

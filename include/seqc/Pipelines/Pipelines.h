@@ -99,6 +99,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Query rows of one KV head per warp of the split-key "
                      "attention (1 to 8; 0: the kernel's choice)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> attentionDecodeBlocks{
+      *this, "attention-decode-blocks",
+      llvm::cl::desc("Blocks the split-key tensor-core attention's key splits "
+                     "aim at (0: the kernel's choice)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> attentionDecodeKeys{
       *this, "attention-decode-keys",
       llvm::cl::desc("Keys per step of the split-key attention (1, 2, 4, 8, "

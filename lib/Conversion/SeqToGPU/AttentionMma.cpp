@@ -778,12 +778,14 @@ int64_t mlir::seqc::mmaKeySplits(AttentionOp op,
   constexpr int64_t kFull = 264;
   if (sq > 64 || batch * qHeads >= kFull)
     return 0;
-  // Splits of 2 tiles or more until four blocks an SM.
+  // Splits of 2 tiles or more until four blocks an SM (or the blocks
+  // asked for).
   int64_t packedBlocks = batch * kvHeads *
                          llvm::divideCeil((qHeads / kvHeads) * sq,
                                           tiling.blockRows());
+  int64_t target = options.decodeBlocks ? options.decodeBlocks : 2 * kFull;
   int64_t splits =
-      std::min<int64_t>({int64_t(llvm::divideCeil(2 * kFull, packedBlocks)),
+      std::min<int64_t>({int64_t(llvm::divideCeil(target, packedBlocks)),
                 skv / (2 * tiling.keysPerTile), int64_t(128)});
   return splits >= 2 ? splits : 0;
 }

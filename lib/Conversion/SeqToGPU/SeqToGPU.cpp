@@ -2670,6 +2670,11 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
              "attention-wgmma-persistent >= -1";
       return signalPassFailure();
     }
+    if (attentionDecodeBlocks < 0) {
+      getOperation().emitError()
+          << "convert-seq-to-gpu: attention-decode-blocks must be >= 0";
+      return signalPassFailure();
+    }
     if (attentionDecodeRows < 0 || attentionDecodeRows > 8 ||
         !llvm::is_contained({0, 1, 2, 4, 8, 16}, attentionDecodeKeys)) {
       getOperation().emitError()
@@ -2681,7 +2686,7 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
         &getContext(), attentionTensorCores, attentionWgmma,
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile,
                             attentionWgmmaRows, attentionWgmmaStages,
-                            attentionWgmmaPersistent},
+                            attentionWgmmaPersistent, attentionDecodeBlocks},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
         attentionDecodeKeys, attentionDecodeVector, attentionDecodeTranspose);
     if (selectiveScanTimeSplit < 0) {

@@ -129,6 +129,9 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1" | FileCheck %s --check-prefix=MMA
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-simt=1" | FileCheck %s --check-prefix=SIMT
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-keys-per-tile=64" | FileCheck %s --check-prefix=MMA64
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-decode-blocks=100" | FileCheck %s --check-prefix=BLOCKS100
+// RUN: not seqc-opt %s --convert-seq-to-gpu="attention-decode-blocks=-1" 2>&1 | FileCheck %s --check-prefix=BADBLOCKS
+// BADBLOCKS: attention-decode-blocks must be >= 0
 // 8 KV heads x 32 splits of 256 keys = 256 blocks of 128 threads, 64-row
 // tiles, 128-key tiles (87 KB of shared memory).
 // MMA-LABEL: func.func @decode_bf16
@@ -143,6 +146,10 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // MMA-NOT: x130xf32>
 // MMA: nvvm.mma.sync
 // MMA-LABEL: func.func @decode_bf16_many_rows
+// Splits aimed at 100 blocks: ceil(100 / 8 KV heads) = 13 splits.
+// BLOCKS100-LABEL: func.func @decode_bf16
+// BLOCKS100: memref.alloc() : memref<32x13x130xf32>
+// BLOCKS100: gpu.launch blocks({{.*}}) in ({{.*}} = %c104{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}})
 // With 64-key tiles: 64 splits of 128 keys.
 // MMA64-LABEL: func.func @decode_bf16
 // MMA64: memref.alloc() : memref<32x64x130xf32>

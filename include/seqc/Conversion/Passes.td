@@ -142,7 +142,8 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
     Option<"attentionDecodeBlocks", "attention-decode-blocks", "int64_t",
            "0",
            "Blocks the split-key tensor-core attention's key splits aim at "
-           "(0: the kernel's choice, 528: four an H100 SM)">,
+           "(0: the kernel's choice, one wave of two blocks an SM where the "
+           "query tiles allow)">,
     Option<"attentionDecodeKeys", "attention-decode-keys", "int64_t", "0",
            "Keys per step of the split-key attention (their loads issued "
            "together): 1, 2, 4, 8 or 16 (0: 8)">,

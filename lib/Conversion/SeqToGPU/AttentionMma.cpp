@@ -778,15 +778,30 @@ int64_t mlir::seqc::mmaKeySplits(AttentionOp op,
   constexpr int64_t kFull = 264;
   if (sq > 64 || batch * qHeads >= kFull)
     return 0;
-  // Splits of 2 tiles or more until four blocks an SM (or the blocks
-  // asked for).
+  // Splits of 2 tiles or more: towards the blocks asked for, else one
+  // wave of two blocks an SM (264) where the row tiles are at most half of
+  // that, else at least two splits a tile (towards 528 blocks). Measured on
+  // an H100 (session 12, kernel times, against splits towards 528 blocks,
+  // which were 1.1-2.2 waves with trailing splits empty): B8 KV8192 0.105
+  // -> 0.101 ms, B1 KV131072 0.201 -> 0.195, B2 Sq8 KV32768 0.119 ->
+  // 0.107, B1 KV8192 0.017 either way (ncu at 128K keys: cuDNN's kernel is
+  // one wave of 256 blocks too).
   int64_t packedBlocks = batch * kvHeads *
                          llvm::divideCeil((qHeads / kvHeads) * sq,
                                           tiling.blockRows());
-  int64_t target = options.decodeBlocks ? options.decodeBlocks : 2 * kFull;
   int64_t splits =
-      std::min<int64_t>({int64_t(llvm::divideCeil(target, packedBlocks)),
-                skv / (2 * tiling.keysPerTile), int64_t(128)});
+      options.decodeBlocks
+          ? llvm::divideCeil(options.decodeBlocks, packedBlocks)
+      : packedBlocks <= kFull / 2
+          ? kFull / packedBlocks
+          : llvm::divideCeil(2 * kFull, packedBlocks);
+  splits = std::min<int64_t>(
+      {splits, skv / (2 * tiling.keysPerTile), int64_t(128)});
+  if (splits < 2)
+    return 0;
+  // No split left empty: each takes ceil(tiles / splits) of the tiles.
+  int64_t tiles = llvm::divideCeil(skv, tiling.keysPerTile);
+  splits = llvm::divideCeil(tiles, llvm::divideCeil(tiles, splits));
   return splits >= 2 ? splits : 0;
 }
 

@@ -643,7 +643,8 @@ struct MmaAttentionOptions {
   /// Resident blocks of the wgmma kernel taking its items in turn (0: a
   /// block per item).
   int64_t wgmmaPersistent = 0;
-  /// Blocks the split-key kernel's key splits aim at (0: 528).
+  /// Blocks the split-key kernel's key splits aim at (0: the kernel's
+  /// choice, mmaKeySplits).
   int64_t decodeBlocks = 0;
 };
 

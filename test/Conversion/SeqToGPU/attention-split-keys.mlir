@@ -146,13 +146,14 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // MMA-NOT: x130xf32>
 // MMA: nvvm.mma.sync
 // MMA-LABEL: func.func @decode_bf16_many_rows
-// Splits aimed at 100 blocks: ceil(100 / 8 KV heads) = 13 splits.
+// Splits aimed at 100 blocks: ceil(100 / 8 KV heads) = 13 splits, of
+// ceil(64 / 13) = 5 of the 64 tiles: 13 splits (the last of 4 tiles).
 // BLOCKS100-LABEL: func.func @decode_bf16
 // BLOCKS100: memref.alloc() : memref<32x13x130xf32>
 // BLOCKS100: gpu.launch blocks({{.*}}) in ({{.*}} = %c104{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}})
-// With 64-key tiles: 64 splits of 128 keys.
+// With 64-key tiles also one wave: 32 splits of 4 tiles (256 keys).
 // MMA64-LABEL: func.func @decode_bf16
-// MMA64: memref.alloc() : memref<32x64x130xf32>
+// MMA64: memref.alloc() : memref<32x32x130xf32>
 // MMA64-LABEL: func.func @prefill_bf16
 // SIMT-LABEL: func.func @decode_bf16
 // SIMT: memref.alloc() : memref<32x128x130xf32>

@@ -840,32 +840,39 @@ def test_selective_scan_state_lanes(torch, lanes, N, split, L, bc):
 
 
 @cuda
-@pytest.mark.parametrize("dtype,N,L,split,strided,D,G,poly", [
-    ("f32", 16, 240, 0, False, 40, 1, 0),     # the compiler's time splits
-    ("f32", 16, 240, 1000, True, 40, 1, 0),   # no split; u, delta, z slices of wider rows
-    ("f32", 6, 52, 16, False, 40, 1, 0),      # N 6: scalar B/C reads; a last chunk of 4
-    ("f32", 16, 4, 0, False, 40, 1, 0),       # one group of 4 steps
-    ("bf16", 16, 72, 0, False, 40, 1, 0),     # bf16 u, delta, z, y (8 a copy)
-    ("f32", 16, 240, 0, False, 64, 2, 0),     # 2 groups of 32 channels (a block each)
-    ("f32", 16, 240, 0, False, 40, 2, 0),     # groups of 20: blocks span two (not pipelined)
-    ("f32", 16, 240, 0, False, 40, 1, 4),     # 4 states' decay by the polynomial
-    ("f32", 6, 52, 1000, False, 40, 1, 16),   # every state's (more than N asked)
+@pytest.mark.parametrize("dtype,N,L,split,strided,D,G,poly,lanes", [
+    ("f32", 16, 240, 0, False, 40, 1, 0, 0),     # the compiler's time splits
+    ("f32", 16, 240, 1000, True, 40, 1, 0, 0),   # no split; u, delta, z slices of wider rows
+    ("f32", 6, 52, 16, False, 40, 1, 0, 0),      # N 6: scalar B/C reads; a last chunk of 4
+    ("f32", 16, 4, 0, False, 40, 1, 0, 0),       # one group of 4 steps
+    ("bf16", 16, 72, 0, False, 40, 1, 0, 0),     # bf16 u, delta, z, y (8 a copy)
+    ("f32", 16, 240, 0, False, 64, 2, 0, 0),     # 2 groups of 32 channels (a block each)
+    ("f32", 16, 240, 0, False, 40, 2, 0, 0),     # groups of 20: blocks span two (not pipelined)
+    ("f32", 16, 240, 0, False, 40, 1, 4, 0),     # 4 states' decay by the polynomial
+    ("f32", 6, 52, 1000, False, 40, 1, 16, 0),   # every state's (more than N asked)
     # Lengths that are no multiple of 4: rows element by element, steps past
     # the end masked (delta bias and softplus would move the state there).
-    ("f32", 16, 237, 0, False, 40, 1, 0),     # the compiler's time splits
-    ("f32", 16, 237, 1000, True, 40, 1, 0),   # no split, strided rows
-    ("f32", 6, 51, 16, False, 40, 1, 0),      # splits of 16, a last step alone
-    ("f32", 16, 3, 0, False, 40, 1, 0),       # 3 steps
-    ("bf16", 16, 71, 0, False, 40, 1, 0),     # bf16 odd rows: not pipelined
+    ("f32", 16, 237, 0, False, 40, 1, 0, 0),     # the compiler's time splits
+    ("f32", 16, 237, 1000, True, 40, 1, 0, 0),   # no split, strided rows
+    ("f32", 6, 51, 16, False, 40, 1, 0, 0),      # splits of 16, a last step alone
+    ("f32", 16, 3, 0, False, 40, 1, 0, 0),       # 3 steps
+    ("bf16", 16, 71, 0, False, 40, 1, 0, 0),     # bf16 odd rows: not pipelined
+    # 4 lanes a channel: a group's y sums reduced transposed (lane l ends
+    # with step l's), with the splits, odd lengths, strided and bf16 rows.
+    ("f32", 16, 240, 0, False, 40, 1, 0, 4),
+    ("f32", 16, 237, 1000, True, 40, 1, 0, 4),
+    ("f32", 16, 51, 16, False, 40, 1, 0, 4),
+    ("bf16", 16, 72, 1000, False, 40, 1, 0, 4),
 ])
 def test_selective_scan_pipelined(torch, dtype, N, L, split, strided, D, G,
-                                  poly):
+                                  poly, lanes):
     """The pipelined selective-scan kernels (the default where a lane holds
     a channel, B and C are f32, rows are whole 16-byte vectors and a
     32-channel block lies in one group): u, delta and z by cp.async into
     two buffers, B and C transposed into [step][state], y out 4 steps a
     vector; with selective-scan-poly-exp, some states' decay 2^x by a
-    polynomial on the FMA pipe. 40 channels (a partial block), every
+    polynomial on the FMA pipe; with 4 lanes a channel, y reduced
+    transposed. 40 channels (a partial block), every
     extra, A = 0 on a channel (decay exactly 1), the last state; outputs
     poisoned; against float64 and against the chunk-at-a-time kernels
     (selective-scan-pipelined=0)."""
@@ -896,7 +903,8 @@ def test_selective_scan_pipelined(torch, dtype, N, L, split, strided, D, G,
     for pipelined in (1, 0):
         m = seqc.compile(plan.text(), target="cuda", options=(
             "selective-scan-pipelined=%d selective-scan-time-split=%d "
-            "selective-scan-poly-exp=%d" % (pipelined, split, poly)))
+            "selective-scan-poly-exp=%d selective-scan-state-lanes=%d"
+            % (pipelined, split, poly, lanes)))
         y, last = m[list(m)[0]](*plan.call.arrays)
         outs.append((y.float().cpu().numpy(), last.cpu().numpy()))
     (y, last), (y0, last0) = outs

@@ -906,9 +906,13 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // The chunk's Δ (biased, softplus'ed) and gate (silu'ed) are computed
     // once as they are staged, not once per lane. stateLanes 0 is the
     // compiler's choice: 2 for the pipelined kernels (on an H100 at B8
-    // D1536 L2048 N16: 0.208-0.211 ms against 0.222-0.228 at 1 lane and
-    // 0.225-0.233 at 4), 1 for the chunk-at-a-time ones (4 lanes were
-    // 1.5x slower there).
+    // D1536 L2048 N16: 0.208-0.212 ms against 0.222-0.228 at 1 lane and
+    // 0.225-0.233 at 4, 0.218 at 4 with the transposed y sums), 1 for the
+    // chunk-at-a-time ones (4 lanes were 1.5x slower there). (ncu at 2
+    // lanes: 768 warps on 528 schedulers, 240 of them with 2 warps and
+    // 2x the instructions of the rest, so the kernel takes the 2-warp
+    // schedulers' time; 4 lanes even that out to 2-3 warps each but add
+    // per-step work a lane.)
     int64_t lanes = stateLanes > 0 ? stateLanes : staged ? 2 : 1;
     while (lanes > 1 && states % lanes != 0)
       lanes /= 2;
@@ -1035,7 +1039,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // steps run 4 at a time, and (y pass) its y tile goes out as 16-byte
     // vectors of 4 steps.
     auto stagedChunks = [&](ImplicitLocOpBuilder &kb, bool local, Value thread,
-                            Value chan, Value firstLane,
+                            Value chan, Value laneSub, Value firstLane,
                             ArrayRef<Value> stateIdx, Value bi, Value d0,
                             Value g, Value dSafe,
                             Value tBegin, Value tEnd, Value chunks,
@@ -1055,6 +1059,21 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                                      k.index(bound));
       };
       Value biasD = bias ? k.load(kb, bias, ValueRange{dSafe}) : Value();
+      // With as many lanes a channel as steps a group (4), a group's y sums
+      // are reduced transposed: two xor-shuffle rounds leave lane l with
+      // the whole sum of step l (3 shuffles and adds for the 4 steps
+      // instead of 8), which it finishes (skip term, gate) and stores.
+      bool transposedY = !local && lanes == kGroup;
+      Value laneBit0, laneBit1;
+      if (transposedY) {
+        auto bit = [&](int64_t mask) {
+          return arith::CmpIOp::create(
+              kb, arith::CmpIPredicate::ne,
+              arith::AndIOp::create(kb, laneSub, k.index(mask)), k.index(0));
+        };
+        laneBit0 = bit(1);
+        laneBit1 = bit(2);
+      }
       // Row r, column col of a chunk's tile from t0: its channel, its step
       // and whether both are in range.
       auto tileAt = [&](ImplicitLocOpBuilder &ib, Value t0, Value r,
@@ -1248,9 +1267,12 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                     // C·h in 4 partial sums (n mod 4), added in a tree:
                     // chains of N/4 dependent FMAs instead of N (ncu:
                     // most stalls of the one-pass kernel were fixed-latency
-                    // waits, with a warp or fewer a scheduler).
-                    SmallVector<Value> partial(std::min<int64_t>(perLane, 4),
-                                               im.constant(0.0));
+                    // waits, with a warp or fewer a scheduler); one chain
+                    // where the y sums go transposed (4 lanes: 2 or 3 warps
+                    // a scheduler).
+                    SmallVector<Value> partial(
+                        transposedY ? 1 : std::min<int64_t>(perLane, 4),
+                        im.constant(0.0));
                     for (int64_t n = 0; n < perLane; ++n) {
                       Value x = im.mul(dt, a2[n]);
                       Value decay = n < polyExp ? polyExp2(ib, x) : exp2(ib, x);
@@ -1270,11 +1292,52 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                         halves.push_back(partial.back());
                       partial = halves;
                     }
+                    if (transposedY) {
+                      ys.push_back(partial[0]);
+                      continue;
+                    }
                     ys.push_back(finishStepY(
                         ib, partial[0], us[j], dSkip,
                         gate ? fastSilu(ib, zs[j]) : Value()));
                   }
-                  if (!local) {
+                  if (transposedY) {
+                    // Lane l (bits b1 b0) keeps steps 2·b1, 2·b1 + 1 and
+                    // takes its xor-2 partner's sums of them, then keeps
+                    // step l and takes its xor-1 partner's.
+                    Value width =
+                        arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
+                    auto xorShuffle = [&](Value v, int64_t offset) {
+                      Value o = arith::ConstantIntOp::create(
+                          ib, ib.getI32Type(), offset);
+                      return gpu::ShuffleOp::create(ib, v, o, width,
+                                                    gpu::ShuffleMode::XOR)
+                          .getShuffleResult();
+                    };
+                    auto pick = [&](Value bit, Value ifSet, Value ifClear) {
+                      return im.select(bit, ifSet, ifClear);
+                    };
+                    Value keep0 = pick(laneBit1, ys[2], ys[0]),
+                          keep1 = pick(laneBit1, ys[3], ys[1]);
+                    Value send0 = pick(laneBit1, ys[0], ys[2]),
+                          send1 = pick(laneBit1, ys[1], ys[3]);
+                    keep0 = im.add(keep0, xorShuffle(send0, 2));
+                    keep1 = im.add(keep1, xorShuffle(send1, 2));
+                    Value mine = pick(laneBit0, keep1, keep0);
+                    Value other = pick(laneBit0, keep0, keep1);
+                    mine = im.add(mine, xorShuffle(other, 1));
+                    auto ofMyStep = [&](ArrayRef<Value> v) {
+                      return pick(laneBit1, pick(laneBit0, v[3], v[2]),
+                                  pick(laneBit0, v[1], v[0]));
+                    };
+                    Value yMine = mine;
+                    if (dSkip)
+                      yMine = math::FmaOp::create(ib, dSkip, ofMyStep(us), yMine);
+                    if (gate)
+                      yMine = im.mul(yMine, fastSilu(ib, ofMyStep(zs)));
+                    memref::StoreOp::create(
+                        ib, yMine, yS,
+                        ValueRange{chan, arith::AddIOp::create(ib, t1, laneSub)});
+                  } else if (!local) {
                     Value yv = vector::FromElementsOp::create(
                         ib, VectorType::get({kGroup}, f32), ys);
                     auto storeY = [&](ImplicitLocOpBuilder &xb) {
@@ -1474,7 +1537,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                       y, ValueRange{bi, dd, t});
             });
         };
-        auto chunkLoop = staged ? stagedChunks(kb, local, thread, chan,
+        auto chunkLoop = staged ? stagedChunks(kb, local, thread, chan, sub,
                                                firstLane, stateIdx, bi, d0,
                                                arith::DivUIOp::create(
                                                    kb, d0, k.index(perGroup)),

@@ -17,6 +17,21 @@
 // DEF: threads({{.*}}) in ({{.*}} = %c64{{.*}}) dynamic_shared_memory_size {{.*}} function(@long_selective_scan)
 // DEF: scf.for {{.*}} step %c4{{.*}} -> (f32, f32)
 // DEF: gpu.shuffle  xor
+// With 4 lanes a channel (as many as steps in a group), the y pass
+// reduces a group's sums transposed: an xor-2 round on two sums, an xor-1
+// round on one, and each lane stores its own step's y into the tile (one
+// state a lane here: N = 4).
+// RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-state-lanes=4" | FileCheck %s --check-prefix=LANES4
+// LANES4-LABEL: func.func @long
+// LANES4: threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size {{.*}} function(@long_selective_scan)
+// LANES4: scf.for {{.*}} step %c4{{.*}} -> (f32)
+// LANES4-COUNT-2: gpu.shuffle  xor %{{.*}}, %c2_i32
+// LANES4: gpu.shuffle  xor %{{.*}}, %c1_i32
+// LANES4-NEXT: %[[Y:.*]] = arith.addf
+// LANES4-NEXT: %[[STEP:.*]] = arith.addi
+// LANES4-NEXT: memref.store %[[Y]], %{{.*}}[%{{.*}}, %[[STEP]]] : memref<32x20xf32, #gpu.address_space<workgroup>>
+// LANES4-NOT: gpu.shuffle
+// LANES4: gpu.barrier
 // RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-state-lanes=3" 2>&1 | FileCheck %s --check-prefix=BADLANES
 // BADLANES: selective-scan-state-lanes must be 0, 1, 2, 4, 8 or 16
 // RUN: not seqc-opt %s --convert-seq-to-gpu="selective-scan-poly-exp=-1" 2>&1 | FileCheck %s --check-prefix=BADPOLY

@@ -220,9 +220,9 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          value + "'");
       options.selectiveScanPolyExp = number;
     } else if (key == "attention-decode-blocks") {
-      if (value.getAsInteger(10, number) || number < 1 || number > 65536)
+      if (value.getAsInteger(10, number) || number < 0 || number > 65536)
         return makeError("option 'attention-decode-blocks' needs an integer "
-                         "in [1, 65536], got '" +
+                         "in [0, 65536] (0: the kernel's choice), got '" +
                          value + "'");
       options.attentionDecodeBlocks = number;
     } else if (key == "attention-decode-keys") {

@@ -609,16 +609,19 @@ struct TensorMapKey {
 
 /// Tensor maps in device memory (kernels read their map from global
 /// memory), each copied once and kept, found by their key through an
-/// open-addressed hash table. When the entries run out, the context is
-/// synchronized (no kernel can still read an old map) and the table starts
-/// over.
+/// open-addressed hash table. When the entries run out, the table starts
+/// over in the other of two device blocks, once the context is
+/// synchronized: the block it goes back to held the maps of two rounds
+/// ago, which no kernel can still read, while the maps handed out in the
+/// round just ended (an earlier map of the call being made, say) stay in
+/// place.
 struct TensorMapCache {
   static constexpr unsigned kEntries = 1024;
   static constexpr unsigned kSlots = 4 * kEntries; // a power of two
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-  CUdeviceptr block = 0;
+  CUdeviceptr blocks[2] = {0, 0};
+  unsigned round = 0; // the block of this round's entries
   unsigned used = 0;
-  alignas(64) unsigned char maps[kEntries][kTensorMapBytes];
   TensorMapKey keys[kEntries];
   unsigned slots[kSlots]; // entry + 1, or 0 for a free slot
 };
@@ -643,7 +646,7 @@ CUdeviceptr findTensorMap(TensorMapCache &c, const TensorMapKey &key,
     if (!entry)
       return 0;
     if (!memcmp(&c.keys[entry - 1], &key, sizeof(key)))
-      return c.block + (entry - 1) * kTensorMapBytes;
+      return c.blocks[c.round] + (entry - 1) * kTensorMapBytes;
   }
 }
 
@@ -656,26 +659,30 @@ CUdeviceptr deviceTensorMap(Driver &d, const TensorMapKey &key,
   unsigned slot;
   CUdeviceptr result = findTensorMap(c, key, slot); // another thread's
   bool ready = !result;
-  if (ready && !c.block)
-    ready = ok(d, d.cuMemAlloc_v2(&c.block, sizeof(c.maps)),
-               "cuMemAlloc (tensor maps)");
   if (ready && c.used == TensorMapCache::kEntries) {
     ready = ok(d, d.cuCtxSynchronize(), "cuCtxSynchronize (tensor maps)");
-    c.used = 0;
-    memset(c.slots, 0, sizeof(c.slots));
-    findTensorMap(c, key, slot);
+    if (ready) {
+      c.round ^= 1;
+      c.used = 0;
+      memset(c.slots, 0, sizeof(c.slots));
+      findTensorMap(c, key, slot);
+    }
   }
+  if (ready && !c.blocks[c.round])
+    ready = ok(d,
+               d.cuMemAlloc_v2(&c.blocks[c.round],
+                               TensorMapCache::kEntries * kTensorMapBytes),
+               "cuMemAlloc (tensor maps)");
   if (ready) {
     unsigned i = c.used;
-    memcpy(c.maps[i], map, kTensorMapBytes);
+    CUdeviceptr at = c.blocks[c.round] + i * kTensorMapBytes;
     // Synchronous: the map is in place before any later launch.
-    if (ok(d, d.cuMemcpyHtoD_v2(c.block + i * kTensorMapBytes, c.maps[i],
-                                kTensorMapBytes),
+    if (ok(d, d.cuMemcpyHtoD_v2(at, map, kTensorMapBytes),
            "cuMemcpyHtoD (tensor map)")) {
       c.keys[i] = key;
       c.slots[slot] = i + 1;
       c.used = i + 1;
-      result = c.block + i * kTensorMapBytes;
+      result = at;
     }
   }
   pthread_mutex_unlock(&c.lock);

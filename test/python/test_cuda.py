@@ -1490,7 +1490,7 @@ def test_cuda_compile_options_are_checked():
                       ("attention-decode-rows=9", "attention-decode-rows' needs an integer in \\[1, 8\\]"),
                       ("attention-decode-rows=x", "attention-decode-rows"),
                       ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16"),
-                      ("attention-decode-blocks=0", "attention-decode-blocks' needs an integer in \\[1, 65536\\]"),
+                      ("attention-decode-blocks=-1", "attention-decode-blocks' needs an integer in \\[0, 65536\\]"),
                       ("selective-scan-time-split=-4", "selective-scan-time-split' needs a non-negative"),
                       ("attention-decode-vector=2", "attention-decode-vector' must be 0 or 1"),
                       ("selective-scan-bc-steps=3", "selective-scan-bc-steps' must be 1, 2 or 4"),

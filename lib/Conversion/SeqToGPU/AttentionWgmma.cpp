@@ -105,13 +105,18 @@ struct WgmmaTiling {
   /// back and the consumers take what that frees: 240 (two) or 160
   /// (three), multiples of 8. setmaxnreg.inc past the file waits forever.
   int64_t consumerRegisters() const {
-    return (warpgroups == 2 ? 240 : 160) - (persistentBlocks ? 8 : 0);
+    return kConsumerRegisters[warpgroups == 2 ? 0 : 1][persistentBlocks != 0];
   }
   /// The producer's registers after setmaxnreg.dec: 24, or 40 where its
   /// thread walks the items (persistent: at 24 ptxas spilled 36-40 bytes
-  /// of the item loop; the consumers give 8 each for it, which the
-  /// windowed tiles have to spare).
-  int64_t producerRegisters() const { return persistentBlocks ? 40 : 24; }
+  /// of the item loop; the consumers give 8 each for it).
+  int64_t producerRegisters() const {
+    return kProducerRegisters[persistentBlocks != 0];
+  }
+  /// [one item a block, persistent]; consumers by [two, three] warpgroups.
+  static constexpr int64_t kProducerRegisters[2] = {24, 40};
+  static constexpr int64_t kConsumerRegisters[2][2] = {{240, 232},
+                                                        {160, 152}};
   /// Whether a consumer's S (keys / 2 registers), two tiles of P (keys / 4
   /// each) and O (Dv / 2) fit its registers, as keys + Dv / 2 against a
   /// bound that ptxas (sm_90a) drew: with two consumers and no band 192 +
@@ -124,18 +129,29 @@ struct WgmmaTiling {
     if (windowed && 128 % keysPerTile != 0)
       return false;
     // (Persistent consumers have 8 registers fewer.)
-    int64_t fewer = persistentBlocks ? 8 : 0;
+    int64_t fewer = kConsumerRegisters[warpgroups == 2 ? 0 : 1][0] -
+                    consumerRegisters();
     return warpgroups == 2
                ? keysPerTile + valueDim / 2 <= 256 - masking - fewer
                : headDim <= 64 && masking <= 16 &&
                      keysPerTile + valueDim / 2 <= 160 - fewer;
   }
 };
-static_assert(24 * 128 + 240 * 256 <= 168 * 384 &&
-                  24 * 128 + 160 * 384 <= 128 * 512 &&
-                  40 * 128 + 232 * 256 <= 168 * 384 &&
-                  40 * 128 + 152 * 384 <= 128 * 512,
-              "setmaxnreg must stay within the register file");
+// ptxas's caps at launch: 168 a thread with two consumer warpgroups (384
+// threads), 128 with three (512).
+static_assert(
+    [] {
+      for (int p = 0; p < 2; ++p)
+        if (WgmmaTiling::kProducerRegisters[p] * 128 +
+                    WgmmaTiling::kConsumerRegisters[0][p] * 256 >
+                168 * 384 ||
+            WgmmaTiling::kProducerRegisters[p] * 128 +
+                    WgmmaTiling::kConsumerRegisters[1][p] * 384 >
+                128 * 512)
+          return false;
+      return true;
+    }(),
+    "setmaxnreg must stay within the register file");
 
 /// What the band and the score transform take from a consumer's registers
 /// (WgmmaTiling::fits), from ptxas -v on D = 128 kernels with two
@@ -212,13 +228,23 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
   // hardware's block scheduler balances the causal band's unequal items
   // (session 10: causal 4k 1.000 -> 1.101 ms persistent; session 12:
   // 1.025 -> 1.077), and full D128 lost 2%.
-  tiling.persistentBlocks = persistent >= 0 ? persistent
-                            : windowed      ? -1
-                                            : 0;
-  // The default tile shrinks (16 keys at a time) until it fits.
-  while (!explicitKeys && tiling.keysPerTile > 64 &&
-         !tiling.fits(qType.getDimSize(3), oType.getDimSize(3)))
-    tiling.keysPerTile -= 16;
+  // (By default only where the tile stays what it would be without: a
+  // window with a softcap leaves no 8 registers to spare at 128 keys.)
+  int64_t headDim = qType.getDimSize(3), valueDim = oType.getDimSize(3);
+  auto shrink = [&](WgmmaTiling t) {
+    // The default tile shrinks (16 keys at a time) until it fits.
+    while (!explicitKeys && t.keysPerTile > 64 && !t.fits(headDim, valueDim))
+      t.keysPerTile -= 16;
+    return t;
+  };
+  tiling.persistentBlocks = persistent >= 0 ? persistent : 0;
+  tiling = shrink(tiling);
+  if (persistent < 0 && windowed) {
+    WgmmaTiling resident = tiling;
+    resident.persistentBlocks = -1;
+    if (resident.fits(headDim, valueDim))
+      tiling = resident;
+  }
   if (stages) {
     tiling.stages = stages;
     return tiling;
@@ -487,13 +513,15 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
                            ? std::min(works, tiling.persistentBlocks)
                            : works;
   Value hostGrid = idx(staticGrid);
-  if (tiling.persistentBlocks < 0) {
+  func::FuncOp smCount;
+  if (tiling.persistentBlocks < 0)
+    smCount = cudaRuntimeFunction(b, op, "seqcCudaMultiprocessorCount",
+                                  b.getI32Type());
+  // (Without the runtime's function, a symbol of the user's by that name:
+  // a block an item, which the stride by the grid size also runs.)
+  if (smCount) {
     // min(items, the device's multiprocessors), asked at run time.
-    Value sms = func::CallOp::create(
-                    b, cudaRuntimeFunction(op, "seqcCudaMultiprocessorCount",
-                                           b.getI32Type()),
-                    ValueRange{})
-                    .getResult(0);
+    Value sms = func::CallOp::create(b, smCount, ValueRange{}).getResult(0);
     hostGrid = arith::MinUIOp::create(
         b, idx(works),
         arith::MaxSIOp::create(

@@ -205,16 +205,19 @@ void mlir::seqc::buildAttentionCombine(GpuKernelBuilder &k, Value partial,
   memref::DeallocOp::create(b, partial);
 }
 
-func::FuncOp mlir::seqc::cudaRuntimeFunction(Operation *at, StringRef name,
-                                             Type result) {
+func::FuncOp mlir::seqc::cudaRuntimeFunction(OpBuilder &b, Operation *at,
+                                             StringRef name, Type result) {
   auto module = at->getParentOfType<ModuleOp>();
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-    return existing;
-  OpBuilder mb(module.getContext());
-  mb.setInsertionPointToStart(module.getBody());
-  auto decl = func::FuncOp::create(
-      mb, module.getLoc(), name,
-      FunctionType::get(module.getContext(), {}, {result}));
+  auto type = FunctionType::get(module.getContext(), {}, {result});
+  if (Operation *existing = SymbolTable::lookupSymbolIn(module, name)) {
+    auto func = dyn_cast<func::FuncOp>(existing);
+    return func && func.getFunctionType() == type ? func : func::FuncOp();
+  }
+  // Through the caller's builder (the conversion's rewriter), at the top of
+  // the module.
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto decl = func::FuncOp::create(b, module.getLoc(), name, type);
   decl.setPrivate();
   return decl;
 }

@@ -641,8 +641,9 @@ struct MmaAttentionOptions {
   /// K/V ring stages of the wgmma kernel: 2 to 4.
   int64_t wgmmaStages = 0;
   /// Resident blocks of the wgmma kernel taking its items in turn (0: a
-  /// block per item).
-  int64_t wgmmaPersistent = 0;
+  /// block per item; -1: the kernel's choice, one a multiprocessor under a
+  /// window).
+  int64_t wgmmaPersistent = -1;
   /// Blocks the split-key kernel's key splits aim at (0: the kernel's
   /// choice, mmaKeySplits).
   int64_t decodeBlocks = 0;
@@ -683,10 +684,12 @@ void buildAttentionCombine(GpuKernelBuilder &k, Value partial, int64_t splits,
                            ArrayRef<int64_t> rows, int64_t valueDim, Value out,
                            Value lse);
 
-/// The declaration (made once, private, at the top of `at`'s module) of a
-/// function of seqc's CUDA runtime (lib/Runtime/CudaRuntime.h) that host
-/// code calls: no arguments, one `result`.
-func::FuncOp cudaRuntimeFunction(Operation *at, StringRef name, Type result);
+/// The declaration (made once by `b`, private, at the top of `at`'s
+/// module) of a function of seqc's CUDA runtime (lib/Runtime/CudaRuntime.h)
+/// that host code calls: no arguments, one `result`. Null where the module
+/// already has another symbol of that name.
+func::FuncOp cudaRuntimeFunction(OpBuilder &b, Operation *at, StringRef name,
+                                 Type result);
 
 /// Whether seq.attention can run on sm_90a's warpgroup MMA: bf16 or f16
 /// storage, more than 64 query rows, head dims multiples of 16 (values at

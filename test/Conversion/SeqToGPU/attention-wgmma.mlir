@@ -21,11 +21,11 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=128 attention-wgmma-persistent=5" | FileCheck %s --check-prefix=PERSIST
 // PERSIST-LABEL: func.func @attention_bf16
 // PERSIST: gpu.launch blocks({{.*}}) in ({{.*}} = %c5, {{.*}}) threads({{.*}}) in ({{.*}} = %c384
-// PERSIST: setmaxnreg.dec
+// PERSIST: setmaxnreg.dec.sync.aligned.u32 40;
 // PERSIST: scf.for %{{.*}} = %{{.*}} to %c32{{.*}} step %c5{{.*}} iter_args
 // PERSIST: nvgpu.mbarrier.try_wait.parity
 // PERSIST: nvgpu.tma.async.load
-// PERSIST: setmaxnreg.inc
+// PERSIST: setmaxnreg.inc.sync.aligned.u32 232;
 // PERSIST: scf.for %{{.*}} = %{{.*}} to %c32{{.*}} step %c5{{.*}} iter_args
 
 // bf16 prefill attention on sm_90a's warpgroup MMA: a tensor map per
@@ -144,6 +144,7 @@ func.func @attention_bf16(%q: tensor<2x8x200x64xbf16>, %k: tensor<2x2x150x64xbf1
 // TILES: %[[GRID:.*]] = arith.minui %c6{{.*}}, %[[ATLEAST1]] : index
 // TILES: gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]],{{.*}} dynamic_shared_memory_size %c164864_i32
 // TILES: %[[STRIDE:.*]] = gpu.grid_dim  x
+// TILES: setmaxnreg.dec.sync.aligned.u32 40;
 // TILES: scf.for %{{.*}} = %{{.*}} to %c6{{.*}} step %[[STRIDE]] iter_args
 // TILES: scf.for %{{.*}} = %{{.*}} to %c6{{.*}} step %[[STRIDE]] iter_args
 // TILES: wgmma.mma_async.sync.aligned.m64n128k16
@@ -165,5 +166,18 @@ func.func @window_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16
 // TILES: wgmma.mma_async.sync.aligned.m64n128k16
 func.func @causal_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16>, %v: tensor<1x2x300x128xbf16>) -> tensor<1x2x300x128xbf16> {
   %o = seq.attention %q, %k, %v {causal} : tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16> -> tensor<1x2x300x128xbf16>
+  return %o : tensor<1x2x300x128xbf16>
+}
+
+// A window with a softcap leaves the consumers no registers to spare at
+// 128 keys: by default a block an item (24 / 240 registers), the tile kept.
+// TILES-LABEL: func.func @window_softcap_d128
+// TILES-NOT: seqcCudaMultiprocessorCount
+// TILES: gpu.launch blocks({{.*}}) in ({{.*}} = %c6,
+// TILES: setmaxnreg.dec.sync.aligned.u32 24;
+// TILES: setmaxnreg.inc.sync.aligned.u32 240;
+// TILES: wgmma.mma_async.sync.aligned.m64n128k16
+func.func @window_softcap_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16>, %v: tensor<1x2x300x128xbf16>) -> tensor<1x2x300x128xbf16> {
+  %o = seq.attention %q, %k, %v {window = array<i64: 100, 0>, softcap = 20.0 : f32} : tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16> -> tensor<1x2x300x128xbf16>
   return %o : tensor<1x2x300x128xbf16>
 }

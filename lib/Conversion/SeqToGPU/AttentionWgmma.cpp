@@ -102,8 +102,9 @@ struct WgmmaTiling {
   /// A consumer's registers after setmaxnreg.inc. ptxas caps the kernel at
   /// 65536 / threads (168 with two consumers: 12 warps, 3 on each quarter
   /// of the register file; 128 with three); the producer gives all but 24
-  /// back and the consumers take what that frees: 240 (two) or 160
-  /// (three), multiples of 8. setmaxnreg.inc past the file waits forever.
+  /// (40 when persistent) back and the consumers take what that frees: 240
+  /// or 232 (two), 160 or 152 (three), multiples of 8. setmaxnreg.inc past
+  /// the file waits forever.
   int64_t consumerRegisters() const {
     return kConsumerRegisters[warpgroups == 2 ? 0 : 1][persistentBlocks != 0];
   }

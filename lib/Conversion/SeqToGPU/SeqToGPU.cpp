@@ -1017,24 +1017,32 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
       }
       return types;
     };
-    // A step's y from the C·h sum of a lane's states: summed over the
-    // channel's lanes (xor shuffles), plus the skip term D·u, times the
-    // gate (silu'ed z) where there are any. Both kernel forms end a step so.
-    auto finishStepY = [&](ImplicitLocOpBuilder &ib, Value yt, Value ut,
-                           Value dSkip, Value gateValue) {
-      ScalarMath im(ib);
+    // v plus lane (this ^ offset)'s v.
+    auto addXorLane = [&](ImplicitLocOpBuilder &ib, Value v, int64_t offset) {
       Value width = arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
-      for (int64_t offset = 1; offset < lanes; offset *= 2) {
-        Value o = arith::ConstantIntOp::create(ib, ib.getI32Type(), offset);
-        yt = im.add(yt, gpu::ShuffleOp::create(ib, yt, o, width,
-                                               gpu::ShuffleMode::XOR)
-                            .getShuffleResult());
-      }
+      Value o = arith::ConstantIntOp::create(ib, ib.getI32Type(), offset);
+      return ScalarMath(ib).add(
+          v, gpu::ShuffleOp::create(ib, v, o, width, gpu::ShuffleMode::XOR)
+                 .getShuffleResult());
+    };
+    // A step's y from the whole C·h sum of its channel: plus the skip term
+    // D·u, times the gate (silu'ed z) where there are any.
+    auto finishY = [&](ImplicitLocOpBuilder &ib, Value yt, Value ut,
+                       Value dSkip, Value gateValue) {
       if (dSkip)
         yt = math::FmaOp::create(ib, dSkip, ut, yt);
       if (gateValue)
-        yt = im.mul(yt, gateValue);
+        yt = ScalarMath(ib).mul(yt, gateValue);
       return yt;
+    };
+    // A step's y from the C·h sum of a lane's states: summed over the
+    // channel's lanes (xor shuffles), then finished. Both kernel forms end
+    // a step so (but the transposed 4-lane one, below).
+    auto finishStepY = [&](ImplicitLocOpBuilder &ib, Value yt, Value ut,
+                           Value dSkip, Value gateValue) {
+      for (int64_t offset = 1; offset < lanes; offset *= 2)
+        yt = addXorLane(ib, yt, offset);
+      return finishY(ib, yt, ut, dSkip, gateValue);
     };
     // The pipelined loop over a split's chunks (see `staged`), carrying
     // the states (and ΣΔ in the local pass). Per chunk c: chunk c + 1's
@@ -1307,36 +1315,34 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                     // Lane l (bits b1 b0) keeps steps 2·b1, 2·b1 + 1 and
                     // takes its xor-2 partner's sums of them, then keeps
                     // step l and takes its xor-1 partner's.
-                    Value width =
-                        arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
-                    auto xorShuffle = [&](Value v, int64_t offset) {
-                      Value o = arith::ConstantIntOp::create(
-                          ib, ib.getI32Type(), offset);
-                      return gpu::ShuffleOp::create(ib, v, o, width,
-                                                    gpu::ShuffleMode::XOR)
-                          .getShuffleResult();
-                    };
                     auto pick = [&](Value bit, Value ifSet, Value ifClear) {
                       return im.select(bit, ifSet, ifClear);
                     };
-                    Value keep0 = pick(laneBit1, ys[2], ys[0]),
-                          keep1 = pick(laneBit1, ys[3], ys[1]);
-                    Value send0 = pick(laneBit1, ys[0], ys[2]),
-                          send1 = pick(laneBit1, ys[1], ys[3]);
-                    keep0 = im.add(keep0, xorShuffle(send0, 2));
-                    keep1 = im.add(keep1, xorShuffle(send1, 2));
-                    Value mine = pick(laneBit0, keep1, keep0);
-                    Value other = pick(laneBit0, keep0, keep1);
-                    mine = im.add(mine, xorShuffle(other, 1));
+                    // Each lane sends its partner the pair it keeps not,
+                    // and adds the partner's sums of the pair it keeps.
+                    auto exchange = [&](Value bit, Value a, Value b,
+                                        int64_t offset) {
+                      Value keep = pick(bit, b, a), send = pick(bit, a, b);
+                      Value width =
+                          arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
+                      Value o = arith::ConstantIntOp::create(
+                          ib, ib.getI32Type(), offset);
+                      return im.add(keep,
+                                    gpu::ShuffleOp::create(
+                                        ib, send, o, width,
+                                        gpu::ShuffleMode::XOR)
+                                        .getShuffleResult());
+                    };
+                    Value keep0 = exchange(laneBit1, ys[0], ys[2], 2),
+                          keep1 = exchange(laneBit1, ys[1], ys[3], 2);
+                    Value mine = exchange(laneBit0, keep0, keep1, 1);
                     auto ofMyStep = [&](ArrayRef<Value> v) {
                       return pick(laneBit1, pick(laneBit0, v[3], v[2]),
                                   pick(laneBit0, v[1], v[0]));
                     };
-                    Value yMine = mine;
-                    if (dSkip)
-                      yMine = math::FmaOp::create(ib, dSkip, ofMyStep(us), yMine);
-                    if (gate)
-                      yMine = im.mul(yMine, fastSilu(ib, ofMyStep(zs)));
+                    Value yMine = finishY(
+                        ib, mine, dSkip ? ofMyStep(us) : Value(), dSkip,
+                        gate ? fastSilu(ib, ofMyStep(zs)) : Value());
                     memref::StoreOp::create(
                         ib, yMine, yS,
                         ValueRange{chan, arith::AddIOp::create(ib, t1, laneSub)});

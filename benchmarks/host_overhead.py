@@ -8,6 +8,7 @@ Usage (on the GPU machine, with SEQC_LIBRARY set as scripts/gpu.sh does):
     python3 benchmarks/host_overhead.py [--calls 500] [--profile]
 """
 import argparse
+import contextlib
 import cProfile
 import ctypes
 import io
@@ -30,6 +31,17 @@ def main(argv=None):
     p.add_argument("--driver", action="store_true",
                    help="instead: the CUDA driver calls a compiled call makes, "
                    "each alone (by ctypes), against seqc_invoke's total")
+    p.add_argument("--parts", action="store_true",
+                   help="instead: each step of seqc.attention's repeat "
+                   "(decode B1 KV8192) alone, and the torch calls it makes")
+    p.add_argument("--prelaunch", action="store_true",
+                   help="instead: a single call's wall split into the host "
+                   "time before its first kernel and the GPU's time, seqc "
+                   "against SDPA cuDNN, on the table's small rows")
+    p.add_argument("--timeline", action="store_true",
+                   help="instead: one call's host and GPU events in order "
+                   "(torch.profiler, with CUPTI's own overhead), seqc "
+                   "against SDPA cuDNN on the decode and D64 rows")
     args = p.parse_args(argv)
     import torch
     import seqc
@@ -37,6 +49,12 @@ def main(argv=None):
         return breakdown(torch, seqc, args.calls)
     if args.driver:
         return driver_costs(torch, args.calls)
+    if args.parts:
+        return parts(torch, seqc, args.calls)
+    if args.prelaunch:
+        return prelaunch(torch, seqc, args.calls)
+    if args.timeline:
+        return timeline(torch, seqc)
     from torch.nn.attention import SDPBackend, sdpa_kernel
     F = torch.nn.functional
     shapes = [  # B, Hq, Hkv, Sq, Skv, D
@@ -245,6 +263,267 @@ def driver_costs(torch, calls):
     for label, fn in cases:
         print("| %s | %.2f us |" % (label, queued_seconds(torch, fn, calls)[0]
                                     * 1e6))
+    return 0
+
+
+def _event_wall(torch, fn, calls, sleep_cycles=0):
+    """Median seconds between CUDA events around one call (each call
+    synchronized), with a sleep kernel of `sleep_cycles` queued first."""
+    import statistics
+    times = []
+    for _ in range(calls):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        if sleep_cycles:
+            torch.cuda._sleep(sleep_cycles)
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3)
+    return statistics.median(times)
+
+
+def prelaunch(torch, seqc, calls):
+    """gpu_bench's wall (CUDA events around one synchronized call) against
+    the same call queued behind a sleep kernel that outlasts the host's
+    work (its GPU time alone, launch latency included: the wall less the
+    sleep's own), and against calls queued back to back (gpu_bench's kernel
+    column): the wall less the first is the host time before the first
+    kernel starts; the first less the second is what a lone call costs the
+    GPU beyond back-to-back calls."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from gpu_bench import kernel_seconds
+    F = torch.nn.functional
+    rows = [  # label, B, Hq, Hkv, Sq, Skv, D, causal
+        ("D64 S1k full", 4, 16, 16, 1024, 1024, 64, False),
+        ("D128 S4k causal", 8, 16, 16, 4096, 4096, 128, True),
+        ("decode B1 KV8k", 1, 32, 8, 1, 8192, 128, False),
+        ("decode B1 KV128k", 1, 32, 8, 1, 131072, 128, False),
+    ]
+    sleep = int(400e3)  # cycles: ~0.2 ms, more than any call's host time
+    nothing = lambda: None  # noqa: E731
+    alone = _event_wall(torch, nothing, calls, sleep)
+    print("sleep kernel alone: %.1f us" % (alone * 1e6))
+    print("| row | call | wall | GPU of a lone call | host before its "
+          "kernel | GPU of queued calls |")
+    print("|---|---|---|---|---|---|")
+    for label, B, Hq, Hkv, Sq, Skv, D, causal in rows:
+        q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn_like(k)
+        calls_of = [("seqc", lambda: seqc.attention(q, k, v, causal=causal))]
+        sdpa = lambda: F.scaled_dot_product_attention(  # noqa: E731
+            q, k, v, is_causal=causal, enable_gqa=Hq != Hkv)
+        for name, f in calls_of + [("SDPA cuDNN", sdpa)]:
+            ctx = (sdpa_kernel(SDPBackend.CUDNN_ATTENTION)
+                   if name != "seqc" else contextlib.nullcontext())
+            with ctx:
+                for _ in range(5):
+                    f()
+                torch.cuda.synchronize()
+                wall = _event_wall(torch, f, calls)
+                lone = _event_wall(torch, f, calls, sleep) - alone
+                queued = kernel_seconds(torch, f, 5)[0]
+            print("| %s | %s | %.1f us | %.1f us | %.1f us | %.1f us |"
+                  % (label, name, wall * 1e6, lone * 1e6, (wall - lone) * 1e6,
+                     queued * 1e6))
+        if Sq == 1 and Skv == 8192:
+            # The decode call's parts, each measured the same way: the
+            # compiled function's repeat without the key, seqc_invoke alone
+            # on the buffers that call filled, and an empty kernel's launch
+            # through ctypes.
+            from seqc import ops
+            run, fn = ops._tensor_calls[ops._tensor_key(
+                (q, k, v), ("attention", False, (-1, -1), None, None, False))]
+            index, device = q.get_device(), q.device
+            kept = fn._call_keyed((q, k, v), index, device)  # noqa: F841
+            _, _, structs = fn._fast_buffers()
+            backend = fn._module._backend
+            count = len(fn.inputs) + len(fn.results)
+            empty_launch = _empty_launcher(torch)
+            for name, f in (
+                    ("its keyed runner", lambda: run((q, k, v))),
+                    ("fn._call_keyed", lambda: fn._call_keyed((q, k, v), index,
+                                                              device)),
+                    ("seqc_invoke alone", lambda: backend.invoke_buffers(
+                        fn.name, fn._cname, structs, count)),
+                    ("an empty kernel by ctypes", empty_launch),
+                    ("torch.empty, then that kernel",
+                     lambda: (torch.empty((1, 32, 1, 128), device=device,
+                                          dtype=torch.bfloat16),
+                              empty_launch())),
+                    ("torch.cuda._sleep(0) (torch's launch)",
+                     lambda: torch.cuda._sleep(0))):
+                wall = _event_wall(torch, f, calls)
+                lone = _event_wall(torch, f, calls, sleep) - alone
+                print("| %s | %s | %.1f us | %.1f us | %.1f us | |"
+                      % (label, name, wall * 1e6, lone * 1e6,
+                         (wall - lone) * 1e6))
+    # The selective scan of gpu_bench's row (no baseline here).
+    u = torch.randn(8, 1536, 2048, device="cuda")
+    delta = torch.rand_like(u) * 0.099 + 0.001
+    A = -torch.arange(1, 17, device="cuda", dtype=torch.float32).repeat(1536, 1)
+    Bm, Cm = (torch.randn(8, 1, 16, 2048, device="cuda") for _ in range(2))
+    f = lambda: seqc.selective_scan(u, delta, A, Bm, Cm)  # noqa: E731
+    for _ in range(5):
+        f()
+    torch.cuda.synchronize()
+    wall = _event_wall(torch, f, calls)
+    lone = _event_wall(torch, f, calls, sleep) - alone
+    queued = kernel_seconds(torch, f, 5)[0]
+    print("| selective scan B8 D1536 L2048 N16 | seqc | %.1f us | %.1f us | "
+          "%.1f us | %.1f us |" % (wall * 1e6, lone * 1e6, (wall - lone) * 1e6,
+                                   queued * 1e6))
+    return 0
+
+
+def timeline(torch, seqc, calls=20):
+    """Per call (synchronized, under torch.profiler): the offsets from the
+    call's start (a record_function range) of each CPU event inside it and
+    of each GPU kernel it ran, medians over the calls; printed in order."""
+    import statistics
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.profiler import ProfilerActivity, profile, record_function
+    F = torch.nn.functional
+    rows = [("decode B1 KV8k", 1, 32, 8, 1, 8192, 128),
+            ("D64 S1k full", 4, 16, 16, 1024, 1024, 64)]
+    for label, B, Hq, Hkv, Sq, Skv, D in rows:
+        q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn_like(k)
+        for name, f in (
+                ("seqc", lambda: seqc.attention(q, k, v)),
+                ("SDPA cuDNN", lambda: F.scaled_dot_product_attention(
+                    q, k, v, enable_gqa=Hq != Hkv))):
+            ctx = (sdpa_kernel(SDPBackend.CUDNN_ATTENTION)
+                   if name != "seqc" else contextlib.nullcontext())
+            with ctx:
+                for _ in range(5):
+                    f()
+                torch.cuda.synchronize()
+                with profile(activities=[ProfilerActivity.CPU,
+                                         ProfilerActivity.CUDA]) as prof:
+                    for i in range(calls):
+                        with record_function("call%d" % i):
+                            f()
+                        torch.cuda.synchronize()
+            events = list(prof.events())
+            offsets = {}
+            for i in range(calls):
+                mark = next(e for e in events if e.name == "call%d" % i)
+                t0 = mark.time_range.start
+                t1 = t0 + 2000  # the GPU events of this call (< 2 ms)
+                nxt = [e for e in events if e.name == "call%d" % (i + 1)]
+                if nxt:
+                    t1 = nxt[0].time_range.start
+                for e in events:
+                    if e is mark or not t0 <= e.time_range.start < t1:
+                        continue
+                    if e.name.startswith("call") or "Synchronize" in e.name:
+                        continue
+                    gpu = e.device_type == torch.autograd.DeviceType.CUDA
+                    key = ("GPU " if gpu else "CPU ") + e.name[:60]
+                    offsets.setdefault(key, []).append(
+                        (e.time_range.start - t0, e.time_range.end - t0))
+            print("%s, %s: event (start .. end, us from the call's start, "
+                  "median of %d calls)" % (label, name, calls))
+            order = sorted(offsets.items(),
+                           key=lambda kv: statistics.median(s for s, _ in kv[1]))
+            for key, spans in order:
+                if len(spans) < calls // 2:
+                    continue
+                print("  %7.1f .. %7.1f  %s" % (
+                    statistics.median(s for s, _ in spans),
+                    statistics.median(e for _, e in spans), key))
+    return 0
+
+
+def _empty_launcher(torch):
+    """A function that launches an empty kernel on the current stream
+    through the driver's cuLaunchKernel, by ctypes."""
+    cuda = ctypes.CDLL("libcuda.so.1")
+    module, function = ctypes.c_void_p(), ctypes.c_void_p()
+    assert cuda.cuModuleLoadData(ctypes.byref(module), _EMPTY_PTX) == 0
+    assert cuda.cuModuleGetFunction(ctypes.byref(function), module,
+                                    b"empty") == 0
+    x = torch.empty(16, device="cuda")
+    value = ctypes.c_uint64(x.data_ptr())
+    params = (ctypes.c_void_p * 1)(ctypes.addressof(value))
+    launch = cuda.cuLaunchKernel
+    launch.argtypes = [ctypes.c_void_p] + [ctypes.c_uint] * 6 + [
+        ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    stream = ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
+    keep = (module, x, value, params)
+
+    def run():
+        keep  # noqa: B018 (held for the launches)
+        launch(function, 1, 1, 1, 32, 1, 1, 0, stream, params, None)
+    return run
+
+
+def parts(torch, seqc, calls):
+    """Host time of each step seqc.attention's repeat takes on a decode
+    call (B1 H32/8 Sq1 KV8192 D128 bf16), each alone, queued back to back:
+    the key, the table lookup, the checks, the result's allocation, the
+    stream query, the two ctypes calls; and each torch attribute read the
+    checks make, against SDPA cuDNN's whole call."""
+    import os as _os
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from seqc import ops
+    F = torch.nn.functional
+    q = torch.randn(1, 32, 1, 128, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(1, 8, 8192, 128, device="cuda", dtype=torch.bfloat16)
+    v = torch.randn_like(k)
+    out = seqc.attention(q, k, v)
+    seqc.attention(q, k, v)
+    rest = ("attention", False, (-1, -1), None, None, False)
+    key = ops._tensor_key((q, k, v), rest)
+    run, fn = ops._tensor_calls[key]
+    index, device = q.get_device(), q.device
+    _, _, results, stream_of, empty = fn._fast
+    raw, _, structs = fn._fast_buffers()
+    backend = fn._module._backend
+    count = len(fn.inputs) + len(fn.results)
+    shape, dtype = results[0][1], results[0][0]
+    stream = stream_of(index)
+    x = k
+    cases = [
+        ("seqc.attention (the whole repeat)", lambda: seqc.attention(q, k, v)),
+        ("ops._tensor_key", lambda: ops._tensor_key((q, k, v), rest)),
+        ("_tensor_calls.get", lambda: ops._tensor_calls.get(key)),
+        ("its keyed runner", lambda: run((q, k, v))),
+        ("fn._call_keyed", lambda: fn._call_keyed((q, k, v), index, device)),
+        ("torch.empty(shape, dtype=, device=)",
+         lambda: empty(shape, dtype=dtype, device=device)),
+        ("q.new_empty(shape)", lambda: q.new_empty(shape)),
+        ("q.new_empty(shape, dtype=)", lambda: q.new_empty(shape, dtype=dtype)),
+        ("os.environ.get", lambda: _os.environ.get("SEQC_POISON_OUTPUTS", "")),
+        ("stream_of(index)", lambda: stream_of(index)),
+        ("backend.set_stream", lambda: backend.set_stream(stream)),
+        ("backend.invoke_buffers", lambda: backend.invoke_buffers(
+            fn.name, fn._cname, structs, count)),
+        ("type(x)", lambda: type(x)),
+        ("x.dtype", lambda: x.dtype),
+        ("x.shape", lambda: x.shape),
+        ("x.is_cuda", lambda: x.is_cuda),
+        ("x.get_device()", lambda: x.get_device()),
+        ("x.data_ptr()", lambda: x.data_ptr()),
+        ("x.requires_grad", lambda: x.requires_grad),
+        ("x.is_contiguous()", lambda: x.is_contiguous()),
+        ("a lambda returning None", lambda: None),
+    ]
+    with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+        F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+        cases.append(("SDPA cuDNN (the whole call)",
+                      lambda: F.scaled_dot_product_attention(
+                          q, k, v, enable_gqa=True)))
+        print("| step | host time per call |")
+        print("|---|---|")
+        for label, f in cases:
+            print("| %s | %.2f us |" % (label, queued_seconds(torch, f, calls)[0]
+                                        * 1e6))
+    del out
     return 0
 
 

@@ -1282,29 +1282,37 @@ static void copyStrided(const void *src, llvm::ArrayRef<int64_t> srcStrides,
 /// Argument `i` of `sig` (inputs, then results) against its spec: the
 /// located message for a wrong dtype, shape, stride count or missing data;
 /// otherwise its element count in `elements`.
+/// "@f: input #i" or "@f: result #j", for argument i's errors (built only
+/// for an error: the checks run on every call).
+static std::string argumentName(const FunctionSignature &sig, size_t i) {
+  size_t numInputs = sig.inputs.size();
+  return "@" + sig.name + ": " +
+         (i < numInputs ? "input #" + std::to_string(i)
+                        : "result #" + std::to_string(i - numInputs));
+}
+
 static llvm::Error checkArgument(const FunctionSignature &sig, size_t i,
-                                 const BufferRef &arg, std::string &what,
-                                 int64_t &elements) {
+                                 const BufferRef &arg, int64_t &elements) {
   size_t numInputs = sig.inputs.size();
   bool isInput = i < numInputs;
   const TensorSpec &spec = isInput ? sig.inputs[i] : sig.results[i - numInputs];
-  what = "@" + sig.name + ": " +
-         (isInput ? "input #" + std::to_string(i)
-                  : "result #" + std::to_string(i - numInputs));
   if (arg.dtype != spec.dtype)
-    return makeError(what + " has dtype " + dtypeName(arg.dtype) +
-                     ", expected " + dtypeName(spec.dtype));
+    return makeError(argumentName(sig, i) + " has dtype " +
+                     dtypeName(arg.dtype) + ", expected " +
+                     dtypeName(spec.dtype));
   if (arg.shape != llvm::ArrayRef<int64_t>(spec.shape))
-    return makeError(what + " has shape " + formatShape(arg.shape) +
-                     ", expected " + formatShape(spec.shape));
+    return makeError(argumentName(sig, i) + " has shape " +
+                     formatShape(arg.shape) + ", expected " +
+                     formatShape(spec.shape));
   if (arg.strides.size() != arg.shape.size())
-    return makeError(what + " has " + llvm::Twine(arg.strides.size()) +
-                     " strides for rank " + llvm::Twine(arg.shape.size()));
+    return makeError(argumentName(sig, i) + " has " +
+                     llvm::Twine(arg.strides.size()) + " strides for rank " +
+                     llvm::Twine(arg.shape.size()));
   elements = 1;
   for (int64_t d : arg.shape)
     elements *= d;
   if (!arg.data && elements != 0)
-    return makeError(what + " has no data");
+    return makeError(argumentName(sig, i) + " has no data");
   return llvm::Error::success();
 }
 
@@ -1363,15 +1371,14 @@ llvm::Error CompiledModule::invoke(llvm::StringRef name,
   llvm::SmallVector<std::pair<size_t, const BufferRef *>> copyBack;
   for (auto [i, arg] : llvm::enumerate(args)) {
     bool isInput = i < numInputs;
-    std::string what;
     int64_t elements;
-    if (llvm::Error error = checkArgument(*sig, i, arg, what, elements))
+    if (llvm::Error error = checkArgument(*sig, i, arg, elements))
       return error;
     // An in-place result's buffer is its input's (the entry skips it).
     if (!isInput && sig->results[i - numInputs].inPlace >= 0)
       continue;
     if (arg.device)
-      return makeError(what + " is CUDA device memory, but @" + name +
+      return makeError(argumentName(*sig, i) + " is CUDA device memory, but @" + name +
                        " was compiled for the cpu target");
     void *data = arg.data;
     llvm::SmallVector<int64_t> strides(arg.strides);
@@ -1442,10 +1449,10 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
   std::vector<llvm::SmallVector<int64_t>> descriptors(args.size());
   for (auto [i, arg] : llvm::enumerate(args)) {
     bool isInput = i < numInputs;
-    std::string what;
     int64_t elements;
-    if (llvm::Error error = checkArgument(sig, i, arg, what, elements))
+    if (llvm::Error error = checkArgument(sig, i, arg, elements))
       return error;
+    auto what = [&sig, index = size_t(i)] { return argumentName(sig, index); };
     // An in-place result's buffer is its input's (the entry skips it).
     if (!isInput && sig.results[i - numInputs].inPlace >= 0)
       continue;
@@ -1454,13 +1461,13 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
     llvm::SmallVector<int64_t> strides(arg.strides);
     if (arg.device) {
       if (elements > 0 && !arg.checked && !rt.isDevicePointer(arg.data))
-        return makeError(what + " is marked as CUDA device memory but is "
+        return makeError(what() + " is marked as CUDA device memory but is "
                                 "not (a host pointer?)");
       bool fits = isInput ? (strides.empty() || arg.shape.back() <= 1 ||
                              strides.back() == 1)
                           : isRowMajor(arg.shape, arg.strides);
       if (!fits)
-        return makeError(what + (isInput
+        return makeError(what() + (isInput
                                      ? " needs a unit innermost stride on the "
                                        "device (make it contiguous)"
                                      : " must be a contiguous device buffer"));
@@ -1471,7 +1478,7 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
         for (auto [size, stride] :
              llvm::zip(arg.shape.drop_back(), arg.strides.drop_back()))
           if (size > 1 && (stride * int64_t(dtypeSize(arg.dtype))) % 16 != 0)
-            return makeError(what + " has a stride of " +
+            return makeError(what() + " has a stride of " +
                              std::to_string(stride) +
                              " elements, not a multiple of 16 bytes, and is "
                              "not contiguous (make it contiguous)");
@@ -1480,18 +1487,18 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
       if (isInput && elements > 0 &&
           reinterpret_cast<uintptr_t>(arg.data) % 16 != 0) {
         if (!isRowMajor(arg.shape, arg.strides))
-          return makeError(what + " starts off a 16-byte boundary and is not "
+          return makeError(what() + " starts off a 16-byte boundary and is not "
                                   "contiguous (make it contiguous)");
         staged[i] = rt.alloc(bytes);
         if (!staged[i] || !rt.copy(staged[i], arg.data, bytes, 2))
-          return makeError(what + ": " + rt.takeError());
+          return makeError(what() + ": " + rt.takeError());
         data = staged[i];
       }
     } else if (elements > 0) {
       // Host memory: a contiguous device copy (results copied back below).
       staged[i] = rt.alloc(bytes);
       if (!staged[i])
-        return makeError(what + ": " + rt.takeError());
+        return makeError(what() + ": " + rt.takeError());
       strides = rowMajorStrides(arg.shape);
       if (isInput) {
         std::vector<char> contiguous;
@@ -1503,7 +1510,7 @@ llvm::Error CompiledModule::invokeCuda(const FunctionSignature &sig,
           source = contiguous.data();
         }
         if (!rt.copy(staged[i], source, bytes, 0))
-          return makeError(what + ": " + rt.takeError());
+          return makeError(what() + ": " + rt.takeError());
       }
       data = staged[i];
     }

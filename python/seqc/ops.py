@@ -247,7 +247,8 @@ class _Plan:
 
 def _tensor_key(tensors, rest):
     """The _tensor_calls key of a call whose array arguments are
-    `tensors`, or None unless they are all torch CUDA tensors."""
+    `tensors`, or None unless they are all torch CUDA tensors: `rest`, then
+    each tensor's dtype, shape and device index."""
     tensor = _core.torch_tensor_type()
     if tensor is None:
         return None
@@ -256,15 +257,16 @@ def _tensor_key(tensors, rest):
         # Plain torch.Tensor only (a subclass takes the general path).
         if type(t) is not tensor or not t.is_cuda:
             return None
-        key.append((t.dtype, t.shape, t.get_device()))
+        key += (t.dtype, t.shape, t.get_device())
     return tuple(key)
 
 
 def _repeat(entry, args):
     """A repeat of a call found in _tensor_calls: its compiled function on
-    `args` (their types, dtypes, shapes and devices are the key's)."""
-    fn, index, device = entry
-    out = fn._call_keyed(args, index, device) if index >= 0 else None
+    `args` (their types, dtypes, shapes and devices are the key's), by the
+    function's keyed runner where it has one."""
+    run, fn = entry
+    out = run(args) if run is not None else None
     return out if out is not None else fn(*args)
 
 
@@ -288,16 +290,18 @@ def _execute(plan, tensor_key=None):
     if fn.arg_names is None:
         fn.arg_names = list(plan.call.names)
     out = fn(*plan.call.arrays)
-    if tensor_key is not None and len(plan.call.arrays) == len(tensor_key) - 1:
+    if (tensor_key is not None and
+            3 * len(plan.call.arrays) == len(tensor_key) - 1):
         # The op passes the caller's arrays alone, in order: a repeat of
         # the key can call fn on them directly, and where they are on one
-        # device and fn has its fast path, skip the checks the key made.
-        devices = {entry[2] for entry in tensor_key[1:]}
-        index, device = -1, None
-        if len(devices) == 1 and isinstance(fn._fast, tuple):
-            index = devices.pop()
-            device = plan.call.arrays[0].tensor.device
-        _tensor_calls[tensor_key] = (fn, index, device)
+        # device and fn has its fast path, by a runner that skips the
+        # checks the key made.
+        devices = set(tensor_key[3::3])
+        run = None
+        if len(devices) == 1:
+            run = fn._keyed_runner(devices.pop(),
+                                   plan.call.arrays[0].tensor.device)
+        _tensor_calls[tensor_key] = (run, fn)
     out = out if isinstance(out, tuple) else (out,)
     if plan.call.torch and not plan.call.cuda:
         out = tuple(_core.from_numpy_like(
@@ -565,7 +569,10 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None,
     # A repeat of a call on torch CUDA tensors (B and C in their 4-D form,
     # which the op passes as they are) calls its compiled function directly.
     key = None
-    extras = tuple(x for x in (D, z, delta_bias) if x is not None)
+    if D is None and z is None and delta_bias is None:
+        extras = ()
+    else:
+        extras = tuple(x for x in (D, z, delta_bias) if x is not None)
     try:
         if getattr(B, "ndim", 0) == 4 and getattr(C, "ndim", 0) == 4:
             key = _tensor_key((u, delta, A, B, C) + extras, (

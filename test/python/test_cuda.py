@@ -12,6 +12,7 @@ Marked ``cuda``: skipped unless an NVIDIA GPU answers. The no-GPU behaviour
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -1143,8 +1144,18 @@ def test_functional_op_repeats_take_the_short_route(torch):
     seqc.ops.clear_cache()
     first = seqc.attention(q, k, v)
     assert len(seqc.ops._tensor_calls) == 1
+    (run, fn), = seqc.ops._tensor_calls.values()
+    assert run is not None  # the keyed runner, bound to this thread
     again = seqc.attention(q, k, v)
     assert torch.equal(first, again)
+    # A repeat on another thread (whose buffers the runner does not hold)
+    # takes that thread's own, with the same result.
+    other = []
+    worker = threading.Thread(target=lambda: other.append(
+        seqc.attention(q, k, v)))
+    worker.start()
+    worker.join()
+    assert torch.equal(other[0], first)
     # A repeat of the key whose tensors fail the short route's other
     # checks (a strided view; a view 2 bytes off a 16-byte boundary) goes
     # the general way, with the same result.

@@ -487,12 +487,25 @@ void MmaAttention::build(PatternRewriter &rewriter) {
             }
           }
           // V[j] landed for everyone; everyone is done with K[j]: the next
-          // K tile loads during the softmax and P·V.
+          // K tile loads during the softmax and P·V. The last tile has no
+          // next: a prefetch past the block's range would read a tile no
+          // one uses (a split-key block's is the next split's first) and
+          // make the block wait for it before exit (with 2 tiles a split,
+          // one load in five).
           waitAll(ib, vGroup);
           gpu::BarrierOp::create(ib);
-          stageAsync(ib, key, kvLead,
-                     arith::AddIOp::create(ib, key0, idx(keysPerTile)), skv,
-                     headDim, kTile, thread, keysPerTile);
+          Value nextTile = arith::AddIOp::create(ib, tile, idx(1));
+          scf::IfOp::create(
+              ib,
+              arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, nextTile,
+                                    tileHi),
+              [&](OpBuilder &pb, Location pl) {
+                ImplicitLocOpBuilder fb(pl, pb);
+                stageAsync(fb, key, kvLead,
+                           arith::AddIOp::create(fb, key0, idx(keysPerTile)),
+                           skv, headDim, kTile, thread, keysPerTile);
+                scf::YieldOp::create(fb);
+              });
 
           // Scores (transformed first when softcapped), masked to -inf only
           // on tiles the band or the kv length cut for this warp: tiles
@@ -594,7 +607,8 @@ void MmaAttention::build(PatternRewriter &rewriter) {
               next.push_back(f.c[e]);
           scf::YieldOp::create(ib, next);
         });
-    // The last iteration's K prefetch (unused) must land before exit.
+    // Every copy has landed (none is left in flight at exit; also where
+    // the block had no tile).
     waitAll(kb, first);
 
     if (packed) {

@@ -8,7 +8,8 @@
 // loaded by cp.async (16 bytes, L1 bypassed, rows past the end zero-filled)
 // in commit groups: Q and the first K tile before the key loop; in the
 // loop, wait + barrier, V, S = Q·Kᵀ (ldmatrix + mma.sync), wait + barrier,
-// the next K tile, then softmax (ex2) and O += P·V (transposed ldmatrix).
+// the next K tile (none after the last), then softmax (ex2) and O += P·V
+// (transposed ldmatrix).
 // With 16 rows per warp and 64 keys: 64-row blocks, 4 x 8 x 2 = 64 of them.
 
 // CHECK-LABEL: func.func @attention_bf16
@@ -25,7 +26,11 @@
 // CHECK:   nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
 // CHECK:   nvgpu.device_async_wait %[[V]] {numGroups = 0 : i32}
 // CHECK:   gpu.barrier
-// CHECK:   nvgpu.device_async_create_group
+// CHECK:   %[[NEXT:.*]] = arith.addi %{{.*}}, %c1{{.*}} : index
+// CHECK:   %[[MORE:.*]] = arith.cmpi ult, %[[NEXT]], %{{.*}} : index
+// CHECK:   scf.if %[[MORE]] {
+// CHECK:     nvgpu.device_async_create_group
+// CHECK:   }
 // CHECK:   llvm.nvvm.ex2.approx.ftz.f
 // CHECK:   arith.truncf {{.*}} : vector<2xf32> to vector<2xbf16>
 // CHECK:   nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}

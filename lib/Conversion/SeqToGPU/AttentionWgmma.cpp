@@ -194,11 +194,15 @@ int64_t wgmmaSharedBytes(int64_t headDim, int64_t valueDim,
 /// 192 and 128 keys within the noise. With the softmax cheaper, the
 /// diagonal tiles' wasted half costs more than a tile's fixed costs.
 /// Then `stages` K/V stages if given, else as many (2 to 4) as fit in
-/// 200 KB, or in the 227 KB a block may have under a causal band without
-/// a window (D128's 128-key tiles: 3 stages, 225 KB). Measured on an H100
-/// (session 12, kernel times): causal B8 H16 S4096 D128 1.025 -> 1.001 ms
-/// with 3 stages; under a window (persistent) 0.549 -> 0.603 ms, so
-/// windows keep 2.
+/// 200 KB (D128's 128-key tiles: 2). Measured on an H100: session 12 took
+/// 3 stages (225 KB) under a causal band from kernel times (B8 H16 S4096
+/// D128 1.025 -> 1.001 ms in one run, 1.027 -> 1.017 in another); session
+/// 13 timed both in three runs on one machine, kernel times and walls
+/// (medians, ms, 2 stages against 3): S4096 1.013 / 1.030 and 1.017 /
+/// 1.036, GQA 32:8 S8192 1.807 / 1.829 and 1.862 / 1.954, S16384 1.828 /
+/// 1.845 and 1.834 / 1.875 (a single call with 3 stages waited up to 0.2
+/// ms longer before it ran), so causal bands keep 2 as well; under a
+/// window (persistent) 3 took 0.549 -> 0.603 ms.
 WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
                            int64_t warpgroups, int64_t stages,
                            int64_t persistent) {
@@ -251,7 +255,7 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
     return tiling;
   }
   // As many stages as fit (at most 4).
-  int64_t budget = op.getCausal() && !windowed ? 227 * 1024 : 200 * 1024;
+  int64_t budget = 200 * 1024;
   auto deeper = tiling;
   for (++deeper.stages;
        deeper.stages <= 4 &&

@@ -42,6 +42,11 @@ def main(argv=None):
                    help="instead: one call's host and GPU events in order "
                    "(torch.profiler, with CUPTI's own overhead), seqc "
                    "against SDPA cuDNN on the decode and D64 rows")
+    p.add_argument("--idle", action="store_true",
+                   help="instead: a single call's GPU time behind sleep "
+                   "kernels of several lengths (how much of a lone call's "
+                   "extra time goes when the GPU was busy just before), seqc "
+                   "against SDPA cuDNN on large attention rows")
     args = p.parse_args(argv)
     import torch
     import seqc
@@ -55,6 +60,8 @@ def main(argv=None):
         return prelaunch(torch, seqc, args.calls)
     if args.timeline:
         return timeline(torch, seqc)
+    if args.idle:
+        return idle(torch, seqc, args.calls)
     from torch.nn.attention import SDPBackend, sdpa_kernel
     F = torch.nn.functional
     shapes = [  # B, Hq, Hkv, Sq, Skv, D
@@ -375,6 +382,51 @@ def prelaunch(torch, seqc, calls):
     print("| selective scan B8 D1536 L2048 N16 | seqc | %.1f us | %.1f us | "
           "%.1f us | %.1f us |" % (wall * 1e6, lone * 1e6, (wall - lone) * 1e6,
                                    queued * 1e6))
+    return 0
+
+
+def idle(torch, seqc, calls):
+    """Per row and call: the wall of one synchronized call (CUDA events),
+    then the same call queued behind a sleep kernel of 1, 10, 50 and 200
+    us (the sleep's own time, measured alone, subtracted): the GPU time a
+    call takes after the GPU was busy that long. Host work hides behind
+    sleeps longer than it; what remains above the queued kernel time at
+    200 us is the kernel's own."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from gpu_bench import kernel_seconds
+    F = torch.nn.functional
+    sleeps = [2000, 20000, 100000, 400000]  # cycles (~1, 10, 50, 200 us)
+    alone = {c: _event_wall(torch, lambda: None, calls, c) for c in sleeps}
+    print("sleep kernels alone: " + ", ".join(
+        "%d cycles %.1f us" % (c, alone[c] * 1e6) for c in sleeps))
+    print("| row | call | wall | after ~1 us busy | ~10 us | ~50 us | "
+          "~200 us | queued |")
+    print("|---|---|---|---|---|---|---|---|")
+    rows = [("D128 S4k full", 8, 16, 4096, 128, False),
+            ("D128 S4k causal", 8, 16, 4096, 128, True),
+            ("D64 S4k full", 4, 16, 4096, 64, False)]
+    for label, B, H, S, D, causal in rows:
+        q, k, v = (torch.randn(B, H, S, D, device="cuda",
+                               dtype=torch.bfloat16) for _ in range(3))
+        sdpa = lambda: F.scaled_dot_product_attention(  # noqa: E731
+            q, k, v, is_causal=causal)
+        for name, f in (("seqc", lambda: seqc.attention(q, k, v,
+                                                         causal=causal)),
+                        ("SDPA cuDNN", sdpa)):
+            ctx = (sdpa_kernel(SDPBackend.CUDNN_ATTENTION)
+                   if name != "seqc" else contextlib.nullcontext())
+            with ctx:
+                for _ in range(5):
+                    f()
+                torch.cuda.synchronize()
+                wall = _event_wall(torch, f, calls)
+                after = [_event_wall(torch, f, calls, c) - alone[c]
+                         for c in sleeps]
+                queued = kernel_seconds(torch, f, 5)[0]
+            print("| %s | %s | %.1f us | %s | %.1f us |" % (
+                label, name, wall * 1e6,
+                " | ".join("%.1f us" % (a * 1e6) for a in after),
+                queued * 1e6))
     return 0
 
 

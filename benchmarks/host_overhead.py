@@ -273,6 +273,27 @@ def driver_costs(torch, calls):
     return 0
 
 
+def _seqc_and_cudnn(torch, seqc, q, k, v, causal=False):
+    """("seqc", call) and ("SDPA cuDNN", call) of attention on q, k, v
+    (GQA where k has fewer heads), each yielded inside its backend's
+    context (cuDNN's selected for SDPA) after five warm-up calls."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    F = torch.nn.functional
+    gqa = q.shape[1] != k.shape[1]
+    calls = [("seqc", contextlib.nullcontext,
+              lambda: seqc.attention(q, k, v, causal=causal)),
+             ("SDPA cuDNN",
+              lambda: sdpa_kernel(SDPBackend.CUDNN_ATTENTION),
+              lambda: F.scaled_dot_product_attention(
+                  q, k, v, is_causal=causal, enable_gqa=gqa))]
+    for name, context, f in calls:
+        with context():
+            for _ in range(5):
+                f()
+            torch.cuda.synchronize()
+            yield name, f
+
+
 def _event_wall(torch, fn, calls, sleep_cycles=0):
     """Median seconds between CUDA events around one call (each call
     synchronized), with a sleep kernel of `sleep_cycles` queued first."""
@@ -299,9 +320,7 @@ def prelaunch(torch, seqc, calls):
     column): the wall less the first is the host time before the first
     kernel starts; the first less the second is what a lone call costs the
     GPU beyond back-to-back calls."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
     from gpu_bench import kernel_seconds
-    F = torch.nn.functional
     rows = [  # label, B, Hq, Hkv, Sq, Skv, D, causal
         ("D64 S1k full", 4, 16, 16, 1024, 1024, 64, False),
         ("D128 S4k causal", 8, 16, 16, 4096, 4096, 128, True),
@@ -319,19 +338,10 @@ def prelaunch(torch, seqc, calls):
         q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
         k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
         v = torch.randn_like(k)
-        calls_of = [("seqc", lambda: seqc.attention(q, k, v, causal=causal))]
-        sdpa = lambda: F.scaled_dot_product_attention(  # noqa: E731
-            q, k, v, is_causal=causal, enable_gqa=Hq != Hkv)
-        for name, f in calls_of + [("SDPA cuDNN", sdpa)]:
-            ctx = (sdpa_kernel(SDPBackend.CUDNN_ATTENTION)
-                   if name != "seqc" else contextlib.nullcontext())
-            with ctx:
-                for _ in range(5):
-                    f()
-                torch.cuda.synchronize()
-                wall = _event_wall(torch, f, calls)
-                lone = _event_wall(torch, f, calls, sleep) - alone
-                queued = kernel_seconds(torch, f, 5)[0]
+        for name, f in _seqc_and_cudnn(torch, seqc, q, k, v, causal):
+            wall = _event_wall(torch, f, calls)
+            lone = _event_wall(torch, f, calls, sleep) - alone
+            queued = kernel_seconds(torch, f, 5)[0]
             print("| %s | %s | %.1f us | %.1f us | %.1f us | %.1f us |"
                   % (label, name, wall * 1e6, lone * 1e6, (wall - lone) * 1e6,
                      queued * 1e6))
@@ -392,9 +402,7 @@ def idle(torch, seqc, calls):
     call takes after the GPU was busy that long. Host work hides behind
     sleeps longer than it; what remains above the queued kernel time at
     200 us is the kernel's own."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
     from gpu_bench import kernel_seconds
-    F = torch.nn.functional
     sleeps = [2000, 20000, 100000, 400000]  # cycles (~1, 10, 50, 200 us)
     alone = {c: _event_wall(torch, lambda: None, calls, c) for c in sleeps}
     print("sleep kernels alone: " + ", ".join(
@@ -408,21 +416,11 @@ def idle(torch, seqc, calls):
     for label, B, H, S, D, causal in rows:
         q, k, v = (torch.randn(B, H, S, D, device="cuda",
                                dtype=torch.bfloat16) for _ in range(3))
-        sdpa = lambda: F.scaled_dot_product_attention(  # noqa: E731
-            q, k, v, is_causal=causal)
-        for name, f in (("seqc", lambda: seqc.attention(q, k, v,
-                                                         causal=causal)),
-                        ("SDPA cuDNN", sdpa)):
-            ctx = (sdpa_kernel(SDPBackend.CUDNN_ATTENTION)
-                   if name != "seqc" else contextlib.nullcontext())
-            with ctx:
-                for _ in range(5):
-                    f()
-                torch.cuda.synchronize()
-                wall = _event_wall(torch, f, calls)
-                after = [_event_wall(torch, f, calls, c) - alone[c]
-                         for c in sleeps]
-                queued = kernel_seconds(torch, f, 5)[0]
+        for name, f in _seqc_and_cudnn(torch, seqc, q, k, v, causal):
+            wall = _event_wall(torch, f, calls)
+            after = [_event_wall(torch, f, calls, c) - alone[c]
+                     for c in sleeps]
+            queued = kernel_seconds(torch, f, 5)[0]
             print("| %s | %s | %.1f us | %s | %.1f us |" % (
                 label, name, wall * 1e6,
                 " | ".join("%.1f us" % (a * 1e6) for a in after),
@@ -435,31 +433,20 @@ def timeline(torch, seqc, calls=20):
     call's start (a record_function range) of each CPU event inside it and
     of each GPU kernel it ran, medians over the calls; printed in order."""
     import statistics
-    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.profiler import ProfilerActivity, profile, record_function
-    F = torch.nn.functional
     rows = [("decode B1 KV8k", 1, 32, 8, 1, 8192, 128),
             ("D64 S1k full", 4, 16, 16, 1024, 1024, 64)]
     for label, B, Hq, Hkv, Sq, Skv, D in rows:
         q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
         k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
         v = torch.randn_like(k)
-        for name, f in (
-                ("seqc", lambda: seqc.attention(q, k, v)),
-                ("SDPA cuDNN", lambda: F.scaled_dot_product_attention(
-                    q, k, v, enable_gqa=Hq != Hkv))):
-            ctx = (sdpa_kernel(SDPBackend.CUDNN_ATTENTION)
-                   if name != "seqc" else contextlib.nullcontext())
-            with ctx:
-                for _ in range(5):
-                    f()
-                torch.cuda.synchronize()
-                with profile(activities=[ProfilerActivity.CPU,
-                                         ProfilerActivity.CUDA]) as prof:
-                    for i in range(calls):
-                        with record_function("call%d" % i):
-                            f()
-                        torch.cuda.synchronize()
+        for name, f in _seqc_and_cudnn(torch, seqc, q, k, v):
+            with profile(activities=[ProfilerActivity.CPU,
+                                     ProfilerActivity.CUDA]) as prof:
+                for i in range(calls):
+                    with record_function("call%d" % i):
+                        f()
+                    torch.cuda.synchronize()
             events = list(prof.events())
             offsets = {}
             for i in range(calls):

@@ -16,6 +16,8 @@ def main(argv=None):
     p.add_argument("--shape", default="8,16,16,4096,128",
                    help="B,Hq,Hkv,S,D (default 8,16,16,4096,128)")
     p.add_argument("--causal", action="store_true")
+    p.add_argument("--sq", type=int, default=0,
+                   help="query rows (default S; 1 for decoding against S keys)")
     p.add_argument("--options", default="",
                    help="seqc compile options (default: the compiler's choice)")
     args = p.parse_args(argv)
@@ -24,7 +26,8 @@ def main(argv=None):
     from torch.nn.attention import SDPBackend, sdpa_kernel
     F = torch.nn.functional
     B, Hq, Hkv, S, D = (int(x) for x in args.shape.split(","))
-    q = torch.randn(B, Hq, S, D, device="cuda", dtype=torch.bfloat16)
+    q = torch.randn(B, Hq, args.sq or S, D, device="cuda",
+                    dtype=torch.bfloat16)
     k = torch.randn(B, Hkv, S, D, device="cuda", dtype=torch.bfloat16)
     v = torch.randn(B, Hkv, S, D, device="cuda", dtype=torch.bfloat16)
     if args.options:

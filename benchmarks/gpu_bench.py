@@ -33,7 +33,6 @@ Each seqc result is checked against the baseline's before it is timed.
 import argparse
 import functools
 import json
-import math
 import os
 import statistics
 import sys
@@ -90,6 +89,54 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def event_seconds(torch, fn, sleep_cycles=0):
+    """Seconds between CUDA events around one call of fn(), synchronized
+    (the host's work before its first launch included), with a sleep
+    kernel of `sleep_cycles` queued first where given."""
+    start = torch.cuda.Event(enable_timing=True)
+    end = torch.cuda.Event(enable_timing=True)
+    start.record()
+    if sleep_cycles:
+        torch.cuda._sleep(sleep_cycles)
+    fn()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1e3
+
+
+def call_events(torch, fn, calls=1):
+    """torch.profiler's events of `calls` synchronized calls of fn() (one
+    warm-up call first): {("GPU" or "CPU", name): [(start, end), ...]},
+    microseconds from the start of each call's record_function range (the
+    profiler's own overhead included). A call's events are those that
+    start before the next call's range (or 2 ms after its own start)."""
+    from torch.profiler import ProfilerActivity, profile, record_function
+    fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU,
+                             ProfilerActivity.CUDA]) as prof:
+        for i in range(calls):
+            with record_function("call%d" % i):
+                fn()
+            torch.cuda.synchronize()
+    events = list(prof.events())
+    marks = {e.name: e.time_range.start for e in events
+             if e.name.startswith("call")}
+    spans = {}
+    for i in range(calls):
+        t0 = marks["call%d" % i]
+        t1 = marks.get("call%d" % (i + 1), t0 + 2000)
+        for e in events:
+            if not t0 <= e.time_range.start < t1:
+                continue
+            if e.name.startswith("call") or "Synchronize" in e.name:
+                continue
+            gpu = e.device_type == torch.autograd.DeviceType.CUDA
+            spans.setdefault(("GPU" if gpu else "CPU", e.name), []).append(
+                (e.time_range.start - t0, e.time_range.end - t0))
+    return spans
+
+
 def timed(torch, fn, budget, max_reps=50):
     """Median seconds of fn() (CUDA events), after warm-up calls (at least
     two, and for at least 50 ms, so that the clocks have settled after the
@@ -104,13 +151,7 @@ def timed(torch, fn, budget, max_reps=50):
     t0 = time.perf_counter()
     while len(times) < max_reps and (len(times) < 3 or
                                      time.perf_counter() - t0 < budget):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / 1e3)
+        times.append(event_seconds(torch, fn))
     return statistics.median(times)
 
 

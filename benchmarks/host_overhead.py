@@ -17,7 +17,7 @@ import pstats
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpu_bench import queued_seconds  # noqa: E402
+from gpu_bench import event_seconds, queued_seconds  # noqa: E402
 
 
 def main(argv=None):
@@ -295,21 +295,10 @@ def _seqc_and_cudnn(torch, seqc, q, k, v, causal=False):
 
 
 def _event_wall(torch, fn, calls, sleep_cycles=0):
-    """Median seconds between CUDA events around one call (each call
-    synchronized), with a sleep kernel of `sleep_cycles` queued first."""
+    """Median of gpu_bench.event_seconds over `calls` calls."""
     import statistics
-    times = []
-    for _ in range(calls):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        if sleep_cycles:
-            torch.cuda._sleep(sleep_cycles)
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / 1e3)
-    return statistics.median(times)
+    return statistics.median(event_seconds(torch, fn, sleep_cycles)
+                             for _ in range(calls))
 
 
 def prelaunch(torch, seqc, calls):
@@ -347,22 +336,22 @@ def prelaunch(torch, seqc, calls):
                      queued * 1e6))
         if Sq == 1 and Skv == 8192:
             # The decode call's parts, each measured the same way: the
-            # compiled function's repeat without the key, seqc_invoke alone
+            # runner the key holds, the compiled function's fast path (its
+            # checks, then the same runner), seqc_invoke alone
             # on the buffers that call filled, and an empty kernel's launch
             # through ctypes.
             from seqc import ops
             run, fn = ops._tensor_calls[ops._tensor_key(
                 (q, k, v), ("attention", False, (-1, -1), None, None, False))]
-            index, device = q.get_device(), q.device
-            kept = fn._call_keyed((q, k, v), index, device)  # noqa: F841
+            device = q.device
+            kept = run((q, k, v))  # noqa: F841
             _, _, structs = fn._fast_buffers()
             backend = fn._module._backend
             count = len(fn.inputs) + len(fn.results)
             empty_launch = _empty_launcher(torch)
             for name, f in (
                     ("its keyed runner", lambda: run((q, k, v))),
-                    ("fn._call_keyed", lambda: fn._call_keyed((q, k, v), index,
-                                                              device)),
+                    ("fn._call_fast", lambda: fn._call_fast((q, k, v))),
                     ("seqc_invoke alone", lambda: backend.invoke_buffers(
                         fn.name, fn._cname, structs, count)),
                     ("an empty kernel by ctypes", empty_launch),
@@ -430,10 +419,11 @@ def idle(torch, seqc, calls):
 
 def timeline(torch, seqc, calls=20):
     """Per call (synchronized, under torch.profiler): the offsets from the
-    call's start (a record_function range) of each CPU event inside it and
-    of each GPU kernel it ran, medians over the calls; printed in order."""
+    call's start of each CPU event inside it and of each GPU kernel it
+    ran (gpu_bench.call_events), medians over the calls; printed in
+    order."""
     import statistics
-    from torch.profiler import ProfilerActivity, profile, record_function
+    from gpu_bench import call_events
     rows = [("decode B1 KV8k", 1, 32, 8, 1, 8192, 128),
             ("D64 S1k full", 4, 16, 16, 1024, 1024, 64)]
     for label, B, Hq, Hkv, Sq, Skv, D in rows:
@@ -441,40 +431,19 @@ def timeline(torch, seqc, calls=20):
         k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
         v = torch.randn_like(k)
         for name, f in _seqc_and_cudnn(torch, seqc, q, k, v):
-            with profile(activities=[ProfilerActivity.CPU,
-                                     ProfilerActivity.CUDA]) as prof:
-                for i in range(calls):
-                    with record_function("call%d" % i):
-                        f()
-                    torch.cuda.synchronize()
-            events = list(prof.events())
-            offsets = {}
-            for i in range(calls):
-                mark = next(e for e in events if e.name == "call%d" % i)
-                t0 = mark.time_range.start
-                t1 = t0 + 2000  # the GPU events of this call (< 2 ms)
-                nxt = [e for e in events if e.name == "call%d" % (i + 1)]
-                if nxt:
-                    t1 = nxt[0].time_range.start
-                for e in events:
-                    if e is mark or not t0 <= e.time_range.start < t1:
-                        continue
-                    if e.name.startswith("call") or "Synchronize" in e.name:
-                        continue
-                    gpu = e.device_type == torch.autograd.DeviceType.CUDA
-                    key = ("GPU " if gpu else "CPU ") + e.name[:60]
-                    offsets.setdefault(key, []).append(
-                        (e.time_range.start - t0, e.time_range.end - t0))
+            spans = call_events(torch, f, calls)
             print("%s, %s: event (start .. end, us from the call's start, "
                   "median of %d calls)" % (label, name, calls))
-            order = sorted(offsets.items(),
-                           key=lambda kv: statistics.median(s for s, _ in kv[1]))
-            for key, spans in order:
-                if len(spans) < calls // 2:
+            order = sorted(
+                spans.items(),
+                key=lambda kv: statistics.median(s for s, _ in kv[1]))
+            for (where, event), times in order:
+                if len(times) < calls // 2:
                     continue
-                print("  %7.1f .. %7.1f  %s" % (
-                    statistics.median(s for s, _ in spans),
-                    statistics.median(e for _, e in spans), key))
+                print("  %7.1f .. %7.1f  %s %s" % (
+                    statistics.median(s for s, _ in times),
+                    statistics.median(e for _, e in times), where,
+                    event[:60]))
     return 0
 
 
@@ -532,7 +501,8 @@ def parts(torch, seqc, calls):
         ("ops._tensor_key", lambda: ops._tensor_key((q, k, v), rest)),
         ("_tensor_calls.get", lambda: ops._tensor_calls.get(key)),
         ("its keyed runner", lambda: run((q, k, v))),
-        ("fn._call_keyed", lambda: fn._call_keyed((q, k, v), index, device)),
+        ("fn._call_fast (its checks, then the runner)",
+         lambda: fn._call_fast((q, k, v))),
         ("torch.empty(shape, dtype=, device=)",
          lambda: empty(shape, dtype=dtype, device=device)),
         ("q.new_empty(shape)", lambda: q.new_empty(shape)),

@@ -19,7 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpu_bench import compiled_op, kernel_seconds, queued_seconds, timed  # noqa: E402
+from gpu_bench import (call_events, compiled_op, kernel_seconds,  # noqa: E402
+                       queued_seconds, timed)
 
 
 def inputs(torch, op, length=None):
@@ -41,18 +42,9 @@ def inputs(torch, op, length=None):
 def timeline(torch, fn):
     """(name, start, end) in microseconds after the call began, of one
     synchronous call's GPU kernels and copies."""
-    from torch.profiler import ProfilerActivity, profile
-    fn()
-    torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-        with torch.profiler.record_function("call"):
-            fn()
-        torch.cuda.synchronize()
-    events = prof.events()
-    begin = min(e.time_range.start for e in events if e.name == "call")
-    return sorted((e.name, e.time_range.start - begin, e.time_range.end - begin)
-                  for e in events
-                  if e.device_type == torch.autograd.DeviceType.CUDA)
+    return sorted((name, start, end) for (where, name), spans
+                  in call_events(torch, fn).items() if where == "GPU"
+                  for start, end in spans)
 
 
 def main(argv=None):

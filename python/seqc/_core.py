@@ -641,69 +641,56 @@ class Function:
 
     def _call_fast(self, args):
         """The call on torch CUDA tensors that need no conversion: of the
-        signature's dtypes and shapes, contiguous, 16-byte aligned, on one
-        device, not requiring grad. The checks are a few attribute reads and
-        the arguments go straight to seqc_invoke; returns None where any
-        check fails (the general path then runs, converts or says what is
-        wrong)."""
-        tensor_type, inputs, results, stream_of, empty = self._fast
+        signature's dtypes and shapes, on one device, then (this thread's
+        runner for the device) contiguous, 16-byte aligned, not requiring
+        grad. The checks are a few attribute reads and the arguments go
+        straight to seqc_invoke; returns None where any check fails (the
+        general path then runs, converts or says what is wrong)."""
+        tensor_type, inputs = self._fast[0], self._fast[1]
         if len(args) != len(inputs):
             return None
-        try:
-            raw, _, structs = self._fast_local.buffers
-        except AttributeError:
-            raw, _, structs = self._fast_buffers()
         # (A few attribute reads a tensor: this runs on every call, and on
         # a lent H100's host each read costs tenths of a microsecond.)
         index = -1
-        x = None
+        tensors = []
         for i, x in enumerate(args):
             if type(x) is DeviceArray:  # the functional ops pass these
                 x = x.tensor
             dtype, shape = inputs[i]
             if (type(x) is not tensor_type or x.dtype != dtype or
-                    x.shape != shape or not x.is_cuda or x.requires_grad or
-                    not x.is_contiguous()):
+                    x.shape != shape or not x.is_cuda):
                 return None
             d = x.get_device()
-            ptr = x.data_ptr()
-            if d < 0 or ptr % 16 or (index >= 0 and d != index):
+            if d < 0 or (index >= 0 and d != index):
                 return None
             index = d
-            raw[i].data = ptr
+            tensors.append(x)
         if index < 0:
             return None
-        return self._finish_fast(raw, structs, results, index, x.device,
-                                 stream_of, empty)
+        return self._runner(index, tensors[0].device)(tensors)
 
-    def _call_keyed(self, args, index, device):
-        """_call_fast for arguments whose types, dtypes, shapes and device
-        (index `index`, `device` as a torch.device) the caller already
-        checked (a functional op's repeat, found by a key of those): the
-        rest of the checks (grad, contiguity, alignment), then the call;
-        None where one fails."""
-        _, _, results, stream_of, empty = self._fast
-        try:
-            raw, _, structs = self._fast_local.buffers
-        except AttributeError:
-            raw, _, structs = self._fast_buffers()
-        for i, x in enumerate(args):
-            ptr = x.data_ptr()
-            if x.requires_grad or ptr % 16 or not x.is_contiguous():
-                return None
-            raw[i].data = ptr
-        return self._finish_fast(raw, structs, results, index, device,
-                                 stream_of, empty)
+    def _runner(self, index, device):
+        """This thread's runner for calls on device `index` (`device` as a
+        torch.device); None where the function has no fast path. A
+        functional op keeps the one its key's first call made (ops)."""
+        runners = getattr(self._fast_local, "runners", None)
+        if runners is None:
+            runners = self._fast_local.runners = {}
+        run = runners.get(index)
+        if run is None:
+            run = runners[index] = self._make_runner(index, device)
+        return run
 
-    def _keyed_runner(self, index, device):
-        """For a functional op's repeats (arguments whose types, dtypes,
-        shapes and device, index `index`, the caller checked by its key):
-        a function of the arguments that makes the rest of the checks and
-        the call, with everything a call reads bound once (the C functions,
-        the module's handle, this thread's buffers, the results' specs, the
-        poison setting as it is now); None where the function has no fast
-        path. It returns None where a check fails, and takes _call_keyed's
-        way on another thread (the buffers it binds are this thread's)."""
+    def _make_runner(self, index, device):
+        """A function of torch CUDA tensors of the signature's types,
+        dtypes and shapes on device `index` (the caller checked those):
+        the rest of the checks (grad, contiguity, alignment), then the call,
+        with everything a call reads bound once (the C functions, the
+        module's handle, this thread's buffers, the results' specs, the
+        poison setting as it is now); it returns None where a check fails.
+        Called on another thread than the one that made it, it takes that
+        thread's runner (the buffers it binds are this thread's). None where
+        the function has no fast path."""
         if not isinstance(self._fast, tuple):
             return None
         _, inputs, results, stream_of, empty = self._fast
@@ -721,7 +708,7 @@ class Function:
         single = len(results) == 1
         poison = os.environ.get("SEQC_POISON_OUTPUTS", "") not in ("", "0")
         nan = float("nan")
-        call_keyed = self._call_keyed
+        own_runner = self._runner
         # Results of the first input's dtype come from its new_empty (on a
         # lent H100's host ~1 us less than torch.empty's argument parsing);
         # None: torch.empty.
@@ -730,7 +717,7 @@ class Function:
 
         def run(args):
             if get_ident() != owner:
-                return call_keyed(args, index, device)
+                return own_runner(index, device)(args)
             if backend._handle is not handle:  # the module was closed
                 return None
             i = 0
@@ -756,25 +743,6 @@ class Function:
             return outs[0] if single else tuple(outs)
         return run
 
-    def _finish_fast(self, raw, structs, results, index, device, stream_of,
-                     empty):
-        """The fast paths' results (new tensors on `device`) and the call
-        on the inputs' device's current stream."""
-        poison = os.environ.get("SEQC_POISON_OUTPUTS", "") not in ("", "0")
-        outs = []
-        first = len(self.inputs)
-        for j, (dtype, shape) in enumerate(results):
-            t = empty(shape, dtype=dtype, device=device)
-            if poison and t.is_floating_point():
-                t.fill_(float("nan"))
-            raw[first + j].data = t.data_ptr()
-            outs.append(t)
-        backend = self._module._backend
-        backend.set_stream(stream_of(index))
-        backend.invoke_buffers(self.name, self._cname, structs,
-                               first + len(results))
-        return outs[0] if len(outs) == 1 else tuple(outs)
-
     def __call__(self, *args, out=None):
         """Runs the function. ``out``: optional caller-provided result arrays
         (one per result, C-contiguous, writeable, of the result's dtype and
@@ -786,6 +754,8 @@ class Function:
             result = self._call_fast(args)
             if result is not None:
                 return result
+        if self._module._backend is None:
+            raise SeqcError("its module was closed", "@%s" % self.name)
         if len(args) != len(self.inputs):
             raise TypeError("@%s takes %d argument%s, got %d"
                             % (self.name, len(self.inputs),

@@ -299,8 +299,8 @@ def _execute(plan, tensor_key=None):
         devices = set(tensor_key[3::3])
         run = None
         if len(devices) == 1:
-            run = fn._keyed_runner(devices.pop(),
-                                   plan.call.arrays[0].tensor.device)
+            run = fn._runner(devices.pop(),
+                             plan.call.arrays[0].tensor.device)
         _tensor_calls[tensor_key] = (run, fn)
     out = out if isinstance(out, tuple) else (out,)
     if plan.call.torch and not plan.call.cuda:

@@ -1105,9 +1105,9 @@ def test_calls_on_device_tensors_are_asynchronous(torch, monkeypatch):
 @cuda
 def test_fast_path_for_ready_cuda_tensors(torch):
     """A call on contiguous, aligned CUDA tensors of the signature's dtypes
-    and shapes takes the short path (checks by attribute reads, buffers
-    built once per thread); anything else takes the general path, with the
-    same results and the same errors."""
+    and shapes takes the short path (checks by attribute reads, then a
+    runner with buffers built once per thread and device); anything else
+    takes the general path, with the same results and the same errors."""
     r = rng(1046)
     a, b = uniform(r, 0.5, 1.0, (8, 512)), randn(r, (8, 512))
     m = seqc.compile(seqc.ops.mlir_text("linear_recurrence", a, b), target="cuda")
@@ -1131,6 +1131,17 @@ def test_fast_path_for_ready_cuda_tensors(torch):
         f(at, bt.double())
     with pytest.raises(ValueError, match="expected shape"):
         f(at, bt[:4])
+    # A call on another thread makes that thread's runner (buffers of its
+    # own), with the same result.
+    other = []
+    worker = threading.Thread(target=lambda: other.append(f(at, bt)))
+    worker.start()
+    worker.join()
+    assert torch.equal(other[0][0], h)
+    # The runner of a closed module steps aside; the call says why.
+    m.close()
+    with pytest.raises(seqc.SeqcError, match="its module was closed"):
+        f(at, bt)
 
 
 @cuda

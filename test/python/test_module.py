@@ -97,6 +97,18 @@ def test_compile_from_path_and_bytes(tmp_path):
     assert seqc.compile(p).origin == str(p)
 
 
+def test_calling_a_closed_module_says_so():
+    """A function of a closed module raises SeqcError naming it (not an
+    AttributeError from the released backend)."""
+    m = seqc.compile(TWO_FUNCTIONS, target="cpu")
+    f = m["cumsum"]
+    x = randn(rng(1071), (3, 17)).astype(np.float32)
+    f(x)
+    m.close()
+    with pytest.raises(seqc.SeqcError, match="@cumsum: its module was closed"):
+        f(x)
+
+
 def test_load_ahead_of_time_module(tmp_path):
     tool = os.path.join(REPO, "build", "bin", "seqc")
     if not os.path.isfile(tool):

@@ -909,10 +909,13 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // lanes-th of the registers, y summed over the lanes by xor shuffles.
     // The chunk's Δ (biased, softplus'ed) and gate (silu'ed) are computed
     // once as they are staged, not once per lane. stateLanes 0 is the
-    // compiler's choice: 2 for the pipelined kernels (on an H100 at B8
-    // D1536 L2048 N16: 0.208-0.212 ms against 0.222-0.228 at 1 lane and
-    // 0.225-0.233 at 4, 0.218 at 4 with the transposed y sums), 1 for the
-    // chunk-at-a-time ones (4 lanes were 1.5x slower there). (ncu at 2
+    // compiler's choice: for the pipelined kernels 4 where that leaves a
+    // lane 4 states or more, else 2 (on an H100 at B8 D1536 L2048 N16,
+    // with the decays a group ahead (below), kernel times in two runs: 4
+    // lanes 0.203 / 0.203 ms, 2 lanes 0.209 / 0.207, 1 lane 0.214 / 0.214;
+    // before that 2 lanes had been the fastest: 0.208-0.212 ms against
+    // 0.222-0.228 at 1 lane and 0.218 at 4 with the transposed y sums), 1
+    // for the chunk-at-a-time ones (4 lanes were 1.5x slower there). (ncu at 2
     // lanes: 768 warps on 528 schedulers, 240 of them with 2 warps and
     // 2x the instructions of the rest, so the kernel takes the 2-warp
     // schedulers' time; 4 lanes even that out to 2-3 warps each but add
@@ -922,7 +925,10 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // latency sets its scheduler's time (300K cycles alone, 427K beside a
     // 4-lane warp), and the 4-lane warps waited at the chunk barriers.
     // Time splits of 1024 and 512 steps: 0.299 and 0.314 ms.)
-    int64_t lanes = stateLanes > 0 ? stateLanes : staged ? 2 : 1;
+    int64_t lanes = stateLanes > 0 ? stateLanes
+                    : !staged      ? 1
+                    : states >= 16 ? 4
+                                   : 2;
     while (lanes > 1 && states % lanes != 0)
       lanes /= 2;
     int64_t perLane = states / lanes;
@@ -1216,45 +1222,78 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             Value steps = arith::MinUIOp::create(
                 cb, k.index(kChunk), arith::SubIOp::create(cb, tEnd, t0));
             auto align = [&](int64_t bytes) { return llvm::MaybeAlign(bytes); };
-            auto groupLoop = scf::ForOp::create(
-                cb, k.index(0), steps, k.index(kGroup), hIn,
-                [&](OpBuilder &sb, Location sl, Value t1, ValueRange h) {
-                  ImplicitLocOpBuilder ib(sl, sb);
+            // A group's inputs from the chunk's tiles: its steps' u, Δ
+            // (biased, softplus'ed; steps past the end 0) and gate values.
+            struct GroupIn {
+              SmallVector<Value> us, dts, zs;
+            };
+            auto groupInputs = [&](ImplicitLocOpBuilder &ib,
+                                   Value t1) -> GroupIn {
+              ScalarMath im(ib);
+              auto row = [&](Value tile) {
+                Value vec = vector::LoadOp::create(
+                    ib, VectorType::get({kGroup}, uElement), tile,
+                    ValueRange{cur, chan, t1}, /*nontemporal=*/false,
+                    align(kGroup * uBytes));
+                SmallVector<Value> values;
+                for (int64_t j = 0; j < kGroup; ++j)
+                  values.push_back(im.f32(vector::ExtractOp::create(
+                      ib, vec, ArrayRef<int64_t>{j})));
+                return values;
+              };
+              GroupIn in;
+              in.us = row(uS);
+              if (gate)
+                in.zs = row(zS);
+              SmallVector<Value> ds = row(dS);
+              for (int64_t j = 0; j < kGroup; ++j) {
+                Value dt = ds[j];
+                if (biasD)
+                  dt = im.add(dt, biasD);
+                if (softplus)
+                  dt = fastSoftplus(ib, dt);
+                // A step past the end (a last group of fewer than 4 where
+                // rows are not whole vectors) leaves the states as they
+                // are: Δ 0 (decay 1, no input), whatever its bias and
+                // softplus would make of the zero-filled Δ.
+                if (!alignedRows)
+                  dt = arith::SelectOp::create(
+                      ib,
+                      arith::CmpIOp::create(
+                          ib, arith::CmpIPredicate::ult,
+                          arith::AddIOp::create(ib, t1, k.index(j)), steps),
+                      dt, im.constant(0.0));
+                in.dts.push_back(dt);
+              }
+              return in;
+            };
+            // The decays 2^(Δ·A·log2 e) of a group's steps, [step][state].
+            auto groupDecays = [&](ImplicitLocOpBuilder &ib,
+                                   ArrayRef<Value> dts) {
+              ScalarMath im(ib);
+              SmallVector<Value> decays;
+              for (Value dt : dts)
+                for (int64_t n = 0; n < perLane; ++n) {
+                  Value x = im.mul(dt, a2[n]);
+                  decays.push_back(n < polyExp ? polyExp2(ib, x)
+                                               : exp2(ib, x));
+                }
+              return decays;
+            };
+            // A group's steps from the states h (and ΣΔ) with their
+            // decays: the next states (and ΣΔ); the y pass also writes the
+            // steps' y to the y tile.
+            auto groupSteps = [&](ImplicitLocOpBuilder &ib, Value t1,
+                                  ValueRange h, const GroupIn &in,
+                                  ArrayRef<Value> decays) {
                   ScalarMath im(ib);
-                  auto row = [&](Value tile) {
-                    Value vec = vector::LoadOp::create(
-                        ib, VectorType::get({kGroup}, uElement), tile,
-                        ValueRange{cur, chan, t1}, /*nontemporal=*/false,
-                        align(kGroup * uBytes));
-                    SmallVector<Value> values;
-                    for (int64_t j = 0; j < kGroup; ++j)
-                      values.push_back(im.f32(vector::ExtractOp::create(
-                          ib, vec, ArrayRef<int64_t>{j})));
-                    return values;
-                  };
-                  SmallVector<Value> us = row(uS), ds = row(dS), zs;
-                  if (gate)
-                    zs = row(zS);
+                  const SmallVector<Value> &us = in.us, &zs = in.zs;
                   SmallVector<Value> next(h.take_front(perLane));
                   Value dsum = local ? h[perLane] : Value();
                   SmallVector<Value> ys;
                   for (int64_t j = 0; j < kGroup; ++j) {
                     Value tt = arith::AddIOp::create(ib, t1, k.index(j));
-                    Value dt = ds[j];
-                    if (biasD)
-                      dt = im.add(dt, biasD);
-                    if (softplus)
-                      dt = fastSoftplus(ib, dt);
-                    // A step past the end (a last group of fewer than 4
-                    // where rows are not whole vectors) leaves the states
-                    // as they are: Δ 0 (decay 1, no input), whatever its
-                    // bias and softplus would make of the zero-filled Δ.
-                    if (!alignedRows)
-                      dt = arith::SelectOp::create(
-                          ib,
-                          arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
-                                                tt, steps),
-                          dt, im.constant(0.0));
+                    Value dt = in.dts[j];
                     Value dtu = im.mul(dt, us[j]);
                     if (local)
                       dsum = im.add(dsum, dt);
@@ -1291,8 +1330,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                         transposedY ? 1 : std::min<int64_t>(perLane, 4),
                         im.constant(0.0));
                     for (int64_t n = 0; n < perLane; ++n) {
-                      Value x = im.mul(dt, a2[n]);
-                      Value decay = n < polyExp ? polyExp2(ib, x) : exp2(ib, x);
+                      Value decay = decays[j * perLane + n];
                       next[n] = math::FmaOp::create(ib, decay, next[n],
                                                     im.mul(dtu, bs[n]));
                       if (!local)
@@ -1371,7 +1409,59 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                   }
                   if (local)
                     next.push_back(dsum);
-                  scf::YieldOp::create(ib, next);
+                  return next;
+            };
+            // The chunk's groups in a loop, each group's decays computed
+            // where its steps use them.
+            auto groupLoop = [&](ImplicitLocOpBuilder &lb,
+                                 ValueRange hInit) -> SmallVector<Value> {
+              auto loop = scf::ForOp::create(
+                  lb, k.index(0), steps, k.index(kGroup), hInit,
+                  [&](OpBuilder &sb, Location sl, Value t1, ValueRange h) {
+                    ImplicitLocOpBuilder ib(sl, sb);
+                    GroupIn in = groupInputs(ib, t1);
+                    scf::YieldOp::create(
+                        ib, groupSteps(ib, t1, h, in, groupDecays(ib, in.dts)));
+                  });
+              return SmallVector<Value>(loop.getResults());
+            };
+            // A whole chunk unrolled with its decays a group ahead: group
+            // g + 1's exponentials are issued before group g's steps, which
+            // use the decays issued a group earlier, so the FMAs just after
+            // an exponential do not wait for the special-function unit's
+            // result (a warp has 6 scoreboards for its variable-latency
+            // results, so ptxas had kept each decay's use a few instructions
+            // after it; SASS: 8 cycles between a warp's MUFU.EX2, the unit's
+            // rate). A last partial chunk loops over its groups. Measured on
+            // an H100 at B8 D1536 L2048 N16 (kernel times, two runs each):
+            // 0.218-0.219 -> 0.207-0.209 ms at 2 lanes, 0.217-0.219 ->
+            // 0.203 at 4, 0.229-0.231 -> 0.214 at 1. (Session 11 had unrolled
+            // the chunk with each decay beside its use: no change.)
+            Value full = arith::CmpIOp::create(cb, arith::CmpIPredicate::eq,
+                                               steps, k.index(kChunk));
+            auto chunkSteps = scf::IfOp::create(
+                cb, full,
+                [&](OpBuilder &tb, Location tl) {
+                  ImplicitLocOpBuilder ib(tl, tb);
+                  GroupIn in = groupInputs(ib, k.index(0));
+                  SmallVector<Value> decays = groupDecays(ib, in.dts);
+                  SmallVector<Value> h(hIn);
+                  for (int64_t g = 0; g < kChunk / kGroup; ++g) {
+                    GroupIn nextIn;
+                    SmallVector<Value> nextDecays;
+                    if (g + 1 < kChunk / kGroup) {
+                      nextIn = groupInputs(ib, k.index((g + 1) * kGroup));
+                      nextDecays = groupDecays(ib, nextIn.dts);
+                    }
+                    h = groupSteps(ib, k.index(g * kGroup), h, in, decays);
+                    in = std::move(nextIn);
+                    decays = std::move(nextDecays);
+                  }
+                  scf::YieldOp::create(ib, h);
+                },
+                [&](OpBuilder &eb, Location el) {
+                  ImplicitLocOpBuilder ib(el, eb);
+                  scf::YieldOp::create(ib, groupLoop(ib, hIn));
                 });
             // Every read of this chunk's buffer (and write of the y tile)
             // is done before the next iteration's copies overwrite it.
@@ -1414,7 +1504,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 });
               });
             }
-            scf::YieldOp::create(cb, groupLoop.getResults());
+            scf::YieldOp::create(cb, chunkSteps.getResults());
           });
     };
     // One scan kernel: `local` scans from zero and keeps (end state, ΣΔ)

@@ -167,6 +167,17 @@ func.func @empty(%u: tensor<2x8x0xf32>, %dt: tensor<2x8x0xf32>, %A: tensor<8x4xf
 // PIPE: nvgpu.device_async_create_group
 // PIPE-NEXT: nvgpu.device_async_wait {{.*}} {numGroups = 1 : i32}
 // PIPE-NEXT: gpu.barrier
+// A whole chunk of 16 steps is unrolled with each group's decays a group
+// ahead: groups 0 and 1's 32 exponentials (4 steps x 4 states, one
+// lane a channel here) before group 0's FMAs, group 2's 16 after them; a
+// partial chunk loops over its groups.
+// PIPE: arith.cmpi eq, %{{.*}}, %c16
+// PIPE: scf.if %{{.*}} -> (f32
+// PIPE-COUNT-32: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// PIPE-NOT: llvm.nvvm.ex2
+// PIPE: math.fma
+// PIPE-COUNT-16: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// PIPE: } else {
 // PIPE: scf.for {{.*}} step %c4{{.*}} -> (f32, f32, f32, f32, f32)
 // PIPE-COUNT-2: vector.load {{.*}} {alignment = 16 : i64} : memref<2x32x20xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // PIPE-COUNT-4: vector.load {{.*}} {alignment = 16 : i64} : memref<2x16x4xf32, #gpu.address_space<workgroup>>, vector<4xf32>

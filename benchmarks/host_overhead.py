@@ -160,17 +160,23 @@ def breakdown(torch, seqc, calls):
         stream = torch.cuda.current_stream().cuda_stream
         times = [queued_seconds(torch, lambda: functional(*operands), calls)[0],
                  queued_seconds(torch, lambda: f(*operands), calls)[0]]
+        # The Python side alone: a runner made while the library's
+        # seqc_invoke is a no-op (a runner binds the C functions when it is
+        # made), then this thread's runners dropped again.
         real = backend.invoke_buffers
-        backend.invoke_buffers = lambda *a: None
+        lib = _capi.lib()
+        c_invoke = lib.seqc_invoke
+        lib.seqc_invoke = lambda *a: 0
+        f._fast_local.runners = {}
         try:
             times.append(queued_seconds(torch, lambda: f(*operands), calls)[0])
         finally:
-            backend.invoke_buffers = real
+            lib.seqc_invoke = c_invoke
+            f._fast_local.runners = {}
         times.append(queued_seconds(torch, lambda: torch.empty(
             first.shape, dtype=first.dtype, device="cuda"), calls)[0])
         times.append(queued_seconds(torch, lambda: real(
             f.name, f._cname, structs, count), calls)[0])
-        lib = _capi.lib()
         times.append(queued_seconds(
             torch, lambda: lib.seqc_cuda_set_stream(stream), calls)[0])
         # The driver's pointer query that seqc_invoke makes per device

@@ -1275,8 +1275,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               for (Value dt : dts)
                 for (int64_t n = 0; n < perLane; ++n) {
                   Value x = im.mul(dt, a2[n]);
-                  decays.push_back(n < polyExp ? polyExp2(ib, x)
-                                               : exp2(ib, x));
+                  decays.push_back(n < polyExp ? polyExp2(ib, x) : exp2(ib, x));
                 }
               return decays;
             };
@@ -1286,130 +1285,128 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             auto groupSteps = [&](ImplicitLocOpBuilder &ib, Value t1,
                                   ValueRange h, const GroupIn &in,
                                   ArrayRef<Value> decays) {
-                  ScalarMath im(ib);
-                  const SmallVector<Value> &us = in.us, &zs = in.zs;
-                  SmallVector<Value> next(h.take_front(perLane));
-                  Value dsum = local ? h[perLane] : Value();
-                  SmallVector<Value> ys;
-                  for (int64_t j = 0; j < kGroup; ++j) {
-                    Value tt = arith::AddIOp::create(ib, t1, k.index(j));
-                    Value dt = in.dts[j];
-                    Value dtu = im.mul(dt, us[j]);
-                    if (local)
-                      dsum = im.add(dsum, dt);
-                    // The step's B (and C) for the lane's states.
-                    auto states4 = [&](Value tile) {
-                      SmallVector<Value> values;
-                      if (perLane % 4 == 0) {
-                        for (int64_t n0 = 0; n0 < perLane; n0 += 4) {
-                          Value vec = vector::LoadOp::create(
-                              ib, VectorType::get({4}, f32), tile,
-                              ValueRange{cur, tt, stateIdx[n0]},
-                              /*nontemporal=*/false, align(16));
-                          for (int64_t q = 0; q < 4; ++q)
-                            values.push_back(vector::ExtractOp::create(
-                                ib, vec, ArrayRef<int64_t>{q}));
-                        }
-                        return values;
-                      }
-                      for (int64_t n = 0; n < perLane; ++n)
-                        values.push_back(memref::LoadOp::create(
-                            ib, tile, ValueRange{cur, tt, stateIdx[n]}));
-                      return values;
-                    };
-                    SmallVector<Value> bs = states4(bS), cs;
-                    if (!local)
-                      cs = states4(cS);
-                    // C·h in 4 partial sums (n mod 4), added in a tree:
-                    // chains of N/4 dependent FMAs instead of N (ncu:
-                    // most stalls of the one-pass kernel were fixed-latency
-                    // waits, with a warp or fewer a scheduler); one chain
-                    // where the y sums go transposed (4 lanes: 2 or 3 warps
-                    // a scheduler).
-                    SmallVector<Value> partial(
-                        transposedY ? 1 : std::min<int64_t>(perLane, 4),
-                        im.constant(0.0));
-                    for (int64_t n = 0; n < perLane; ++n) {
-                      Value decay = decays[j * perLane + n];
-                      next[n] = math::FmaOp::create(ib, decay, next[n],
-                                                    im.mul(dtu, bs[n]));
-                      if (!local)
-                        partial[n % partial.size()] = math::FmaOp::create(
-                            ib, cs[n], next[n], partial[n % partial.size()]);
+              ScalarMath im(ib);
+              const SmallVector<Value> &us = in.us, &zs = in.zs;
+              SmallVector<Value> next(h.take_front(perLane));
+              Value dsum = local ? h[perLane] : Value();
+              SmallVector<Value> ys;
+              for (int64_t j = 0; j < kGroup; ++j) {
+                Value tt = arith::AddIOp::create(ib, t1, k.index(j));
+                Value dt = in.dts[j];
+                Value dtu = im.mul(dt, us[j]);
+                if (local)
+                  dsum = im.add(dsum, dt);
+                // The step's B (and C) for the lane's states.
+                auto states4 = [&](Value tile) {
+                  SmallVector<Value> values;
+                  if (perLane % 4 == 0) {
+                    for (int64_t n0 = 0; n0 < perLane; n0 += 4) {
+                      Value vec = vector::LoadOp::create(
+                          ib, VectorType::get({4}, f32), tile,
+                          ValueRange{cur, tt, stateIdx[n0]},
+                          /*nontemporal=*/false, align(16));
+                      for (int64_t q = 0; q < 4; ++q)
+                        values.push_back(vector::ExtractOp::create(
+                            ib, vec, ArrayRef<int64_t>{q}));
                     }
-                    if (local)
-                      continue;
-                    while (partial.size() > 1) {
-                      SmallVector<Value> halves;
-                      for (size_t q = 0; q + 1 < partial.size(); q += 2)
-                        halves.push_back(im.add(partial[q], partial[q + 1]));
-                      if (partial.size() % 2)
-                        halves.push_back(partial.back());
-                      partial = halves;
-                    }
-                    if (transposedY) {
-                      ys.push_back(partial[0]);
-                      continue;
-                    }
-                    ys.push_back(finishStepY(
-                        ib, partial[0], us[j], dSkip,
-                        gate ? fastSilu(ib, zs[j]) : Value()));
+                    return values;
                   }
-                  if (transposedY) {
-                    // Lane l (bits b1 b0) keeps steps 2·b1, 2·b1 + 1 and
-                    // takes its xor-2 partner's sums of them, then keeps
-                    // step l and takes its xor-1 partner's.
-                    auto pick = [&](Value bit, Value ifSet, Value ifClear) {
-                      return im.select(bit, ifSet, ifClear);
-                    };
-                    // Each lane sends its partner the pair it keeps not,
-                    // and adds the partner's sums of the pair it keeps.
-                    auto exchange = [&](Value bit, Value a, Value b,
-                                        int64_t offset) {
-                      Value keep = pick(bit, b, a), send = pick(bit, a, b);
-                      Value width =
-                          arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
-                      Value o = arith::ConstantIntOp::create(
-                          ib, ib.getI32Type(), offset);
-                      return im.add(keep,
-                                    gpu::ShuffleOp::create(
-                                        ib, send, o, width,
-                                        gpu::ShuffleMode::XOR)
-                                        .getShuffleResult());
-                    };
-                    Value keep0 = exchange(laneBit1, ys[0], ys[2], 2),
-                          keep1 = exchange(laneBit1, ys[1], ys[3], 2);
-                    Value mine = exchange(laneBit0, keep0, keep1, 1);
-                    auto ofMyStep = [&](ArrayRef<Value> v) {
-                      return pick(laneBit1, pick(laneBit0, v[3], v[2]),
-                                  pick(laneBit0, v[1], v[0]));
-                    };
-                    Value yMine = finishY(
-                        ib, mine, dSkip ? ofMyStep(us) : Value(), dSkip,
-                        gate ? fastSilu(ib, ofMyStep(zs)) : Value());
-                    memref::StoreOp::create(
-                        ib, yMine, yS,
-                        ValueRange{chan, arith::AddIOp::create(ib, t1, laneSub)});
-                  } else if (!local) {
-                    Value yv = vector::FromElementsOp::create(
-                        ib, VectorType::get({kGroup}, f32), ys);
-                    auto storeY = [&](ImplicitLocOpBuilder &xb) {
-                      vector::StoreOp::create(xb, yv, yS, ValueRange{chan, t1},
-                                              /*nontemporal=*/false, align(16));
-                    };
-                    if (lanes == 1)
-                      storeY(ib);
-                    else
-                      scf::IfOp::create(ib, firstLane,
-                                        [&](OpBuilder &xb, Location xl) {
-                                          ImplicitLocOpBuilder gb(xl, xb);
-                                          storeY(gb);
-                                          scf::YieldOp::create(gb);
-                                        });
-                  }
-                  if (local)
-                    next.push_back(dsum);
-                  return next;
+                  for (int64_t n = 0; n < perLane; ++n)
+                    values.push_back(memref::LoadOp::create(
+                        ib, tile, ValueRange{cur, tt, stateIdx[n]}));
+                  return values;
+                };
+                SmallVector<Value> bs = states4(bS), cs;
+                if (!local)
+                  cs = states4(cS);
+                // C·h in 4 partial sums (n mod 4), added in a tree:
+                // chains of N/4 dependent FMAs instead of N (ncu:
+                // most stalls of the one-pass kernel were fixed-latency
+                // waits, with a warp or fewer a scheduler); one chain
+                // where the y sums go transposed (4 lanes: 2 or 3 warps
+                // a scheduler).
+                SmallVector<Value> partial(
+                    transposedY ? 1 : std::min<int64_t>(perLane, 4),
+                    im.constant(0.0));
+                for (int64_t n = 0; n < perLane; ++n) {
+                  Value decay = decays[j * perLane + n];
+                  next[n] = math::FmaOp::create(ib, decay, next[n],
+                                                im.mul(dtu, bs[n]));
+                  if (!local)
+                    partial[n % partial.size()] = math::FmaOp::create(
+                        ib, cs[n], next[n], partial[n % partial.size()]);
+                }
+                if (local)
+                  continue;
+                while (partial.size() > 1) {
+                  SmallVector<Value> halves;
+                  for (size_t q = 0; q + 1 < partial.size(); q += 2)
+                    halves.push_back(im.add(partial[q], partial[q + 1]));
+                  if (partial.size() % 2)
+                    halves.push_back(partial.back());
+                  partial = halves;
+                }
+                if (transposedY) {
+                  ys.push_back(partial[0]);
+                  continue;
+                }
+                ys.push_back(finishStepY(ib, partial[0], us[j], dSkip,
+                                         gate ? fastSilu(ib, zs[j]) : Value()));
+              }
+              if (transposedY) {
+                // Lane l (bits b1 b0) keeps steps 2·b1, 2·b1 + 1 and
+                // takes its xor-2 partner's sums of them, then keeps
+                // step l and takes its xor-1 partner's.
+                auto pick = [&](Value bit, Value ifSet, Value ifClear) {
+                  return im.select(bit, ifSet, ifClear);
+                };
+                // Each lane sends its partner the pair it keeps not,
+                // and adds the partner's sums of the pair it keeps.
+                auto exchange = [&](Value bit, Value a, Value b,
+                                    int64_t offset) {
+                  Value keep = pick(bit, b, a), send = pick(bit, a, b);
+                  Value width =
+                      arith::ConstantIntOp::create(ib, ib.getI32Type(), 32);
+                  Value o =
+                      arith::ConstantIntOp::create(ib, ib.getI32Type(), offset);
+                  return im.add(keep,
+                                gpu::ShuffleOp::create(ib, send, o, width,
+                                                       gpu::ShuffleMode::XOR)
+                                    .getShuffleResult());
+                };
+                Value keep0 = exchange(laneBit1, ys[0], ys[2], 2),
+                      keep1 = exchange(laneBit1, ys[1], ys[3], 2);
+                Value mine = exchange(laneBit0, keep0, keep1, 1);
+                auto ofMyStep = [&](ArrayRef<Value> v) {
+                  return pick(laneBit1, pick(laneBit0, v[3], v[2]),
+                              pick(laneBit0, v[1], v[0]));
+                };
+                Value yMine =
+                    finishY(ib, mine, dSkip ? ofMyStep(us) : Value(), dSkip,
+                            gate ? fastSilu(ib, ofMyStep(zs)) : Value());
+                memref::StoreOp::create(
+                    ib, yMine, yS,
+                    ValueRange{chan, arith::AddIOp::create(ib, t1, laneSub)});
+              } else if (!local) {
+                Value yv = vector::FromElementsOp::create(
+                    ib, VectorType::get({kGroup}, f32), ys);
+                auto storeY = [&](ImplicitLocOpBuilder &xb) {
+                  vector::StoreOp::create(xb, yv, yS, ValueRange{chan, t1},
+                                          /*nontemporal=*/false, align(16));
+                };
+                if (lanes == 1)
+                  storeY(ib);
+                else
+                  scf::IfOp::create(ib, firstLane,
+                                    [&](OpBuilder &xb, Location xl) {
+                                      ImplicitLocOpBuilder gb(xl, xb);
+                                      storeY(gb);
+                                      scf::YieldOp::create(gb);
+                                    });
+              }
+              if (local)
+                next.push_back(dsum);
+              return next;
             };
             // The chunk's groups in a loop, each group's decays computed
             // where its steps use them.
@@ -1470,39 +1467,47 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               // The y tile out, 4 steps a vector (element by element where
               // rows are not whole vectors).
               if (!alignedRows)
-                forTile(cb, kChannels, kChunk, [&](ImplicitLocOpBuilder &wb,
-                                                   Value r, Value tt) {
-                  Value dd, t, ok;
-                  std::tie(dd, t, ok) = tileAt(wb, t0, r, tt);
-                  scf::IfOp::create(wb, ok, [&](OpBuilder &xb, Location xl) {
-                    ImplicitLocOpBuilder ib(xl, xb);
-                    k.store(ib, memref::LoadOp::create(ib, yS, ValueRange{r, tt}),
-                            y, ValueRange{bi, dd, t});
-                    scf::YieldOp::create(ib);
-                  });
-                });
+                forTile(cb, kChannels, kChunk,
+                        [&](ImplicitLocOpBuilder &wb, Value r, Value tt) {
+                          Value dd, t, ok;
+                          std::tie(dd, t, ok) = tileAt(wb, t0, r, tt);
+                          scf::IfOp::create(
+                              wb, ok, [&](OpBuilder &xb, Location xl) {
+                                ImplicitLocOpBuilder ib(xl, xb);
+                                k.store(ib,
+                                        memref::LoadOp::create(
+                                            ib, yS, ValueRange{r, tt}),
+                                        y, ValueRange{bi, dd, t});
+                                scf::YieldOp::create(ib);
+                              });
+                        });
               int64_t perRow = kChunk / kGroup;
               if (alignedRows)
-              forTile(cb, kChannels, perRow, [&](ImplicitLocOpBuilder &wb,
-                                                 Value r, Value cell) {
-                ImplicitLocOpBuilder &cb = wb;
-                Value col = arith::MulIOp::create(cb, cell, k.index(kGroup));
-                Value dd, t, ok;
-                std::tie(dd, t, ok) = tileAt(cb, t0, r, col);
-                scf::IfOp::create(cb, ok, [&](OpBuilder &xb, Location xl) {
-                  ImplicitLocOpBuilder ib(xl, xb);
-                  Value vec = vector::LoadOp::create(
-                      ib, VectorType::get({kGroup}, f32), yS,
-                      ValueRange{r, col}, /*nontemporal=*/false, align(16));
-                  if (uElement != f32)
-                    vec = arith::TruncFOp::create(
-                        ib, VectorType::get({kGroup}, uElement), vec);
-                  vector::StoreOp::create(ib, vec, y, ValueRange{bi, dd, t},
-                                          /*nontemporal=*/false,
-                                          align(kGroup * uBytes));
-                  scf::YieldOp::create(ib);
-                });
-              });
+                forTile(cb, kChannels, perRow,
+                        [&](ImplicitLocOpBuilder &wb, Value r, Value cell) {
+                          ImplicitLocOpBuilder &cb = wb;
+                          Value col =
+                              arith::MulIOp::create(cb, cell, k.index(kGroup));
+                          Value dd, t, ok;
+                          std::tie(dd, t, ok) = tileAt(cb, t0, r, col);
+                          scf::IfOp::create(
+                              cb, ok, [&](OpBuilder &xb, Location xl) {
+                                ImplicitLocOpBuilder ib(xl, xb);
+                                Value vec = vector::LoadOp::create(
+                                    ib, VectorType::get({kGroup}, f32), yS,
+                                    ValueRange{r, col}, /*nontemporal=*/false,
+                                    align(16));
+                                if (uElement != f32)
+                                  vec = arith::TruncFOp::create(
+                                      ib, VectorType::get({kGroup}, uElement),
+                                      vec);
+                                vector::StoreOp::create(ib, vec, y,
+                                                        ValueRange{bi, dd, t},
+                                                        /*nontemporal=*/false,
+                                                        align(kGroup * uBytes));
+                                scf::YieldOp::create(ib);
+                              });
+                        });
             }
             scf::YieldOp::create(cb, chunkSteps.getResults());
           });

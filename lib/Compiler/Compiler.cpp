@@ -135,7 +135,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
   CompileOptions options;
   llvm::SmallVector<llvm::StringRef> words;
   text.split(words, ' ', -1, /*KeepEmpty=*/false);
-  bool splitKeysGiven = false, splitKGiven = false, decodeSimtGiven = false;
+  bool splitKeysGiven = false, splitKGiven = false;
   for (llvm::StringRef word : words) {
     auto [key, value] = word.split('=');
     int64_t number = 0;
@@ -253,7 +253,6 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
       *flag = value == "1";
       splitKGiven |= key == "matmul-split-k";
       splitKeysGiven |= key == "attention-split-keys";
-      decodeSimtGiven |= key == "attention-decode-simt";
     } else {
       return makeError("unknown compile option '" + word +
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
@@ -740,6 +739,7 @@ void *seqcHostAlloc(uint64_t);
 void *seqcHostAlignedAlloc(uint64_t, uint64_t);
 int32_t seqcHostAllocFailed(void);
 int64_t seqcHostTakeAllocFailure(void);
+float __truncsfbf2(float);
 }
 
 /// HostRuntime.c's text, compiled into every ahead-of-time CPU library.
@@ -765,6 +765,9 @@ static llvm::orc::SymbolMap hostRuntimeSymbols(llvm::orc::MangleAndInterner m) {
   add("seqcHostAlloc", &seqcHostAlloc);
   add("seqcHostAlignedAlloc", &seqcHostAlignedAlloc);
   add("seqcHostAllocFailed", &seqcHostAllocFailed);
+  // f32 -> bf16 rounding, which LLVM calls on CPUs without the instruction
+  // (and libgcc has only from GCC 13 on).
+  add("__truncsfbf2", &__truncsfbf2);
   return symbols;
 }
 

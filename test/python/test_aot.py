@@ -102,3 +102,16 @@ def test_aot_out_of_memory_is_an_error(tmp_path):
     out = tmp_path / "oom.so"
     subprocess.run([SEQC_TOOL, str(src), "-o", str(out)], check=True)
     check_out_of_memory(seqc.load(out))
+
+
+def test_aot_f32_to_bf16_rounding(tmp_path):
+    """An ahead-of-time library's f32 -> bf16 rounding (its own copy of
+    __truncsfbf2 where the CPU has no conversion instruction), bit for bit
+    against the reference rounding."""
+    from test_bf16 import ROUNDING_EDGES, TRUNCF_SOURCE
+    src = tmp_path / "truncf.mlir"
+    src.write_text(TRUNCF_SOURCE)
+    out = tmp_path / "truncf.so"
+    subprocess.run([SEQC_TOOL, str(src), "-o", str(out)], check=True)
+    got = seqc.load(out).main(ROUNDING_EDGES)
+    np.testing.assert_array_equal(got, seqc.to_bf16_bits(ROUNDING_EDGES))

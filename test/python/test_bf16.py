@@ -32,6 +32,28 @@ def test_bits_round_trip_and_rounding():
     assert np.isnan(seqc.from_bf16_bits(seqc.to_bf16_bits(np.float32(np.nan))))
 
 
+# f32 values whose bf16 rounding has an edge: ties to even both ways, a
+# negative tie, overflow to +-inf, infinities, NaN, a denormal, -0.
+ROUNDING_EDGES = np.array(
+    [1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 2 ** -8), 3.4e38, -3.4e38, np.inf,
+     -np.inf, np.nan, 1e-40, -0.0, 0.1, 65504.0], np.float32)
+TRUNCF_SOURCE = """
+func.func @main(%%x: tensor<%dxf32>) -> tensor<%dxbf16> {
+  %%y = arith.truncf %%x : tensor<%dxf32> to tensor<%dxbf16>
+  return %%y : tensor<%dxbf16>
+}""" % ((len(ROUNDING_EDGES),) * 5)
+
+
+def test_compiled_f32_to_bf16_rounding():
+    """Compiled code's f32 -> bf16 rounding, bit for bit against the
+    reference rounding (nearest even, NaN kept). On CPUs without a bf16
+    conversion instruction LLVM calls __truncsfbf2, which libgcc lacks
+    before GCC 13: the JIT takes seqc's own (HostRuntime.c)."""
+    out = seqc.compile(TRUNCF_SOURCE).main(ROUNDING_EDGES)
+    assert out.dtype == np.uint16
+    np.testing.assert_array_equal(out, seqc.to_bf16_bits(ROUNDING_EDGES))
+
+
 @pytest.mark.parametrize("causal", [False, True])
 def test_attention_and_rms_norm_in_bf16(causal):
     g = np.random.default_rng(5 + causal)

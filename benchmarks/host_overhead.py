@@ -430,13 +430,16 @@ def timeline(torch, seqc, calls=20):
     order."""
     import statistics
     from gpu_bench import call_events
-    rows = [("decode B1 KV8k", 1, 32, 8, 1, 8192, 128),
-            ("D64 S1k full", 4, 16, 16, 1024, 1024, 64)]
-    for label, B, Hq, Hkv, Sq, Skv, D in rows:
+    rows = [("decode B1 KV8k", 1, 32, 8, 1, 8192, 128, False),
+            ("D64 S1k full", 4, 16, 16, 1024, 1024, 64, False),
+            # A large row: whether a lone call's kernel runs longer than
+            # when queued (GPU start .. end), or starts later.
+            ("D128 S4k causal", 8, 16, 16, 4096, 4096, 128, True)]
+    for label, B, Hq, Hkv, Sq, Skv, D, causal in rows:
         q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
         k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
         v = torch.randn_like(k)
-        for name, f in _seqc_and_cudnn(torch, seqc, q, k, v):
+        for name, f in _seqc_and_cudnn(torch, seqc, q, k, v, causal):
             spans = call_events(torch, f, calls)
             print("%s, %s: event (start .. end, us from the call's start, "
                   "median of %d calls)" % (label, name, calls))

@@ -74,9 +74,7 @@ def main(argv=None):
           "SDPA queue | SDPA flash host |")
     print("|---|---|---|---|---|---|---|---|")
     for B, Hq, Hkv, Sq, Skv, D in shapes:
-        q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
-        k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
-        v = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
+        q, k, v = _qkv(torch, B, Hq, Hkv, Sq, Skv, D)
         fn = lambda: seqc.attention(q, k, v)  # noqa: E731
         h_s, w_s = queued_seconds(torch, fn, args.calls)
         module = seqc.compile(seqc.ops.mlir_text("attention", q, k, v),
@@ -279,6 +277,14 @@ def driver_costs(torch, calls):
     return 0
 
 
+def _qkv(torch, B, Hq, Hkv, Sq, Skv, D):
+    """Random bf16 attention inputs on the GPU: q [B, Hq, Sq, D], k and v
+    [B, Hkv, Skv, D]."""
+    q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
+    return q, k, torch.randn_like(k)
+
+
 def _seqc_and_cudnn(torch, seqc, q, k, v, causal=False):
     """("seqc", call) and ("SDPA cuDNN", call) of attention on q, k, v
     (GQA where k has fewer heads), each yielded inside its backend's
@@ -330,9 +336,7 @@ def prelaunch(torch, seqc, calls):
           "kernel | GPU of queued calls |")
     print("|---|---|---|---|---|---|")
     for label, B, Hq, Hkv, Sq, Skv, D, causal in rows:
-        q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
-        k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
-        v = torch.randn_like(k)
+        q, k, v = _qkv(torch, B, Hq, Hkv, Sq, Skv, D)
         for name, f in _seqc_and_cudnn(torch, seqc, q, k, v, causal):
             wall = _event_wall(torch, f, calls)
             lone = _event_wall(torch, f, calls, sleep) - alone
@@ -436,9 +440,7 @@ def timeline(torch, seqc, calls=20):
             # when queued (GPU start .. end), or starts later.
             ("D128 S4k causal", 8, 16, 16, 4096, 4096, 128, True)]
     for label, B, Hq, Hkv, Sq, Skv, D, causal in rows:
-        q = torch.randn(B, Hq, Sq, D, device="cuda", dtype=torch.bfloat16)
-        k = torch.randn(B, Hkv, Skv, D, device="cuda", dtype=torch.bfloat16)
-        v = torch.randn_like(k)
+        q, k, v = _qkv(torch, B, Hq, Hkv, Sq, Skv, D)
         for name, f in _seqc_and_cudnn(torch, seqc, q, k, v, causal):
             spans = call_events(torch, f, calls)
             print("%s, %s: event (start .. end, us from the call's start, "

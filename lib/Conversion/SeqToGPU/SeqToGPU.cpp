@@ -1226,7 +1226,42 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             // (biased, softplus'ed; steps past the end 0) and gate values.
             struct GroupIn {
               SmallVector<Value> us, dts, zs;
+              // [step][state] of the lane's states (bcEarly).
+              SmallVector<Value> bs, cs;
             };
+            // The step's B (or C) for the lane's states: 16-byte vectors
+            // where they come in fours.
+            auto laneStates = [&](ImplicitLocOpBuilder &ib, Value tile,
+                                  Value tt) {
+              SmallVector<Value> values;
+              if (perLane % 4 == 0) {
+                for (int64_t n0 = 0; n0 < perLane; n0 += 4) {
+                  Value vec = vector::LoadOp::create(
+                      ib, VectorType::get({4}, f32), tile,
+                      ValueRange{cur, tt, stateIdx[n0]},
+                      /*nontemporal=*/false, align(16));
+                  for (int64_t q = 0; q < 4; ++q)
+                    values.push_back(vector::ExtractOp::create(
+                        ib, vec, ArrayRef<int64_t>{q}));
+                }
+                return values;
+              }
+              for (int64_t n = 0; n < perLane; ++n)
+                values.push_back(memref::LoadOp::create(
+                    ib, tile, ValueRange{cur, tt, stateIdx[n]}));
+              return values;
+            };
+            // Where a lane holds 4 states or fewer, a group's B and C are
+            // read with its inputs (a group ahead in the unrolled chunk),
+            // not just before each step's FMAs: ncu's source counters
+            // (session 14) had the most short-scoreboard stalls on the
+            // FMULs right after those loads, which ptxas cannot hoist above
+            // the previous step's y store (shared memory it cannot tell
+            // apart). Measured on an H100 at B8 D1536 L2048 N16 (kernel
+            // times, three runs): 4 lanes 0.204-0.205 -> 0.198-0.199 ms; 2
+            // lanes (8 states a lane) 0.206-0.207 -> 0.208-0.209, so not
+            // there.
+            bool bcEarly = perLane <= 4;
             auto groupInputs = [&](ImplicitLocOpBuilder &ib,
                                    Value t1) -> GroupIn {
               ScalarMath im(ib);
@@ -1264,6 +1299,12 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                           arith::AddIOp::create(ib, t1, k.index(j)), steps),
                       dt, im.constant(0.0));
                 in.dts.push_back(dt);
+                if (bcEarly) {
+                  Value tt = arith::AddIOp::create(ib, t1, k.index(j));
+                  llvm::append_range(in.bs, laneStates(ib, bS, tt));
+                  if (!local)
+                    llvm::append_range(in.cs, laneStates(ib, cS, tt));
+                }
               }
               return in;
             };
@@ -1297,28 +1338,18 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 if (local)
                   dsum = im.add(dsum, dt);
                 // The step's B (and C) for the lane's states.
-                auto states4 = [&](Value tile) {
-                  SmallVector<Value> values;
-                  if (perLane % 4 == 0) {
-                    for (int64_t n0 = 0; n0 < perLane; n0 += 4) {
-                      Value vec = vector::LoadOp::create(
-                          ib, VectorType::get({4}, f32), tile,
-                          ValueRange{cur, tt, stateIdx[n0]},
-                          /*nontemporal=*/false, align(16));
-                      for (int64_t q = 0; q < 4; ++q)
-                        values.push_back(vector::ExtractOp::create(
-                            ib, vec, ArrayRef<int64_t>{q}));
-                    }
-                    return values;
-                  }
-                  for (int64_t n = 0; n < perLane; ++n)
-                    values.push_back(memref::LoadOp::create(
-                        ib, tile, ValueRange{cur, tt, stateIdx[n]}));
-                  return values;
-                };
-                SmallVector<Value> bs = states4(bS), cs;
-                if (!local)
-                  cs = states4(cS);
+                SmallVector<Value> bs, cs;
+                if (bcEarly) {
+                  bs.assign(in.bs.begin() + j * perLane,
+                            in.bs.begin() + (j + 1) * perLane);
+                  if (!local)
+                    cs.assign(in.cs.begin() + j * perLane,
+                              in.cs.begin() + (j + 1) * perLane);
+                } else {
+                  bs = laneStates(ib, bS, tt);
+                  if (!local)
+                    cs = laneStates(ib, cS, tt);
+                }
                 // C·h in 4 partial sums (n mod 4), added in a tree:
                 // chains of N/4 dependent FMAs instead of N (ncu:
                 // most stalls of the one-pass kernel were fixed-latency

@@ -170,9 +170,12 @@ func.func @empty(%u: tensor<2x8x0xf32>, %dt: tensor<2x8x0xf32>, %A: tensor<8x4xf
 // A whole chunk of 16 steps is unrolled with each group's decays a group
 // ahead: groups 0 and 1's 32 exponentials (4 steps x 4 states, one
 // lane a channel here) before group 0's FMAs, group 2's 16 after them; a
-// partial chunk loops over its groups.
+// partial chunk loops over its groups. With 4 states a lane or fewer, a
+// group's B (and C) are read with its inputs, before its exponentials.
 // PIPE: arith.cmpi eq, %{{.*}}, %c16
 // PIPE: scf.if %{{.*}} -> (f32
+// PIPE-COUNT-4: vector.load {{.*}} : memref<2x16x4xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// PIPE-NOT: math.fma
 // PIPE-COUNT-32: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // PIPE-NOT: llvm.nvvm.ex2
 // PIPE: math.fma

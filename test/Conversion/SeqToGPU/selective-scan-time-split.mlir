@@ -24,6 +24,15 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="selective-scan-state-lanes=4" | FileCheck %s --check-prefix=LANES4
 // LANES4-LABEL: func.func @long
 // LANES4: threads({{.*}}) in ({{.*}} = %c128{{.*}}) dynamic_shared_memory_size {{.*}} function(@long_selective_scan)
+// The y pass's unrolled chunk keeps its 4 groups' y stores to its end
+// (12 shuffles, then the 4 stores); a partial chunk's loop stores each
+// group's.
+// LANES4: scf.if %{{.*}} -> (f32
+// LANES4-COUNT-12: gpu.shuffle  xor
+// LANES4-NOT: memref.store
+// LANES4-NOT: gpu.shuffle
+// LANES4-COUNT-4: memref.store {{.*}} : memref<32x20xf32, #gpu.address_space<workgroup>>
+// LANES4: } else {
 // LANES4: scf.for {{.*}} step %c4{{.*}} -> (f32)
 // LANES4-COUNT-2: gpu.shuffle  xor %{{.*}}, %c2_i32
 // LANES4: gpu.shuffle  xor %{{.*}}, %c1_i32

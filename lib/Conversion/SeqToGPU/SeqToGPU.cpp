@@ -1322,7 +1322,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
             };
             // A group's steps from the states h (and ΣΔ) with their
             // decays: the next states (and ΣΔ); the y pass also writes the
-            // steps' y to the y tile.
+            // steps' y to the y tile (with `laterStores`, the transposed
+            // sums' stores are left to the caller).
             auto groupSteps = [&](ImplicitLocOpBuilder &ib, Value t1,
                                   ValueRange h, const GroupIn &in,
                                   ArrayRef<Value> decays,

@@ -913,6 +913,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // lane 4 states or more, else 2 (on an H100 at B8 D1536 L2048 N16,
     // with the decays a group ahead (below), kernel times in two runs: 4
     // lanes 0.203 / 0.203 ms, 2 lanes 0.209 / 0.207, 1 lane 0.214 / 0.214;
+    // then with a group's B and C read early and the y stores at the
+    // chunk's end (below, 4 lanes only) 0.195 ms at 4 lanes;
     // before that 2 lanes had been the fastest: 0.208-0.212 ms against
     // 0.222-0.228 at 1 lane and 0.218 at 4 with the transposed y sums), 1
     // for the chunk-at-a-time ones (4 lanes were 1.5x slower there). (ncu at 2
@@ -1282,6 +1284,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 in.zs = row(zS);
               SmallVector<Value> ds = row(dS);
               for (int64_t j = 0; j < kGroup; ++j) {
+                Value tt = arith::AddIOp::create(ib, t1, k.index(j));
                 Value dt = ds[j];
                 if (biasD)
                   dt = im.add(dt, biasD);
@@ -1294,13 +1297,11 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 if (!alignedRows)
                   dt = arith::SelectOp::create(
                       ib,
-                      arith::CmpIOp::create(
-                          ib, arith::CmpIPredicate::ult,
-                          arith::AddIOp::create(ib, t1, k.index(j)), steps),
+                      arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
+                                            tt, steps),
                       dt, im.constant(0.0));
                 in.dts.push_back(dt);
                 if (bcEarly) {
-                  Value tt = arith::AddIOp::create(ib, t1, k.index(j));
                   llvm::append_range(in.bs, laneStates(ib, bS, tt));
                   if (!local)
                     llvm::append_range(in.cs, laneStates(ib, cS, tt));
@@ -1335,7 +1336,6 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               Value dsum = local ? h[perLane] : Value();
               SmallVector<Value> ys;
               for (int64_t j = 0; j < kGroup; ++j) {
-                Value tt = arith::AddIOp::create(ib, t1, k.index(j));
                 Value dt = in.dts[j];
                 Value dtu = im.mul(dt, us[j]);
                 if (local)
@@ -1349,6 +1349,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                     cs.assign(in.cs.begin() + j * perLane,
                               in.cs.begin() + (j + 1) * perLane);
                 } else {
+                  Value tt = arith::AddIOp::create(ib, t1, k.index(j));
                   bs = laneStates(ib, bS, tt);
                   if (!local)
                     cs = laneStates(ib, cS, tt);

@@ -155,15 +155,20 @@ def timed(torch, fn, budget, max_reps=50):
     return statistics.median(times)
 
 
-def timed_together(torch, fns, budget, max_reps=50):
+def timed_together(torch, fns, budget, max_reps=50, block=3):
     """Median seconds of each of `fns` (CUDA events around one synchronized
-    call, as timed()), the calls alternating: rounds of one call each, in
-    reverse order every other round, after warm-up rounds (at least two,
-    and for at least 50 ms). seqc and its baseline then run under the same
-    GPU clocks: timed one after the other, in windows a second or two
-    apart, the same kernel's wall moved by up to 10% between the windows
-    on a lent H100 (session 15), enough to flip a row near 1.0x either
-    way. `budget` is per function."""
+    call, as timed()), the functions taking turns in blocks: per round, each
+    function makes one untimed call and then `block` timed ones, the order
+    of the functions reversed every other round; after warm-up rounds (at
+    least two, and for at least 50 ms). seqc and its baseline then run
+    under the same GPU clocks: timed one after the other, in windows a
+    second or two apart, the same kernel's wall moved by up to 10% between
+    the windows on a lent H100 (session 15). Every timed call follows a
+    call of the same function, as in timed(): alternating single calls
+    instead made each call pay for following the other's kernel (SDPA
+    cuDNN's decode walls 0.113 -> 0.160 ms, seqc's 0.122 -> 0.145, in two
+    runs on lent H100s). `budget` is per function; `max_reps` bounds each
+    function's timed calls."""
     t0 = time.perf_counter()
     for i in range(1000):
         for fn in fns:
@@ -174,11 +179,14 @@ def timed_together(torch, fns, budget, max_reps=50):
     times = [[] for _ in fns]
     t0 = time.perf_counter()
     rounds = 0
-    while rounds < max_reps and (rounds < 3 or time.perf_counter() - t0 <
-                                 budget * len(fns)):
+    while len(times[0]) < max_reps and (
+            rounds < 1 or time.perf_counter() - t0 < budget * len(fns)):
         order = range(len(fns)) if rounds % 2 == 0 else reversed(range(len(fns)))
         for i in order:
-            times[i].append(event_seconds(torch, fns[i]))
+            fns[i]()
+            torch.cuda.synchronize()
+            for _ in range(block):
+                times[i].append(event_seconds(torch, fns[i]))
         rounds += 1
     return [statistics.median(t) for t in times]
 

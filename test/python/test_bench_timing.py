@@ -44,11 +44,12 @@ class FakeTorch:
         self.cuda = Cuda
 
 
-def test_alternating_rounds_and_medians(monkeypatch):
+def test_rounds_of_blocks_and_medians(monkeypatch):
     torch = FakeTorch()
     # A host clock 30 ms a reading: three warm-up rounds (the loop stops
-    # once 50 ms have passed, after two at least), then with budget 0 the
-    # minimum of three timed rounds.
+    # once 50 ms have passed, after two at least), then timed rounds while
+    # the budget lasts (a reading each round: 0.12 s for 2 x 0.05 s is
+    # four rounds).
     ticks = iter(range(10**6))
     monkeypatch.setattr(gpu_bench.time, "perf_counter",
                         lambda: 0.03 * next(ticks))
@@ -62,11 +63,35 @@ def test_alternating_rounds_and_medians(monkeypatch):
             torch.clock_ms += next(calls)
         return fn
 
-    a = timed_fn("a", [1.0] * 3 + [2.0, 9.0, 3.0])
-    b = timed_fn("b", [1.0] * 3 + [5.0, 4.0, 6.0])
-    t_a, t_b = gpu_bench.timed_together(torch, [a, b], budget=0.0,
-                                        max_reps=50)
-    # Warm-up a b three times, then a b | b a | a b.
-    assert log == ["a", "b"] * 3 + ["a", "b", "b", "a", "a", "b"]
-    # Each function's own median (seconds), not the pair's.
-    assert abs(t_a - 3.0e-3) < 1e-12 and abs(t_b - 5.0e-3) < 1e-12
+    # Warm-up (3), then per round an untimed call and 2 timed ones; the
+    # untimed calls take 100 ms, which no median may see.
+    a = timed_fn("a", [1.0] * 3 + [100.0, 2.0, 9.0, 100.0, 3.0, 4.0,
+                                   100.0, 5.0, 6.0, 100.0, 7.0, 8.0])
+    b = timed_fn("b", [1.0] * 3 + [100.0, 50.0, 40.0, 100.0, 60.0, 70.0,
+                                   100.0, 20.0, 30.0, 100.0, 10.0, 80.0])
+    t_a, t_b = gpu_bench.timed_together(torch, [a, b], budget=0.05,
+                                        max_reps=50, block=2)
+    # Warm-up a b three times, then blocks a a a | b b b, reversed every
+    # other round: four rounds.
+    assert log == (["a", "b"] * 3 + ["a"] * 3 + ["b"] * 3 + ["b"] * 3 +
+                   ["a"] * 3 + ["a"] * 3 + ["b"] * 3 + ["b"] * 3 + ["a"] * 3)
+    # Each function's own median over its 8 timed calls (seconds).
+    assert abs(t_a - 5.5e-3) < 1e-12 and abs(t_b - 45.0e-3) < 1e-12
+
+
+def test_max_reps_bounds_each_functions_calls(monkeypatch):
+    torch = FakeTorch()
+    monkeypatch.setattr(gpu_bench.time, "perf_counter", lambda: 0.0)
+    counts = {"a": 0}
+
+    def a():
+        counts["a"] += 1
+        torch.clock_ms += 1.0
+    # With the clock standing still the budget never runs out: max_reps
+    # ends it, after the first round that reaches it.
+    (t,) = gpu_bench.timed_together(torch, [a], budget=1.0, max_reps=5,
+                                    block=3)
+    assert t == 1.0e-3
+    # Warm-up: the loop's 1000 rounds (50 ms never pass); then two rounds
+    # of 1 + 3 calls.
+    assert counts["a"] == 1000 + 2 * 4

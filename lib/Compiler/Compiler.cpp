@@ -279,8 +279,8 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
     if (options.boundsCheck)
       return makeError("option 'bounds-check' is for target=cpu (on the GPU, "
                        "run compute-sanitizer memcheck)");
-    if (!llvm::is_contained({0, 64, 128, 192}, options.attentionTileQ))
-      return makeError("option 'attention-tile-q' must be 64, 128 or 192 "
+    if (!llvm::is_contained({0, 64, 128, 192, 256}, options.attentionTileQ))
+      return makeError("option 'attention-tile-q' must be 64, 128, 192 or 256 "
                        "(sm_90a's warpgroup-MMA kernel) for target=cuda, "
                        "got " +
                        std::to_string(options.attentionTileQ));
@@ -641,9 +641,10 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.chip = options.chip;
     pipelineOptions.format = resolveGpuFormat(options);
     pipelineOptions.scanStepsPerThread = options.gpuScanSteps;
-    // Rows per block: 64 or 128 on mma.sync (4 warps), 128 or 192 on wgmma.
+    // Rows per block: 64 or 128 on mma.sync (4 warps), 128, 192 or 256 on
+    // wgmma.
     pipelineOptions.attentionRowsPerWarp =
-        options.attentionTileQ == 192 ? 0 : options.attentionTileQ / 4;
+        options.attentionTileQ > 128 ? 0 : options.attentionTileQ / 4;
     pipelineOptions.attentionWgmmaRows =
         options.attentionTileQ >= 128 ? options.attentionTileQ : 0;
     pipelineOptions.attentionKeysPerTile = options.attentionTileKV;

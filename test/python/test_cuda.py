@@ -384,11 +384,15 @@ def check_wgmma_case(torch, case, seed, options):
 
 @cuda
 @pytest.mark.parametrize("case", range(len(WGMMA_CASES)))
-def test_attention_wgmma_192_rows(torch, case):
-    """attention-tile-q=192: blocks of 192 query rows on three consumer
-    warpgroups (head dims up to 64; wider ones stay on two), against
-    float64 on the rounded inputs, with the LSE."""
-    check_wgmma_case(torch, case, 3300 + case, "attention-tile-q=192")
+@pytest.mark.parametrize("options", [
+    "attention-tile-q=192", "attention-tile-q=256",
+    "attention-tile-q=256 attention-wgmma-persistent=5"])
+def test_attention_wgmma_wide_rows(torch, case, options):
+    """attention-tile-q=192 and 256: blocks of 192 or 256 query rows on
+    three or four consumer warpgroups (head dims up to 64; wider ones, and
+    bands four cannot hold, stay on two), also persistent, against float64
+    on the rounded inputs, with the LSE."""
+    check_wgmma_case(torch, case, 3300 + case, options)
 
 
 @cuda
@@ -1505,7 +1509,7 @@ def test_cuda_compile_options_are_checked():
                       ("chip=volta", "chip"),
                       ("chip=sm_75", "sm_80 or newer"),
                       ("gpu-format=elf", "gpu-format"),
-                      ("attention-tile-q=96", "attention-tile-q' must be 64, 128 or 192"),
+                      ("attention-tile-q=96", "attention-tile-q' must be 64, 128, 192 or 256"),
                       ("attention-tile-kv=40", "attention-tile-kv. must be a multiple of 16"),
                       ("attention-wgmma=2", "attention-wgmma' must be 0 or 1"),
                       ("attention-wgmma-stages=5", "attention-wgmma-stages' needs an integer in \\[2, 4\\]"),

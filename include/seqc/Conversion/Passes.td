@@ -134,8 +134,9 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "kernel's choice, one block a multiprocessor under a window)">,
     Option<"attentionWgmmaRows", "attention-wgmma-rows", "int64_t", "0",
            "Query rows per block of the warpgroup-MMA attention: 128 (two "
-           "consumer warpgroups) or 192 (three; 128 keys per tile by "
-           "default) (0: the kernel's choice)">,
+           "consumer warpgroups), 192 (three; 128 keys per tile by "
+           "default) or 256 (four; 64 keys per tile) (0: the kernel's "
+           "choice)">,
     Option<"attentionDecodeRows", "attention-decode-rows", "int64_t", "0",
            "Query rows of one KV head per warp of the split-key attention: "
            "1 to 8 (0: 4)">,

@@ -92,7 +92,7 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
   PassOptions::Option<int64_t> attentionWgmmaRows{
       *this, "attention-wgmma-rows",
       llvm::cl::desc("Query rows per block of the warpgroup-MMA attention "
-                     "(128, 192; 0: the kernel's choice)"),
+                     "(128, 192, 256; 0: the kernel's choice)"),
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> attentionDecodeRows{
       *this, "attention-decode-rows",

@@ -101,12 +101,12 @@ struct WgmmaTiling {
   int64_t threads() const { return consumerThreads() + 128; }
   /// A consumer's registers after setmaxnreg.inc. ptxas caps the kernel at
   /// 65536 / threads (168 with two consumers: 12 warps, 3 on each quarter
-  /// of the register file; 128 with three); the producer gives all but 24
-  /// (40 when persistent) back and the consumers take what that frees: 240
-  /// or 232 (two), 160 or 152 (three), multiples of 8. setmaxnreg.inc past
-  /// the file waits forever.
+  /// of the register file; 128 with three; 96 with four, 640 threads); the
+  /// producer gives all but 24 (40 when persistent) back and the consumers
+  /// take what that frees: 240 or 232 (two), 160 or 152 (three), 112 or 104
+  /// (four), multiples of 8. setmaxnreg.inc past the file waits forever.
   int64_t consumerRegisters() const {
-    return kConsumerRegisters[warpgroups == 2 ? 0 : 1][persistentBlocks != 0];
+    return kConsumerRegisters[warpgroups - 2][persistentBlocks != 0];
   }
   /// The producer's registers after setmaxnreg.dec: 24, or 40 where its
   /// thread walks the items (persistent: at 24 ptxas spilled 36-40 bytes
@@ -114,10 +114,11 @@ struct WgmmaTiling {
   int64_t producerRegisters() const {
     return kProducerRegisters[persistentBlocks != 0];
   }
-  /// [one item a block, persistent]; consumers by [two, three] warpgroups.
+  /// [one item a block, persistent]; consumers by [two, three, four]
+  /// warpgroups.
   static constexpr int64_t kProducerRegisters[2] = {24, 40};
-  static constexpr int64_t kConsumerRegisters[2][2] = {{240, 232},
-                                                        {160, 152}};
+  static constexpr int64_t kConsumerRegisters[3][2] = {
+      {240, 232}, {160, 152}, {112, 104}};
   /// Whether a consumer's S (keys / 2 registers), two tiles of P (keys / 4
   /// each) and O (Dv / 2) fit its registers, as keys + Dv / 2 against a
   /// bound that ptxas (sm_90a) drew: with two consumers and no band 192 +
@@ -125,21 +126,23 @@ struct WgmmaTiling {
   /// from that bound. With three, 128 + 32 fits at D = 64, 144 + 32 spills
   /// 108 bytes and 112 + 64 (D = 128) 192; at D = 128 even 96 + 64 spills
   /// 56, so three consumers take head dims up to 64, and no window or
-  /// softcap (128 + 32 spills 52 bytes with both).
+  /// softcap (128 + 32 spills 52 bytes with both). With four (256 rows,
+  /// 112 registers), 64 + 32 fits at D = 64 and 80 + 32 spills 96 bytes.
   bool fits(int64_t headDim, int64_t valueDim) const {
     if (windowed && 128 % keysPerTile != 0)
       return false;
     // (Persistent consumers have 8 registers fewer.)
-    int64_t fewer = kConsumerRegisters[warpgroups == 2 ? 0 : 1][0] -
+    int64_t fewer = kConsumerRegisters[warpgroups - 2][0] -
                     consumerRegisters();
-    return warpgroups == 2
-               ? keysPerTile + valueDim / 2 <= 256 - masking - fewer
-               : headDim <= 64 && masking <= 16 &&
-                     keysPerTile + valueDim / 2 <= 160 - fewer;
+    if (warpgroups == 2)
+      return keysPerTile + valueDim / 2 <= 256 - masking - fewer;
+    int64_t bound = warpgroups == 3 ? 160 : 104;
+    return headDim <= 64 && masking <= 16 &&
+           keysPerTile + valueDim / 2 <= bound - fewer;
   }
 };
 // ptxas's caps at launch: 168 a thread with two consumer warpgroups (384
-// threads), 128 with three (512).
+// threads), 128 with three (512), 96 with four (640).
 static_assert(
     [] {
       for (int p = 0; p < 2; ++p)
@@ -148,7 +151,10 @@ static_assert(
                 168 * 384 ||
             WgmmaTiling::kProducerRegisters[p] * 128 +
                     WgmmaTiling::kConsumerRegisters[1][p] * 384 >
-                128 * 512)
+                128 * 512 ||
+            WgmmaTiling::kProducerRegisters[p] * 128 +
+                    WgmmaTiling::kConsumerRegisters[2][p] * 512 >
+                96 * 640)
           return false;
       return true;
     }(),
@@ -215,7 +221,7 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
   bool explicitKeys = keysPerTile != 0;
   if (!keysPerTile)
     keysPerTile = std::min<int64_t>(
-        warpgroups == 3 || banded     ? 128
+        warpgroups >= 3 || banded     ? 128
         : qType.getDimSize(3) < 128 ? 176
                                       : 192,
         std::max<int64_t>(llvm::alignTo(kType.getDimSize(2), 16), 16));
@@ -267,26 +273,35 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
 }
 
 /// The tiling for `blockRows` rows a block (128: two consumer warpgroups,
-/// 192: three; 0: three for head dims up to 64 and more than 128 query
-/// rows), three only where their registers hold the tile. Measured on an
-/// H100 (session 9, kernel times, cuDNN's in the same run): B4 H16 S4096
-/// D64 0.531 ms with three, 0.576 ms with two (cuDNN 0.567); S1024 0.048
-/// and 0.050 ms (cuDNN 0.042).
+/// 192: three, 256: four; 0: the kernel's choice), the next fewer where
+/// the registers do not hold the tile. The choice: two for head dims above
+/// 64 or at most 128 query rows; else three, or four (64-key tiles) where
+/// 192-row blocks would pad the rows by 9% more than 256-row ones: the
+/// last row block of each head then computes mostly past the end
+/// (S1024: 6 blocks of 192 for 1024 rows). Measured on an H100, kernel
+/// times (cuDNN's in the same run): session 9, B4 H16 S4096 D64 0.531 ms
+/// with three, 0.576 with two (cuDNN 0.567), S1024 0.048 and 0.050 (0.042);
+/// session 15, four against three: S1024 0.047 against 0.049 (0.043),
+/// S4096 0.587 against 0.555 (0.568).
 WgmmaTiling chooseWgmmaTiling(AttentionOp op,
                               const MmaAttentionOptions &options) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
   int64_t keysPerTile = options.keysPerTile, blockRows = options.wgmmaRows,
           stages = options.wgmmaStages;
-  if (!blockRows)
-    blockRows =
-        qType.getDimSize(3) <= 64 && qType.getDimSize(2) > 128 ? 192 : 128;
-  WgmmaTiling tiling =
-      wgmmaTilingFor(op, keysPerTile, blockRows == 192 ? 3 : 2, stages,
-                     options.wgmmaPersistent);
-  if (tiling.warpgroups == 3 &&
-      !tiling.fits(qType.getDimSize(3), oType.getDimSize(3)))
-    tiling = wgmmaTilingFor(op, keysPerTile, 2, stages,
+  int64_t sq = qType.getDimSize(2), headDim = qType.getDimSize(3),
+          valueDim = oType.getDimSize(3);
+  if (!blockRows) {
+    blockRows = 128;
+    if (headDim <= 64 && sq > 128)
+      blockRows =
+          llvm::alignTo(sq, 192) * 100 > llvm::alignTo(sq, 256) * 109 ? 256
+                                                                      : 192;
+  }
+  WgmmaTiling tiling = wgmmaTilingFor(op, keysPerTile, blockRows / 64, stages,
+                                      options.wgmmaPersistent);
+  while (tiling.warpgroups > 2 && !tiling.fits(headDim, valueDim))
+    tiling = wgmmaTilingFor(op, keysPerTile, tiling.warpgroups - 1, stages,
                             options.wgmmaPersistent);
   return tiling;
 }

@@ -2882,11 +2882,11 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
              "the kernel's choice)";
       return signalPassFailure();
     }
-    if (!llvm::is_contained({0, 128, 192}, attentionWgmmaRows) ||
+    if (!llvm::is_contained({0, 128, 192, 256}, attentionWgmmaRows) ||
         !llvm::is_contained({0, 2, 3, 4}, attentionWgmmaStages) ||
         attentionWgmmaPersistent < -1) {
       getOperation().emitError()
-          << "convert-seq-to-gpu: attention-wgmma-rows must be 0, 128 or 192, "
+          << "convert-seq-to-gpu: attention-wgmma-rows must be 0, 128, 192 or 256, "
              "attention-wgmma-stages 0, 2, 3 or 4 and "
              "attention-wgmma-persistent >= -1";
       return signalPassFailure();

@@ -11,7 +11,8 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-keys-per-tile=144" | FileCheck %s --check-prefix=WINDOWTILE
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=TILES
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=192" | FileCheck %s --check-prefix=ROWS192
-// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=ROWS192
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=256" | FileCheck %s --check-prefix=ROWS256
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=ROWS256
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=64" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=5" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-persistent=-2" 2>&1 | FileCheck %s --check-prefix=BADROWS
@@ -97,8 +98,8 @@
 // Blocks of 192 rows (2 row blocks x 8 heads x 2 batches = 32) and 512
 // threads: three consumer warpgroups of 160 registers, 128-key tiles, the
 // turns passed in a ring (the last consumer lets the first go first); the
-// default for D 64. D 128 does not fit three consumers' registers: two
-// take it.
+// default for D 64 where 256-row blocks would not pad the rows by 9% less.
+// D 128 does not fit three consumers' registers: two take it.
 // ROWS192-LABEL: func.func @attention_bf16
 // ROWS192: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x192x64xbf16
 // ROWS192: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
@@ -110,7 +111,22 @@
 // ROWS192: threads({{.*}}) in ({{.*}} = %c384, {{.*}})
 // ROWS192: setmaxnreg.inc.sync.aligned.u32 240;
 
-// BADROWS: attention-wgmma-rows must be 0, 128 or 192, attention-wgmma-stages 0, 2, 3 or 4 and attention-wgmma-persistent >= -1
+// Blocks of 256 rows (1 row block x 8 heads x 2 batches = 16) and 640
+// threads: four consumer warpgroups of 112 registers and 64-key tiles; the
+// default here, 200 rows padding to 384 in blocks of 192 and to 256 in
+// blocks of 256. D 128 again takes two.
+// ROWS256-LABEL: func.func @attention_bf16
+// ROWS256: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x256x64xbf16
+// ROWS256: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x64x64xbf16
+// ROWS256: gpu.launch blocks({{.*}}) in ({{.*}} = %c16, {{.*}}) threads({{.*}}) in ({{.*}} = %c640, {{.*}})
+// ROWS256: setmaxnreg.inc.sync.aligned.u32 112;
+// ROWS256: wgmma.mma_async.sync.aligned.m64n64k16
+// ROWS256-LABEL: func.func @full_d128
+// ROWS256: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
+// ROWS256: threads({{.*}}) in ({{.*}} = %c384, {{.*}})
+// ROWS256: setmaxnreg.inc.sync.aligned.u32 240;
+
+// BADROWS: attention-wgmma-rows must be 0, 128, 192 or 256, attention-wgmma-stages 0, 2, 3 or 4 and attention-wgmma-persistent >= -1
 
 // Three K/V stages asked for: 2 + 4 x 3 barriers; D 128 with 128-key tiles
 // (the window's) then takes 1 KB + Q 32 KB + 3 x 64 KB of shared memory.

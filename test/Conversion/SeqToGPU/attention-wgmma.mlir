@@ -111,20 +111,24 @@
 // ROWS192: threads({{.*}}) in ({{.*}} = %c384, {{.*}})
 // ROWS192: setmaxnreg.inc.sync.aligned.u32 240;
 
-// Blocks of 256 rows (1 row block x 8 heads x 2 batches = 16) and 640
-// threads: four consumer warpgroups of 112 registers and 64-key tiles; the
-// default here, 200 rows padding to 384 in blocks of 192 and to 256 in
-// blocks of 256. D 128 again takes two.
+// Blocks of 256 rows: four consumer warpgroups of 112 registers and 64-key
+// tiles, for head dims up to 64 without masks (a causal band spills): the
+// causal D 64 function takes three, D 128 two, and the full D 64 one four
+// (1 row block x 8 heads x 2 batches = 16 blocks of 640 threads), also by
+// default, its 200 rows padding to 384 in blocks of 192 and to 256 in
+// blocks of 256.
 // ROWS256-LABEL: func.func @attention_bf16
+// ROWS256: threads({{.*}}) in ({{.*}} = %c512, {{.*}})
+// ROWS256: setmaxnreg.inc.sync.aligned.u32 160;
+// ROWS256-LABEL: func.func @full_d128
+// ROWS256: threads({{.*}}) in ({{.*}} = %c384, {{.*}})
+// ROWS256: setmaxnreg.inc.sync.aligned.u32 240;
+// ROWS256-LABEL: func.func @full_d64
 // ROWS256: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x256x64xbf16
 // ROWS256: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x64x64xbf16
 // ROWS256: gpu.launch blocks({{.*}}) in ({{.*}} = %c16, {{.*}}) threads({{.*}}) in ({{.*}} = %c640, {{.*}})
 // ROWS256: setmaxnreg.inc.sync.aligned.u32 112;
 // ROWS256: wgmma.mma_async.sync.aligned.m64n64k16
-// ROWS256-LABEL: func.func @full_d128
-// ROWS256: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
-// ROWS256: threads({{.*}}) in ({{.*}} = %c384, {{.*}})
-// ROWS256: setmaxnreg.inc.sync.aligned.u32 240;
 
 // BADROWS: attention-wgmma-rows must be 0, 128, 192 or 256, attention-wgmma-stages 0, 2, 3 or 4 and attention-wgmma-persistent >= -1
 
@@ -197,4 +201,9 @@ func.func @causal_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16
 func.func @window_softcap_d128(%q: tensor<1x2x300x128xbf16>, %k: tensor<1x2x300x128xbf16>, %v: tensor<1x2x300x128xbf16>) -> tensor<1x2x300x128xbf16> {
   %o = seq.attention %q, %k, %v {window = array<i64: 100, 0>, softcap = 20.0 : f32} : tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16>, tensor<1x2x300x128xbf16> -> tensor<1x2x300x128xbf16>
   return %o : tensor<1x2x300x128xbf16>
+}
+
+func.func @full_d64(%q: tensor<2x8x200x64xbf16>, %k: tensor<2x2x150x64xbf16>, %v: tensor<2x2x150x64xbf16>) -> tensor<2x8x200x64xbf16> {
+  %o = seq.attention %q, %k, %v : tensor<2x8x200x64xbf16>, tensor<2x2x150x64xbf16>, tensor<2x2x150x64xbf16> -> tensor<2x8x200x64xbf16>
+  return %o : tensor<2x8x200x64xbf16>
 }

@@ -137,16 +137,22 @@ def call_events(torch, fn, calls=1):
     return spans
 
 
-def timed(torch, fn, budget, max_reps=50):
-    """Median seconds of fn() (CUDA events), after warm-up calls (at least
-    two, and for at least 50 ms, so that the clocks have settled after the
-    previous measurement)."""
+def warm_up(torch, fns):
+    """Rounds of one synchronized call of each of `fns`: at least two, and
+    for at least 50 ms, so that the clocks have settled after the previous
+    measurement (at most 1000)."""
     t0 = time.perf_counter()
     for i in range(1000):
-        fn()
+        for fn in fns:
+            fn()
         torch.cuda.synchronize()
         if i >= 1 and time.perf_counter() - t0 > 0.05:
             break
+
+
+def timed(torch, fn, budget, max_reps=50):
+    """Median seconds of fn() (CUDA events), after warm_up."""
+    warm_up(torch, [fn])
     times = []
     t0 = time.perf_counter()
     while len(times) < max_reps and (len(times) < 3 or
@@ -169,13 +175,7 @@ def timed_together(torch, fns, budget, max_reps=50, block=3):
     cuDNN's decode walls 0.113 -> 0.160 ms, seqc's 0.122 -> 0.145, in two
     runs on lent H100s). `budget` is per function; `max_reps` bounds each
     function's timed calls."""
-    t0 = time.perf_counter()
-    for i in range(1000):
-        for fn in fns:
-            fn()
-        torch.cuda.synchronize()
-        if i >= 1 and time.perf_counter() - t0 > 0.05:
-            break
+    warm_up(torch, fns)
     times = [[] for _ in fns]
     t0 = time.perf_counter()
     rounds = 0
@@ -189,6 +189,30 @@ def timed_together(torch, fns, budget, max_reps=50, block=3):
                 times[i].append(event_seconds(torch, fns[i]))
         rounds += 1
     return [statistics.median(t) for t in times]
+
+
+def paired_timings(torch, fn, baselines, budget, select, baseline_fn,
+                   max_reps=20):
+    """{name: (baseline's wall, why it is unavailable, its kernel time,
+    seqc's wall)} for attention_rows: `fn` (seqc) timed in alternation with
+    each baseline that runs, `baselines` being {name: (backend, why, kernel
+    time)} with backend None where it does not; `select(backend)` is the
+    context that makes `baseline_fn` run that backend (seqc's calls ignore
+    it). Where no baseline runs, seqc is timed alone, so its rows still
+    have its time."""
+    timings = {}
+    for name, (backend, why, k_b) in baselines.items():
+        if backend is None:
+            timings[name] = (None, why, None, None)
+            continue
+        with select(backend):
+            t_s, t_b = timed_together(torch, [fn, baseline_fn], budget,
+                                      max_reps=max_reps)
+        timings[name] = (t_b, None, k_b, t_s)
+    if all(t[3] is None for t in timings.values()):
+        t_s = timed(torch, fn, budget, max_reps=max_reps)
+        timings = {name: t[:3] + (t_s,) for name, t in timings.items()}
+    return timings
 
 
 def kernel_seconds(torch, fn, reps=5, breakdown=False):
@@ -347,17 +371,8 @@ def bench_attention(args, torch, seqc, rows, mm_ceiling):
                 shape = "%s [%s]" % (label, options)
             out = fn()
             err = rel_err(torch, out, check) if check is not None else float("nan")
-            # seqc timed in alternation with each baseline (inside that
-            # backend's selection, which seqc's calls ignore).
-            timings = {}
-            for name, (backend, why, k_b) in baselines.items():
-                if backend is None:
-                    timings[name] = (None, why, None, None)
-                    continue
-                with sdpa_kernel(backend):
-                    t_s, t_b = timed_together(torch, [fn, sdpa], args.budget,
-                                              max_reps=20)
-                timings[name] = (t_b, None, k_b, t_s)
+            timings = paired_timings(torch, fn, baselines, args.budget,
+                                     sdpa_kernel, sdpa)
             k_s = kernel_seconds(torch, fn, 20)[0]
             nbytes = 2.0 * (2 * q.numel() + 2 * k.numel())  # q, o, k, v
             attention_rows(rows, shape, timings, k_s, flops, nbytes,
@@ -442,8 +457,8 @@ def attention_rows(rows, shape, baselines, k_s, flops, nbytes, mm_ceiling,
     (kernel_seconds)."""
     for name, (t_b, ref, k_b, t_s) in baselines.items():
         if t_s is None:
-            # (seqc's time of the first baseline that ran, for the plot.)
-            t_s = next((v[3] for v in baselines.values() if v[3]), float("nan"))
+            # An unavailable baseline's row: seqc's time from another's.
+            t_s = next(v[3] for v in baselines.values() if v[3])
         rows.append(dict(
             plot=dict(flops=flops, bytes=nbytes, seconds=t_s,
                       baseline_seconds=t_b),

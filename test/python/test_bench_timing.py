@@ -95,3 +95,67 @@ def test_max_reps_bounds_each_functions_calls(monkeypatch):
     # Warm-up: the loop's 1000 rounds (50 ms never pass); then two rounds
     # of 1 + 3 calls.
     assert counts["a"] == 1000 + 2 * 4
+
+
+def _steady(torch, name, ms, log=None):
+    def fn():
+        if log is not None:
+            log.append(name)
+        torch.clock_ms += ms
+    return fn
+
+
+def test_paired_timings_select_the_backend_and_skip_the_unavailable(monkeypatch):
+    import contextlib
+    torch = FakeTorch()
+    monkeypatch.setattr(gpu_bench.time, "perf_counter", lambda: 0.0)
+    selected = []
+
+    @contextlib.contextmanager
+    def select(backend):
+        selected.append(backend)
+        yield
+        selected.append(None)
+
+    log = []
+    seqc = _steady(torch, "seqc", 2.0, log)
+    sdpa = _steady(torch, "sdpa", 3.0, log)
+
+    def baseline():
+        # The baseline runs only inside its backend's selection.
+        assert selected and selected[-1] == "cudnn-backend"
+        sdpa()
+    timings = gpu_bench.paired_timings(
+        torch, seqc, {"flash": (None, "flash: not built", None),
+                      "cudnn": ("cudnn-backend", None, 0.25e-3)},
+        budget=1.0, select=select, baseline_fn=baseline, max_reps=3)
+    assert timings["flash"] == (None, "flash: not built", None, None)
+    t_b, why, k_b, t_s = timings["cudnn"]
+    assert (why, k_b) == (None, 0.25e-3)
+    assert abs(t_b - 3.0e-3) < 1e-12 and abs(t_s - 2.0e-3) < 1e-12
+    assert selected == ["cudnn-backend", None]
+    assert "sdpa" in log and "seqc" in log
+    # The unavailable baseline's row carries seqc's paired time.
+    rows = []
+    gpu_bench.attention_rows(rows, "shape", timings, 1e-3, 1e9, 1e6, 700.0,
+                             0.0)
+    assert [r["ratio"] for r in rows] == ["-", "1.500x"]
+    assert all(r["plot"]["seconds"] == t_s for r in rows)
+
+
+def test_paired_timings_without_any_baseline_time_seqc_alone(monkeypatch):
+    torch = FakeTorch()
+    monkeypatch.setattr(gpu_bench.time, "perf_counter", lambda: 0.0)
+
+    def select(backend):
+        raise AssertionError("no backend runs")
+
+    def baseline():
+        raise AssertionError("no baseline runs")
+    timings = gpu_bench.paired_timings(
+        torch, _steady(torch, "seqc", 4.0), {
+            "flash": (None, "no flash", None),
+            "cudnn": (None, "no cudnn", None)},
+        budget=1.0, select=select, baseline_fn=baseline, max_reps=3)
+    assert timings == {"flash": (None, "no flash", None, 4.0e-3),
+                       "cudnn": (None, "no cudnn", None, 4.0e-3)}

@@ -188,6 +188,12 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          "per row block; -1: the kernel's choice), got '" +
                          value + "'");
       options.attentionWgmmaPersistent = number;
+    } else if (key == "attention-wgmma-blocks-per-sm") {
+      if (value.getAsInteger(10, number) || number < 0 || number > 2)
+        return makeError("option 'attention-wgmma-blocks-per-sm' needs 0, 1 "
+                         "or 2 (0: the kernel's choice), got '" +
+                         value + "'");
+      options.attentionWgmmaBlocksPerSM = number;
     } else if (key == "attention-decode-rows") {
       if (value.getAsInteger(10, number) || number < 1 || number > 8)
         return makeError("option 'attention-decode-rows' needs an integer in "
@@ -258,6 +264,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "' (known: target, chip, gpu-format, gpu-scan-steps, "
                        "attention-tile-q, attention-tile-kv, "
                        "attention-wgmma-stages, attention-wgmma-persistent, "
+                       "attention-wgmma-blocks-per-sm, "
                        "attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
                        "attention-decode-blocks, "
@@ -315,6 +322,10 @@ std::string CompileOptions::str() const {
          (attentionWgmmaPersistent >= 0
               ? " attention-wgmma-persistent=" +
                     std::to_string(attentionWgmmaPersistent)
+              : "") +
+         (attentionWgmmaBlocksPerSM
+              ? " attention-wgmma-blocks-per-sm=" +
+                    std::to_string(attentionWgmmaBlocksPerSM)
               : "") +
          (selectiveScanTimeSplit ? " selective-scan-time-split=" +
                                        std::to_string(selectiveScanTimeSplit)
@@ -653,6 +664,8 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionDecodeBlocks = options.attentionDecodeBlocks;
     pipelineOptions.attentionWgmmaStages = options.attentionWgmmaStages;
     pipelineOptions.attentionWgmmaPersistent = options.attentionWgmmaPersistent;
+    pipelineOptions.attentionWgmmaBlocksPerSM =
+        options.attentionWgmmaBlocksPerSM;
     pipelineOptions.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
     pipelineOptions.selectiveScanBCSteps = options.selectiveScanBCSteps;
     pipelineOptions.selectiveScanStateLanes = options.selectiveScanStateLanes;

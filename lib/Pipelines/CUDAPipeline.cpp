@@ -60,6 +60,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionWgmmaRows = options.attentionWgmmaRows;
   seqToGPU.attentionWgmmaStages = options.attentionWgmmaStages;
   seqToGPU.attentionWgmmaPersistent = options.attentionWgmmaPersistent;
+  seqToGPU.attentionWgmmaBlocksPerSM = options.attentionWgmmaBlocksPerSM;
   seqToGPU.attentionDecodeRows = options.attentionDecodeRows;
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
   seqToGPU.attentionDecodeBlocks = options.attentionDecodeBlocks;
@@ -132,6 +133,8 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createConvertNVGPUToNVVMPass());
   pm.addPass(createSeqcGpuNameKernels());
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createSeqcGpuKernelBounds());
+  pm.addNestedPass<gpu::GPUModuleOp>(createSeqcGpuDynamicShared());
   pm.addNestedPass<gpu::GPUModuleOp>(createSeqcMathApproximations());
   pm.addNestedPass<gpu::GPUModuleOp>(createSeqcGpuMathIntrinsics());
   gpu::GPUToNVVMPipelineOptions nvvm;

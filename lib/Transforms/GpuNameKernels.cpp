@@ -29,6 +29,13 @@ struct SeqcGpuNameKernels
     : seqc::impl::SeqcGpuNameKernelsBase<SeqcGpuNameKernels> {
   void runOnOperation() override {
     getOperation()->walk([&](gpu::LaunchOp launch) {
+      // Outlining copies the body's ops with their attributes but drops
+      // the launch's own: the occupancy bound rides on the first op.
+      if (Attribute bound = launch->removeAttr(seqc::kMinBlocksPerSMAttr)) {
+        Operation &first = launch.getBody().front().front();
+        if (!first.hasTrait<OpTrait::IsTerminator>())
+          first.setAttr(seqc::kMinBlocksPerSMAttr, bound);
+      }
       if (launch.getFunctionAttr())
         return;
       auto func = launch->getParentOfType<FunctionOpInterface>();

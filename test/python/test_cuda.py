@@ -307,6 +307,9 @@ WGMMA_CASES = [
     # K/V of 8.4 MB a head: causal blocks go in groups of 2 KV heads (4 q
     # heads), the last group smaller (q heads 4-5).
     (1, 6, 3, 200, 16411, 128, 128, dict(causal=True)),
+    # Unmasked D 64 over more than a wave (the 256-row and two-block
+    # tilings take it), GQA 2:1.
+    (1, 8, 4, 1000, 1000, 64, 64, dict()),
 ]
 
 
@@ -393,6 +396,21 @@ def test_attention_wgmma_wide_rows(torch, case, options):
     bands four cannot hold, stay on two), also persistent, against float64
     on the rounded inputs, with the LSE."""
     check_wgmma_case(torch, case, 3300 + case, options)
+
+
+@cuda
+@pytest.mark.parametrize("case", range(len(WGMMA_CASES)))
+@pytest.mark.parametrize("options", [
+    "attention-wgmma-blocks-per-sm=2",
+    "attention-wgmma-blocks-per-sm=2 attention-tile-kv=32",
+    "attention-wgmma-blocks-per-sm=2 attention-wgmma-stages=2"])
+def test_attention_wgmma_two_blocks(torch, case, options):
+    """attention-wgmma-blocks-per-sm=2: two blocks of two consumer
+    warpgroups on a multiprocessor (80 registers at entry, 104 after
+    setmaxnreg; 48-key tiles by default) where the head dims are at most 64
+    and nothing is masked, one block a multiprocessor otherwise; against
+    float64 on the rounded inputs, with the LSE."""
+    check_wgmma_case(torch, case, 3500 + case, options)
 
 
 @cuda
@@ -1524,6 +1542,7 @@ def test_cuda_compile_options_are_checked():
                       ("selective-scan-poly-exp=-1", "selective-scan-poly-exp' needs an integer"),
                       ("selective-scan-pipelined=2", "selective-scan-pipelined' must be 0 or 1"),
                       ("attention-wgmma-persistent=-2", "attention-wgmma-persistent' needs an integer in \\[-1, 4096\\]"),
+                      ("attention-wgmma-blocks-per-sm=3", "attention-wgmma-blocks-per-sm' needs 0, 1 or 2"),
                       ("attention-decode-transpose=x", "attention-decode-transpose' must be 0 or 1")]:
         with pytest.raises(seqc.SeqcError, match=what):
             seqc.compile(text, target="cuda", options=bad)

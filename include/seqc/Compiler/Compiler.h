@@ -86,6 +86,10 @@ struct CompileOptions {
   /// turn (0: a block per row block; -1: the kernel's choice, one a
   /// multiprocessor under a window).
   int64_t attentionWgmmaPersistent = -1;
+  /// Blocks of the sm_90a attention a multiprocessor: 1, or 2 (two
+  /// consumer warpgroups at 104 registers, head dims up to 64, no masks;
+  /// 0: the kernel's choice).
+  int64_t attentionWgmmaBlocksPerSM = 0;
   /// CUDA split-key attention: each lane reads its contiguous head dims of
   /// a K/V row as one vector load, and the scores are summed over the lanes
   /// by a transposed reduction (fewer shuffles). On by default: together

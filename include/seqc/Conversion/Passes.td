@@ -132,6 +132,12 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "(batch, head, row block) items in turn, one item's stores "
            "overlapping the next's loads (0: a block per item; -1: the "
            "kernel's choice, one block a multiprocessor under a window)">,
+    Option<"attentionWgmmaBlocksPerSM", "attention-wgmma-blocks-per-sm",
+           "int64_t", "0",
+           "Blocks of the warpgroup-MMA attention a multiprocessor: 1, or 2 "
+           "(two consumer warpgroups at 104 registers and 64-key tiles, "
+           "where the head dims are at most 64 and nothing is masked; else "
+           "1) (0: the kernel's choice)">,
     Option<"attentionWgmmaRows", "attention-wgmma-rows", "int64_t", "0",
            "Query rows per block of the warpgroup-MMA attention: 128 (two "
            "consumer warpgroups), 192 (three; 128 keys per tile by "

@@ -89,6 +89,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "take its row blocks in turn (0: a block per row "
                      "block; -1: the kernel's choice)"),
       llvm::cl::init(-1)};
+  PassOptions::Option<int64_t> attentionWgmmaBlocksPerSM{
+      *this, "attention-wgmma-blocks-per-sm",
+      llvm::cl::desc("Blocks of the warpgroup-MMA attention a "
+                     "multiprocessor (1, 2; 0: the kernel's choice)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> attentionWgmmaRows{
       *this, "attention-wgmma-rows",
       llvm::cl::desc("Query rows per block of the warpgroup-MMA attention "

@@ -306,6 +306,58 @@ def SeqcGpuNameKernels : Pass<"seqc-gpu-name-kernels", "ModuleOp"> {
     elementwise kernel, `<function>_reduce` for one whose threads loop (a
     reduction, a matmul's K loop) and `<function>_serial` for a one-thread
     kernel. Outlining keeps the names, adding `_0`, `_1`, ... to repeats.
+
+    Outlining drops a launch's other attributes, so a launch's
+    `seqc.min_blocks_per_sm` moves to the first op of its body, which
+    outlining copies; seqc-gpu-kernel-bounds then puts it on the kernel.
+  }];
+}
+
+def SeqcGpuDynamicShared
+    : Pass<"seqc-gpu-dynamic-shared", "gpu::GPUModuleOp"> {
+  let summary = "A kernel module's dynamic shared memory as an extern symbol";
+  let description = [{
+    Upstream's NVVM lowering gives `gpu.dynamic_shared_memory` an internal
+    zero-size global, which the NVPTX backend turns into a one-byte static
+    shared variable of the kernel (`// demoted variable`): ptxas lays it out
+    among the kernel's other statics (mbarriers), and the driver's dynamic
+    bytes begin after all of them, so the symbol's address is not where
+    the dynamic bytes are. A kernel with static shared memory besides then
+    overlaps its statics or runs past its block's shared memory (the
+    warpgroup-MMA attention did, as the second of two blocks on a
+    multiprocessor). This pass, before the NVVM lowering, declares the
+    symbol that lowering reuses as `external`, which the backend prints as
+    `.extern .shared .align 16 .b8 ...[]`: the start of the dynamic bytes.
+
+    ```mlir
+    gpu.module @k {
+      // added:
+      llvm.mlir.global external @__seqc_dynamic_shared()
+          {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
+      gpu.func @k() kernel {
+        %s = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def SeqcGpuKernelBounds : Pass<"seqc-gpu-kernel-bounds", "gpu::GPUModuleOp"> {
+  let summary = "Occupancy bounds of outlined kernels (nvvm.minctasm)";
+  let description = [{
+    After kernel outlining: a `seqc.min_blocks_per_sm` left on an op of a
+    kernel (by seqc-gpu-name-kernels, from the lowering's `gpu.launch`)
+    becomes the kernel's `nvvm.minctasm`, so that ptxas caps its registers
+    at what that many blocks of the kernel's threads leave each (a kernel
+    with `setmaxnreg` counts on that cap). Two different bounds in one
+    kernel are an error.
+
+    ```mlir
+    gpu.func @k() kernel attributes {known_block_size = array<i32: 384, 1, 1>} {
+      %c = arith.constant {seqc.min_blocks_per_sm = 2 : i32} 0 : index
+    // becomes
+    gpu.func @k() kernel attributes {known_block_size = ..., nvvm.minctasm = 2 : i32} {
+      %c = arith.constant 0 : index
+    ```
   }];
 }
 

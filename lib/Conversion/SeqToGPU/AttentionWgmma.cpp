@@ -96,6 +96,11 @@ struct WgmmaTiling {
   /// Resident blocks that take the work items in turn (0: a block per
   /// item; -1: as many as the device has multiprocessors, at run time).
   int64_t persistentBlocks = 0;
+  /// Blocks resident on a multiprocessor: 1, or 2 with two consumer
+  /// warpgroups (ptxas then caps the 384 threads at 80 registers, and the
+  /// consumers take 104 after setmaxnreg), one block's prologue and
+  /// epilogue overlapping the other's loop.
+  int64_t blocksPerSM = 1;
   int64_t blockRows() const { return 64 * warpgroups; }
   int64_t consumerThreads() const { return 128 * warpgroups; }
   int64_t threads() const { return consumerThreads() + 128; }
@@ -106,6 +111,8 @@ struct WgmmaTiling {
   /// take what that frees: 240 or 232 (two), 160 or 152 (three), 112 or 104
   /// (four), multiples of 8. setmaxnreg.inc past the file waits forever.
   int64_t consumerRegisters() const {
+    if (blocksPerSM == 2)
+      return kPairConsumerRegisters;
     return kConsumerRegisters[warpgroups - 2][persistentBlocks != 0];
   }
   /// The producer's registers after setmaxnreg.dec: 24, or 40 where its
@@ -119,6 +126,8 @@ struct WgmmaTiling {
   static constexpr int64_t kProducerRegisters[2] = {24, 40};
   static constexpr int64_t kConsumerRegisters[3][2] = {
       {240, 232}, {160, 152}, {112, 104}};
+  /// Two consumer warpgroups, two blocks a multiprocessor (80 at entry).
+  static constexpr int64_t kPairConsumerRegisters = 104;
   /// Whether a consumer's S (keys / 2 registers), two tiles of P (keys / 4
   /// each) and O (Dv / 2) fit its registers, as keys + Dv / 2 against a
   /// bound that ptxas (sm_90a) drew: with two consumers and no band 192 +
@@ -129,12 +138,17 @@ struct WgmmaTiling {
   /// softcap (128 + 32 spills 52 bytes with both). With four (256 rows,
   /// 112 registers), 64 + 32 fits at D = 64 and 80 + 32 spills 96 bytes;
   /// a causal band's masks spill 8 even at 64 keys, so no masks there.
+  /// Two blocks a multiprocessor (104 registers): 48 + 32 fits at D = 64,
+  /// 64 + 32 spilled 48 bytes.
   bool fits(int64_t headDim, int64_t valueDim) const {
     if (windowed && 128 % keysPerTile != 0)
       return false;
     // (Persistent consumers have 8 registers fewer.)
     int64_t fewer = kConsumerRegisters[warpgroups - 2][0] -
                     consumerRegisters();
+    if (blocksPerSM == 2)
+      return warpgroups == 2 && persistentBlocks == 0 && headDim <= 64 &&
+             masking == 0 && keysPerTile + valueDim / 2 <= 80;
     if (warpgroups == 2)
       return keysPerTile + valueDim / 2 <= 256 - masking - fewer;
     int64_t bound = warpgroups == 3 ? 160 : 104;
@@ -143,7 +157,8 @@ struct WgmmaTiling {
   }
 };
 // ptxas's caps at launch: 168 a thread with two consumer warpgroups (384
-// threads), 128 with three (512), 96 with four (640).
+// threads), 128 with three (512), 96 with four (640); 80 with two and two
+// blocks a multiprocessor.
 static_assert(
     [] {
       for (int p = 0; p < 2; ++p)
@@ -157,7 +172,9 @@ static_assert(
                     WgmmaTiling::kConsumerRegisters[2][p] * 512 >
                 96 * 640)
           return false;
-      return true;
+      return WgmmaTiling::kProducerRegisters[0] * 128 +
+                 WgmmaTiling::kPairConsumerRegisters * 256 <=
+             80 * 384;
     }(),
     "setmaxnreg must stay within the register file");
 
@@ -212,7 +229,7 @@ int64_t wgmmaSharedBytes(int64_t headDim, int64_t valueDim,
 /// window (persistent) 3 took 0.549 -> 0.603 ms.
 WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
                            int64_t warpgroups, int64_t stages,
-                           int64_t persistent) {
+                           int64_t persistent, int64_t blocksPerSM = 1) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto kType = cast<RankedTensorType>(op.getKey().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
@@ -222,7 +239,8 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
   bool explicitKeys = keysPerTile != 0;
   if (!keysPerTile)
     keysPerTile = std::min<int64_t>(
-        warpgroups >= 3 || banded     ? 128
+        blocksPerSM == 2              ? 48
+        : warpgroups >= 3 || banded   ? 128
         : qType.getDimSize(3) < 128 ? 176
                                       : 192,
         std::max<int64_t>(llvm::alignTo(kType.getDimSize(2), 16), 16));
@@ -230,6 +248,7 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
   if (!explicitKeys && windowed)
     keysPerTile = llvm::PowerOf2Ceil(keysPerTile);
   WgmmaTiling tiling{keysPerTile, 2, warpgroups, wgmmaMasking(op), windowed};
+  tiling.blocksPerSM = blocksPerSM;
   // Persistent blocks (one an SM, the device's count at run time) where
   // the band is a window: every row block then visits about as many key
   // tiles (the window's), so a static turn order stays balanced, and the
@@ -261,8 +280,9 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
     tiling.stages = stages;
     return tiling;
   }
-  // As many stages as fit (at most 4).
-  int64_t budget = 200 * 1024;
+  // As many stages as fit (at most 4), in half the shared memory where
+  // two blocks share a multiprocessor.
+  int64_t budget = blocksPerSM == 2 ? 112 * 1024 : 200 * 1024;
   auto deeper = tiling;
   for (++deeper.stages;
        deeper.stages <= 4 &&
@@ -299,6 +319,14 @@ WgmmaTiling chooseWgmmaTiling(AttentionOp op,
       blockRows =
           llvm::alignTo(sq, 192) * 100 > llvm::alignTo(sq, 256) * 109 ? 256
                                                                       : 192;
+  }
+  // Two blocks a multiprocessor: two consumer warpgroups at 104
+  // registers, where that holds the tile (else one block).
+  if (options.wgmmaBlocksPerSM == 2) {
+    WgmmaTiling pair = wgmmaTilingFor(op, keysPerTile, 2, stages,
+                                      /*persistent=*/0, /*blocksPerSM=*/2);
+    if (pair.fits(headDim, valueDim))
+      return pair;
   }
   WgmmaTiling tiling = wgmmaTilingFor(op, keysPerTile, blockRows / 64, stages,
                                       options.wgmmaPersistent);
@@ -560,6 +588,10 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
         {ShapedType::kDynamic}, kb.getI8Type(), AffineMap(),
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
     Value dyn = gpu::DynamicSharedMemoryOp::create(kb, bytesType);
+    // The dynamic bytes begin at the symbol (seqc-gpu-dynamic-shared makes
+    // it `.extern`; as upstream leaves it, a one-byte static among the
+    // mbarriers, aligning it landed the tiles on the barriers or past the
+    // block's shared memory once two blocks shared a multiprocessor).
     Value rawBase = memref::ExtractAlignedPointerAsIndexOp::create(kb, dyn);
     Value pad = arith::AndIOp::create(
         kb, arith::SubIOp::create(kb, idx(0), rawBase), idx(1023));
@@ -1040,7 +1072,8 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
                        arith::AddIOp::create(kb, count, idx(1))});
         });
     kb.restoreInsertionPoint(afterRoles);
-  }, /*sharedFloats=*/0, /*extraWorkgroup=*/{}, sharedBytes);
+  }, /*sharedFloats=*/0, /*extraWorkgroup=*/{}, sharedBytes,
+     tiling.blocksPerSM);
   outputs.replace(op, rewriter, k);
 }
 } // namespace

@@ -2884,11 +2884,13 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
     }
     if (!llvm::is_contained({0, 128, 192, 256}, attentionWgmmaRows) ||
         !llvm::is_contained({0, 2, 3, 4}, attentionWgmmaStages) ||
-        attentionWgmmaPersistent < -1) {
+        attentionWgmmaPersistent < -1 ||
+        !llvm::is_contained({0, 1, 2}, attentionWgmmaBlocksPerSM)) {
       getOperation().emitError()
           << "convert-seq-to-gpu: attention-wgmma-rows must be 0, 128, 192 or 256, "
-             "attention-wgmma-stages 0, 2, 3 or 4 and "
-             "attention-wgmma-persistent >= -1";
+             "attention-wgmma-stages 0, 2, 3 or 4, "
+             "attention-wgmma-persistent >= -1 and "
+             "attention-wgmma-blocks-per-sm 0, 1 or 2";
       return signalPassFailure();
     }
     if (attentionDecodeBlocks < 0) {
@@ -2907,7 +2909,8 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
         &getContext(), attentionTensorCores, attentionWgmma,
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile,
                             attentionWgmmaRows, attentionWgmmaStages,
-                            attentionWgmmaPersistent, attentionDecodeBlocks},
+                            attentionWgmmaPersistent,
+                            attentionWgmmaBlocksPerSM, attentionDecodeBlocks},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
         attentionDecodeKeys, attentionDecodeVector, attentionDecodeTranspose);
     if (selectiveScanTimeSplit < 0) {

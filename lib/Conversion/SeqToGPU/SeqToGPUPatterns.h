@@ -11,6 +11,7 @@
 #include "../SeqToLinalg/LoweringUtils.h"
 
 #include "seq/IR/SeqOps.h"
+#include "seqc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -83,20 +84,23 @@ public:
 
   /// `blocks` blocks of `threads` threads; `body(b, blockId, threadId)`.
   /// `sharedFloats` f32 of shared memory are `shared` meanwhile.
+  /// `minBlocksPerSM` > 1 asks ptxas to fit that many blocks on a
+  /// multiprocessor (its register cap then 65536 / (threads · blocks);
+  /// `nvvm.minctasm` on the kernel, by seqc-gpu-kernel-attributes).
   void launch(int64_t blocks, int64_t threads,
               function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body,
               int64_t sharedFloats = 0,
               ArrayRef<Type> extraWorkgroup = {},
-              int64_t dynamicSharedBytes = 0) {
+              int64_t dynamicSharedBytes = 0, int64_t minBlocksPerSM = 1) {
     launch(index(blocks), threads, body, sharedFloats, extraWorkgroup,
-           dynamicSharedBytes);
+           dynamicSharedBytes, minBlocksPerSM);
   }
   /// The same with a block count computed by the host code (an index).
   void launch(Value blocks, int64_t threads,
               function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body,
               int64_t sharedFloats = 0,
               ArrayRef<Type> extraWorkgroup = {},
-              int64_t dynamicSharedBytes = 0) {
+              int64_t dynamicSharedBytes = 0, int64_t minBlocksPerSM = 1) {
     Value one = index(1);
     SmallVector<Type> workgroup;
     if (sharedFloats > 0)
@@ -111,6 +115,9 @@ public:
                                         /*dynamicSharedMemorySize=*/dynamicBytes,
                                         /*asyncTokenType=*/nullptr,
                                         /*asyncDependencies=*/{}, workgroup);
+    if (minBlocksPerSM > 1)
+      launch->setAttr(kMinBlocksPerSMAttr,
+                      b.getI32IntegerAttr(static_cast<int32_t>(minBlocksPerSM)));
     // The kernel is named after its function and the op it lowers (the op
     // being rewritten, where the builder inserts): `decode_attention`.
     if (b.getInsertionPoint() != b.getInsertionBlock()->end()) {
@@ -644,6 +651,9 @@ struct MmaAttentionOptions {
   /// block per item; -1: the kernel's choice, one a multiprocessor under a
   /// window).
   int64_t wgmmaPersistent = -1;
+  /// Blocks of the wgmma kernel a multiprocessor: 1 or 2 (0: the kernel's
+  /// choice).
+  int64_t wgmmaBlocksPerSM = 0;
   /// Blocks the split-key kernel's key splits aim at (0: the kernel's
   /// choice, mmaKeySplits).
   int64_t decodeBlocks = 0;

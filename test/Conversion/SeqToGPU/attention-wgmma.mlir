@@ -16,7 +16,9 @@
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=64" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=5" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-persistent=-2" 2>&1 | FileCheck %s --check-prefix=BADROWS
+// RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-blocks-per-sm=3" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=3" | FileCheck %s --check-prefix=STAGES3
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-blocks-per-sm=2" | FileCheck %s --check-prefix=PAIR
 // Persistent: 5 resident blocks take the 32 items in turn (block, block +
 // 5, ...), the producer waiting for Q's release before each item's Q.
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=128 attention-wgmma-persistent=5" | FileCheck %s --check-prefix=PERSIST
@@ -130,7 +132,25 @@
 // ROWS256: setmaxnreg.inc.sync.aligned.u32 112;
 // ROWS256: wgmma.mma_async.sync.aligned.m64n64k16
 
-// BADROWS: attention-wgmma-rows must be 0, 128, 192 or 256, attention-wgmma-stages 0, 2, 3 or 4 and attention-wgmma-persistent >= -1
+// Two blocks a multiprocessor: the unmasked D64 function takes two
+// consumer warpgroups at 104 registers and 48-key tiles (Q 16 KB + 4 x 12
+// KB + 1 KB), its launch marked for nvvm.minctasm; a masked D64 function
+// (a band's masks) and a D128 one keep one block.
+// PAIR-LABEL: func.func @attention_bf16
+// PAIR: threads({{.*}}) in ({{.*}} = %c512, {{.*}})
+// PAIR-NOT: seqc.min_blocks_per_sm
+// PAIR-LABEL: func.func @full_d128
+// PAIR: setmaxnreg.inc.sync.aligned.u32 240;
+// PAIR-NOT: seqc.min_blocks_per_sm
+// PAIR-LABEL: func.func @full_d64
+// PAIR: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x48x64xbf16
+// PAIR: threads({{.*}}) in ({{.*}} = %c384, {{.*}}) dynamic_shared_memory_size %c66560_i32
+// PAIR: setmaxnreg.dec.sync.aligned.u32 24;
+// PAIR: setmaxnreg.inc.sync.aligned.u32 104;
+// PAIR: wgmma.mma_async.sync.aligned.m64n48k16
+// PAIR: } {seqc.min_blocks_per_sm = 2 : i32}
+
+// BADROWS: attention-wgmma-rows must be 0, 128, 192 or 256, attention-wgmma-stages 0, 2, 3 or 4, attention-wgmma-persistent >= -1 and attention-wgmma-blocks-per-sm 0, 1 or 2
 
 // Three K/V stages asked for: 2 + 4 x 3 barriers; D 128 with 128-key tiles
 // (the window's) then takes 1 KB + Q 32 KB + 3 x 64 KB of shared memory.

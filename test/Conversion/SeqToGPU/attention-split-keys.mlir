@@ -137,6 +137,9 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // MMA-LABEL: func.func @decode_bf16
 // MMA: %[[PARTIAL:.*]] = memref.alloc() : memref<32x32x130xf32>
 // MMA: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}) {{.*}}function(@decode_bf16_attention)
+// K and V stream through cp.async with a 128-byte L2 prefetch.
+// MMA: cp.async.cg.shared.global.L2::128B [$0], [g], 16, $2;
+// MMA: nvgpu.device_async_create_group
 // MMA: nvvm.mma.sync
 // MMA: vector.store %{{.*}}, %[[PARTIAL]]{{.*}} : memref<32x32x130xf32>, vector<2xf32>
 // MMA: function(@decode_bf16_attention_combine)
@@ -144,6 +147,7 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // A prefill (512 queries) stays on the one-pass kernel.
 // MMA-LABEL: func.func @prefill_bf16
 // MMA-NOT: x130xf32>
+// MMA-NOT: L2::128B
 // MMA: nvvm.mma.sync
 // MMA-LABEL: func.func @decode_bf16_many_rows
 // Splits aimed at 100 blocks: ceil(100 / 8 KV heads) = 13 splits, of

@@ -26,7 +26,7 @@
 // for decoding, few (batch, head) pairs of up to 64 query rows over many
 // keys, a block takes one (batch, KV head, share of the keys) and a tile of
 // the GQA group's query rows packed (p = (h - kvh·G)·Sq + i: every head of
-// the group reads each K/V tile once), with 16 rows a warp and 128 keys a
+// the group reads each K/V tile once), with 16 rows a warp and 64 keys a
 // tile; it writes its rows' partial softmax (max in natural log units,
 // sum, unnormalized O) and the split-key combine kernel normalizes them.
 //
@@ -784,17 +784,19 @@ int64_t sharedBytes(AttentionOp op, const MmaTiling &tiling) {
 }
 
 /// The split-key kernel's tiling: 16 rows a warp (a decoding group has few
-/// rows), 128 keys a tile where they fit two blocks an SM, else 64;
-/// `options` override either. Measured on the H100 (bf16, GQA 32:8, D 128,
-/// kernel times with the combine): 128 keys against 64, 0.103 / 0.115 ms at
-/// B8 KV8192, 0.198 / 0.235 ms at B1 KV131072 (93% of copy bandwidth),
-/// 0.117 / 0.129 ms at B2 Sq8 KV32768.
+/// rows), 64 keys a tile; `options` override either. Measured on the H100
+/// (bf16, GQA 32:8, D 128, kernel times with the combine): in session 10,
+/// with splits towards 528 blocks, 128 keys against 64 were 0.103 / 0.115
+/// ms at B8 KV8192, 0.198 / 0.235 at B1 KV131072, 0.117 / 0.129 at B2 Sq8
+/// KV32768; with the splits aimed at one wave of 256 blocks (session 12 on)
+/// 64 keys are as fast or faster, in sessions 13 and 16 (one call each):
+/// B8 KV8192 0.100 / 0.102 and 0.098 / 0.100 (64 / 128), B2 Sq8 0.104 /
+/// 0.107 and 0.104 / 0.105, B1 KV131072 0.194 / 0.194 and 0.193 / 0.191,
+/// B1 KV8192 equal.
 MmaTiling splitKeyTiling(AttentionOp op, const MmaAttentionOptions &options) {
-  MmaTiling tiling{1, 128};
+  MmaTiling tiling{1, 64};
   if (options.rowsPerWarp)
     tiling.mTiles = options.rowsPerWarp / 16;
-  if (sharedBytes(op, tiling) > 110 * 1024)
-    tiling.keysPerTile = 64;
   if (llvm::is_contained({16, 32, 64, 128}, options.keysPerTile))
     tiling.keysPerTile = options.keysPerTile;
   return tiling;

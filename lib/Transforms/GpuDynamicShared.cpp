@@ -28,23 +28,21 @@ struct SeqcGpuDynamicShared
     : seqc::impl::SeqcGpuDynamicSharedBase<SeqcGpuDynamicShared> {
   void runOnOperation() override {
     gpu::GPUModuleOp module = getOperation();
-    bool uses = false;
-    module.walk([&](gpu::DynamicSharedMemoryOp op) {
-      auto type = op.getType();
-      uses |= type.getElementType().isInteger(8);
-      if (!type.getElementType().isInteger(8)) {
-        op.emitError() << "seqc-gpu-dynamic-shared: expected a memref of i8";
-        signalPassFailure();
-      }
-    });
+    bool uses = module
+                    .walk([](gpu::DynamicSharedMemoryOp) {
+                      return WalkResult::interrupt();
+                    })
+                    .wasInterrupted();
     if (!uses)
       return;
-    // The lowering reuses the first zero-size global of the shared space
-    // with that alignment: ours must be the only one, and external.
+    // The lowering takes the first zero-size array global of the shared
+    // space with that alignment: where there is one, it is made external;
+    // else ours goes first.
     for (auto global : module.getBody()->getOps<LLVM::GlobalOp>()) {
       auto array = dyn_cast<LLVM::LLVMArrayType>(global.getType());
       if (array && array.getNumElements() == 0 &&
-          global.getAddrSpace() == kSharedAddressSpace) {
+          global.getAddrSpace() == kSharedAddressSpace &&
+          global.getAlignment().value_or(0) == kDynamicAlignment) {
         global.setLinkage(LLVM::Linkage::External);
         return;
       }

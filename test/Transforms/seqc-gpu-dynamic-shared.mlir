@@ -47,3 +47,20 @@ gpu.module @already {
     gpu.return
   }
 }
+
+// One of another alignment is not the lowering's: ours goes first.
+// CHECK-LABEL: gpu.module @other_alignment
+// CHECK-NEXT: llvm.mlir.global external @__seqc_dynamic_shared()
+// CHECK-NEXT: llvm.mlir.global internal @eight()
+// NVVM-LABEL: gpu.module @other_alignment
+// NVVM: llvm.mlir.addressof @__seqc_dynamic_shared : !llvm.ptr<3>
+gpu.module @other_alignment {
+  llvm.mlir.global internal @eight() {addr_space = 3 : i32, alignment = 8 : i64} : !llvm.array<0 x i8>
+  gpu.func @k(%o: memref<4xi8>) kernel {
+    %d = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+    %c0 = arith.constant 0 : index
+    %v = memref.load %d[%c0] : memref<?xi8, #gpu.address_space<workgroup>>
+    memref.store %v, %o[%c0] : memref<4xi8>
+    gpu.return
+  }
+}

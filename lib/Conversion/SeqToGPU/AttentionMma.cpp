@@ -186,11 +186,6 @@ private:
         ArrayRef<OpFoldResult>{kb.getIndexAttr(width), kb.getIndexAttr(1)});
   }
 
-  /// Starts copying rows [row0, row0 + tileRows) of `src` (zeros past
-  /// `rows`) into the shared tile `smem` with cp.async, 16 bytes per copy,
-  /// spread over the block's threads; commits them as one group, whose
-  /// token it returns. Row r is `src[lead..., r, :]`, or
-  /// `src[rowAt(r)..., :]` when `rowAt` is given.
   /// cp.async of 16 bytes from `src[at]` into `smem[row][col]` (zero-filled
   /// past `srcElements` of 8), with an L2 prefetch of 128 bytes: inline PTX,
   /// since the NVVM op has no prefetch size. The thread's next commit
@@ -230,6 +225,11 @@ private:
         /*operand_attrs=*/ArrayAttr());
   }
 
+  /// Starts copying rows [row0, row0 + tileRows) of `src` (zeros past
+  /// `rows`) into the shared tile `smem` with cp.async, 16 bytes per copy,
+  /// spread over the block's threads; commits them as one group, whose
+  /// token it returns. Row r is `src[lead..., r, :]`, or
+  /// `src[rowAt(r)..., :]` when `rowAt` is given.
   Value stageAsync(
       ImplicitLocOpBuilder &kb, Value src, ValueRange lead, Value row0,
       int64_t rows, int64_t width, Value smem, Value thread, int64_t tileRows,

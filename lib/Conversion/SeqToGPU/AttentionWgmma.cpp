@@ -143,12 +143,12 @@ struct WgmmaTiling {
   bool fits(int64_t headDim, int64_t valueDim) const {
     if (windowed && 128 % keysPerTile != 0)
       return false;
-    // (Persistent consumers have 8 registers fewer.)
-    int64_t fewer = kConsumerRegisters[warpgroups - 2][0] -
-                    consumerRegisters();
     if (blocksPerSM == 2)
       return warpgroups == 2 && persistentBlocks == 0 && headDim <= 64 &&
              masking == 0 && keysPerTile + valueDim / 2 <= 80;
+    // (Persistent consumers have 8 registers fewer.)
+    int64_t fewer = kConsumerRegisters[warpgroups - 2][0] -
+                    consumerRegisters();
     if (warpgroups == 2)
       return keysPerTile + valueDim / 2 <= 256 - masking - fewer;
     int64_t bound = warpgroups == 3 ? 160 : 104;

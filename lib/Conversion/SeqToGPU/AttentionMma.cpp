@@ -193,6 +193,8 @@ private:
   void copyWithL2Prefetch(ImplicitLocOpBuilder &cb, Value smem, Value row,
                           Value col, Value src, ArrayRef<Value> at,
                           Value srcElements) {
+    // Byte offsets by the element size (the tiles' 16-bit floats).
+    int64_t item = cast<MemRefType>(smem.getType()).getElementTypeBitWidth() / 8;
     auto meta = memref::ExtractStridedMetadataOp::create(cb, src);
     Value element = meta.getOffset();
     for (auto [i, v] : llvm::enumerate(at))
@@ -202,7 +204,7 @@ private:
         cb,
         memref::ExtractAlignedPointerAsIndexOp::create(cb,
                                                       meta.getBaseBuffer()),
-        arith::MulIOp::create(cb, element, idx(2)));
+        arith::MulIOp::create(cb, element, idx(item)));
     int64_t width = cast<MemRefType>(smem.getType()).getDimSize(1);
     Value shared = arith::AddIOp::create(
         cb, memref::ExtractAlignedPointerAsIndexOp::create(cb, smem),
@@ -210,8 +212,8 @@ private:
             cb,
             arith::AddIOp::create(cb, arith::MulIOp::create(cb, row, idx(width)),
                                   col),
-            idx(2)));
-    Value bytes = arith::MulIOp::create(cb, srcElements, idx(2));
+            idx(item)));
+    Value bytes = arith::MulIOp::create(cb, srcElements, idx(item));
     LLVM::InlineAsmOp::create(
         cb, LLVM::LLVMVoidType::get(cb.getContext()),
         ValueRange{arith::IndexCastOp::create(cb, cb.getI32Type(), shared),

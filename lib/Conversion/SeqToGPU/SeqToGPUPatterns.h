@@ -86,7 +86,7 @@ public:
   /// `sharedFloats` f32 of shared memory are `shared` meanwhile.
   /// `minBlocksPerSM` > 1 asks ptxas to fit that many blocks on a
   /// multiprocessor (its register cap then 65536 / (threads · blocks);
-  /// `nvvm.minctasm` on the kernel, by seqc-gpu-kernel-attributes).
+  /// `nvvm.minctasm` on the kernel, by seqc-gpu-kernel-bounds).
   void launch(int64_t blocks, int64_t threads,
               function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body,
               int64_t sharedFloats = 0,

@@ -231,6 +231,13 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                          "in [0, 65536] (0: the kernel's choice), got '" +
                          value + "'");
       options.attentionDecodeBlocks = number;
+    } else if (key == "attention-decode-tma") {
+      if (value.getAsInteger(10, number) || number < -1 || number == 1 ||
+          number > 8)
+        return makeError("option 'attention-decode-tma' must be -1 (the "
+                         "kernel's choice), 0 (off) or 2 to 8 stages, got '" +
+                         value + "'");
+      options.attentionDecodeTma = number;
     } else if (key == "attention-decode-keys") {
       if (value.getAsInteger(10, number) ||
           !llvm::is_contained({1, 2, 4, 8, 16}, number))
@@ -267,7 +274,7 @@ llvm::Expected<CompileOptions> CompileOptions::parse(llvm::StringRef text) {
                        "attention-wgmma-blocks-per-sm, "
                        "attention-split-keys, "
                        "attention-decode-rows, attention-decode-keys, "
-                       "attention-decode-blocks, "
+                       "attention-decode-blocks, attention-decode-tma, "
                        "selective-scan-time-split, selective-scan-bc-steps, "
                        "selective-scan-state-lanes, selective-scan-pipelined, "
                        "selective-scan-poly-exp, "
@@ -313,6 +320,9 @@ std::string CompileOptions::str() const {
          (attentionDecodeKeys
               ? " attention-decode-keys=" + std::to_string(attentionDecodeKeys)
               : "") +
+         (attentionDecodeTma >= 0 ? " attention-decode-tma=" +
+                                        std::to_string(attentionDecodeTma)
+                                  : "") +
          (attentionDecodeBlocks ? " attention-decode-blocks=" +
                                       std::to_string(attentionDecodeBlocks)
                                 : "") +
@@ -662,6 +672,7 @@ Session::lower(const CompileOptions &options,
     pipelineOptions.attentionDecodeRows = options.attentionDecodeRows;
     pipelineOptions.attentionDecodeKeys = options.attentionDecodeKeys;
     pipelineOptions.attentionDecodeBlocks = options.attentionDecodeBlocks;
+    pipelineOptions.attentionDecodeTma = options.attentionDecodeTma;
     pipelineOptions.attentionWgmmaStages = options.attentionWgmmaStages;
     pipelineOptions.attentionWgmmaPersistent = options.attentionWgmmaPersistent;
     pipelineOptions.attentionWgmmaBlocksPerSM =

@@ -64,6 +64,7 @@ void mlir::seqc::buildCUDAPipeline(OpPassManager &pm,
   seqToGPU.attentionDecodeRows = options.attentionDecodeRows;
   seqToGPU.attentionDecodeKeys = options.attentionDecodeKeys;
   seqToGPU.attentionDecodeBlocks = options.attentionDecodeBlocks;
+  seqToGPU.attentionDecodeTma = options.attentionDecodeTma;
   seqToGPU.selectiveScanTimeSplit = options.selectiveScanTimeSplit;
   seqToGPU.selectiveScanBCSteps = options.selectiveScanBCSteps;
   seqToGPU.selectiveScanStateLanes = options.selectiveScanStateLanes;

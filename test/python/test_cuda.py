@@ -241,6 +241,9 @@ MMA_SPLIT_CASES = [
     (1, 32, 8, 1, 8192, 128, 128, dict(), "attention-decode-blocks=264"),
     (1, 32, 8, 1, 4999, 128, 128, dict(kv_lengths=[4001]),
      "attention-decode-blocks=37"),
+    # Long enough for one block an SM with the TMA ring (16 splits of 40
+    # tiles); keys the tiles do not divide, the kv length inside a split.
+    (1, 32, 8, 1, 40001, 128, 128, dict(kv_lengths=[39000]), None),
 ]
 
 
@@ -255,7 +258,27 @@ def test_attention_mma_split_keys(torch, case, layout):
     rounded inputs with the LSE, fully masked rows giving 0 and -inf, and
     against the one-pass kernel (attention-split-keys=0); inputs
     contiguous or as [B, S, H, D] storage seen through a transpose."""
+    check_mma_split_keys(torch, case, layout, "attention-decode-tma=0")
+
+
+@cuda
+@pytest.mark.parametrize("case", range(len(MMA_SPLIT_CASES)))
+@pytest.mark.parametrize("layout,stages", [("contiguous", 3), ("bshd", None),
+                                           ("contiguous", 4)])
+def test_attention_mma_split_keys_tma(torch, case, layout, stages):
+    """The split-key kernel with its K/V tiles by TMA into a ring of
+    `stages` (the default, 2, where None; sm_90a: elsewhere the option is
+    ignored and the cp.async kernel runs): a copy warp beside the warps of
+    rows, 128-byte swizzled boxes read by ldmatrix, rows past the keys
+    zero-filled by the copy engine. The same checks as the cp.async
+    kernel's."""
+    check_mma_split_keys(torch, case, layout,
+                         stages and "attention-decode-tma=%d" % stages)
+
+
+def check_mma_split_keys(torch, case, layout, extra):
     B, Hq, Hkv, Sq, Skv, D, Dv, opts, options = MMA_SPLIT_CASES[case]
+    options = " ".join(o for o in (options, extra) if o)
     opts = dict(opts)
     r = rng(3500 + case)
     q, k, v = (bf16_in_layout(torch, r, shape, layout) for shape in
@@ -1535,6 +1558,7 @@ def test_cuda_compile_options_are_checked():
                       ("attention-decode-rows=x", "attention-decode-rows"),
                       ("attention-decode-keys=3", "attention-decode-keys' must be 1, 2, 4, 8 or 16"),
                       ("attention-decode-blocks=-1", "attention-decode-blocks' needs an integer in \\[0, 65536\\]"),
+                      ("attention-decode-tma=1", "attention-decode-tma' must be -1 \\(the kernel's choice\\), 0 \\(off\\) or 2 to 8 stages"),
                       ("selective-scan-time-split=-4", "selective-scan-time-split' needs a non-negative"),
                       ("attention-decode-vector=2", "attention-decode-vector' must be 0 or 1"),
                       ("selective-scan-bc-steps=3", "selective-scan-bc-steps' must be 1, 2 or 4"),

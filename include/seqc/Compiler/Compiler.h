@@ -80,6 +80,9 @@ struct CompileOptions {
   /// Blocks the split-key tensor-core attention's splits aim at (0: the
   /// kernel's choice).
   int64_t attentionDecodeBlocks = 0;
+  /// Stages of the split-key attention's TMA ring on sm_90a (0: off; -1:
+  /// the kernel's choice).
+  int64_t attentionDecodeTma = -1;
   /// K/V ring stages of the sm_90a attention (2-4; 0: as many as fit).
   int64_t attentionWgmmaStages = 0;
   /// Resident blocks of the sm_90a attention that take its row blocks in

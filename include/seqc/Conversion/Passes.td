@@ -151,6 +151,10 @@ def ConvertSeqToGPU : Pass<"convert-seq-to-gpu", "ModuleOp"> {
            "Blocks the split-key tensor-core attention's key splits aim at "
            "(0: the kernel's choice, one wave of two blocks an SM where the "
            "query tiles allow)">,
+    Option<"attentionDecodeTma", "attention-decode-tma", "int64_t", "-1",
+           "Stages of the split-key tensor-core attention's TMA ring on "
+           "sm_90a, a copy warp beside the warps of rows (0: cp.async by "
+           "every thread, one K and one V tile; -1: the kernel's choice)">,
     Option<"attentionDecodeKeys", "attention-decode-keys", "int64_t", "0",
            "Keys per step of the split-key attention (their loads issued "
            "together): 1, 2, 4, 8 or 16 (0: 8)">,

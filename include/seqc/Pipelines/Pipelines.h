@@ -109,6 +109,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Blocks the split-key tensor-core attention's key splits "
                      "aim at (0: the kernel's choice)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> attentionDecodeTma{
+      *this, "attention-decode-tma",
+      llvm::cl::desc("Stages of the split-key tensor-core attention's TMA "
+                     "ring on sm_90a (0: off; -1: the kernel's choice)"),
+      llvm::cl::init(-1)};
   PassOptions::Option<int64_t> attentionDecodeKeys{
       *this, "attention-decode-keys",
       llvm::cl::desc("Keys per step of the split-key attention (1, 2, 4, 8, "

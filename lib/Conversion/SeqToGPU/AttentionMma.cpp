@@ -29,6 +29,12 @@
 // the group reads each K/V tile once), with 16 rows a warp and 64 keys a
 // tile; it writes its rows' partial softmax (max in natural log units,
 // sum, unnormalized O) and the split-key combine kernel normalizes them.
+// On sm_90a (attention-decode-tma, 2 stages by default) K and V come by
+// TMA instead: a copy warp beside as many warps as the packed rows need
+// fills a ring of (K, V) tile pairs, each tile boxes of 64 columns in the
+// copy engine's 128-byte swizzle (ldmatrix addresses XOR the 16-byte chunk
+// with the row mod 8), full/empty mbarriers per stage; no block-wide
+// barrier in the key loop. Rows past the keys come zero-filled.
 //
 // Register fragments (g = lane / 4, t = lane % 4), per PTX's m16n8k16:
 //   A (16x16, row): r0 = (g, 2t..2t+1), r1 = (g+8, 2t..), r2 = (g, 2t+8..),
@@ -56,6 +62,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::seqc;
@@ -63,6 +70,18 @@ using namespace mlir::seqc::seq;
 
 namespace {
 constexpr int64_t kWarps = 4, kThreads = 32 * kWarps;
+/// Columns of a TMA box (128 bytes of 16-bit floats, the swizzle's span).
+constexpr int64_t kTmaBoxCols = 64;
+
+/// Inline PTX with side effects, no results.
+void inlinePtx(ImplicitLocOpBuilder &b, ValueRange operands, StringRef text,
+               StringRef constraints) {
+  LLVM::InlineAsmOp::create(
+      b, LLVM::LLVMVoidType::get(b.getContext()), operands, text, constraints,
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None,
+      /*asm_dialect=*/LLVM::AsmDialectAttr(), /*operand_attrs=*/ArrayAttr());
+}
 
 struct Frag {
   Value c[4];
@@ -72,10 +91,27 @@ struct Frag {
 /// query rows (16 or 32 rows), a block 4 warps; keys go by `keysPerTile`.
 struct MmaTiling {
   int64_t mTiles, keysPerTile;
+  /// Warps computing rows (the split-key TMA kernel: as many as the packed
+  /// rows need, beside its copy warp).
+  int64_t warps = kWarps;
+  /// Split-key kernel: K/V tiles by TMA into a ring of this many stages
+  /// (sm_90), a producer warp issuing the copies; 0: cp.async by every
+  /// thread, one K and one V tile (FlashAttention-2's order).
+  int64_t tmaStages = 0;
   int64_t rowsPerWarp() const { return 16 * mTiles; }
-  int64_t blockRows() const { return rowsPerWarp() * kWarps; }
+  int64_t blockRows() const { return rowsPerWarp() * warps; }
   int64_t keyTiles() const { return keysPerTile / 8; }
 };
+
+/// Dynamic shared memory of the split-key TMA kernel: 1 KB of alignment
+/// slack, the ring's K and V boxes, the block's Q rows (padded).
+int64_t tmaSharedBytes(int64_t headDim, int64_t valueDim,
+                       const MmaTiling &tiling) {
+  int64_t boxes = llvm::divideCeil(headDim, kTmaBoxCols) +
+                  llvm::divideCeil(valueDim, kTmaBoxCols);
+  return 1024 + tiling.tmaStages * boxes * tiling.keysPerTile * 128 +
+         2 * tiling.blockRows() * (headDim + 8);
+}
 
 class MmaAttention {
 public:
@@ -141,6 +177,19 @@ private:
                               Value col, int64_t tiles, bool transpose) {
     auto type = VectorType::get({tiles, 2}, elt);
     Value m = nvgpu::LdMatrixOp::create(kb, type, smem, ValueRange{row, col},
+                                        transpose, tiles);
+    SmallVector<Value> regs;
+    for (int64_t i = 0; i < tiles; ++i)
+      regs.push_back(vector::ExtractOp::create(kb, m, ArrayRef<int64_t>{i}));
+    return regs;
+  }
+
+  /// The same from the flat shared view `flat` at element `at` (the
+  /// lane's row address).
+  SmallVector<Value> ldmatrixAt(ImplicitLocOpBuilder &kb, Value flat, Value at,
+                                int64_t tiles, bool transpose) {
+    auto type = VectorType::get({tiles, 2}, elt);
+    Value m = nvgpu::LdMatrixOp::create(kb, type, flat, ValueRange{at},
                                         transpose, tiles);
     SmallVector<Value> regs;
     for (int64_t i = 0; i < tiles; ++i)
@@ -241,7 +290,7 @@ private:
     int64_t chunks = tileRows * chunksPerRow;
     MLIRContext *ctx = kb.getContext();
     SmallVector<Value> tokens;
-    for (int64_t c0 = 0; c0 < chunks; c0 += kThreads) {
+    for (int64_t c0 = 0; c0 < chunks; c0 += copyThreads) {
       Value c = arith::AddIOp::create(kb, thread, idx(c0));
       auto copy = [&](ImplicitLocOpBuilder &cb) -> Value {
         Value r = arith::DivUIOp::create(cb, c, idx(chunksPerRow));
@@ -279,7 +328,7 @@ private:
                    /*bypassL1=*/cb.getUnitAttr())
             .getResult();
       };
-      if (c0 + kThreads <= chunks) {
+      if (c0 + copyThreads <= chunks) {
         if (Value t = copy(kb))
           tokens.push_back(t);
         continue;
@@ -312,6 +361,8 @@ private:
   MmaTiling tiling;
   int64_t splits;
   Type elt;
+  /// Threads taking part in stageAsync's copies.
+  int64_t copyThreads = kThreads;
 };
 
 void MmaAttention::build(PatternRewriter &rewriter) {
@@ -363,6 +414,42 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   int64_t sharedBytes = 0;
   for (MemRefType t : tilesInShared)
     sharedBytes += t.getNumElements() * 2;
+  // The TMA ring (split-key, sm_90): per stage a K and a V tile, each as
+  // boxes of 64 columns (128 bytes, swizzled in 16-byte chunks by the row's
+  // index mod 8, the copy engine's SWIZZLE_128B) of `keysPerTile` rows;
+  // then the block's Q rows (padded, by cp.async). A producer warp after
+  // the `consumers` warps of rows issues the copies.
+  const bool tma = packed && tiling.tmaStages > 0;
+  const int64_t stages = tiling.tmaStages, consumers = tiling.warps;
+  const int64_t kBoxes = llvm::divideCeil(headDim, kTmaBoxCols),
+                vBoxes = llvm::divideCeil(valueDim, kTmaBoxCols);
+  const int64_t boxElements = keysPerTile * kTmaBoxCols;
+  const int64_t stageElements = (kBoxes + vBoxes) * boxElements;
+  int64_t threads = kThreads;
+  Value kMap, vMap;
+  if (tma) {
+    threads = 32 * (consumers + 1);
+    copyThreads = 32 * consumers;
+    sharedBytes = tmaSharedBytes(headDim, valueDim, tiling);
+    MLIRContext *ctx = rewriter.getContext();
+    auto tensorMap = [&](Value tensor) {
+      Value view = k.buffer(tensor, /*unitInnerStride=*/true);
+      Value unranked = memref::CastOp::create(
+          k.b, UnrankedMemRefType::get(elt, /*memorySpace=*/0), view);
+      auto type = nvgpu::TensorMapDescriptorType::get(
+          ctx, k.sharedType({1, 1, keysPerTile, kTmaBoxCols}, elt),
+          nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+          nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
+          nvgpu::TensorMapOOBKind::OOB_ZERO,
+          nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+      return nvgpu::TmaCreateDescriptorOp::create(
+                 k.b, type, unranked,
+                 ValueRange{idx(1), idx(1), idx(keysPerTile), idx(kTmaBoxCols)})
+          .getResult();
+    };
+    kMap = tensorMap(op.getKey());
+    vMap = tensorMap(op.getValue());
+  }
   Value partial;
   if (packed)
     partial = memref::AllocOp::create(
@@ -370,11 +457,51 @@ void MmaAttention::build(PatternRewriter &rewriter) {
                              k.b.getF32Type()));
   int64_t blocks =
       packed ? batch * kvHeads * splits * qTiles : batch * qHeads * qTiles;
-  k.launch(blocks, kThreads, [&](ImplicitLocOpBuilder &kb, Value block,
-                                 Value thread) {
+  k.launch(blocks, threads, [&](ImplicitLocOpBuilder &kb, Value block,
+                                Value thread) {
     ScalarMath m(kb);
-    SmallVector<Value> tiles = k.dynamicShared(kb, tilesInShared);
-    Value kTile = tiles[0], vTile = tiles[1], qTile = tiles[2];
+    MLIRContext *ctx = kb.getContext();
+    Value kTile, vTile, qTile, dyn, pad, flat, bars;
+    if (!tma) {
+      SmallVector<Value> tiles = k.dynamicShared(kb, tilesInShared);
+      kTile = tiles[0], vTile = tiles[1], qTile = tiles[2];
+    } else {
+      // The ring from a 1024-byte-aligned base (the swizzle is of address
+      // bits 4-9), Q after it.
+      auto bytesType = MemRefType::get(
+          {ShapedType::kDynamic}, kb.getI8Type(), AffineMap(),
+          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+      dyn = gpu::DynamicSharedMemoryOp::create(kb, bytesType);
+      Value rawBase = memref::ExtractAlignedPointerAsIndexOp::create(kb, dyn);
+      pad = arith::AndIOp::create(
+          kb, arith::SubIOp::create(kb, idx(0), rawBase), idx(1023));
+      flat = memref::ViewOp::create(
+          kb, k.sharedType({stages * stageElements}, elt), dyn, pad,
+          ValueRange{});
+      qTile = memref::ViewOp::create(
+          kb, tilesInShared[2], dyn,
+          arith::AddIOp::create(kb, pad, idx(2 * stages * stageElements)),
+          ValueRange{});
+      // Barriers: full[s] (the producer's arrival and the bytes), then
+      // empty[s] (one arrival per warp of rows).
+      bars = nvgpu::MBarrierCreateOp::create(
+          kb, nvgpu::MBarrierGroupType::get(
+                  ctx, gpu::AddressSpaceAttr::get(
+                           ctx, gpu::AddressSpace::Workgroup),
+                  2 * stages));
+      Value first = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, thread,
+                                          idx(0));
+      scf::IfOp::create(kb, first, [&](OpBuilder &nb, Location loc) {
+        ImplicitLocOpBuilder ib(loc, nb);
+        for (int64_t i = 0; i < 2 * stages; ++i)
+          nvgpu::MBarrierInitOp::create(ib, bars,
+                                        idx(i < stages ? 1 : consumers),
+                                        idx(i), Value());
+        inlinePtx(ib, {}, "fence.mbarrier_init.release.cluster;", "");
+        scf::YieldOp::create(ib);
+      });
+      gpu::BarrierOp::create(kb);
+    }
     Value bIdx, h, qTileIdx, kvh, split;
     if (packed) {
       // The tiles of rows of one split are neighbours (one read of its
@@ -456,14 +583,95 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     // tile are in flight before the loop; in each iteration V[j] loads
     // while S = Q·K[j]ᵀ is computed, and K[j+1] while the softmax and
     // O += P·V[j] are.
+    // With the TMA ring, the last warp's first lane issues every K/V copy
+    // (the others of that warp have nothing to do); the warps of rows
+    // compute. (The builder goes back to the launch's body at the end.)
+    OpBuilder::InsertPoint afterRoles;
+    // Ring stage of the split's tile `tile`, the parity of that use, and
+    // the stage's first element in `flat`.
+    auto ringUse = [&](ImplicitLocOpBuilder &ib, Value tile) {
+      Value it = arith::SubIOp::create(ib, tile, tileLo);
+      Value stage = arith::RemUIOp::create(ib, it, idx(stages));
+      Value use = arith::DivUIOp::create(ib, it, idx(stages));
+      return std::make_tuple(Value(it), Value(stage), Value(use));
+    };
+    auto parityOf = [&](ImplicitLocOpBuilder &ib, Value use) {
+      return arith::IndexCastOp::create(
+                 ib, ib.getI1Type(), arith::RemUIOp::create(ib, use, idx(2)))
+          .getResult();
+    };
+    auto waitParity = [&](ImplicitLocOpBuilder &ib, Value barrier,
+                          Value parity) {
+      nvgpu::MBarrierTryWaitParityOp::create(ib, bars, parity, idx(10000000),
+                                             barrier);
+    };
+    if (tma) {
+      Value copyWarp = arith::CmpIOp::create(kb, arith::CmpIPredicate::eq,
+                                             warp, idx(consumers));
+      auto roles = scf::IfOp::create(kb, copyWarp, /*withElseRegion=*/true);
+      afterRoles = kb.saveInsertionPoint();
+      kb.setInsertionPoint(roles.thenBlock()->getTerminator());
+      Value lane0 =
+          arith::CmpIOp::create(kb, arith::CmpIPredicate::eq, lane, idx(0));
+      scf::IfOp::create(kb, lane0, [&](OpBuilder &nb, Location loc) {
+        ImplicitLocOpBuilder pb(loc, nb);
+        scf::ForOp::create(
+            pb, tileLo, tileHi, idx(1), ValueRange{},
+            [&](OpBuilder &lb0, Location l, Value tile, ValueRange) {
+              ImplicitLocOpBuilder lb(l, lb0);
+              Value it, stage, use;
+              std::tie(it, stage, use) = ringUse(lb, tile);
+              // The stage's last use released by every warp of rows.
+              Value reuse = arith::CmpIOp::create(
+                  lb, arith::CmpIPredicate::uge, it, idx(stages));
+              scf::IfOp::create(lb, reuse, [&](OpBuilder &rb0, Location rl) {
+                ImplicitLocOpBuilder rb(rl, rb0);
+                waitParity(rb, arith::AddIOp::create(rb, stage, idx(stages)),
+                           parityOf(rb, arith::SubIOp::create(rb, use,
+                                                              idx(1))));
+                scf::YieldOp::create(rb);
+              });
+              Value row0 = arith::MulIOp::create(lb, tile, idx(keysPerTile));
+              Value stageByte = arith::AddIOp::create(
+                  lb, pad,
+                  arith::MulIOp::create(lb, stage, idx(2 * stageElements)));
+              auto boxType = k.sharedType({1, 1, keysPerTile, kTmaBoxCols}, elt);
+              for (int64_t bx = 0; bx < kBoxes + vBoxes; ++bx) {
+                bool isValue = bx >= kBoxes;
+                int64_t col = (isValue ? bx - kBoxes : bx) * kTmaBoxCols;
+                Value dst = memref::ViewOp::create(
+                    lb, boxType, dyn,
+                    arith::AddIOp::create(lb, stageByte,
+                                          idx(2 * bx * boxElements)),
+                    ValueRange{});
+                nvgpu::TmaAsyncLoadOp::create(
+                    lb, dst, bars, isValue ? vMap : kMap,
+                    ValueRange{idx(col), row0, kvh, bIdx}, stage,
+                    /*multicastMask=*/Value(), /*predicate=*/Value());
+              }
+              nvgpu::MBarrierArriveExpectTxOp::create(
+                  lb, bars, idx(2 * stageElements), stage, Value());
+              scf::YieldOp::create(lb);
+            });
+        scf::YieldOp::create(pb);
+      });
+      kb.setInsertionPoint(roles.elseBlock()->getTerminator());
+    }
     Value first =
         packed ? stageAsync(kb, q, {}, blockRow0, packedRows, headDim, qTile,
                             thread, blockRows, packedQAt)
                : stageAsync(kb, q, qLead, blockRow0, sq, headDim, qTile,
                             thread, blockRows);
-    Value firstKey0 = arith::MulIOp::create(kb, tileLo, idx(keysPerTile));
-    stageAsync(kb, key, kvLead, firstKey0, skv, headDim, kTile, thread,
-               keysPerTile);
+    if (tma) {
+      // Q landed for every warp of rows.
+      waitAll(kb, first);
+      inlinePtx(kb, {}, "bar.sync 1, " + std::to_string(copyThreads) + ";",
+                "");
+    } else {
+      Value firstKey0 = arith::MulIOp::create(kb, tileLo, idx(keysPerTile));
+      stageAsync(kb, key, kvLead, firstKey0, skv, headDim, kTile, thread,
+                 keysPerTile);
+    }
     // Carried per lane row: m (log2 units), the lane's partial l; then O.
     Value negBig = m.constant(-FLT_MAX), zero = m.constant(0.0);
     SmallVector<Value> init;
@@ -488,11 +696,37 @@ void MmaAttention::build(PatternRewriter &rewriter) {
         arith::AddIOp::create(kb, warpRow0,
                               arith::AddIOp::create(kb, lane8, iMod2x8)),
         iDiv2x8);
-    Value kOffset = laneOffset(
-        kb, kTile, arith::AddIOp::create(kb, lane8, iDiv2x8), iMod2x8);
     Value vRowLane = arith::AddIOp::create(kb, lane8, iMod2x8);
-    Value vOffset = laneOffset(kb, vTile, vRowLane, iDiv2x8);
-    Value vOffsetLast = laneOffset(kb, vTile, vRowLane, idx(0));
+    Value kOffset, vOffset, vOffsetLast;
+    // TMA ring: the lane's element offsets in a stage, for K's k-steps
+    // 16·j (j = ks mod 4: the 16-byte chunks 2j + matrix % 2 of a box row)
+    // and V's n-tiles 8·(2j) (chunks 2j + matrix / 2), each chunk at its
+    // swizzled place (chunk ^ row % 8; a lane's row % 8 is lane % 8).
+    SmallVector<Value> kSwizzled, vSwizzled;
+    if (!tma) {
+      kOffset = laneOffset(kb, kTile, arith::AddIOp::create(kb, lane8, iDiv2x8),
+                           iMod2x8);
+      vOffset = laneOffset(kb, vTile, vRowLane, iDiv2x8);
+      vOffsetLast = laneOffset(kb, vTile, vRowLane, idx(0));
+    } else {
+      Value mMod2 = arith::RemUIOp::create(kb, matrix, idx(2));
+      Value mDiv2 = arith::DivUIOp::create(kb, matrix, idx(2));
+      Value kRow = arith::MulIOp::create(
+          kb, arith::AddIOp::create(kb, lane8, iDiv2x8), idx(kTmaBoxCols));
+      Value vRow = arith::MulIOp::create(kb, vRowLane, idx(kTmaBoxCols));
+      Value kXor = arith::XOrIOp::create(kb, mMod2, lane8);
+      Value vXor = arith::XOrIOp::create(kb, mDiv2, lane8);
+      for (int64_t j = 0; j < 4; ++j) {
+        kSwizzled.push_back(arith::AddIOp::create(
+            kb, kRow,
+            arith::MulIOp::create(
+                kb, arith::XOrIOp::create(kb, kXor, idx(2 * j)), idx(8))));
+        vSwizzled.push_back(arith::AddIOp::create(
+            kb, vRow,
+            arith::MulIOp::create(
+                kb, arith::XOrIOp::create(kb, vXor, idx(2 * j)), idx(8))));
+      }
+    }
     SmallVector<Value> rowPos;
     for (Value row : rows)
       rowPos.push_back(band.position(kb, queryOf(kb, row)));
@@ -507,16 +741,58 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           ImplicitLocOpBuilder ib(loc, nb);
           ScalarMath im(ib);
           Value key0 = arith::MulIOp::create(ib, tile, idx(keysPerTile));
-          Value qLane = laneView(ib, qTile, qOffset),
-                kLane = laneView(ib, kTile, kOffset),
-                vLane = laneView(ib, vTile, vOffset),
-                vLaneLast = vTiles % 2 ? laneView(ib, vTile, vOffsetLast)
-                                       : vLane;
-          // K[j] (and Q) landed for everyone; everyone is done with V[j-1].
-          waitAll(ib, first);
-          gpu::BarrierOp::create(ib);
-          Value vGroup = stageAsync(ib, value, kvLead, key0, skv, valueDim,
-                                    vTile, thread, keysPerTile);
+          Value qLane = laneView(ib, qTile, qOffset);
+          Value kLane, vLane, vLaneLast, vGroup, stage;
+          SmallVector<Value> kAt, vAt;
+          if (!tma) {
+            kLane = laneView(ib, kTile, kOffset);
+            vLane = laneView(ib, vTile, vOffset);
+            vLaneLast = vTiles % 2 ? laneView(ib, vTile, vOffsetLast) : vLane;
+            // K[j] (and Q) landed for everyone; everyone is done with
+            // V[j-1].
+            waitAll(ib, first);
+            gpu::BarrierOp::create(ib);
+            vGroup = stageAsync(ib, value, kvLead, key0, skv, valueDim, vTile,
+                                thread, keysPerTile);
+          } else {
+            // The stage's K and V landed.
+            Value it, use;
+            std::tie(it, stage, use) = ringUse(ib, tile);
+            waitParity(ib, stage, parityOf(ib, use));
+            Value stage0 = arith::MulIOp::create(ib, stage, idx(stageElements));
+            for (int64_t j = 0; j < 4; ++j) {
+              kAt.push_back(arith::AddIOp::create(ib, stage0, kSwizzled[j]));
+              vAt.push_back(arith::AddIOp::create(
+                  ib, stage0,
+                  arith::AddIOp::create(ib, vSwizzled[j],
+                                        idx(kBoxes * boxElements))));
+            }
+          }
+          // K's n-tiles nt, nt + 1 at k-step ks; V's nv, nv + 1 (or nv
+          // alone) at key step kk.
+          auto kFragments = [&](int64_t nt, int64_t ks) {
+            if (!tma)
+              return ldmatrix(ib, kLane, idx(8 * nt), idx(16 * ks), 4,
+                              /*transpose=*/false);
+            return ldmatrixAt(
+                ib, flat,
+                arith::AddIOp::create(
+                    ib, kAt[ks % 4],
+                    idx((ks / 4) * boxElements + 8 * nt * kTmaBoxCols)),
+                4, /*transpose=*/false);
+          };
+          auto vFragments = [&](int64_t kk, int64_t nv, int64_t count) {
+            if (!tma)
+              return ldmatrix(ib, count == 4 ? vLane : vLaneLast,
+                              idx(16 * kk), idx(8 * nv), count,
+                              /*transpose=*/true);
+            return ldmatrixAt(
+                ib, flat,
+                arith::AddIOp::create(
+                    ib, vAt[(nv % 8) / 2],
+                    idx((nv / 8) * boxElements + 16 * kk * kTmaBoxCols)),
+                count, /*transpose=*/true);
+          };
           // S = Q·Kᵀ: per k-step, the A fragments of the warp's m-tiles and
           // the B fragments of two n-tiles per ldmatrix.
           SmallVector<Frag> s(mTiles * keyTiles,
@@ -527,9 +803,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
               qFrag.push_back(ldmatrix(ib, qLane, idx(16 * mt), idx(16 * ks),
                                        4, /*transpose=*/false));
             for (int64_t nt = 0; nt < keyTiles; nt += 2) {
-              SmallVector<Value> regs =
-                  ldmatrix(ib, kLane, idx(8 * nt), idx(16 * ks), 4,
-                           /*transpose=*/false);
+              SmallVector<Value> regs = kFragments(nt, ks);
               for (int64_t mt = 0; mt < mTiles; ++mt) {
                 Frag &a = s[mt * keyTiles + nt], &b = s[mt * keyTiles + nt + 1];
                 a = mma(ib, qFrag[mt], {regs[0], regs[1]}, a);
@@ -543,20 +817,22 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           // one uses (a split-key block's is the next split's first) and
           // make the block wait for it before exit (with 2 tiles a split,
           // one load in five).
-          waitAll(ib, vGroup);
-          gpu::BarrierOp::create(ib);
-          Value nextTile = arith::AddIOp::create(ib, tile, idx(1));
-          scf::IfOp::create(
-              ib,
-              arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, nextTile,
-                                    tileHi),
-              [&](OpBuilder &pb, Location pl) {
-                ImplicitLocOpBuilder fb(pl, pb);
-                stageAsync(fb, key, kvLead,
-                           arith::AddIOp::create(fb, key0, idx(keysPerTile)),
-                           skv, headDim, kTile, thread, keysPerTile);
-                scf::YieldOp::create(fb);
-              });
+          if (!tma) {
+            waitAll(ib, vGroup);
+            gpu::BarrierOp::create(ib);
+            Value nextTile = arith::AddIOp::create(ib, tile, idx(1));
+            scf::IfOp::create(
+                ib,
+                arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, nextTile,
+                                      tileHi),
+                [&](OpBuilder &pb, Location pl) {
+                  ImplicitLocOpBuilder fb(pl, pb);
+                  stageAsync(fb, key, kvLead,
+                             arith::AddIOp::create(fb, key0, idx(keysPerTile)),
+                             skv, headDim, kTile, thread, keysPerTile);
+                  scf::YieldOp::create(fb);
+                });
+          }
 
           // Scores (transformed first when softcapped), masked to -inf only
           // on tiles the band or the kv length cut for this warp: tiles
@@ -640,9 +916,7 @@ void MmaAttention::build(PatternRewriter &rewriter) {
             // load (one for an odd last one).
             for (int64_t nv = 0; nv < vTiles; nv += 2) {
               int64_t count = nv + 1 < vTiles ? 4 : 2;
-              SmallVector<Value> regs =
-                  ldmatrix(ib, count == 4 ? vLane : vLaneLast, idx(16 * kk),
-                           idx(8 * nv), count, /*transpose=*/true);
+              SmallVector<Value> regs = vFragments(kk, nv, count);
               for (int64_t mt = 0; mt < mTiles; ++mt) {
                 Frag &o0 = o[mt * vTiles + nv];
                 o0 = mma(ib, aOps[mt], {regs[0], regs[1]}, o0);
@@ -656,6 +930,21 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           for (const Frag &f : o)
             for (int64_t e = 0; e < 4; ++e)
               next.push_back(f.c[e]);
+          if (tma) {
+            // The warp is done with the stage (its lanes' shared reads
+            // before the first lane's arrival).
+            NVVM::SyncWarpOp::create(
+                ib, arith::ConstantIntOp::create(ib, ib.getI32Type(), -1));
+            Value lane0 = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq,
+                                                lane, idx(0));
+            scf::IfOp::create(ib, lane0, [&](OpBuilder &ab0, Location al) {
+              ImplicitLocOpBuilder ab(al, ab0);
+              nvgpu::MBarrierArriveOp::create(
+                  ab, nvgpu::MBarrierTokenType::get(ctx), bars,
+                  arith::AddIOp::create(ab, stage, idx(stages)));
+              scf::YieldOp::create(ab);
+            });
+          }
           scf::YieldOp::create(ib, next);
         });
     // Every copy has landed (none is left in flight at exit; also where
@@ -709,6 +998,8 @@ void MmaAttention::build(PatternRewriter &rewriter) {
           scf::YieldOp::create(ib);
         });
       }
+      if (tma)
+        kb.restoreInsertionPoint(afterRoles);
       return;
     }
 
@@ -801,7 +1092,26 @@ MmaTiling splitKeyTiling(AttentionOp op, const MmaAttentionOptions &options) {
     tiling.mTiles = options.rowsPerWarp / 16;
   if (llvm::is_contained({16, 32, 64, 128}, options.keysPerTile))
     tiling.keysPerTile = options.keysPerTile;
+  if (options.decodeTmaStages > 0) {
+    // As many warps of rows as the packed rows of a GQA group need.
+    auto qType = cast<RankedTensorType>(op.getQuery().getType());
+    auto kType = cast<RankedTensorType>(op.getKey().getType());
+    int64_t packedRows = qType.getDimSize(1) / kType.getDimSize(1) *
+                         qType.getDimSize(2);
+    tiling.tmaStages = options.decodeTmaStages;
+    tiling.warps = std::clamp<int64_t>(
+        llvm::divideCeil(packedRows, tiling.rowsPerWarp()), 1, kWarps);
+  }
   return tiling;
+}
+
+/// Dynamic shared memory of the split-key kernel.
+int64_t splitKeySharedBytes(AttentionOp op, const MmaTiling &tiling) {
+  if (tiling.tmaStages == 0)
+    return sharedBytes(op, tiling);
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  return tmaSharedBytes(qType.getDimSize(3), oType.getDimSize(3), tiling);
 }
 } // namespace
 
@@ -834,9 +1144,11 @@ int64_t mlir::seqc::mmaKeySplits(AttentionOp op,
           kvHeads = kType.getDimSize(1), skv = kType.getDimSize(2),
           valueDim = oType.getDimSize(3);
   MmaTiling tiling = splitKeyTiling(op, options);
+  // Two blocks an SM (110 KB each) or, with the TMA ring, one (227 KB).
   if (!(elt.isBF16() || elt.isF16()) || op.getQSegmentIds() ||
       headDim % 16 != 0 || valueDim % 8 != 0 ||
-      sharedBytes(op, tiling) > 110 * 1024)
+      splitKeySharedBytes(op, tiling) >
+          (tiling.tmaStages ? 227 : 110) * 1024)
     return 0;
   // Few query rows (decoding, up to a 64-row tile of them a head), in
   // fewer one-pass blocks than two an SM of an H100 (132 SMs). (Longer
@@ -862,14 +1174,35 @@ int64_t mlir::seqc::mmaKeySplits(AttentionOp op,
       : packedBlocks <= kFull / 2
           ? kFull / packedBlocks
           : llvm::divideCeil(2 * kFull, packedBlocks);
+  // The TMA ring: one block an SM (132) where each split still streams 32
+  // tiles or more. Measured on an H100 (session 17, kernel times with the
+  // combine, 2 stages, 128 against 256 blocks): B1 KV131072 0.180 / 0.185
+  // ms (cuDNN 0.183), B8 KV8192 0.094 / 0.095, B2 Sq8 KV32768 0.097 /
+  // 0.100; B1 KV8192 (8 tiles a split at 128 blocks) 0.014 / 0.012.
+  int64_t tiles = llvm::divideCeil(skv, tiling.keysPerTile);
+  if (tiling.tmaStages > 0 && !options.decodeBlocks &&
+      packedBlocks <= kFull / 2) {
+    int64_t onePerSM = kFull / 2 / packedBlocks;
+    if (onePerSM >= 2 && tiles / onePerSM >= 32)
+      splits = onePerSM;
+  }
   splits = std::min<int64_t>(
       {splits, skv / (2 * tiling.keysPerTile), int64_t(128)});
   if (splits < 2)
     return 0;
   // No split left empty: each takes ceil(tiles / splits) of the tiles.
-  int64_t tiles = llvm::divideCeil(skv, tiling.keysPerTile);
   splits = llvm::divideCeil(tiles, llvm::divideCeil(tiles, splits));
   return splits >= 2 ? splits : 0;
+}
+
+/// Two stages by default. Measured on an H100 (session 17, kernel times
+/// with the combine; cp.async kernel / TMA 2 stages, both at the default
+/// block counts): B1 KV8192 0.016 / 0.012 ms, B8 KV8192 0.099 / 0.095, B1
+/// KV131072 0.192 / 0.185, B2 Sq8 KV32768 0.103 / 0.100. Three stages (two
+/// blocks an SM) 0.013 / 0.095 / 0.186 / 0.102; at 128 blocks 2, 4, 5 and
+/// 6 stages gave 0.180, 0.183, 0.183 and 0.184 at KV131072.
+int64_t mlir::seqc::chooseDecodeTmaStages(int64_t option) {
+  return option < 0 ? 2 : option;
 }
 
 void mlir::seqc::lowerAttentionToMmaSplitKeys(

@@ -2893,6 +2893,13 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
              "attention-wgmma-blocks-per-sm 0, 1 or 2";
       return signalPassFailure();
     }
+    if (attentionDecodeTma < -1 || attentionDecodeTma == 1 ||
+        attentionDecodeTma > 8) {
+      getOperation().emitError()
+          << "convert-seq-to-gpu: attention-decode-tma must be -1 (the "
+             "kernel's choice), 0 (off) or 2 to 8 stages";
+      return signalPassFailure();
+    }
     if (attentionDecodeBlocks < 0) {
       getOperation().emitError()
           << "convert-seq-to-gpu: attention-decode-blocks must be >= 0";
@@ -2910,7 +2917,9 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
         MmaAttentionOptions{attentionRowsPerWarp, attentionKeysPerTile,
                             attentionWgmmaRows, attentionWgmmaStages,
                             attentionWgmmaPersistent,
-                            attentionWgmmaBlocksPerSM, attentionDecodeBlocks},
+                            attentionWgmmaBlocksPerSM, attentionDecodeBlocks,
+                            attentionWgmma ? chooseDecodeTmaStages(attentionDecodeTma)
+                                           : 0},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
         attentionDecodeKeys, attentionDecodeVector, attentionDecodeTranspose);
     if (selectiveScanTimeSplit < 0) {

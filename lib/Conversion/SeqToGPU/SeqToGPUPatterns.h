@@ -657,6 +657,9 @@ struct MmaAttentionOptions {
   /// Blocks the split-key kernel's key splits aim at (0: the kernel's
   /// choice, mmaKeySplits).
   int64_t decodeBlocks = 0;
+  /// Stages of the split-key kernel's TMA ring (sm_90; 0: cp.async, no
+  /// ring).
+  int64_t decodeTmaStages = 0;
 };
 
 /// Whether seq.attention can run on the tensor cores (mma.sync): bf16 or
@@ -675,6 +678,10 @@ void lowerAttentionToMma(seq::AttentionOp op, PatternRewriter &rewriter,
 /// op cannot run on the tensor cores): few (batch, head) pairs of few query
 /// rows over many keys.
 int64_t mmaKeySplits(seq::AttentionOp op, const MmaAttentionOptions &options);
+
+/// Stages of the split-key kernel's TMA ring on sm_90a for the option
+/// attention-decode-tma (-1: the kernel's choice).
+int64_t chooseDecodeTmaStages(int64_t option);
 
 /// Replaces `op` by the split-key kernel (a block per batch, KV head, split
 /// of the keys and tile of the GQA group's packed query rows) and the

@@ -180,6 +180,47 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // Many (batch, head) pairs (9 x 32 = 288) of one query: the split-key
 // tensor-core kernel does not apply (one-pass blocks would fill the GPU,
 // each nearly empty); the split-key SIMT kernel does.
+// On sm_90a (attention-wgmma=1) K and V arrive by TMA into a ring of 2
+// stages: a copy warp beside one warp of rows (4 packed rows; 32 rows: 2
+// warps, 64: 4), 128-byte swizzled boxes of 64 columns (2 of K, 2 of V a
+// stage), ldmatrix from the ring, each warp releasing a stage on its
+// empty barrier. 32 splits of 4 tiles at 8192 keys; 16 splits (one block
+// an SM) where each keeps 32 tiles or more (65536 keys: 64 tiles).
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-wgmma=1" | FileCheck %s --check-prefix=TMA
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-wgmma=1 attention-decode-tma=0" | FileCheck %s --check-prefix=TMAOFF
+// TMAOFF-LABEL: func.func @decode_bf16
+// TMAOFF: threads({{.*}}) in ({{.*}} = %c128{{.*}}) {{.*}}function(@decode_bf16_attention)
+// TMAOFF-NOT: nvgpu.tma.async.load
+// TMAOFF: cp.async.cg.shared.global.L2::128B
+// TMAOFF-LABEL: func.func @prefill_bf16
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-split-keys=1 attention-wgmma=1 attention-decode-tma=3" | FileCheck %s --check-prefix=TMA3
+// RUN: not seqc-opt %s --convert-seq-to-gpu="attention-decode-tma=1" 2>&1 | FileCheck %s --check-prefix=BADTMA
+// BADTMA: attention-decode-tma must be -1 (the kernel's choice), 0 (off) or 2 to 8 stages
+// TMA-LABEL: func.func @decode_bf16
+// TMA: nvgpu.tma.create.descriptor
+// TMA: nvgpu.tma.create.descriptor
+// TMA: memref.alloc() : memref<32x32x130xf32>
+// TMA: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}}) threads({{.*}}) in ({{.*}} = %c64{{.*}}) dynamic_shared_memory_size %c70912_i32 function(@decode_bf16_attention)
+// TMA: nvgpu.mbarrier.init
+// TMA: nvgpu.mbarrier.try_wait.parity
+// TMA-COUNT-4: nvgpu.tma.async.load
+// TMA: nvgpu.mbarrier.arrive.expect_tx
+// TMA: nvgpu.mbarrier.try_wait.parity
+// TMA: nvgpu.ldmatrix
+// TMA: nvvm.mma.sync
+// TMA-NOT: cp.async.cg.shared.global.L2::128B
+// TMA: nvgpu.mbarrier.arrive
+// TMA: function(@decode_bf16_attention_combine)
+// TMA-LABEL: func.func @decode_bf16_many_rows
+// TMA: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}}) threads({{.*}}) in ({{.*}} = %c96{{.*}})
+// TMA-LABEL: func.func @decode_bf16_more_rows
+// TMA: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}}) threads({{.*}}) in ({{.*}} = %c160{{.*}})
+// TMA-LABEL: func.func @decode_bf16_long
+// TMA: memref.alloc() : memref<32x16x130xf32>
+// TMA: gpu.launch blocks({{.*}}) in ({{.*}} = %c128{{.*}}) threads({{.*}}) in ({{.*}} = %c64{{.*}})
+// 3 stages: 1024 + 3 x 32 KB + Q's 16 padded rows.
+// TMA3-LABEL: func.func @decode_bf16
+// TMA3: dynamic_shared_memory_size %c103680_i32 function(@decode_bf16_attention)
 // MMA-LABEL: func.func @decode_bf16_large_batch
 // MMA: memref.alloc() : memref<288x{{[0-9]+}}x130xf32>
 // MMA: gpu.shuffle  xor
@@ -214,4 +255,10 @@ func.func @decode_bf16_large_batch(%q: tensor<9x32x1x128xbf16>, %k: tensor<9x8x8
       : tensor<9x32x1x128xbf16>, tensor<9x8x8192x128xbf16>, tensor<9x8x8192x128xbf16>
       -> tensor<9x32x1x128xbf16>
   return %o : tensor<9x32x1x128xbf16>
+}
+func.func @decode_bf16_long(%q: tensor<1x32x1x128xbf16>, %k: tensor<1x8x65536x128xbf16>, %v: tensor<1x8x65536x128xbf16>) -> tensor<1x32x1x128xbf16> {
+  %o = seq.attention %q, %k, %v
+      : tensor<1x32x1x128xbf16>, tensor<1x8x65536x128xbf16>, tensor<1x8x65536x128xbf16>
+      -> tensor<1x32x1x128xbf16>
+  return %o : tensor<1x32x1x128xbf16>
 }

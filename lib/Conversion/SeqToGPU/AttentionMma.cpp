@@ -431,24 +431,8 @@ void MmaAttention::build(PatternRewriter &rewriter) {
     threads = 32 * (consumers + 1);
     copyThreads = 32 * consumers;
     sharedBytes = tmaSharedBytes(headDim, valueDim, tiling);
-    MLIRContext *ctx = rewriter.getContext();
-    auto tensorMap = [&](Value tensor) {
-      Value view = k.buffer(tensor, /*unitInnerStride=*/true);
-      Value unranked = memref::CastOp::create(
-          k.b, UnrankedMemRefType::get(elt, /*memorySpace=*/0), view);
-      auto type = nvgpu::TensorMapDescriptorType::get(
-          ctx, k.sharedType({1, 1, keysPerTile, kTmaBoxCols}, elt),
-          nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
-          nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
-          nvgpu::TensorMapOOBKind::OOB_ZERO,
-          nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
-      return nvgpu::TmaCreateDescriptorOp::create(
-                 k.b, type, unranked,
-                 ValueRange{idx(1), idx(1), idx(keysPerTile), idx(kTmaBoxCols)})
-          .getResult();
-    };
-    kMap = tensorMap(op.getKey());
-    vMap = tensorMap(op.getValue());
+    kMap = attentionTensorMap(k, op.getKey(), keysPerTile);
+    vMap = attentionTensorMap(k, op.getValue(), keysPerTile);
   }
   Value partial;
   if (packed)

@@ -519,23 +519,9 @@ void WgmmaAttention::build(PatternRewriter &rewriter) {
   auto boxType = [&](int64_t rows) {
     return k.sharedType({1, 1, rows, kBoxCols}, elt);
   };
-  auto tensorMap = [&](Value tensor, int64_t rows) {
-    Value view = k.buffer(tensor, /*unitInnerStride=*/true);
-    Value unranked = memref::CastOp::create(
-        b, UnrankedMemRefType::get(elt, /*memorySpace=*/0), view);
-    auto type = nvgpu::TensorMapDescriptorType::get(
-        ctx, boxType(rows), nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
-        nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
-        nvgpu::TensorMapOOBKind::OOB_ZERO,
-        nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
-    return nvgpu::TmaCreateDescriptorOp::create(
-               b, type, unranked,
-               ValueRange{idx(1), idx(1), idx(rows), idx(kBoxCols)})
-        .getResult();
-  };
-  Value qMap = tensorMap(op.getQuery(), blockRows),
-        kMap = tensorMap(op.getKey(), keysPerTile),
-        vMap = tensorMap(op.getValue(), keysPerTile);
+  Value qMap = attentionTensorMap(k, op.getQuery(), blockRows),
+        kMap = attentionTensorMap(k, op.getKey(), keysPerTile),
+        vMap = attentionTensorMap(k, op.getValue(), keysPerTile);
   Value lengths = k.buffer(op.getKvLengths());
   AttentionOutputs outputs(op, k);
   Value out = outputs.out, lse = outputs.lse;

@@ -68,6 +68,25 @@ using namespace mlir;
 using namespace mlir::seqc;
 using namespace mlir::seqc::seq;
 
+Value mlir::seqc::attentionTensorMap(GpuKernelBuilder &k, Value tensor,
+                                     int64_t rows) {
+  ImplicitLocOpBuilder &b = k.b;
+  Type elt = cast<ShapedType>(tensor.getType()).getElementType();
+  Value view = k.buffer(tensor, /*unitInnerStride=*/true);
+  Value unranked = memref::CastOp::create(
+      b, UnrankedMemRefType::get(elt, /*memorySpace=*/0), view);
+  auto type = nvgpu::TensorMapDescriptorType::get(
+      b.getContext(), k.sharedType({1, 1, rows, 64}, elt),
+      nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+      nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
+      nvgpu::TensorMapOOBKind::OOB_ZERO,
+      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+  return nvgpu::TmaCreateDescriptorOp::create(
+             b, type, unranked,
+             ValueRange{k.index(1), k.index(1), k.index(rows), k.index(64)})
+      .getResult();
+}
+
 void mlir::seqc::buildAttentionCombine(GpuKernelBuilder &k, Value partial,
                                        int64_t splits,
                                        ArrayRef<int64_t> rows,

@@ -701,6 +701,11 @@ void buildAttentionCombine(GpuKernelBuilder &k, Value partial, int64_t splits,
                            ArrayRef<int64_t> rows, int64_t valueDim, Value out,
                            Value lse);
 
+/// A TMA tensor map (host code) of the 16-bit-float `tensor` [B, H, S, D]
+/// (unit innermost stride): boxes of [1, 1, rows, 64] in the 128-byte
+/// swizzle, 256-byte L2 promotion, zeros past the bounds.
+Value attentionTensorMap(GpuKernelBuilder &k, Value tensor, int64_t rows);
+
 /// The declaration (made once by `b`, private, at the top of `at`'s
 /// module) of a function of seqc's CUDA runtime (lib/Runtime/CudaRuntime.h)
 /// that host code calls: no arguments, one `result`. Null where the module

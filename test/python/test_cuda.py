@@ -264,14 +264,15 @@ def test_attention_mma_split_keys(torch, case, layout):
 @cuda
 @pytest.mark.parametrize("case", range(len(MMA_SPLIT_CASES)))
 @pytest.mark.parametrize("layout,stages", [("contiguous", 3), ("bshd", None),
-                                           ("contiguous", 4)])
+                                           ("contiguous", 4), ("offset", None)])
 def test_attention_mma_split_keys_tma(torch, case, layout, stages):
     """The split-key kernel with its K/V tiles by TMA into a ring of
     `stages` (the default, 2, where None; sm_90a: elsewhere the option is
     ignored and the cp.async kernel runs): a copy warp beside the warps of
     rows, 128-byte swizzled boxes read by ldmatrix, rows past the keys
     zero-filled by the copy engine. The same checks as the cp.async
-    kernel's."""
+    kernel's; inputs off the 16-byte boundary the tensor maps need are
+    copied first ("offset")."""
     check_mma_split_keys(torch, case, layout,
                          stages and "attention-decode-tma=%d" % stages)
 

@@ -70,8 +70,6 @@ using namespace mlir::seqc::seq;
 
 namespace {
 constexpr int64_t kWarps = 4, kThreads = 32 * kWarps;
-/// Columns of a TMA box (128 bytes of 16-bit floats, the swizzle's span).
-constexpr int64_t kTmaBoxCols = 64;
 
 /// Inline PTX with side effects, no results.
 void inlinePtx(ImplicitLocOpBuilder &b, ValueRange operands, StringRef text,
@@ -107,8 +105,8 @@ struct MmaTiling {
 /// slack, the ring's K and V boxes, the block's Q rows (padded).
 int64_t tmaSharedBytes(int64_t headDim, int64_t valueDim,
                        const MmaTiling &tiling) {
-  int64_t boxes = llvm::divideCeil(headDim, kTmaBoxCols) +
-                  llvm::divideCeil(valueDim, kTmaBoxCols);
+  int64_t boxes = llvm::divideCeil(headDim, kAttentionBoxCols) +
+                  llvm::divideCeil(valueDim, kAttentionBoxCols);
   return 1024 + tiling.tmaStages * boxes * tiling.keysPerTile * 128 +
          2 * tiling.blockRows() * (headDim + 8);
 }
@@ -175,22 +173,17 @@ private:
   /// result's register pairs, one per matrix.
   SmallVector<Value> ldmatrix(ImplicitLocOpBuilder &kb, Value smem, Value row,
                               Value col, int64_t tiles, bool transpose) {
-    auto type = VectorType::get({tiles, 2}, elt);
-    Value m = nvgpu::LdMatrixOp::create(kb, type, smem, ValueRange{row, col},
-                                        transpose, tiles);
-    SmallVector<Value> regs;
-    for (int64_t i = 0; i < tiles; ++i)
-      regs.push_back(vector::ExtractOp::create(kb, m, ArrayRef<int64_t>{i}));
-    return regs;
+    return ldmatrixAt(kb, smem, {row, col}, tiles, transpose);
   }
 
-  /// The same from the flat shared view `flat` at element `at` (the
-  /// lane's row address).
-  SmallVector<Value> ldmatrixAt(ImplicitLocOpBuilder &kb, Value flat, Value at,
-                                int64_t tiles, bool transpose) {
+  /// The same at `indices` of any shared view (the split-key ring's flat
+  /// view takes the lane's row address as one element index).
+  SmallVector<Value> ldmatrixAt(ImplicitLocOpBuilder &kb, Value smem,
+                                ValueRange indices, int64_t tiles,
+                                bool transpose) {
     auto type = VectorType::get({tiles, 2}, elt);
-    Value m = nvgpu::LdMatrixOp::create(kb, type, flat, ValueRange{at},
-                                        transpose, tiles);
+    Value m =
+        nvgpu::LdMatrixOp::create(kb, type, smem, indices, transpose, tiles);
     SmallVector<Value> regs;
     for (int64_t i = 0; i < tiles; ++i)
       regs.push_back(vector::ExtractOp::create(kb, m, ArrayRef<int64_t>{i}));
@@ -421,9 +414,9 @@ void MmaAttention::build(PatternRewriter &rewriter) {
   // the `consumers` warps of rows issues the copies.
   const bool tma = packed && tiling.tmaStages > 0;
   const int64_t stages = tiling.tmaStages, consumers = tiling.warps;
-  const int64_t kBoxes = llvm::divideCeil(headDim, kTmaBoxCols),
-                vBoxes = llvm::divideCeil(valueDim, kTmaBoxCols);
-  const int64_t boxElements = keysPerTile * kTmaBoxCols;
+  const int64_t kBoxes = llvm::divideCeil(headDim, kAttentionBoxCols),
+                vBoxes = llvm::divideCeil(valueDim, kAttentionBoxCols);
+  const int64_t boxElements = keysPerTile * kAttentionBoxCols;
   const int64_t stageElements = (kBoxes + vBoxes) * boxElements;
   int64_t threads = kThreads;
   Value kMap, vMap;
@@ -619,10 +612,10 @@ void MmaAttention::build(PatternRewriter &rewriter) {
               Value stageByte = arith::AddIOp::create(
                   lb, pad,
                   arith::MulIOp::create(lb, stage, idx(2 * stageElements)));
-              auto boxType = k.sharedType({1, 1, keysPerTile, kTmaBoxCols}, elt);
+              auto boxType = k.sharedType({1, 1, keysPerTile, kAttentionBoxCols}, elt);
               for (int64_t bx = 0; bx < kBoxes + vBoxes; ++bx) {
                 bool isValue = bx >= kBoxes;
-                int64_t col = (isValue ? bx - kBoxes : bx) * kTmaBoxCols;
+                int64_t col = (isValue ? bx - kBoxes : bx) * kAttentionBoxCols;
                 Value dst = memref::ViewOp::create(
                     lb, boxType, dyn,
                     arith::AddIOp::create(lb, stageByte,
@@ -696,8 +689,8 @@ void MmaAttention::build(PatternRewriter &rewriter) {
       Value mMod2 = arith::RemUIOp::create(kb, matrix, idx(2));
       Value mDiv2 = arith::DivUIOp::create(kb, matrix, idx(2));
       Value kRow = arith::MulIOp::create(
-          kb, arith::AddIOp::create(kb, lane8, iDiv2x8), idx(kTmaBoxCols));
-      Value vRow = arith::MulIOp::create(kb, vRowLane, idx(kTmaBoxCols));
+          kb, arith::AddIOp::create(kb, lane8, iDiv2x8), idx(kAttentionBoxCols));
+      Value vRow = arith::MulIOp::create(kb, vRowLane, idx(kAttentionBoxCols));
       Value kXor = arith::XOrIOp::create(kb, mMod2, lane8);
       Value vXor = arith::XOrIOp::create(kb, mDiv2, lane8);
       for (int64_t j = 0; j < 4; ++j) {
@@ -760,9 +753,9 @@ void MmaAttention::build(PatternRewriter &rewriter) {
                               /*transpose=*/false);
             return ldmatrixAt(
                 ib, flat,
-                arith::AddIOp::create(
+                Value(arith::AddIOp::create(
                     ib, kAt[ks % 4],
-                    idx((ks / 4) * boxElements + 8 * nt * kTmaBoxCols)),
+                    idx((ks / 4) * boxElements + 8 * nt * kAttentionBoxCols))),
                 4, /*transpose=*/false);
           };
           auto vFragments = [&](int64_t kk, int64_t nv, int64_t count) {
@@ -772,9 +765,9 @@ void MmaAttention::build(PatternRewriter &rewriter) {
                               /*transpose=*/true);
             return ldmatrixAt(
                 ib, flat,
-                arith::AddIOp::create(
+                Value(arith::AddIOp::create(
                     ib, vAt[(nv % 8) / 2],
-                    idx((nv / 8) * boxElements + 16 * kk * kTmaBoxCols)),
+                    idx((nv / 8) * boxElements + 16 * kk * kAttentionBoxCols))),
                 count, /*transpose=*/true);
           };
           // S = Q·Kᵀ: per k-step, the A fragments of the warp's m-tiles and

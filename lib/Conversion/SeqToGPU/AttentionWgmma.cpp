@@ -77,7 +77,7 @@ using namespace mlir::seqc::seq;
 namespace {
 
 /// Columns of one TMA box and swizzle row: 128 bytes of 16-bit floats.
-constexpr int64_t kBoxCols = 64;
+constexpr int64_t kBoxCols = kAttentionBoxCols;
 constexpr int64_t kRowBytes = 128;
 
 /// The shape of one kernel: keys per tile, K/V ring stages and consumer

@@ -76,14 +76,15 @@ Value mlir::seqc::attentionTensorMap(GpuKernelBuilder &k, Value tensor,
   Value unranked = memref::CastOp::create(
       b, UnrankedMemRefType::get(elt, /*memorySpace=*/0), view);
   auto type = nvgpu::TensorMapDescriptorType::get(
-      b.getContext(), k.sharedType({1, 1, rows, 64}, elt),
+      b.getContext(), k.sharedType({1, 1, rows, kAttentionBoxCols}, elt),
       nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
       nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
       nvgpu::TensorMapOOBKind::OOB_ZERO,
       nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
   return nvgpu::TmaCreateDescriptorOp::create(
              b, type, unranked,
-             ValueRange{k.index(1), k.index(1), k.index(rows), k.index(64)})
+             ValueRange{k.index(1), k.index(1), k.index(rows),
+                        k.index(kAttentionBoxCols)})
       .getResult();
 }
 

@@ -701,9 +701,13 @@ void buildAttentionCombine(GpuKernelBuilder &k, Value partial, int64_t splits,
                            ArrayRef<int64_t> rows, int64_t valueDim, Value out,
                            Value lse);
 
+/// Columns of one attention TMA box: 128 bytes of 16-bit floats, the span
+/// of the 128-byte swizzle (the wgmma kernel's and the split-key ring's).
+constexpr int64_t kAttentionBoxCols = 64;
+
 /// A TMA tensor map (host code) of the 16-bit-float `tensor` [B, H, S, D]
-/// (unit innermost stride): boxes of [1, 1, rows, 64] in the 128-byte
-/// swizzle, 256-byte L2 promotion, zeros past the bounds.
+/// (unit innermost stride): boxes of [1, 1, rows, kAttentionBoxCols] in the
+/// 128-byte swizzle, 256-byte L2 promotion, zeros past the bounds.
 Value attentionTensorMap(GpuKernelBuilder &k, Value tensor, int64_t rows);
 
 /// The declaration (made once by `b`, private, at the top of `at`'s

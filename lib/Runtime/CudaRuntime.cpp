@@ -34,6 +34,8 @@ constexpr int kPointerMemoryType = 2;       // CU_POINTER_ATTRIBUTE_MEMORY_TYPE
 constexpr int kMemoryTypeDevice = 2;        // CU_MEMORYTYPE_DEVICE
 constexpr int kMemPoolReleaseThreshold = 4; // CU_MEMPOOL_ATTR_RELEASE_THRESHOLD
 constexpr int kLaunchAttributeClusterDimension = 4;
+// CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+constexpr int kLaunchAttributeProgrammaticSerialization = 6;
 
 // cuLaunchKernelEx's configuration (cuda.h's CUlaunchConfig/Attribute).
 struct LaunchAttribute {
@@ -44,6 +46,7 @@ struct LaunchAttribute {
     struct {
       unsigned x, y, z;
     } clusterDim;
+    int programmaticStreamSerializationAllowed;
   } value;
 };
 struct LaunchConfig {
@@ -388,7 +391,7 @@ struct KernelCacheEntry {
   void *module = nullptr;
   const char *name = nullptr;
   uint64_t generation = 0;
-  CUfunction function = nullptr;
+  void *function = nullptr; // the handle mgpuModuleGetFunction returns
 };
 constexpr size_t kKernelCacheSlots = 64;
 thread_local KernelCacheEntry kernelCache[kKernelCacheSlots];
@@ -423,8 +426,15 @@ SEQC_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
                                           name),
                 "cuModuleGetFunction"))
     return nullptr;
-  entry = {module, name, generation, f};
-  return f;
+  // A dependent kernel's handle carries a tag in its low bit (functions
+  // are aligned) for mgpuLaunchKernel.
+  void *handle = f;
+  size_t length = strlen(name), suffix = strlen(SEQC_DEPENDENT_KERNEL_SUFFIX);
+  if (length > suffix &&
+      strcmp(name + length - suffix, SEQC_DEPENDENT_KERNEL_SUFFIX) == 0)
+    handle = reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(f) | 1);
+  entry = {module, name, generation, handle};
+  return handle;
 }
 
 namespace {
@@ -439,7 +449,17 @@ struct SharedLimitEntry {
 constexpr size_t kSharedLimitSlots = 16;
 thread_local SharedLimitEntry sharedLimits[kSharedLimitSlots];
 
-bool prepareLaunch(Driver *&d, void *function, int32_t smem) {
+/// The kernel of a handle from mgpuModuleGetFunction, and whether it is a
+/// dependent kernel (the tag in the low bit).
+CUfunction kernelOf(void *handle, bool *dependent = nullptr) {
+  auto bits = reinterpret_cast<uintptr_t>(handle);
+  if (dependent)
+    *dependent = bits & 1;
+  return reinterpret_cast<CUfunction>(bits & ~uintptr_t(1));
+}
+
+bool prepareLaunch(Driver *&d, void *&function, int32_t smem) {
+  function = kernelOf(function);
   d = ready("kernel launch");
   if (!d)
     return false;
@@ -472,8 +492,33 @@ SEQC_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
                                   void * /*stream*/, void **params,
                                   void **extra, size_t /*paramsCount*/) {
   Driver *d;
+  bool dependent;
+  kernelOf(function, &dependent);
   if (!prepareLaunch(d, function, smem))
     return;
+  if (dependent) {
+    // May start before the kernel ahead of it on the stream has finished
+    // (the kernel waits on griddepcontrol.wait before reading its output).
+    LaunchAttribute attribute;
+    memset(&attribute, 0, sizeof(attribute));
+    attribute.id = kLaunchAttributeProgrammaticSerialization;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    LaunchConfig config = {static_cast<unsigned>(gridX),
+                           static_cast<unsigned>(gridY),
+                           static_cast<unsigned>(gridZ),
+                           static_cast<unsigned>(blockX),
+                           static_cast<unsigned>(blockY),
+                           static_cast<unsigned>(blockZ),
+                           static_cast<unsigned>(smem),
+                           threadStream,
+                           &attribute,
+                           1};
+    ok(*d,
+       d->cuLaunchKernelEx(&config, static_cast<CUfunction>(function), params,
+                           extra),
+       "cuLaunchKernelEx (dependent launch)");
+    return;
+  }
   ok(*d,
      d->cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY, gridZ,
                        blockX, blockY, blockZ, smem, threadStream, params,

@@ -28,6 +28,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// Kernels whose names end in this may start while the kernel before them
+/// on the stream is still running (programmatic dependent launch, sm_90):
+/// each one waits (griddepcontrol.wait) before it reads anything the
+/// kernels before it wrote. mgpuLaunchKernel launches them so.
+#define SEQC_DEPENDENT_KERNEL_SUFFIX "_dependent"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

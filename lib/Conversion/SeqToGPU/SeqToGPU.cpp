@@ -42,6 +42,7 @@
 
 #include "SeqToGPUPatterns.h"
 
+#include "../../Runtime/CudaRuntime.h"
 #include "../SeqToLinalg/LoweringUtils.h"
 
 #include "seq/IR/SeqDialect.h"
@@ -91,10 +92,12 @@ Value mlir::seqc::attentionTensorMap(GpuKernelBuilder &k, Value tensor,
 void mlir::seqc::buildAttentionCombine(GpuKernelBuilder &k, Value partial,
                                        int64_t splits,
                                        ArrayRef<int64_t> rows,
-                                       int64_t valueDim, Value out, Value lse) {
+                                       int64_t valueDim, Value out, Value lse,
+                                       bool dependent) {
   ImplicitLocOpBuilder &b = k.b;
   int64_t numRows = rows[0] * rows[1] * rows[2];
-  k.kernelPart = "combine";
+  k.kernelPart =
+      dependent ? "combine" SEQC_DEPENDENT_KERNEL_SUFFIX : "combine";
   // Combine: a block per row, a thread per (part of the splits, value
   // column). Each thread rescales its part's partials to their maximum,
   // kCombineStep splits a step with all their loads issued before any
@@ -117,6 +120,10 @@ void mlir::seqc::buildAttentionCombine(GpuKernelBuilder &k, Value partial,
       k.sharedType({parts, valueDim}, f32), k.sharedType({parts, 2}, f32)};
   k.launch(numRows, parts * valueDim,
            [&](ImplicitLocOpBuilder &kb, Value row, Value thread) {
+    // Launched while the split-key kernel runs: its partials are complete
+    // and visible after this.
+    if (dependent)
+      NVVM::GriddepcontrolOp::create(kb, NVVM::GridDepActionKind::wait);
     ScalarMath m(kb);
     Value sAcc = k.workgroupBuffers[0], sML = k.workgroupBuffers[1];
     Value d = arith::RemUIOp::create(kb, thread, k.index(valueDim));

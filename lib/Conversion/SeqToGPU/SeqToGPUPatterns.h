@@ -696,10 +696,12 @@ void lowerAttentionToMmaSplitKeys(seq::AttentionOp op,
 /// 2 + Dv] holds each (row, split)'s max m (natural log units), sum l and
 /// unnormalized accumulators, rows = (batch, q head, query) flattened from
 /// `rows`; writes the normalized rows to `out` (and their LSE to `lse`, if
-/// any) and frees `partial`.
+/// any) and frees `partial`. `dependent` (sm_90 only): a dependent kernel
+/// (SEQC_DEPENDENT_KERNEL_SUFFIX), launched while the split-key kernel
+/// runs, that waits for it (griddepcontrol.wait) before reading.
 void buildAttentionCombine(GpuKernelBuilder &k, Value partial, int64_t splits,
                            ArrayRef<int64_t> rows, int64_t valueDim, Value out,
-                           Value lse);
+                           Value lse, bool dependent = false);
 
 /// Columns of one attention TMA box: 128 bytes of 16-bit floats, the span
 /// of the 128-byte swizzle (the wgmma kernel's and the split-key ring's).

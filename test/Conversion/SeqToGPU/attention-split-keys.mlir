@@ -201,6 +201,9 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // TMA: nvgpu.tma.create.descriptor
 // TMA: memref.alloc() : memref<32x32x130xf32>
 // TMA: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}}) threads({{.*}}) in ({{.*}} = %c64{{.*}}) dynamic_shared_memory_size %c70912_i32 function(@decode_bf16_attention)
+// The combine kernel may launch while this one runs (programmatic
+// dependent launch: the runtime launches kernels named *_dependent so).
+// TMA-NEXT: nvvm.griddepcontrol launch_dependents
 // TMA: nvgpu.mbarrier.init
 // TMA: nvgpu.mbarrier.try_wait.parity
 // TMA-COUNT-4: nvgpu.tma.async.load
@@ -210,7 +213,8 @@ func.func @prefill(%q: tensor<4x16x512x64xf32>, %k: tensor<4x16x512x64xf32>, %v:
 // TMA: nvvm.mma.sync
 // TMA-NOT: cp.async.cg.shared.global.L2::128B
 // TMA: nvgpu.mbarrier.arrive
-// TMA: function(@decode_bf16_attention_combine)
+// TMA: function(@decode_bf16_attention_combine_dependent)
+// TMA-NEXT: nvvm.griddepcontrol wait
 // TMA-LABEL: func.func @decode_bf16_many_rows
 // TMA: gpu.launch blocks({{.*}}) in ({{.*}} = %c256{{.*}}) threads({{.*}}) in ({{.*}} = %c96{{.*}})
 // TMA-LABEL: func.func @decode_bf16_more_rows

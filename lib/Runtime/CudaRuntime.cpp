@@ -458,6 +458,28 @@ CUfunction kernelOf(void *handle, bool *dependent = nullptr) {
   return reinterpret_cast<CUfunction>(bits & ~uintptr_t(1));
 }
 
+/// cuLaunchKernelEx of `function` on the thread's stream with one launch
+/// `attribute`.
+void launchWith(Driver &d, const LaunchAttribute &attribute, void *function,
+                intptr_t gridX, intptr_t gridY, intptr_t gridZ, intptr_t blockX,
+                intptr_t blockY, intptr_t blockZ, int32_t smem, void **params,
+                void **extra, const char *what) {
+  LaunchConfig config = {static_cast<unsigned>(gridX),
+                         static_cast<unsigned>(gridY),
+                         static_cast<unsigned>(gridZ),
+                         static_cast<unsigned>(blockX),
+                         static_cast<unsigned>(blockY),
+                         static_cast<unsigned>(blockZ),
+                         static_cast<unsigned>(smem),
+                         threadStream,
+                         const_cast<LaunchAttribute *>(&attribute),
+                         1};
+  ok(d,
+     d.cuLaunchKernelEx(&config, static_cast<CUfunction>(function), params,
+                        extra),
+     what);
+}
+
 bool prepareLaunch(Driver *&d, void *&function, int32_t smem) {
   function = kernelOf(function);
   d = ready("kernel launch");
@@ -503,20 +525,9 @@ SEQC_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
     memset(&attribute, 0, sizeof(attribute));
     attribute.id = kLaunchAttributeProgrammaticSerialization;
     attribute.value.programmaticStreamSerializationAllowed = 1;
-    LaunchConfig config = {static_cast<unsigned>(gridX),
-                           static_cast<unsigned>(gridY),
-                           static_cast<unsigned>(gridZ),
-                           static_cast<unsigned>(blockX),
-                           static_cast<unsigned>(blockY),
-                           static_cast<unsigned>(blockZ),
-                           static_cast<unsigned>(smem),
-                           threadStream,
-                           &attribute,
-                           1};
-    ok(*d,
-       d->cuLaunchKernelEx(&config, static_cast<CUfunction>(function), params,
-                           extra),
-       "cuLaunchKernelEx (dependent launch)");
+    launchWith(*d, attribute, function, gridX, gridY, gridZ, blockX, blockY,
+               blockZ, smem, params, extra,
+               "cuLaunchKernelEx (dependent launch)");
     return;
   }
   ok(*d,
@@ -540,20 +551,8 @@ SEQC_EXPORT void mgpuLaunchClusterKernel(
   attribute.value.clusterDim.x = clusterX;
   attribute.value.clusterDim.y = clusterY;
   attribute.value.clusterDim.z = clusterZ;
-  LaunchConfig config = {static_cast<unsigned>(gridX),
-                         static_cast<unsigned>(gridY),
-                         static_cast<unsigned>(gridZ),
-                         static_cast<unsigned>(blockX),
-                         static_cast<unsigned>(blockY),
-                         static_cast<unsigned>(blockZ),
-                         static_cast<unsigned>(smem),
-                         threadStream,
-                         &attribute,
-                         1};
-  ok(*d,
-     d->cuLaunchKernelEx(&config, static_cast<CUfunction>(function), params,
-                         extra),
-     "cuLaunchKernelEx (cluster launch)");
+  launchWith(*d, attribute, function, gridX, gridY, gridZ, blockX, blockY,
+             blockZ, smem, params, extra, "cuLaunchKernelEx (cluster launch)");
 }
 
 // Generated code brackets each synchronous launch with a stream of its own;

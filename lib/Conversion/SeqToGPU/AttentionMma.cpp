@@ -617,7 +617,8 @@ void MmaAttention::build(PatternRewriter &rewriter) {
               Value stageByte = arith::AddIOp::create(
                   lb, pad,
                   arith::MulIOp::create(lb, stage, idx(2 * stageElements)));
-              auto boxType = k.sharedType({1, 1, keysPerTile, kAttentionBoxCols}, elt);
+              auto boxType =
+                  k.sharedType({1, 1, keysPerTile, kAttentionBoxCols}, elt);
               for (int64_t bx = 0; bx < kBoxes + vBoxes; ++bx) {
                 bool isValue = bx >= kBoxes;
                 int64_t col = (isValue ? bx - kBoxes : bx) * kAttentionBoxCols;
@@ -694,7 +695,8 @@ void MmaAttention::build(PatternRewriter &rewriter) {
       Value mMod2 = arith::RemUIOp::create(kb, matrix, idx(2));
       Value mDiv2 = arith::DivUIOp::create(kb, matrix, idx(2));
       Value kRow = arith::MulIOp::create(
-          kb, arith::AddIOp::create(kb, lane8, iDiv2x8), idx(kAttentionBoxCols));
+          kb, arith::AddIOp::create(kb, lane8, iDiv2x8),
+          idx(kAttentionBoxCols));
       Value vRow = arith::MulIOp::create(kb, vRowLane, idx(kAttentionBoxCols));
       Value kXor = arith::XOrIOp::create(kb, mMod2, lane8);
       Value vXor = arith::XOrIOp::create(kb, mDiv2, lane8);

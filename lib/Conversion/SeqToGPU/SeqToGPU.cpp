@@ -2945,8 +2945,9 @@ struct ConvertSeqToGPU : seqc::impl::ConvertSeqToGPUBase<ConvertSeqToGPU> {
                             attentionWgmmaRows, attentionWgmmaStages,
                             attentionWgmmaPersistent,
                             attentionWgmmaBlocksPerSM, attentionDecodeBlocks,
-                            attentionWgmma ? chooseDecodeTmaStages(attentionDecodeTma)
-                                           : 0},
+                            attentionWgmma
+                                ? chooseDecodeTmaStages(attentionDecodeTma)
+                                : 0},
         attentionSplitKeys, attentionDecodeSimt, attentionDecodeRows,
         attentionDecodeKeys, attentionDecodeVector, attentionDecodeTranspose);
     if (selectiveScanTimeSplit < 0) {

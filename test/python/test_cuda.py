@@ -340,6 +340,13 @@ WGMMA_CASES = [
     # Unmasked D 64 over more than a wave (the 256-row and two-block
     # tilings take it), GQA 2:1.
     (1, 8, 4, 1000, 1000, 64, 64, dict()),
+    # Unmasked D 64 over at most 1024 keys: 128-row blocks, one resident a
+    # multiprocessor, taking 256 items (two or more a block on an H100),
+    # GQA 4:1, fewer keys than queries.
+    (4, 8, 2, 1000, 700, 64, 64, dict()),
+    # The same shape with kv lengths: an empty batch (rows of 0), a full
+    # one, a length inside a key tile.
+    (3, 8, 8, 300, 1024, 64, 64, dict(kv_lengths=[0, 1024, 517])),
 ]
 
 

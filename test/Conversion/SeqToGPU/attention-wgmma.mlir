@@ -12,7 +12,7 @@
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=TILES
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=192" | FileCheck %s --check-prefix=ROWS192
 // RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=256" | FileCheck %s --check-prefix=ROWS256
-// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=ROWS256
+// RUN: seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1" | FileCheck %s --check-prefix=SHORTKV
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-rows=64" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-stages=5" 2>&1 | FileCheck %s --check-prefix=BADROWS
 // RUN: not seqc-opt %s --convert-seq-to-gpu="attention-wgmma=1 attention-wgmma-persistent=-2" 2>&1 | FileCheck %s --check-prefix=BADROWS
@@ -116,9 +116,8 @@
 // Blocks of 256 rows: four consumer warpgroups of 112 registers and 64-key
 // tiles, for head dims up to 64 without masks (a causal band spills): the
 // causal D 64 function takes three, D 128 two, and the full D 64 one four
-// (1 row block x 8 heads x 2 batches = 16 blocks of 640 threads), also by
-// default, its 200 rows padding to 384 in blocks of 192 and to 256 in
-// blocks of 256.
+// (1 row block x 8 heads x 2 batches = 16 blocks of 640 threads), its 200
+// rows padding to 384 in blocks of 192 and to 256 in blocks of 256.
 // ROWS256-LABEL: func.func @attention_bf16
 // ROWS256: threads({{.*}}) in ({{.*}} = %c512, {{.*}})
 // ROWS256: setmaxnreg.inc.sync.aligned.u32 160;
@@ -131,6 +130,28 @@
 // ROWS256: gpu.launch blocks({{.*}}) in ({{.*}} = %c16, {{.*}}) threads({{.*}}) in ({{.*}} = %c640, {{.*}})
 // ROWS256: setmaxnreg.inc.sync.aligned.u32 112;
 // ROWS256: wgmma.mma_async.sync.aligned.m64n64k16
+
+// By default a full (no band) D 64 function over at most 1024 keys takes
+// the short-loop shape: 128-row blocks on two consumer warpgroups (232
+// registers: the producer keeps 40 to walk the items), 128-key tiles, 2
+// stages (Q 16 KB + 2 x 32 KB + 1 KB), as many resident blocks as the
+// device has multiprocessors. The causal D 64 and the D 128 functions
+// keep their shapes.
+// SHORTKV-LABEL: func.func @attention_bf16
+// SHORTKV: threads({{.*}}) in ({{.*}} = %c512, {{.*}})
+// SHORTKV: setmaxnreg.inc.sync.aligned.u32 160;
+// SHORTKV-LABEL: func.func @full_d128
+// SHORTKV: threads({{.*}}) in ({{.*}} = %c384, {{.*}})
+// SHORTKV: setmaxnreg.inc.sync.aligned.u32 240;
+// SHORTKV-LABEL: func.func @full_d64
+// SHORTKV: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
+// SHORTKV: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
+// SHORTKV: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x128x64xbf16
+// SHORTKV: call @seqcCudaMultiprocessorCount() : () -> i32
+// SHORTKV: threads({{.*}}) in ({{.*}} = %c384, {{.*}}) dynamic_shared_memory_size %c82944_i32
+// SHORTKV: setmaxnreg.dec.sync.aligned.u32 40;
+// SHORTKV: setmaxnreg.inc.sync.aligned.u32 232;
+// SHORTKV: wgmma.mma_async.sync.aligned.m64n128k16
 
 // Two blocks a multiprocessor: the unmasked D64 function takes two
 // consumer warpgroups at 104 registers and 48-key tiles (Q 16 KB + 4 x 12

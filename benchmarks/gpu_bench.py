@@ -544,7 +544,7 @@ def bench_decode_attention(args, torch, seqc, rows, copy_bw):
                 baseline="SDPA %s (fastest): %.3f ms (%.0f GB/s; kernels "
                 "%.3f ms)" % (best_name, best * 1e3, kv_bytes / best / 1e9,
                               k_best * 1e3),
-                ratio="%.2fx" % (best / t_s), achieved="%.0f GB/s" % gbps,
+                ratio="%.3fx" % (best / t_s), achieved="%.0f GB/s" % gbps,
                 ceiling="%.0f GB/s (copy); seqc %.0f%%"
                 % (copy_bw, 100 * gbps / copy_bw),
                 check="rel err %.1e vs SDPA" % err))

@@ -337,8 +337,8 @@ WGMMA_CASES = [
     # K/V of 8.4 MB a head: causal blocks go in groups of 2 KV heads (4 q
     # heads), the last group smaller (q heads 4-5).
     (1, 6, 3, 200, 16411, 128, 128, dict(causal=True)),
-    # Unmasked D 64 over more than a wave (the 256-row and two-block
-    # tilings take it), GQA 2:1.
+    # Unmasked D 64 over more than a wave (by default the short-loop
+    # tiling; the 256-row and two-block ones where the tests ask), GQA 2:1.
     (1, 8, 4, 1000, 1000, 64, 64, dict()),
     # Unmasked D 64 over at most 1024 keys: 128-row blocks, one resident a
     # multiprocessor, taking 256 items (two or more a block on an H100),

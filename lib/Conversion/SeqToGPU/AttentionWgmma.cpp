@@ -178,17 +178,22 @@ static_assert(
     }(),
     "setmaxnreg must stay within the register file");
 
+/// Whether `op` has a window (either side).
+bool isWindowed(AttentionOp op) {
+  ArrayRef<int64_t> window = op.getWindow();
+  return window[0] >= 0 || window[1] >= 0;
+}
+
 /// What the band and the score transform take from a consumer's registers
 /// (WgmmaTiling::fits), from ptxas -v on D = 128 kernels with two
 /// consumers: a causal band or kv lengths 16 (176 + 64 fits, 192 + 64
 /// spills 4-44 bytes), a window 48 (144 + 64 fits, 160 + 64 spills 104-116),
 /// a softcap 64 (128 + 64 fits, 144 + 64 spills 36 without a band).
 int64_t wgmmaMasking(AttentionOp op) {
-  ArrayRef<int64_t> window = op.getWindow();
   int64_t masking = 0;
   if (op.getCausal() || op.getKvLengths())
     masking = 16;
-  if (window[0] >= 0 || window[1] >= 0)
+  if (isWindowed(op))
     masking = 48;
   if (op.getSoftcap())
     masking = 64;
@@ -233,8 +238,7 @@ WgmmaTiling wgmmaTilingFor(AttentionOp op, int64_t keysPerTile,
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto kType = cast<RankedTensorType>(op.getKey().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
-  ArrayRef<int64_t> window = op.getWindow();
-  bool windowed = window[0] >= 0 || window[1] >= 0;
+  bool windowed = isWindowed(op);
   bool banded = op.getCausal() || windowed;
   bool explicitKeys = keysPerTile != 0;
   if (!keysPerTile)
@@ -322,8 +326,7 @@ WgmmaTiling chooseWgmmaTiling(AttentionOp op,
   // rounds): B4 H16 S1024 0.0479-0.0483 -> 0.0468-0.0471, B8 H16 S512
   // 0.0308-0.0313 -> 0.0296-0.0297; not longer loops: S2048 0.159 either
   // way, S4096 0.526-0.531 -> 0.583-0.601.
-  ArrayRef<int64_t> window = op.getWindow();
-  bool banded = op.getCausal() || window[0] >= 0 || window[1] >= 0;
+  bool banded = op.getCausal() || isWindowed(op);
   int64_t skv =
       cast<RankedTensorType>(op.getKey().getType()).getDimSize(2);
   if (!blockRows && !keysPerTile && !stages && options.wgmmaPersistent < 0 &&

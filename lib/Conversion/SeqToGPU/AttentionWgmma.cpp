@@ -317,20 +317,24 @@ WgmmaTiling chooseWgmmaTiling(AttentionOp op,
           stages = options.wgmmaStages;
   int64_t sq = qType.getDimSize(2), headDim = qType.getDimSize(3),
           valueDim = oType.getDimSize(3);
-  // Short key loops at head dims up to 64 without a band take the shape
-  // cuDNN runs there (ncu, session 18: 132 resident blocks of 384 threads
-  // on 64x128x64 tiles at B4 H16 S1024 D64): 128-row blocks, 128-key
-  // tiles, 2 stages, one resident block a multiprocessor taking the items
-  // in turn, so that an item's last products and stores overlap the next
-  // one's first loads. Measured on an H100 (session 18, kernel ms, 3
-  // rounds): B4 H16 S1024 0.0479-0.0483 -> 0.0468-0.0471, B8 H16 S512
-  // 0.0308-0.0313 -> 0.0296-0.0297; not longer loops: S2048 0.159 either
-  // way, S4096 0.526-0.531 -> 0.583-0.601.
+  // Short key loops at head dims 33-64 without a band take the shape cuDNN
+  // runs there (ncu, session 18: 132 resident blocks of 384 threads on
+  // 64x128x64 tiles at B4 H16 S1024 D64): 128-row blocks, 128-key tiles,
+  // 2 stages, one resident block a multiprocessor taking the items in
+  // turn. Measured on an H100 (session 18, kernel ms, 3 rounds, against
+  // the tiles the rule replaced): B4 H16 S1024 0.0479-0.0483 -> 0.0468-
+  // 0.0475, B8 H16 S512 0.0308-0.0313 -> 0.0296-0.0297, B8 H16 S256 0.0128
+  // -> 0.0118, B1 H16 S300 0.0096 -> 0.0082, B2 H8 S200 0.0092 -> 0.0068,
+  // B1 H8 S1024 0.0220 -> 0.0139 (fewer items than multiprocessors: twice
+  // the blocks), B2 H16 S2048 over 512 keys 0.0316 -> 0.0293. Not longer
+  // loops (S2048 0.159 either way, S4096 0.526-0.531 -> 0.583-0.601) nor
+  // D 32 (B4 H16 S1024: 0.0338 -> 0.0393); D 48 is not measured.
   bool banded = op.getCausal() || isWindowed(op);
   int64_t skv =
       cast<RankedTensorType>(op.getKey().getType()).getDimSize(2);
   if (!blockRows && !keysPerTile && !stages && options.wgmmaPersistent < 0 &&
-      options.wgmmaBlocksPerSM == 0 && headDim <= 64 && !banded &&
+      options.wgmmaBlocksPerSM == 0 && headDim > 32 && headDim <= 64 &&
+      !banded &&
       sq > 128 && skv <= 1024) {
     WgmmaTiling shortLoop = wgmmaTilingFor(op, /*keysPerTile=*/128,
                                            /*warpgroups=*/2, /*stages=*/2,

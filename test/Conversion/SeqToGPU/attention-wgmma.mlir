@@ -248,3 +248,17 @@ func.func @full_d64(%q: tensor<2x8x200x64xbf16>, %k: tensor<2x2x150x64xbf16>, %v
   %o = seq.attention %q, %k, %v : tensor<2x8x200x64xbf16>, tensor<2x2x150x64xbf16>, tensor<2x2x150x64xbf16> -> tensor<2x8x200x64xbf16>
   return %o : tensor<2x8x200x64xbf16>
 }
+
+// Head dim 32 keeps the blocks of 192 or 256 rows a block an item (the
+// short-loop shape measured slower there): 300 rows in blocks of 192 (boxes
+// of 64 columns as at every head dim), three
+// consumer warpgroups, no multiprocessor count asked.
+// SHORTKV-LABEL: func.func @full_d32
+// SHORTKV-NOT: seqcCudaMultiprocessorCount
+// SHORTKV: nvgpu.tma.create.descriptor {{.*}} -> <tensor = memref<1x1x192x64xbf16
+// SHORTKV-NOT: seqcCudaMultiprocessorCount
+// SHORTKV: threads({{.*}}) in ({{.*}} = %c512, {{.*}})
+func.func @full_d32(%q: tensor<1x4x300x32xbf16>, %k: tensor<1x4x300x32xbf16>, %v: tensor<1x4x300x32xbf16>) -> tensor<1x4x300x32xbf16> {
+  %o = seq.attention %q, %k, %v : tensor<1x4x300x32xbf16>, tensor<1x4x300x32xbf16>, tensor<1x4x300x32xbf16> -> tensor<1x4x300x32xbf16>
+  return %o : tensor<1x4x300x32xbf16>
+}
